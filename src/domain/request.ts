@@ -1,0 +1,171 @@
+// One input line → one validated request, or the reasons it is refused, each naming line and field.
+import { z } from 'zod';
+import { CUSTOM_ID_PATTERN } from './custom-id';
+import { describeValue, formatInteger, formatPath } from './format';
+import { REQUEST_ENVELOPE_BYTES, utf8Bytes } from './limits';
+
+/** One thing wrong with one input line. `field` is a path such as "params.messages[0].role". */
+export interface InputIssue {
+  line: number;
+  field?: string;
+  reason: string;
+}
+
+/**
+ * A line's verdict. `bytes` is what the request adds to a create body (its params as JSON plus
+ * REQUEST_ENVELOPE_BYTES); senders must serialise with plain JSON.stringify for it to hold.
+ */
+export type LineResult =
+  | { ok: true; customId?: string; params: MessageParams; bytes: number }
+  | { ok: false; errors: InputIssue[] }
+  | { ok: 'blank' };
+
+/** Builds a zod error message: "is required" when absent, else the expectation and what came. */
+function expect(expectation: string) {
+  return (issue: { input?: unknown }) =>
+    issue.input === undefined ? 'is required' : `${expectation} (got ${describeValue(issue.input)})`;
+}
+
+const TEMPERATURE = 'must be a number from 0 to 1';
+const temperature = z.number({ error: expect(TEMPERATURE) }).min(0, { error: expect(TEMPERATURE) }).max(1, { error: expect(TEMPERATURE) });
+const SYSTEM = 'must be a string or an array of text blocks';
+const system = z.union([z.string(), z.array(z.looseObject({ type: z.string() }))], { error: expect(SYSTEM) });
+const MODEL = 'must be a non-empty model name';
+const model = z.string({ error: expect(MODEL) }).min(1, { error: expect(MODEL) });
+const MAX_TOKENS = 'must be an integer ≥ 1';
+const maxTokens = z.number({ error: expect(MAX_TOKENS) }).int({ error: expect(MAX_TOKENS) }).min(1, { error: expect(MAX_TOKENS) });
+
+/** Job-level values merged into every request that lacks them. Unknown keys are refused. */
+export const JobDefaultsSchema = z.strictObject(
+  { model: model.optional(), max_tokens: maxTokens.optional(), system: system.optional(), temperature: temperature.optional() },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown job default(s): ${issue.keys.join(', ')}` : expect('must be an object')(issue)) },
+);
+export type JobDefaults = z.infer<typeof JobDefaultsSchema>;
+
+const CONTENT = 'must be a string or an array of content blocks (objects with a "type")';
+const MessageSchema = z.looseObject(
+  {
+    role: z.enum(['user', 'assistant'], { error: expect('must be "user" or "assistant"') }),
+    content: z.union([z.string(), z.array(z.looseObject({ type: z.string() }))], { error: expect(CONTENT) }),
+  },
+  { error: expect('must be an object with "role" and "content"') },
+);
+
+/**
+ * A Messages API body as Sluice needs it. Loose: fields Sluice does not check (tools, metadata,
+ * thinking, top_p, ...) pass through untouched.
+ */
+export const MessageParamsSchema = z.looseObject(
+  {
+    model,
+    max_tokens: maxTokens,
+    messages: z
+      .array(MessageSchema, { error: expect('must be a non-empty array of messages') })
+      .min(1, { error: expect('must have at least one message') }),
+    system: system.optional(),
+    temperature: temperature.optional(),
+    stream: z.boolean({ error: expect('must be false or absent') }).optional(),
+  },
+  { error: expect('must be an object (a Messages API body)') },
+);
+export type MessageParams = z.infer<typeof MessageParamsSchema>;
+
+const LINE_FIELDS = ['custom_id', 'params'] as const;
+const CUSTOM_ID = `must match ${CUSTOM_ID_PATTERN.source}`;
+
+const LineSchema = z.object({
+  custom_id: z
+    .string({ error: expect('must be a string') })
+    .regex(CUSTOM_ID_PATTERN, {
+      error: (issue) => {
+        const id = typeof issue.input === 'string' ? issue.input : '';
+        const got = id.length === 0 || id.length > 64 ? `${formatInteger(id.length)} characters` : JSON.stringify(id);
+        return `${CUSTOM_ID} (got ${got})`;
+      },
+    })
+    .optional(),
+  params: z.looseObject({}, { error: expect('must be an object (a Messages API body)') }),
+});
+
+/**
+ * Validates one line of a job's JSONL input. `lineNumber` is 1-based and only used in issues.
+ * Strips a leading BOM and a trailing \r (CRLF files); whitespace-only lines are 'blank'.
+ */
+export function validateInputLine(
+  text: string,
+  lineNumber: number,
+  defaults: JobDefaults,
+  opts: { maxRequestBytes: number },
+): LineResult {
+  const cleaned = text.replace(/^\uFEFF/, '').replace(/\r$/, '');
+  if (cleaned.trim() === '') return { ok: 'blank' };
+  const fail = (reason: string, field?: string): LineResult => ({ ok: false, errors: [{ line: lineNumber, field, reason }] });
+
+  let value: unknown;
+  try {
+    value = JSON.parse(cleaned);
+  } catch (err) {
+    return fail(`is not valid JSON: ${jsonErrorText(err)}`);
+  }
+  if (!isPlainObject(value)) {
+    return fail(`must be a JSON object like {"custom_id": "...", "params": {...}} (got ${describeValue(value)})`);
+  }
+
+  const errors: InputIssue[] = [];
+  for (const key of Object.keys(value)) {
+    if ((LINE_FIELDS as readonly string[]).includes(key)) continue;
+    const guess = LINE_FIELDS.find((known) => closeTo(key, known));
+    const hint = guess === undefined ? '' : ` (did you mean "${guess}"?)`;
+    errors.push({ line: lineNumber, field: key, reason: `is not a known field; a line has only "custom_id" and "params"${hint}` });
+  }
+  const line = LineSchema.safeParse(value);
+  if (!line.success) errors.push(...toIssues(line.error, lineNumber));
+  const params = value.params;
+  if (!isPlainObject(params)) return { ok: false, errors };
+
+  // A fresh object: the caller's parsed value stays as it was. Own "__proto__" keys from JSON.parse
+  // are copied as data by spread, never as a prototype; default keys are a fixed list.
+  const merged: Record<string, unknown> = { ...params };
+  for (const key of ['model', 'max_tokens', 'system', 'temperature'] as const) {
+    if (!Object.hasOwn(merged, key) && defaults[key] !== undefined) merged[key] = defaults[key];
+  }
+  const checked = MessageParamsSchema.safeParse(merged);
+  if (!checked.success) errors.push(...toIssues(checked.error, lineNumber, ['params']));
+  if (merged.stream === true) errors.push({ line: lineNumber, field: 'params.stream', reason: 'stream: true is not allowed in a batch' });
+
+  const bytes = utf8Bytes(JSON.stringify(merged)) + REQUEST_ENVELOPE_BYTES;
+  if (bytes > opts.maxRequestBytes) {
+    errors.push({ line: lineNumber, reason: `request is ${formatInteger(bytes)} bytes, over the limit of ${formatInteger(opts.maxRequestBytes)}` });
+  }
+  if (errors.length > 0 || !checked.success) return { ok: false, errors };
+  const customId = typeof value.custom_id === 'string' ? value.custom_id : undefined;
+  // Return `merged`, not zod's copy, so params pass through exactly as written.
+  return { ok: true, ...(customId === undefined ? {} : { customId }), params: merged as MessageParams, bytes };
+}
+
+function toIssues(error: z.ZodError, line: number, prefix: PropertyKey[] = []): InputIssue[] {
+  return error.issues.map((issue) => {
+    const field = formatPath([...prefix, ...issue.path]);
+    return field === '' ? { line, reason: issue.message } : { line, field, reason: issue.message };
+  });
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** V8 quotes the start of the bad text ("Unexpected token '}', "{"a": }" is not valid JSON"); drop the quote so prompt text stays out of issues. */
+function jsonErrorText(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.replace(/, ".*" is not valid JSON$/s, '');
+}
+
+/** A likely typo: one edit away, or one is the other plus or minus a trailing "s". */
+function closeTo(a: string, b: string): boolean {
+  const x = a.toLowerCase();
+  if (x === b || x + 's' === b || x === b + 's') return true;
+  if (Math.abs(x.length - b.length) > 1) return false;
+  let i = 0;
+  while (i < x.length && x[i] === b[i]) i++;
+  return x.slice(i + 1) === b.slice(i + 1) || x.slice(i + 1) === b.slice(i) || x.slice(i) === b.slice(i + 1);
+}
