@@ -22,10 +22,15 @@ export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'nothing';
   if (typeof value === 'string') {
-    return SAFE_TO_QUOTE.test(value) ? JSON.stringify(value) : `a string of ${formatInteger(value.length)} characters`;
+    return SAFE_TO_QUOTE.test(value)
+      ? JSON.stringify(value)
+      : `a string of ${formatInteger(value.length)} character${value.length === 1 ? '' : 's'}`;
   }
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (Array.isArray(value)) return value.length === 0 ? 'an empty array' : `an array of ${formatInteger(value.length)} items`;
+  if (Array.isArray(value))
+    return value.length === 0
+      ? 'an empty array'
+      : `an array of ${formatInteger(value.length)} item${value.length === 1 ? '' : 's'}`;
   if (typeof value === 'object') return 'an object';
   return typeof value;
 }

@@ -27,18 +27,35 @@ function expect(expectation: string) {
 }
 
 const TEMPERATURE = 'must be a number from 0 to 1';
-const temperature = z.number({ error: expect(TEMPERATURE) }).min(0, { error: expect(TEMPERATURE) }).max(1, { error: expect(TEMPERATURE) });
-const SYSTEM = 'must be a string or an array of text blocks';
-const system = z.union([z.string(), z.array(z.looseObject({ type: z.string() }))], { error: expect(SYSTEM) });
+const temperature = z
+  .number({ error: expect(TEMPERATURE) })
+  .min(0, { error: expect(TEMPERATURE) })
+  .max(1, { error: expect(TEMPERATURE) });
+const SYSTEM = 'must be a string or an array of text blocks ({"type": "text", "text": "..."})';
+const textBlock = z.looseObject({ type: z.literal('text'), text: z.string() });
+const system = z.union([z.string(), z.array(textBlock)], { error: expect(SYSTEM) });
 const MODEL = 'must be a non-empty model name';
 const model = z.string({ error: expect(MODEL) }).min(1, { error: expect(MODEL) });
 const MAX_TOKENS = 'must be an integer ≥ 1';
-const maxTokens = z.number({ error: expect(MAX_TOKENS) }).int({ error: expect(MAX_TOKENS) }).min(1, { error: expect(MAX_TOKENS) });
+const maxTokens = z
+  .number({ error: expect(MAX_TOKENS) })
+  .int({ error: expect(MAX_TOKENS) })
+  .min(1, { error: expect(MAX_TOKENS) });
 
 /** Job-level values merged into every request that lacks them. Unknown keys are refused. */
 export const JobDefaultsSchema = z.strictObject(
-  { model: model.optional(), max_tokens: maxTokens.optional(), system: system.optional(), temperature: temperature.optional() },
-  { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown job default(s): ${issue.keys.join(', ')}` : expect('must be an object')(issue)) },
+  {
+    model: model.optional(),
+    max_tokens: maxTokens.optional(),
+    system: system.optional(),
+    temperature: temperature.optional(),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown job default(s): ${issue.keys.join(', ')}`
+        : expect('must be an object')(issue),
+  },
 );
 export type JobDefaults = z.infer<typeof JobDefaultsSchema>;
 
@@ -64,7 +81,13 @@ export const MessageParamsSchema = z.looseObject(
       .min(1, { error: expect('must have at least one message') }),
     system: system.optional(),
     temperature: temperature.optional(),
-    stream: z.boolean({ error: expect('must be false or absent') }).optional(),
+    // Batches cannot stream; typed `false` so validated params fit the SDK's batch request type.
+    stream: z
+      .literal(false, {
+        error: (issue) =>
+          issue.input === true ? 'stream: true is not allowed in a batch' : expect('must be false or absent')(issue),
+      })
+      .optional(),
   },
   { error: expect('must be an object (a Messages API body)') },
 );
@@ -99,7 +122,7 @@ export function validateInputLine(
 ): LineResult {
   const cleaned = text.replace(/^\uFEFF/, '').replace(/\r$/, '');
   if (cleaned.trim() === '') return { ok: 'blank' };
-  const fail = (reason: string, field?: string): LineResult => ({ ok: false, errors: [{ line: lineNumber, field, reason }] });
+  const fail = (reason: string): LineResult => ({ ok: false, errors: [{ line: lineNumber, reason }] });
 
   let value: unknown;
   try {
@@ -116,7 +139,11 @@ export function validateInputLine(
     if ((LINE_FIELDS as readonly string[]).includes(key)) continue;
     const guess = LINE_FIELDS.find((known) => closeTo(key, known));
     const hint = guess === undefined ? '' : ` (did you mean "${guess}"?)`;
-    errors.push({ line: lineNumber, field: key, reason: `is not a known field; a line has only "custom_id" and "params"${hint}` });
+    errors.push({
+      line: lineNumber,
+      field: key,
+      reason: `is not a known field; a line has only "custom_id" and "params"${hint}`,
+    });
   }
   const line = LineSchema.safeParse(value);
   if (!line.success) errors.push(...toIssues(line.error, lineNumber));
@@ -131,13 +158,15 @@ export function validateInputLine(
   }
   const checked = MessageParamsSchema.safeParse(merged);
   if (!checked.success) errors.push(...toIssues(checked.error, lineNumber, ['params']));
-  if (merged.stream === true) errors.push({ line: lineNumber, field: 'params.stream', reason: 'stream: true is not allowed in a batch' });
 
   const bytes = utf8Bytes(JSON.stringify(merged)) + REQUEST_ENVELOPE_BYTES;
   if (bytes > opts.maxRequestBytes) {
-    errors.push({ line: lineNumber, reason: `request is ${formatInteger(bytes)} bytes, over the limit of ${formatInteger(opts.maxRequestBytes)}` });
+    errors.push({
+      line: lineNumber,
+      reason: `request is ${formatInteger(bytes)} bytes, over the limit of ${formatInteger(opts.maxRequestBytes)}`,
+    });
   }
-  if (errors.length > 0 || !checked.success) return { ok: false, errors };
+  if (errors.length > 0) return { ok: false, errors };
   const customId = typeof value.custom_id === 'string' ? value.custom_id : undefined;
   // Return `merged`, not zod's copy, so params pass through exactly as written.
   return { ok: true, ...(customId === undefined ? {} : { customId }), params: merged as MessageParams, bytes };

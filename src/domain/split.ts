@@ -6,7 +6,8 @@ import { DEFAULT_MAX_BATCH_BYTES, DEFAULT_REQUESTS_PER_BATCH, MAX_REQUESTS_PER_B
 
 const BATCH_SIZE = `batch size must be an integer from 1 to ${formatInteger(MAX_REQUESTS_PER_BATCH)}`;
 const MAX_BYTES = `sub-batch byte limit must be an integer from 1 to ${formatInteger(DEFAULT_MAX_BATCH_BYTES)}`;
-const got = (expectation: string) => (issue: { input?: unknown }) => `${expectation} (got ${describeValue(issue.input)})`;
+const got = (expectation: string) => (issue: { input?: unknown }) =>
+  `${expectation} (got ${describeValue(issue.input)})`;
 
 /** Options for splitting; each defaults when absent. */
 export const SplitOptionsSchema = z.strictObject({
@@ -42,10 +43,17 @@ export const EMPTY_CUTTER_STATE: CutterState = { count: 0, bytes: 0 };
  * the next one. Throws a RangeError for a request that fits no sub-batch at all: callers reject those
  * earlier (validateInputLine with maxRequestBytes ≤ maxBytes).
  */
-export function cutterStep(state: CutterState, bytes: number, opts: SplitOptions): { state: CutterState; cutBefore: boolean } {
-  if (!Number.isSafeInteger(bytes) || bytes < 0) throw new RangeError(`request size must be an integer ≥ 0 (got ${bytes})`);
+export function cutterStep(
+  state: CutterState,
+  bytes: number,
+  opts: SplitOptions,
+): { state: CutterState; cutBefore: boolean } {
+  if (!Number.isSafeInteger(bytes) || bytes < 0)
+    throw new RangeError(`request size must be an integer ≥ 0 (got ${bytes})`);
   if (bytes > opts.maxBytes) {
-    throw new RangeError(`a request of ${formatInteger(bytes)} bytes fits no sub-batch (limit ${formatInteger(opts.maxBytes)} bytes)`);
+    throw new RangeError(
+      `a request of ${formatInteger(bytes)} bytes fits no sub-batch (limit ${formatInteger(opts.maxBytes)} bytes)`,
+    );
   }
   const cutBefore = state.count > 0 && (state.count >= opts.maxRequests || state.bytes + bytes > opts.maxBytes);
   const next = cutBefore ? { count: 1, bytes } : { count: state.count + 1, bytes: state.bytes + bytes };

@@ -1,0 +1,120 @@
+/**
+ * Collect one ended batch: stream its results, decide each request's fate by the retry classes, and file the
+ * outcomes (by the original shard they came from, so output keeps input order) and the requests to retry.
+ * Every blob is written whole and sorted, so collecting the same batch twice writes the same bytes.
+ */
+import { heartbeat } from '@temporalio/activity';
+import { addUsage, emptyTally, type CostTally, type Usage } from '../domain/cost';
+import { jobKeys, type OutcomeLine, type ShardLine } from '../domain/job';
+import { classifyResult, type BatchResult } from '../domain/retry';
+import { toApiFailure } from './api-failure';
+import type { ActivityDeps } from './deps';
+
+export interface CollectInput {
+  jobId: string;
+  batchId: string;
+  shardKey: string;
+  maxAttempts: number;
+  jobCanceled: boolean;
+}
+
+export interface CollectResult {
+  succeeded: number;
+  failed: number;
+  canceled: number;
+  /** Requests filed for another attempt under jobKeys.retries(jobId, batchId). */
+  retry: number;
+  tally: CostTally;
+  /** Why requests failed or were retried, by error type (counts only). */
+  reasons: Record<string, number>;
+}
+
+const HEARTBEAT_EVERY = 1_000;
+
+export function collectActivity({ store, anthropic, prices }: ActivityDeps) {
+  return async function collectBatch(input: CollectInput): Promise<CollectResult> {
+    const { jobId, batchId } = input;
+    const sent = new Map<string, ShardLine>();
+    for await (const text of store.readLines(jobKeys.shard(jobId, input.shardKey))) {
+      const line = JSON.parse(text) as ShardLine;
+      sent.set(line.custom_id, line);
+    }
+
+    const outcomesByOrigin = new Map<number, OutcomeLine[]>();
+    const retries: ShardLine[] = [];
+    const result: CollectResult = { succeeded: 0, failed: 0, canceled: 0, retry: 0, tally: emptyTally(), reasons: {} };
+    const seen = new Set<string>();
+    const settle = (line: ShardLine, verdict: ReturnType<typeof classifyResult>, message?: unknown) => {
+      const batchIds = [...line.batch_ids, batchId];
+      const base = { custom_id: line.custom_id, line: line.line, attempts: line.attempt, batch_ids: batchIds, mode: 'batch' as const };
+      let outcome: OutcomeLine;
+      switch (verdict.outcome) {
+        case 'retry':
+          retries.push({ ...line, attempt: line.attempt + 1, batch_ids: batchIds });
+          result.retry++;
+          count(result.reasons, verdict.reason.split(':')[0]!);
+          return;
+        case 'succeeded':
+          outcome = { ...base, status: 'succeeded', message };
+          result.succeeded++;
+          break;
+        case 'canceled':
+          outcome = { ...base, status: 'canceled' };
+          result.canceled++;
+          break;
+        case 'failed':
+          outcome = { ...base, status: 'failed', error: { type: verdict.errorType, message: verdict.message } };
+          result.failed++;
+          count(result.reasons, verdict.errorType);
+          break;
+      }
+      const list = outcomesByOrigin.get(line.origin) ?? [];
+      list.push(outcome);
+      outcomesByOrigin.set(line.origin, list);
+    };
+
+    try {
+      const stream = await anthropic.messages.batches.results(batchId);
+      for await (const item of stream) {
+        const line = sent.get(item.custom_id);
+        if (!line || seen.has(item.custom_id)) continue; // not ours, or a repeated line: first one counts
+        seen.add(item.custom_id);
+        const batchResult = item.result as BatchResult;
+        const verdict = classifyResult(batchResult, {
+          attempt: line.attempt,
+          maxAttempts: input.maxAttempts,
+          jobCanceled: input.jobCanceled,
+        });
+        const message = batchResult.type === 'succeeded' ? batchResult.message : undefined;
+        if (verdict.outcome === 'succeeded') {
+          const m = message as { model?: string; usage?: Usage };
+          result.tally = addUsage(result.tally, m.model ?? line.params.model, m.usage ?? {}, 'batch', prices);
+        }
+        settle(line, verdict, message);
+        if (seen.size % HEARTBEAT_EVERY === 0) heartbeat({ lines: seen.size });
+      }
+    } catch (err) {
+      throw toApiFailure(err, `download results of ${batchId}`);
+    }
+
+    // A request the results left out has no outcome yet: it is sent again rather than lost.
+    for (const line of sent.values()) {
+      if (!seen.has(line.custom_id)) {
+        settle(line, classifyResult({ type: 'expired' }, { attempt: line.attempt, maxAttempts: input.maxAttempts, jobCanceled: input.jobCanceled }));
+      }
+    }
+
+    const byLine = (a: { line: number }, b: { line: number }) => a.line - b.line;
+    if (retries.length > 0) {
+      await store.writeLines(jobKeys.retries(jobId, batchId), retries.sort(byLine).map((l) => JSON.stringify(l)));
+    }
+    for (const [origin, outcomes] of outcomesByOrigin) {
+      await store.writeLines(jobKeys.outcomes(jobId, origin, batchId), outcomes.sort(byLine).map((o) => JSON.stringify(o)));
+    }
+    return result;
+  };
+}
+
+function count(record: Record<string, number>, key: string) {
+  record[key] = (record[key] ?? 0) + 1;
+}

@@ -1,0 +1,16 @@
+import type Anthropic from '@anthropic-ai/sdk';
+import type { PriceTable } from '../domain/prices';
+import type { BlobStore } from '../store/blob-store';
+
+/** What activities need from the outside world; the worker passes real clients, tests their own. */
+export interface ActivityDeps {
+  store: BlobStore;
+  /** A client for reads (retrieve, list, results): the SDK's own retries are welcome there. */
+  anthropic: Anthropic;
+  /**
+   * A client with maxRetries 0 for create: an SDK retry after a lost response would pay for the batch twice.
+   * Temporal retries the activity instead, which first reconciles with what the API already has.
+   */
+  anthropicNoRetry: Anthropic;
+  prices: PriceTable;
+}

@@ -1,0 +1,24 @@
+/** All of Sluice's activities, built from their dependencies (the worker passes the real ones). */
+import { cancelActivity } from './cancel';
+import { collectActivity } from './collect';
+import type { ActivityDeps } from './deps';
+import { finalizeActivity } from './finalize';
+import { planActivity } from './plan';
+import { pollActivity } from './poll';
+import { packRetriesActivity } from './retries';
+import { submitActivity } from './submit';
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    planJob: planActivity(deps),
+    submitBatch: submitActivity(deps),
+    pollBatches: pollActivity(deps),
+    collectBatch: collectActivity(deps),
+    packRetries: packRetriesActivity(deps),
+    cancelBatches: cancelActivity(deps),
+    finalizeJob: finalizeActivity(deps),
+  };
+}
+
+export type SluiceActivities = ReturnType<typeof createActivities>;
+export type { ActivityDeps } from './deps';

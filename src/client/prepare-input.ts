@@ -1,0 +1,87 @@
+/**
+ * Reads a job's JSONL input once, validates every line (all problems, each with its line and field), merges the
+ * job defaults, gives each request its custom_id, and stores the normalized requests for the workers. Nothing
+ * is stored when any line is bad, unless the caller asked to skip bad lines (they then go to rejects.jsonl).
+ */
+import { deriveCustomId, DuplicateTracker } from '../domain/custom-id';
+import { InputError } from '../domain/errors';
+import { jobKeys, type NormalizedRequest } from '../domain/job';
+import { MAX_BATCH_BODY_BYTES } from '../domain/limits';
+import { validateInputLine, type InputIssue, type JobDefaults } from '../domain/request';
+import type { BlobStore } from '../store/blob-store';
+import { readInputLines } from './input-lines';
+
+export interface PrepareInputOptions {
+  file: string;
+  jobId: string;
+  store: BlobStore;
+  defaults?: JobDefaults;
+  /** Largest single request (default: what fits in one create body). */
+  maxRequestBytes?: number;
+  skipInvalid?: boolean;
+}
+
+export interface PreparedInput {
+  inputKey: string;
+  requestCount: number;
+  rejected: number;
+  rejectsKey?: string;
+}
+
+export async function prepareInput(o: PrepareInputOptions): Promise<PreparedInput> {
+  const maxRequestBytes = o.maxRequestBytes ?? MAX_BATCH_BODY_BYTES - 64;
+  const issues: InputIssue[] = [];
+  const rejects: string[] = [];
+  const tracker = new DuplicateTracker();
+  let index = 0;
+
+  async function* normalized(): AsyncIterable<string> {
+    for await (const raw of readInputLines(o.file, maxRequestBytes + 1024)) {
+      if ('problem' in raw) {
+        const reason =
+          raw.problem === 'not-utf8'
+            ? 'is not valid UTF-8 text'
+            : `line is ${raw.bytes.toLocaleString('en-US')} bytes, over the request limit of ${maxRequestBytes.toLocaleString('en-US')}`;
+        reject([{ line: raw.line, reason }]);
+        continue;
+      }
+      const v = validateInputLine(raw.text, raw.line, o.defaults ?? {}, { maxRequestBytes });
+      if (v.ok === 'blank') continue;
+      if (v.ok === false) {
+        reject(v.errors);
+        continue;
+      }
+      const customId = v.customId ?? deriveCustomId(index);
+      index++;
+      const dup = tracker.check(customId, raw.line, v.customId === undefined);
+      if (dup) {
+        reject([dup]);
+        continue;
+      }
+      const request: NormalizedRequest = { custom_id: customId, line: raw.line, params: v.params };
+      yield JSON.stringify(request);
+    }
+  }
+  function reject(lineIssues: InputIssue[]) {
+    issues.push(...lineIssues);
+    rejects.push(JSON.stringify({ line: lineIssues[0]!.line, issues: lineIssues }));
+  }
+
+  const inputKey = jobKeys.input(o.jobId);
+  const { lines } = await o.store.writeLines(inputKey, normalized());
+  if (issues.length > 0 && !o.skipInvalid) {
+    await o.store.delete(inputKey);
+    throw new InputError(issues, { file: o.file });
+  }
+  if (lines === 0) {
+    await o.store.delete(inputKey);
+    const reason = issues.length > 0 ? 'every line was rejected: nothing is left to send' : 'is empty: there is nothing to send';
+    throw new InputError([{ line: 1, reason }], { file: o.file });
+  }
+  let rejectsKey: string | undefined;
+  if (rejects.length > 0) {
+    rejectsKey = jobKeys.rejects(o.jobId);
+    await o.store.writeLines(rejectsKey, rejects);
+  }
+  return { inputKey, requestCount: lines, rejected: rejects.length, rejectsKey };
+}

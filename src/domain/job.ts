@@ -1,0 +1,120 @@
+/**
+ * The shapes a job is made of: its options (validated once, at the edge), the lines Sluice keeps in the store
+ * (normalized requests, shards, outcomes), and the store keys where they live. History only ever carries these
+ * keys and counts, never prompt text or results.
+ */
+import { z } from 'zod';
+import { DurationSchema } from './duration';
+import { DEFAULT_REQUESTS_PER_BATCH, MAX_REQUESTS_PER_BATCH } from './limits';
+import { PollOptionsSchema } from './poll';
+import type { MessageParams } from './request';
+
+export const JobOptionsSchema = z.strictObject({
+  /** Requests per sub-batch (default 100; the API takes up to 100,000 and 256 MB). */
+  batchSize: z.number().int().min(1).max(MAX_REQUESTS_PER_BATCH).default(DEFAULT_REQUESTS_PER_BATCH),
+  /** Times a request is sent at most; after that a retryable failure is terminal. */
+  maxAttempts: z.number().int().min(1).max(20).default(3),
+  /** Batches of this job in flight at once; the API's queue cap is about 100k requests. */
+  maxBatchesInFlight: z.number().int().min(1).max(10_000).default(500),
+  /** Submit and collect activities run at once (each is one API call or one results download). */
+  activityConcurrency: z.number().int().min(1).max(200).default(16),
+  /** With more batches than this in flight, one poll lists the account's batches instead of retrieving each. */
+  listPollThreshold: z.number().int().min(1).default(20),
+  poll: PollOptionsSchema.default(PollOptionsSchema.parse({})),
+  /** Continue-as-new at this many history events even if the server has not suggested it yet. */
+  maxHistoryEvents: z.number().int().min(500).max(40_000).default(8_000),
+  /** Heartbeat timeout for long activities (results downloads). */
+  heartbeatTimeoutMs: DurationSchema.default(60_000),
+});
+export type JobOptionsInput = z.input<typeof JobOptionsSchema>;
+export type JobOptions = z.output<typeof JobOptionsSchema>;
+
+/** A job's start input: everything the workflow needs, all of it ids, keys, counts and options. */
+export interface JobSpec {
+  jobId: string;
+  /** Short human name (from the file name or --name), shown in the Web UI. */
+  name: string;
+  /** Store key of the normalized input written by the client (one NormalizedRequest per line). */
+  inputKey: string;
+  requestCount: number;
+  options: JobOptions;
+  /** Where the input came from, for the summary (a path; never its content). */
+  source?: string;
+  submittedAtMs?: number;
+}
+
+/** One validated request as the client stores it: defaults merged, custom_id given or derived. */
+export interface NormalizedRequest {
+  custom_id: string;
+  /** 1-based line number in the user's file, for messages and output. */
+  line: number;
+  params: MessageParams;
+}
+
+/** A request inside a shard: the normalized request plus where it is in its life. */
+export interface ShardLine extends NormalizedRequest {
+  /** Index of the original shard it came from; outcomes are filed under it so output keeps input order. */
+  origin: number;
+  /** 1 for the first send. */
+  attempt: number;
+  /** Batches it was sent in before this one. */
+  batch_ids: string[];
+}
+
+export type OutcomeStatus = 'succeeded' | 'failed' | 'canceled' | 'not_run';
+
+/** A request's final outcome, as written to results.jsonl. */
+export interface OutcomeLine {
+  custom_id: string;
+  line: number;
+  status: OutcomeStatus;
+  attempts: number;
+  batch_ids: string[];
+  mode?: 'batch' | 'sync';
+  message?: unknown;
+  error?: { type: string; message: string };
+}
+
+export interface ShardRef {
+  key: string;
+  requests: number;
+}
+
+export const jobKeys = {
+  input: (jobId: string) => `jobs/${jobId}/input.jsonl`,
+  rejects: (jobId: string) => `jobs/${jobId}/rejects.jsonl`,
+  plan: (jobId: string) => `jobs/${jobId}/plan.json`,
+  shard: (jobId: string, shardKey: string) => `jobs/${jobId}/shards/${shardKey}.jsonl`,
+  submission: (jobId: string, shardKey: string) => `jobs/${jobId}/submissions/${shardKey}.json`,
+  outcomes: (jobId: string, origin: number, batchId: string) =>
+    `jobs/${jobId}/outcomes/${originKey(origin)}/${batchId}.jsonl`,
+  outcomesOf: (jobId: string, origin: number) => `jobs/${jobId}/outcomes/${originKey(origin)}/`,
+  retries: (jobId: string, batchId: string) => `jobs/${jobId}/retries/${batchId}.jsonl`,
+  output: (jobId: string, file: 'results.jsonl' | 'failures.jsonl' | 'summary.json') => `jobs/${jobId}/output/${file}`,
+  /** Account-wide index of the batches Sluice created, for reconciliation and audits. */
+  batch: (batchId: string) => `batches/${batchId}.json`,
+};
+
+export function originalShardKey(index: number): string {
+  return `s${String(index).padStart(6, '0')}`;
+}
+
+export function retryShardKey(round: number, index: number): string {
+  return `r${String(round).padStart(3, '0')}-${String(index).padStart(6, '0')}`;
+}
+
+function originKey(origin: number): string {
+  return originalShardKey(origin);
+}
+
+/** Workflow ids that read well in the Web UI: sluice-job-<name>-<yyyymmdd-hhmmss>. */
+export function jobWorkflowId(name: string, nowMs: number): string {
+  const slug =
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40) || 'job';
+  const stamp = new Date(nowMs).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `sluice-job-${slug}-${stamp}`;
+}

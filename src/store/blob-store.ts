@@ -1,0 +1,32 @@
+/**
+ * Where request bodies and results live, outside workflow history (claim check). Keys are slash-separated
+ * paths such as `jobs/<jobId>/shards/s000001.jsonl`. Every write is atomic: a reader sees the old blob or the
+ * new one, never half of one, so an activity that runs twice overwrites its own output with the same bytes.
+ */
+export interface BlobStore {
+  /** Human-readable location, for messages. */
+  readonly description: string;
+  /** Writes the lines (each without its '\n') as one blob, atomically. Returns lines and bytes written. */
+  writeLines(key: string, lines: AsyncIterable<string> | Iterable<string>): Promise<{ lines: number; bytes: number }>;
+  /** Streams a blob's lines (without '\n'); throws BlobNotFoundError for a missing key. */
+  readLines(key: string): AsyncIterable<string>;
+  writeJson(key: string, value: unknown): Promise<void>;
+  /** undefined when the key does not exist. */
+  readJson<T>(key: string): Promise<T | undefined>;
+  /**
+   * Creates the blob only if it does not exist yet; returns false when it did. Used to claim a batch id for
+   * exactly one submission.
+   */
+  createJsonExclusive(key: string, value: unknown): Promise<boolean>;
+  exists(key: string): Promise<boolean>;
+  /** Keys directly or indirectly under a prefix ending in '/', sorted. */
+  list(prefix: string): Promise<string[]>;
+  delete(key: string): Promise<void>;
+}
+
+export class BlobNotFoundError extends Error {
+  override name = 'BlobNotFoundError';
+  constructor(readonly key: string) {
+    super(`Nothing is stored at ${key}`);
+  }
+}

@@ -1,0 +1,142 @@
+/** The default store: a local directory (or any filesystem all workers mount). */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { finished } from 'node:stream/promises';
+import { BlobNotFoundError, type BlobStore } from './blob-store';
+
+let tmpCounter = 0;
+
+export class LocalDirectoryStore implements BlobStore {
+  readonly description: string;
+
+  constructor(private readonly root: string) {
+    this.root = path.resolve(root);
+    this.description = `directory ${this.root}`;
+  }
+
+  pathOf(key: string): string {
+    const normalized = path.posix.normalize(key);
+    if (normalized.startsWith('..') || path.posix.isAbsolute(normalized)) throw new Error(`Bad store key: ${key}`);
+    return path.join(this.root, ...normalized.split('/'));
+  }
+
+  async writeLines(key: string, lines: AsyncIterable<string> | Iterable<string>) {
+    const target = this.pathOf(key);
+    const tmp = await this.tmpPathFor(target);
+    const out = createWriteStream(tmp);
+    let count = 0;
+    let bytes = 0;
+    try {
+      for await (const line of lines) {
+        const chunk = line + '\n';
+        count++;
+        bytes += Buffer.byteLength(chunk);
+        if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', resolve));
+      }
+      out.end();
+      await finished(out);
+      await rename(tmp, target);
+    } catch (err) {
+      out.destroy();
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    return { lines: count, bytes };
+  }
+
+  async *readLines(key: string): AsyncIterable<string> {
+    const file = this.pathOf(key);
+    let input;
+    try {
+      input = createReadStream(file);
+      await new Promise<void>((resolve, reject) => {
+        input!.once('open', () => resolve());
+        input!.once('error', reject);
+      });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new BlobNotFoundError(key);
+      throw err;
+    }
+    const rl = createInterface({ input, crlfDelay: Infinity });
+    try {
+      for await (const line of rl) if (line.length > 0) yield line;
+    } finally {
+      rl.close();
+      input.destroy();
+    }
+  }
+
+  async writeJson(key: string, value: unknown) {
+    const target = this.pathOf(key);
+    const tmp = await this.tmpPathFor(target);
+    await writeFile(tmp, JSON.stringify(value, null, 2) + '\n');
+    await rename(tmp, target);
+  }
+
+  async readJson<T>(key: string): Promise<T | undefined> {
+    try {
+      return JSON.parse(await readFile(this.pathOf(key), 'utf8')) as T;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  async createJsonExclusive(key: string, value: unknown): Promise<boolean> {
+    const target = this.pathOf(key);
+    await mkdir(path.dirname(target), { recursive: true });
+    try {
+      const handle = await open(target, 'wx');
+      try {
+        await handle.writeFile(JSON.stringify(value) + '\n');
+      } finally {
+        await handle.close();
+      }
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    }
+  }
+
+  async exists(key: string) {
+    try {
+      await stat(this.pathOf(key));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const dir = this.pathOf(prefix);
+    const out: string[] = [];
+    const walk = async (abs: string, rel: string) => {
+      let entries;
+      try {
+        entries = await readdir(abs, { withFileTypes: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw err;
+      }
+      for (const e of entries) {
+        if (e.name.startsWith('.tmp-')) continue;
+        if (e.isDirectory()) await walk(path.join(abs, e.name), `${rel}${e.name}/`);
+        else out.push(`${rel}${e.name}`);
+      }
+    };
+    await walk(dir, prefix.endsWith('/') ? prefix : `${prefix}/`);
+    return out.sort();
+  }
+
+  async delete(key: string) {
+    await rm(this.pathOf(key), { force: true, recursive: true });
+  }
+
+  private async tmpPathFor(target: string) {
+    await mkdir(path.dirname(target), { recursive: true });
+    return path.join(path.dirname(target), `.tmp-${process.pid}-${++tmpCounter}-${path.basename(target)}`);
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * The job workflow's state: compact (ids, keys, counts), plain JSON so it crosses continue-as-new intact, and
+ * the views of it that users see (progress query, Web UI details).
+ */
+import { emptyTally, type CostTally } from '../domain/cost';
+import { formatDuration } from '../domain/duration';
+import type { ShardRef } from '../domain/job';
+
+export type JobPhase = 'planning' | 'running' | 'canceling' | 'finalizing' | 'done' | 'failed' | 'canceled';
+
+export interface InFlightBatch {
+  batchId: string;
+  shardKey: string;
+  requests: number;
+  submittedAtMs: number;
+}
+
+export interface JobState {
+  phase: JobPhase;
+  startedAtMs: number;
+  run: number;
+  requestCount: number;
+  /** Requests per original shard; shard i is originalShardKey(i). */
+  shardSizes: number[];
+  /** Next original shard to submit: the job's checkpoint. */
+  nextShard: number;
+  /** Retry shards packed and waiting to be submitted. */
+  queued: ShardRef[];
+  /** Collected batches whose retries are not packed yet, and how many requests they hold. */
+  pendingRetryBatchIds: string[];
+  pendingRetryRequests: number;
+  retryRound: number;
+  inFlight: InFlightBatch[];
+  succeeded: number;
+  failed: number;
+  canceled: number;
+  /** Requests sent again so far (each retry counts once). */
+  retried: number;
+  batchesCreated: number;
+  batchesCollected: number;
+  apiCalls: Record<string, number>;
+  reasons: Record<string, number>;
+  tally: CostTally;
+  pollIntervalMs?: number;
+  cancelRequested: boolean;
+  fatalError?: string;
+  /** Requests finished at each collect, for the rate and ETA: [atMs, finishedSoFar], last few only. */
+  rateSamples: [number, number][];
+}
+
+export function initialJobState(nowMs: number, requestCount: number): JobState {
+  return {
+    phase: 'planning',
+    startedAtMs: nowMs,
+    run: 1,
+    requestCount,
+    shardSizes: [],
+    nextShard: 0,
+    queued: [],
+    pendingRetryBatchIds: [],
+    pendingRetryRequests: 0,
+    retryRound: 0,
+    inFlight: [],
+    succeeded: 0,
+    failed: 0,
+    canceled: 0,
+    retried: 0,
+    batchesCreated: 0,
+    batchesCollected: 0,
+    apiCalls: {},
+    reasons: {},
+    tally: emptyTally(),
+    cancelRequested: false,
+    rateSamples: [],
+  };
+}
+
+export function finishedRequests(s: JobState): number {
+  return s.succeeded + s.failed + s.canceled;
+}
+
+/** What the `progress` query answers. */
+export interface JobProgress {
+  phase: JobPhase;
+  requests: {
+    total: number;
+    succeeded: number;
+    failed: number;
+    canceled: number;
+    inFlight: number;
+    waitingToRetry: number;
+    notYetSubmitted: number;
+  };
+  batches: { created: number; inFlight: number; collected: number; queuedRetryShards: number };
+  retried: number;
+  reasons: Record<string, number>;
+  tokens: { input: number; output: number };
+  costUsd: number;
+  syncEquivalentUsd: number;
+  requestsPerMinute: number;
+  etaMs?: number;
+  run: number;
+  elapsedMs: number;
+  error?: string;
+}
+
+export function progressOf(s: JobState, nowMs: number): JobProgress {
+  const inFlight = s.inFlight.reduce((n, b) => n + b.requests, 0);
+  const queuedRetries = s.queued.reduce((n, r) => n + r.requests, 0);
+  const notSubmitted = s.shardSizes.slice(s.nextShard).reduce((a, b) => a + b, 0);
+  const done = finishedRequests(s);
+  const rate = ratePerMs(s);
+  const remaining = s.requestCount - done;
+  return {
+    phase: s.phase,
+    requests: {
+      total: s.requestCount,
+      succeeded: s.succeeded,
+      failed: s.failed,
+      canceled: s.canceled,
+      inFlight,
+      waitingToRetry: s.pendingRetryRequests + queuedRetries,
+      notYetSubmitted: s.phase === 'planning' ? s.requestCount : notSubmitted,
+    },
+    batches: {
+      created: s.batchesCreated,
+      inFlight: s.inFlight.length,
+      collected: s.batchesCollected,
+      queuedRetryShards: s.queued.length,
+    },
+    retried: s.retried,
+    reasons: s.reasons,
+    tokens: { input: s.tally.inputTokens, output: s.tally.outputTokens },
+    costUsd: s.tally.usd,
+    syncEquivalentUsd: s.tally.syncEquivalentUsd,
+    requestsPerMinute: Math.round(rate * 60_000),
+    etaMs: rate > 0 && remaining > 0 ? Math.round(remaining / rate) : undefined,
+    run: s.run,
+    elapsedMs: nowMs - s.startedAtMs,
+    error: s.fatalError,
+  };
+}
+
+export function recordRateSample(s: JobState, nowMs: number) {
+  s.rateSamples.push([nowMs, finishedRequests(s)]);
+  if (s.rateSamples.length > 10) s.rateSamples.shift();
+}
+
+function ratePerMs(s: JobState): number {
+  const first = s.rateSamples[0];
+  const last = s.rateSamples[s.rateSamples.length - 1];
+  if (!first || !last || last[0] <= first[0]) return 0;
+  return (last[1] - first[1]) / (last[0] - first[0]);
+}
+
+/** The short markdown table shown as the workflow's current details in the Web UI. */
+export function detailsMarkdown(p: JobProgress, nextAction: string): string {
+  const r = p.requests;
+  return [
+    `| | |`,
+    `|---|---|`,
+    `| phase | ${p.phase} |`,
+    `| done | ${r.succeeded + r.failed + r.canceled} / ${r.total} (${r.succeeded} ok, ${r.failed} failed) |`,
+    `| in flight | ${r.inFlight} requests in ${p.batches.inFlight} batches |`,
+    `| waiting | ${r.notYetSubmitted} not yet sent, ${r.waitingToRetry} to retry |`,
+    `| cost | $${p.costUsd.toFixed(4)} (sync would be $${p.syncEquivalentUsd.toFixed(4)}) |`,
+    `| ETA | ${p.etaMs === undefined ? '—' : formatDuration(p.etaMs)} |`,
+    `| next | ${nextAction} |`,
+  ].join('\n');
+}
