@@ -1,0 +1,64 @@
+/** `sluice status|results|cancel JOB`: look at, fetch from, or stop a job by its workflow id. */
+import path from 'node:path';
+import type { Command } from 'commander';
+import { cancelJob, downloadResults, jobProgress } from '../../client/jobs';
+import { formatDuration } from '../../domain/duration';
+import { openContext } from '../context';
+
+export function registerJobControlCommands(program: Command) {
+  program
+    .command('status')
+    .description("show a job's progress")
+    .argument('<job>', 'the workflow id that `sluice run` printed')
+    .option('--json', 'print the progress as JSON')
+    .action(async (job: string, opts: { json?: boolean }) => {
+      const ctx = await openContext();
+      try {
+        const p = await jobProgress(ctx.client, job);
+        if (opts.json) return console.log(JSON.stringify(p, null, 2));
+        const r = p.requests;
+        console.log(
+          [
+            `${job}: ${p.phase}`,
+            `  done       ${r.succeeded + r.failed + r.canceled}/${r.total} (${r.succeeded} succeeded, ${r.failed} failed, ${r.canceled} canceled)`,
+            `  in flight  ${r.inFlight} requests in ${p.batches.inFlight} batches; ${r.notYetSubmitted} not yet sent; ${r.waitingToRetry} to retry`,
+            `  cost       $${p.costUsd.toFixed(4)} so far (sync: $${p.syncEquivalentUsd.toFixed(4)})`,
+            `  ETA        ${p.etaMs === undefined ? '—' : formatDuration(p.etaMs)}`,
+            ...(p.error ? [`  error      ${p.error}`] : []),
+            `  Web UI     ${ctx.uiLink(job)}`,
+          ].join('\n'),
+        );
+      } finally {
+        await ctx.close();
+      }
+    });
+
+  program
+    .command('results')
+    .description("copy a finished job's results.jsonl, failures.jsonl and summary.json")
+    .argument('<job>', 'the workflow id')
+    .option('--out <dir>', 'target directory (default out/<job>)')
+    .action(async (job: string, opts: { out?: string }) => {
+      const ctx = await openContext();
+      try {
+        const written = await downloadResults(ctx.store, job, path.resolve(opts.out ?? path.join('out', job)));
+        console.log(written.join('\n'));
+      } finally {
+        await ctx.close();
+      }
+    });
+
+  program
+    .command('cancel')
+    .description('cancel a job: its batches in flight are canceled, results so far are kept')
+    .argument('<job>', 'the workflow id')
+    .action(async (job: string) => {
+      const ctx = await openContext();
+      try {
+        await cancelJob(ctx.client, job);
+        console.log(`Cancel sent to ${job}; it writes its output with what it has.`);
+      } finally {
+        await ctx.close();
+      }
+    });
+}

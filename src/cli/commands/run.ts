@@ -1,0 +1,93 @@
+/** `sluice run INPUT`: validate, start the job, follow it with a progress bar, write the output. */
+import path from 'node:path';
+import type { Command } from 'commander';
+import { downloadResults, startJob, waitForJob } from '../../client/jobs';
+import { parseDuration } from '../../domain/duration';
+import { JobDefaultsSchema } from '../../domain/request';
+import { parseConfig } from '../../domain/errors';
+import type { JobOptionsInput } from '../../domain/job';
+import { openContext } from '../context';
+import { followJob } from '../progress-bar';
+import { printSummary } from '../summary';
+import { int, number } from '../parse';
+
+export interface RunOptions {
+  out?: string;
+  name?: string;
+  batchSize?: number;
+  maxAttempts?: number;
+  maxInFlight?: number;
+  model?: string;
+  maxTokens?: number;
+  system?: string;
+  temperature?: number;
+  skipInvalid?: boolean;
+  detach?: boolean;
+  pollInitial?: string;
+  pollCap?: string;
+}
+
+export function registerRunCommand(program: Command) {
+  program
+    .command('run')
+    .description('run a JSONL file of requests as one job through the Message Batches API')
+    .argument('<input>', 'JSONL file: one {"custom_id"?, "params": {...}} per line')
+    .option('--out <dir>', 'where results.jsonl, failures.jsonl and summary.json go (default out/<job id>)')
+    .option('--name <name>', 'job name shown in the Web UI (default: the file name)')
+    .option('--batch-size <n>', 'requests per sub-batch, 1..100000 (default 100)', int('--batch-size'))
+    .option('--max-attempts <n>', 'times a request is sent at most (default 3)', int('--max-attempts'))
+    .option('--max-in-flight <n>', 'batches in flight at once (default 500)', int('--max-in-flight'))
+    .option('--model <model>', 'model for requests that name none')
+    .option('--max-tokens <n>', 'max_tokens for requests that set none', int('--max-tokens'))
+    .option('--system <text>', 'system prompt for requests that have none')
+    .option('--temperature <t>', 'temperature for requests that set none', number('--temperature'))
+    .option('--skip-invalid', 'write bad lines to rejects.jsonl and run the rest')
+    .option('--poll-initial <duration>', 'first wait between polls (default 30s)')
+    .option('--poll-cap <duration>', 'longest wait between polls (default 5m)')
+    .option('--detach', 'start the job, print its id and Web UI link, and return')
+    .action((input: string, opts: RunOptions) => runCommand(input, opts));
+}
+
+export async function runCommand(input: string, opts: RunOptions): Promise<void> {
+  const defaults = parseConfig(
+    JobDefaultsSchema,
+    { model: opts.model, max_tokens: opts.maxTokens, system: opts.system, temperature: opts.temperature },
+    'defaults',
+  );
+  const options: JobOptionsInput = { batchSize: opts.batchSize, maxAttempts: opts.maxAttempts, maxBatchesInFlight: opts.maxInFlight };
+  if (opts.pollInitial || opts.pollCap) {
+    const initialMs = opts.pollInitial ? parseDuration(opts.pollInitial, '--poll-initial') : 30_000;
+    const capMs = opts.pollCap ? parseDuration(opts.pollCap, '--poll-cap') : Math.max(initialMs, 300_000);
+    options.poll = { initialMs, capMs, growth: 1.5 };
+  }
+  const ctx = await openContext();
+  try {
+    const { workflowId, prepared } = await startJob({
+      client: ctx.client,
+      store: ctx.store,
+      taskQueue: ctx.config.SLUICE_TASK_QUEUE,
+      file: input,
+      name: opts.name,
+      defaults,
+      options,
+      skipInvalid: opts.skipInvalid,
+    });
+    if (prepared.rejected > 0) {
+      console.error(`${prepared.rejected} bad lines skipped (see rejects.jsonl in the output).`);
+    }
+    console.error(`Started ${workflowId}: ${prepared.requestCount} requests.`);
+    if (opts.detach) {
+      console.log(workflowId);
+      console.error(`Web UI: ${ctx.uiLink(workflowId)}\nFollow it with: sluice status ${workflowId}`);
+      return;
+    }
+    const done = waitForJob(ctx.client, workflowId);
+    await followJob(ctx.client, workflowId, done);
+    const summary = await done;
+    const outDir = path.resolve(opts.out ?? path.join('out', workflowId));
+    await downloadResults(ctx.store, workflowId, outDir);
+    printSummary(summary, outDir, ctx.uiLink(workflowId));
+  } finally {
+    await ctx.close();
+  }
+}

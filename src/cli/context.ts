@@ -1,0 +1,28 @@
+/** What every command that talks to Temporal needs: validated config, a client, the store. */
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig, type SluiceConfig } from '../config';
+import { LocalDirectoryStore } from '../store/local-store';
+
+export interface CliContext {
+  config: SluiceConfig;
+  client: Client;
+  store: LocalDirectoryStore;
+  close(): Promise<void>;
+  uiLink(workflowId: string): string;
+}
+
+export async function openContext(env: NodeJS.ProcessEnv = process.env): Promise<CliContext> {
+  const config = loadConfig(env);
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS, connectTimeout: 5_000 });
+  return {
+    config,
+    client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
+    store: new LocalDirectoryStore(config.storeDir),
+    close: () => connection.close(),
+    uiLink: (workflowId) => uiLink(config.SLUICE_WEB_UI, config.TEMPORAL_NAMESPACE, workflowId),
+  };
+}
+
+export function uiLink(webUi: string, namespace: string, workflowId: string): string {
+  return `${webUi.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}

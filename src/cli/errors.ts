@@ -1,0 +1,39 @@
+/** The one place where errors become messages and exit codes. Keys and prompt text are never printed. */
+import { WorkflowFailedError } from '@temporalio/client';
+import { ConfigError, InputError, SluiceError } from '../domain/errors';
+
+export const ExitCode = { ok: 0, failure: 1, badInput: 2, interrupted: 130 } as const;
+
+export class UsageError extends SluiceError {
+  override name = 'UsageError';
+}
+
+export function reportError(err: unknown): number {
+  if (err instanceof InputError) {
+    console.error(`${err.message}\nNothing was sent.`);
+    return ExitCode.badInput;
+  }
+  if (err instanceof ConfigError || err instanceof UsageError) {
+    console.error(`Error: ${err.message}`);
+    return ExitCode.badInput;
+  }
+  if (err instanceof WorkflowFailedError) {
+    console.error(`The job failed: ${rootMessage(err)}`);
+    return ExitCode.failure;
+  }
+  const code = (err as { code?: unknown }).code;
+  if (code === 14 || /ECONNREFUSED|UNAVAILABLE|Failed to connect/i.test(String((err as Error)?.message))) {
+    console.error(
+      `Cannot reach Temporal (${String((err as Error).message)}).\nStart the embedded stack with \`sluice dev\`, or set TEMPORAL_ADDRESS.`,
+    );
+    return ExitCode.failure;
+  }
+  console.error(err instanceof Error ? `Error: ${err.message}` : `Error: ${String(err)}`);
+  return ExitCode.failure;
+}
+
+function rootMessage(err: Error): string {
+  let e: unknown = err;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+/** The `sluice` command line: one declaration, one module per command, one place that maps errors to exit codes. */
+import { Command, CommanderError } from 'commander';
+import { registerDemoCommand } from './commands/demo';
+import { registerDevCommand } from './commands/dev';
+import { registerEmulatorCommand } from './commands/emulator';
+import { registerJobControlCommands } from './commands/job-control';
+import { registerRunCommand } from './commands/run';
+import { registerWorkerCommand } from './commands/worker';
+import { ExitCode, reportError } from './errors';
+
+export function buildProgram(): Command {
+  const program = new Command()
+    .name('sluice')
+    .description('Run large Claude jobs through the Message Batches API as durable Temporal workflows')
+    .showHelpAfterError()
+    .exitOverride();
+  registerRunCommand(program);
+  registerJobControlCommands(program);
+  registerDevCommand(program);
+  registerDemoCommand(program);
+  registerWorkerCommand(program);
+  registerEmulatorCommand(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return ExitCode.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? ExitCode.ok : ExitCode.badInput;
+    return reportError(err);
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,17 @@
+/** Option parsers for commander that fail with the option's name. */
+import { InvalidArgumentError } from 'commander';
+
+export function int(option: string) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${option} must be a whole number (got "${value}")`);
+    return Number(value);
+  };
+}
+
+export function number(option: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${option} must be a number (got "${value}")`);
+    return n;
+  };
+}

@@ -1,0 +1,56 @@
+/** Follows a running job through its `progress` query and shows a bar (or plain lines when not a terminal). */
+import cliProgress from 'cli-progress';
+import type { Client } from '@temporalio/client';
+import { formatDuration } from '../domain/duration';
+import { progressQuery } from '../workflows';
+import type { JobProgress } from '../workflows/job-state';
+
+export async function followJob(client: Client, workflowId: string, done: Promise<unknown>, intervalMs = 500): Promise<void> {
+  const tty = Boolean(process.stderr.isTTY);
+  const bar = new cliProgress.SingleBar(
+    {
+      format: ' {bar} {value}/{total} requests | {phase} | {batches} batches in flight | {rate}/min | ETA {etaText} | ${cost}',
+      stream: process.stderr,
+      noTTYOutput: !tty,
+      notTTYSchedule: 5_000,
+      hideCursor: tty,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  let finished = false;
+  void done.finally(() => (finished = true)).catch(() => {});
+  const handle = client.workflow.getHandle(workflowId);
+  const show = (p: JobProgress) => {
+    const value = p.requests.succeeded + p.requests.failed + p.requests.canceled;
+    const payload = {
+      phase: p.phase,
+      batches: p.batches.inFlight,
+      rate: p.requestsPerMinute,
+      etaText: p.etaMs === undefined ? '—' : formatDuration(p.etaMs),
+      cost: p.costUsd.toFixed(4),
+    };
+    if (!started) {
+      bar.start(p.requests.total, value, payload);
+      started = true;
+    } else bar.update(value, payload);
+    bar.setTotal(p.requests.total);
+  };
+  try {
+    while (!finished) {
+      try {
+        show(await handle.query(progressQuery));
+      } catch {
+        // The workflow may be between tasks or just finished; the next tick tells.
+      }
+      await Promise.race([done.catch(() => {}), new Promise((r) => setTimeout(r, intervalMs))]);
+    }
+    try {
+      show(await handle.query(progressQuery));
+    } catch {
+      // A finished workflow whose worker is gone cannot answer queries; the summary says the rest.
+    }
+  } finally {
+    if (started) bar.stop();
+  }
+}
