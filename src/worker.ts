@@ -3,7 +3,7 @@
  * workflows and activities on one task queue. `createSluiceWorker` is also used by the dev stack and tests.
  */
 import Anthropic from '@anthropic-ai/sdk';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { loadConfig, type SluiceConfig } from './config';
 import { ConfigError } from './domain/errors';
@@ -51,6 +51,7 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
   if (!cfg.ANTHROPIC_API_KEY) {
     throw new ConfigError('ANTHROPIC_API_KEY', 'is not set: the worker needs a key (for the emulator, the key it prints)');
   }
+  Runtime.install({ logger: new DefaultLogger(sdkLogLevel(cfg.SLUICE_LOG_LEVEL)) });
   const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
   const worker = await createSluiceWorker({
     connection,
@@ -70,6 +71,19 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
   } finally {
     await connection.close();
   }
+}
+
+function sdkLogLevel(level: SluiceConfig['SLUICE_LOG_LEVEL']): LogLevel {
+  const map: Record<SluiceConfig['SLUICE_LOG_LEVEL'], LogLevel> = {
+    trace: 'TRACE',
+    debug: 'DEBUG',
+    info: 'INFO',
+    warn: 'WARN',
+    error: 'ERROR',
+    fatal: 'ERROR',
+    silent: 'ERROR',
+  };
+  return map[level];
 }
 
 if (require.main === module) {

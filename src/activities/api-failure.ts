@@ -23,19 +23,21 @@ export function toApiFailure(err: unknown, what: string, opts: { justCreated?: b
   const body = err.error as { error?: { type?: string; message?: string } } | undefined;
   const errorType = body?.error?.type;
   const apiMessage = body?.error?.message ?? err.message;
-  const verdict = classifyHttpError(err.status, errorType, opts);
-  const details = { status: err.status ?? null, errorType: errorType ?? null, requestId: err.requestID ?? null };
+  const status = err.status as number | undefined;
+  const verdict = classifyHttpError(status, errorType, opts);
+  const details = { status: status ?? null, errorType: errorType ?? null, requestId: (err.requestID) ?? null };
   const message = `${what}: ${verdict.reason}${apiMessage ? ` — ${apiMessage}` : ''}`;
   if (verdict.verdict === 'fatal') {
     const type =
-      err.status === 401
+      status === 401
         ? FailureType.AuthenticationFailed
-        : err.status === 400 || err.status === 413
+        : status === 400 || status === 413
           ? FailureType.BatchRejected
           : FailureType.ApiFatal;
     return ApplicationFailure.create({ message, type, nonRetryable: true, details: [details] });
   }
-  const delayMs = err.headers ? retryAfterMs(headersToRecord(err.headers)) : undefined;
+  const headers = err.headers as Headers | undefined;
+  const delayMs = headers ? retryAfterMs(headersToRecord(headers)) : undefined;
   return ApplicationFailure.create({
     message,
     type: FailureType.ApiRetryable,

@@ -8,11 +8,14 @@ import { addUsage, emptyTally, type CostTally, type Usage } from '../domain/cost
 import { jobKeys, type OutcomeLine, type ShardLine } from '../domain/job';
 import { classifyResult, type BatchResult } from '../domain/retry';
 import { toApiFailure } from './api-failure';
+import { streamBatchResults } from './results-stream';
 import type { ActivityDeps } from './deps';
 
 export interface CollectInput {
   jobId: string;
   batchId: string;
+  /** From the poll that saw the batch end; saves a retrieve. */
+  resultsUrl?: string;
   shardKey: string;
   maxAttempts: number;
   jobCanceled: boolean;
@@ -74,8 +77,7 @@ export function collectActivity({ store, anthropic, prices }: ActivityDeps) {
     };
 
     try {
-      const stream = await anthropic.messages.batches.results(batchId);
-      for await (const item of stream) {
+      for await (const item of streamBatchResults(anthropic, batchId, input.resultsUrl)) {
         const line = sent.get(item.custom_id);
         if (!line || seen.has(item.custom_id)) continue; // not ours, or a repeated line: first one counts
         seen.add(item.custom_id);

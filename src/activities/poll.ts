@@ -25,7 +25,7 @@ export interface RequestCounts {
 }
 
 export interface PollResult {
-  ended: { batchId: string; counts: RequestCounts }[];
+  ended: { batchId: string; counts: RequestCounts; resultsUrl?: string }[];
   /** Ids of batches that are canceling. */
   canceling: string[];
   /** Sum of request counts over the batches not yet ended. */
@@ -84,7 +84,7 @@ export function pollActivity({ anthropic }: ActivityDeps) {
     for (const batch of found.values()) {
       const counts = { ...batch.request_counts };
       if (batch.processing_status === 'ended') {
-        result.ended.push({ batchId: batch.id, counts });
+        result.ended.push({ batchId: batch.id, counts, resultsUrl: batch.results_url ?? undefined });
         continue;
       }
       if (batch.processing_status === 'canceling') result.canceling.push(batch.id);

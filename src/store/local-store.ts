@@ -48,12 +48,11 @@ export class LocalDirectoryStore implements BlobStore {
 
   async *readLines(key: string): AsyncIterable<string> {
     const file = this.pathOf(key);
-    let input;
+    const input = createReadStream(file);
     try {
-      input = createReadStream(file);
       await new Promise<void>((resolve, reject) => {
-        input!.once('open', () => resolve());
-        input!.once('error', reject);
+        input.once('open', () => resolve());
+        input.once('error', reject);
       });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new BlobNotFoundError(key);

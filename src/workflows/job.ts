@@ -162,8 +162,8 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
     );
     countCall('poll', polled.calls);
     if (polled.ended.length === 0) return false;
-    const ended = new Set(polled.ended.map((e) => e.batchId));
-    const done = s.inFlight.filter((b) => ended.has(b.batchId));
+    const resultsUrls = new Map(polled.ended.map((e) => [e.batchId, e.resultsUrl]));
+    const done = s.inFlight.filter((b) => resultsUrls.has(b.batchId));
     await mapLimit(done, opts.activityConcurrency, async (batch) => {
       const r = await acts.collectBatch.executeWithOptions(
         { ...long, summary: `collect ${batch.requests} results of ${batch.shardKey}` },
@@ -171,6 +171,7 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
           {
             jobId: spec.jobId,
             batchId: batch.batchId,
+            resultsUrl: resultsUrls.get(batch.batchId),
             shardKey: batch.shardKey,
             maxAttempts: opts.maxAttempts,
             jobCanceled: s.cancelRequested,

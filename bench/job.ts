@@ -1,0 +1,160 @@
+/**
+ * `npm run bench`: one job of N requests (default 100,000) against the emulator with near-instant processing,
+ * on a real Temporal dev server, with the worker in this process. Prints wall time, API calls by endpoint
+ * against the minimum, the worker's peak RSS and history events per run.
+ *
+ *   npm run bench -- --requests 20000
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { startJob, waitForJob } from '../src/client/jobs';
+import { freePort, startDevServer, stopChild } from '../src/dev/dev-server';
+import { requireTemporalCliPath } from '../src/dev/temporal-cli';
+import type { EmulatorStats } from '../src/emulator';
+import { LocalDirectoryStore } from '../src/store/local-store';
+import { readFile } from 'node:fs/promises';
+
+const { values: args } = parseArgs({
+  options: { requests: { type: 'string', default: '100000' }, 'batch-size': { type: 'string', default: '100' } },
+});
+const N = Number(args.requests);
+const BATCH = Number(args['batch-size']);
+const WORKER_HEAP_MB = 192;
+
+async function main() {
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'sluice-bench-'));
+  const input = path.join(tmp, 'input.jsonl');
+  const lines: string[] = [];
+  for (let i = 0; i < N; i++) {
+    lines.push(JSON.stringify({ custom_id: `r${i}`, params: { model: 'claude-haiku-4-5', max_tokens: 32, messages: [{ role: 'user', content: `Classify item ${i}: a short text of about eighty characters, padded.` }] } }));
+  }
+  await writeFile(input, lines.join('\n') + '\n');
+
+  const binary = await requireTemporalCliPath({ log: console.error });
+  const server = await startDevServer({ binary, port: await freePort() });
+  // The emulator runs in its own process so the RSS measured here is the worker's alone.
+  const emulatorPort = await freePort();
+  const emulator = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(__dirname, '..', 'src', 'cli', 'main.ts'), 'emulator', '--port', String(emulatorPort), '--time-scale', '0.00001'],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  const emulatorUrl = `http://127.0.0.1:${emulatorPort}`;
+  await waitForHttp(`${emulatorUrl}/_emulator/stats`);
+
+  // The worker runs in its own process, with a prebuilt workflow bundle as in production; its peak RSS is
+  // the kernel's high-water mark (VmHWM), read just before it is stopped.
+  const bundle = path.join(tmp, 'workflow-bundle.js');
+  await runToEnd(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'scripts', 'build-workflow-bundle.ts'), bundle]);
+  const storeDir = path.join(tmp, 'store');
+  const taskQueue = 'bench';
+  // A bounded heap, as docs/production.md recommends: V8 otherwise keeps garbage until it nears its default cap.
+  const worker = spawn(process.execPath, [`--max-old-space-size=${WORKER_HEAP_MB}`, '--import', 'tsx', path.join(__dirname, '..', 'src', 'cli', 'main.ts'), 'worker'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: server.address,
+      SLUICE_TASK_QUEUE: taskQueue,
+      ANTHROPIC_API_KEY: 'sk-emulator',
+      ANTHROPIC_BASE_URL: emulatorUrl,
+      SLUICE_STORE_DIR: storeDir,
+      SLUICE_WORKFLOW_BUNDLE: bundle,
+      SLUICE_LOG_LEVEL: 'warn',
+    },
+  });
+  const clientConnection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection: clientConnection });
+  const store = new LocalDirectoryStore(storeDir);
+
+  const started = Date.now();
+  const { workflowId } = await startJob({
+    client,
+    store,
+    taskQueue,
+    file: input,
+    name: 'bench',
+    options: { batchSize: BATCH, maxBatchesInFlight: 1_000, poll: { initialMs: 250, growth: 1.5, capMs: 1_000 } },
+  });
+  const summary = await waitForJob(client, workflowId);
+  const wallMs = Date.now() - started;
+  const peakRss = await peakRssOf(worker.pid!);
+  await stopChild(worker);
+
+  const stats = (await (await fetch(`${emulatorUrl}/_emulator/stats`)).json()) as EmulatorStats;
+  const runs = await historyPerRun(client, summary.jobId);
+  const batches = Math.ceil(N / BATCH);
+  const minimum = 2 * batches;
+  const total = Object.values(stats.calls).reduce((a, b) => a + b, 0);
+
+  const rows: [string, string, string][] = [
+    ['requests', String(N), ''],
+    ['succeeded', String(summary.outcomes.succeeded), summary.outcomes.succeeded === N ? 'ok' : 'MISSING RESULTS'],
+    ['wall time', `${(wallMs / 1000).toFixed(1)} s`, wallMs < 60_000 ? 'target < 60 s: ok' : 'target < 60 s: MISSED'],
+    ['worker heap cap', `${WORKER_HEAP_MB} MB`, '--max-old-space-size, as in production'],
+    ['worker peak RSS', `${(peakRss / 2 ** 20).toFixed(0)} MB`, peakRss < 400 * 2 ** 20 ? 'target < 400 MB: ok' : 'target < 400 MB: MISSED'],
+    ...Object.entries(stats.calls).map(([k, v]): [string, string, string] => [`calls: ${k}`, String(v), '']),
+    ['calls: total', String(total), `minimum ${minimum} (creates + results); ratio ${(total / minimum).toFixed(3)} (target ≤ 1.2)`],
+    ['history runs', String(runs.length), ''],
+    ['history events per run', runs.join(', '), Math.max(...runs) < 10_000 ? 'target < 10,000: ok' : 'target < 10,000: MISSED'],
+  ];
+  printTable(['measure', 'value', 'note'], rows);
+
+  await clientConnection.close();
+  await stopChild(emulator);
+  await server.stop();
+  await rm(tmp, { recursive: true, force: true });
+}
+
+async function historyPerRun(client: Client, workflowId: string): Promise<number[]> {
+  const counts: number[] = [];
+  let runId: string | undefined;
+  // Walk back from the last run through firstExecutionRunId chains: list all runs of this id instead.
+  for await (const wf of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+    runId = wf.runId;
+    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    counts.push(history.events?.length ?? 0);
+  }
+  return counts.reverse();
+}
+
+async function peakRssOf(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
+  return kb ? Number(kb) * 1024 : NaN;
+}
+
+function runToEnd(cmd: string, argv: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'inherit'] });
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${argv.join(' ')} exited ${code}`))));
+  });
+}
+
+async function waitForHttp(url: string) {
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not answer`);
+}
+
+function printTable(head: string[], rows: string[][]) {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ');
+  console.log(line(head));
+  console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
+  for (const r of rows) console.log(line(r));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
