@@ -61,7 +61,7 @@ export function permutation(n: number, random: Random): Uint32Array {
   return order;
 }
 
-const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+export const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
 /** `length` base-62 characters drawn from `random`. */
 export function base62(random: Random, length: number): string {

@@ -36,6 +36,11 @@ export class NominalClock {
     return Math.max(0, (nominalMs - this.nowMs()) * this.timeScale);
   }
 
+  /** Jumps forward by `nominalMs` (for tests: skip to "half-way" or "after the cancel delay" exactly). */
+  advance(nominalMs: number): void {
+    this.origin = { ...this.origin, nominalMs: this.origin.nominalMs + nominalMs };
+  }
+
   /** A snapshot that restarts this clock where it is now (used when saving state). */
   snapshot(): ClockOrigin {
     return { realMs: this.realNow(), nominalMs: this.nowMs() };

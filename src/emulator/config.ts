@@ -1,0 +1,196 @@
+/**
+ * Emulator options: one zod schema, defaults declared next to each field. `EmulatorOptions` is what callers
+ * pass (everything optional), `EmulatorConfig` what the emulator runs with (defaults filled in).
+ *
+ * Units: every duration of the simulated service (latency, window, cancel delay, retention) is in NOMINAL ms
+ * (see time.ts); every duration of a transport fault (slow responses, retry-after, the 404 after create) is
+ * in REAL ms or seconds, because it acts on the HTTP exchange itself.
+ */
+import { z } from 'zod';
+import { DAY_MS, MINUTE_MS, SECOND_MS } from './time';
+
+export const ENDPOINTS = ['create', 'retrieve', 'list', 'cancel', 'delete', 'results', 'messages'] as const;
+export type Endpoint = (typeof ENDPOINTS)[number];
+
+export const ERROR_TYPES = [
+  'invalid_request_error',
+  'authentication_error',
+  'permission_error',
+  'not_found_error',
+  'rate_limit_error',
+  'timeout_error',
+  'overloaded_error',
+  'api_error',
+  'billing_error',
+] as const;
+export type ErrorType = (typeof ERROR_TYPES)[number];
+
+const DEFAULT_LOGNORMAL_MIN_MS = 30 * SECOND_MS;
+const DEFAULT_LOGNORMAL_MAX_MS = 2 * DAY_MS;
+const DEFAULT_CANCEL_DELAY_MS = 25 * SECOND_MS;
+const DEFAULT_RETENTION_MS = 29 * DAY_MS;
+const DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024;
+
+const rate = z.number().min(0).max(1);
+const allEndpoints = z.array(z.enum(ENDPOINTS)).default([...ENDPOINTS]);
+/** After firing this many times the fault stops (handy for "fail once, then succeed"). Unlimited if absent. */
+const maxTimes = z.number().int().min(0).optional();
+
+/** An HTTP error answered instead of the real response. */
+const httpFault = (retryAfterSeconds?: number) =>
+  z
+    .strictObject({
+      rate: rate.default(0),
+      endpoints: allEndpoints,
+      maxTimes,
+      /** Sent as the `retry-after` header (seconds, may be fractional). */
+      retryAfterSeconds:
+        retryAfterSeconds === undefined ? z.number().min(0).optional() : z.number().min(0).default(retryAfterSeconds),
+    })
+    .prefault({});
+
+const faultsSchema = z
+  .strictObject({
+    /** 429 rate_limit_error with `retry-after` (default 1 s). */
+    rateLimit: httpFault(1),
+    /** 500 api_error. */
+    apiError: httpFault(),
+    /** 529 overloaded_error. */
+    overloaded: httpFault(),
+    /** 504 timeout_error. */
+    timeout: httpFault(),
+    /** Adds `delayMs` real ms before the response. */
+    slow: z
+      .strictObject({
+        rate: rate.default(0),
+        endpoints: allEndpoints,
+        maxTimes,
+        delayMs: z.number().min(0).default(2_000),
+      })
+      .prefault({}),
+    /**
+     * Destroys the socket. phase 'before': nothing happened on the server; 'after': the request WAS processed
+     * (e.g. the batch created) but the response is lost, so a client retry duplicates it.
+     */
+    connectionReset: z
+      .strictObject({
+        rate: rate.default(0),
+        endpoints: allEndpoints,
+        maxTimes,
+        phase: z.enum(['before', 'after']).default('before'),
+      })
+      .prefault({}),
+    /** 404 not_found_error for a batch less than `withinMs` real ms old (0 = off), as observed right after create. */
+    notFoundAfterCreate: z
+      .strictObject({
+        rate: rate.default(1),
+        withinMs: z.number().min(0).default(0),
+        endpoints: z.array(z.enum(['retrieve', 'results', 'cancel', 'delete'])).default(['retrieve', 'results']),
+        maxTimes,
+      })
+      .prefault({}),
+    /** Cuts a results download: the socket is destroyed after `afterLines` lines and half of the next. */
+    resultsCut: z
+      .strictObject({ rate: rate.default(0), afterLines: z.number().int().min(0).default(100), maxTimes })
+      .prefault({}),
+    /** Per error type, the share of requests that come back `errored` with it (summed, at most 1). */
+    resultErrors: z.partialRecord(z.enum(ERROR_TYPES), rate).default({}),
+    /** Share of requests that never finish and come back `expired` (their batch then runs to expires_at). */
+    expiredRate: rate.default(0),
+    /** custom_ids matching `pattern` (a RegExp source) always come back errored with `type`. */
+    errorCustomIds: z
+      .union([
+        z.strictObject({ pattern: z.string(), type: z.enum(ERROR_TYPES), message: z.string().optional() }),
+        z.array(z.strictObject({ pattern: z.string(), type: z.enum(ERROR_TYPES), message: z.string().optional() })),
+      ])
+      .default([])
+      .transform((rules) => (Array.isArray(rules) ? rules : [rules])),
+  })
+  .prefault({})
+  .refine((f) => Object.values(f.resultErrors).reduce((a, b) => a + b, 0) + f.expiredRate <= 1, {
+    message: 'resultErrors rates plus expiredRate must sum to at most 1',
+  });
+
+/** How long a batch takes (nominal). Each request then finishes at `duration × (1 - spread × u)`, u ~ U[0, 1). */
+const batchDurationSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('lognormal'),
+    medianMs: z.number().positive(),
+    sigma: z.number().min(0),
+    minMs: z.number().min(0).default(DEFAULT_LOGNORMAL_MIN_MS),
+    maxMs: z.number().positive().default(DEFAULT_LOGNORMAL_MAX_MS),
+  }),
+  z.strictObject({ kind: z.literal('uniform'), minMs: z.number().min(0), maxMs: z.number().min(0) }),
+  z.strictObject({ kind: z.literal('fixed'), ms: z.number().min(0) }),
+]);
+
+export const emulatorOptionsSchema = z.strictObject({
+  /** TCP port; 0 picks a free one. */
+  port: z.number().int().min(0).max(65_535).default(0),
+  host: z.string().default('127.0.0.1'),
+  /** The only API key accepted (as `x-api-key` or `Authorization: Bearer`). */
+  apiKey: z.string().min(1).default('sk-emulator'),
+  /** real ms = nominal ms × timeScale (0.001 makes 24 h last 86.4 s). */
+  timeScale: z.number().positive().default(1),
+  /** Seeds every random draw: latencies, fates of requests, faults, result order. */
+  seed: z.number().int().default(1),
+  /**
+   * Default: median 5 min, σ 1.8 → ~92 % of batches end within an hour, ~0.08 % run past 24 h and partly
+   * expire; clamped to [30 s, 48 h].
+   */
+  latency: z
+    .strictObject({
+      batch: batchDurationSchema.default({
+        kind: 'lognormal',
+        medianMs: 5 * MINUTE_MS,
+        sigma: 1.8,
+        minMs: DEFAULT_LOGNORMAL_MIN_MS,
+        maxMs: DEFAULT_LOGNORMAL_MAX_MS,
+      }),
+      spread: rate.default(0.9),
+    })
+    .prefault({}),
+  /** Nominal ms from cancel to `ended`. */
+  cancelDelayMs: z.number().min(0).default(DEFAULT_CANCEL_DELAY_MS),
+  /** What cancel does on an ended batch: return it unchanged, or 400 invalid_request_error. */
+  cancelEnded: z.enum(['ok', 'error']).default('ok'),
+  /** Nominal ms from created_at to expires_at. */
+  windowMs: z.number().positive().default(DAY_MS),
+  /** Nominal ms from created_at to archived_at (results then 404). */
+  resultsRetentionMs: z.number().positive().default(DEFAULT_RETENTION_MS),
+  /** false: the documented rule (all `processing` until ended); true: counts move while in progress. */
+  liveCounts: z.boolean().default(false),
+  /** Request bodies above this many bytes get 413 request_too_large. */
+  maxBodyBytes: z.number().int().positive().default(DEFAULT_MAX_BODY_BYTES),
+  maxRequestsPerBatch: z.number().int().positive().default(100_000),
+  /** Known model names, and a prefix that makes any other name known too (null: only the list). */
+  models: z
+    .strictObject({
+      known: z.array(z.string()).default(['claude-haiku-4-5', 'claude-sonnet-4-5', 'claude-opus-4-1']),
+      acceptPrefix: z.string().nullable().default('claude-'),
+    })
+    .prefault({}),
+  faults: faultsSchema,
+  /** JSON file the batches and stats are saved to (debounced) and loaded from at start. */
+  statePath: z.string().optional(),
+  saveDebounceMs: z.number().int().min(0).default(200),
+});
+
+export type EmulatorOptions = z.input<typeof emulatorOptionsSchema>;
+export type EmulatorConfig = z.output<typeof emulatorOptionsSchema>;
+export type FaultsConfig = EmulatorConfig['faults'];
+export type LatencyConfig = EmulatorConfig['latency'];
+
+/** Validates options; throws an Error listing every problem. */
+export function parseEmulatorOptions(options: EmulatorOptions = {}): EmulatorConfig {
+  const parsed = emulatorOptionsSchema.safeParse(options);
+  if (!parsed.success) throw new Error(`Invalid emulator options:\n${z.prettifyError(parsed.error)}`);
+  for (const rule of parsed.data.faults.errorCustomIds) {
+    try {
+      new RegExp(rule.pattern);
+    } catch (err) {
+      throw new Error(`Invalid emulator options: faults.errorCustomIds pattern ${rule.pattern}`, { cause: err });
+    }
+  }
+  return parsed.data;
+}

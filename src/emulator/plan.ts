@@ -1,0 +1,90 @@
+/**
+ * The fate of every request, decided once at create and stored with the batch (so a batch never changes
+ * after creation, even if the emulator restarts with other options). Pure.
+ *
+ * Timing model: the batch draws a duration D (its "pace", shared by its requests as load is on the real
+ * service); request i finishes at created_at + D × (1 - spread × u_i). A request with no finish time
+ * (`finishOffsetMs: null`) is one the service never reaches: it expires at expires_at.
+ */
+import type { ErrorType, FaultsConfig, LatencyConfig } from './config';
+import { DEFAULT_ERROR_MESSAGES } from './errors';
+import type { Random } from './prng';
+import { normal } from './prng';
+import type { ParamsSummary } from './synthetic';
+import { summariseParams } from './synthetic';
+import type { BatchRequestInput, ModelRules } from './validation';
+import { validateParams } from './validation';
+
+export interface StoredRequest extends ParamsSummary {
+  customId: string;
+  /** Nominal ms after created_at at which the request finishes; null = never (expires). */
+  finishOffsetMs: number | null;
+  /** Set when the request ends `errored` (if it finishes in time and is not canceled). */
+  error: { type: ErrorType; message: string } | null;
+}
+
+export interface PlanContext {
+  latency: LatencyConfig;
+  faults: FaultsConfig;
+  models: ModelRules;
+  /** A generator seeded for this batch. */
+  random: Random;
+}
+
+export function drawBatchDurationMs(latency: LatencyConfig, random: Random): number {
+  const batch = latency.batch;
+  switch (batch.kind) {
+    case 'fixed':
+      return batch.ms;
+    case 'uniform':
+      return batch.minMs + random() * Math.max(0, batch.maxMs - batch.minMs);
+    case 'lognormal': {
+      const drawn = batch.medianMs * Math.exp(batch.sigma * normal(random));
+      return Math.min(batch.maxMs, Math.max(batch.minMs, drawn));
+    }
+  }
+}
+
+interface CompiledFates {
+  customIdRules: { regex: RegExp; type: ErrorType; message: string }[];
+  /** Cumulative thresholds over one uniform draw: expired first, then each error type. */
+  thresholds: { upTo: number; fate: 'expired' | ErrorType }[];
+}
+
+function compileFates(faults: FaultsConfig): CompiledFates {
+  const thresholds: CompiledFates['thresholds'] = [];
+  let upTo = 0;
+  if (faults.expiredRate > 0) thresholds.push({ upTo: (upTo += faults.expiredRate), fate: 'expired' });
+  for (const [type, rate] of Object.entries(faults.resultErrors) as [ErrorType, number][]) {
+    if (rate > 0) thresholds.push({ upTo: (upTo += rate), fate: type });
+  }
+  const customIdRules = faults.errorCustomIds.map((rule) => ({
+    regex: new RegExp(rule.pattern),
+    type: rule.type,
+    message: rule.message ?? DEFAULT_ERROR_MESSAGES[rule.type],
+  }));
+  return { customIdRules, thresholds };
+}
+
+function planOne(input: BatchRequestInput, durationMs: number, ctx: PlanContext, fates: CompiledFates): StoredRequest {
+  const summary = summariseParams(input.params);
+  // Always two draws per request, so one request's fate never shifts another's timing.
+  const finishOffsetMs = durationMs * (1 - ctx.latency.spread * ctx.random());
+  const fateDraw = ctx.random();
+  const stored: StoredRequest = { customId: input.custom_id, ...summary, finishOffsetMs, error: null };
+
+  const invalid = validateParams(input.params, ctx.models, 'batch');
+  if (invalid) return { ...stored, error: { type: 'invalid_request_error', message: invalid } };
+  const rule = fates.customIdRules.find((r) => r.regex.test(input.custom_id));
+  if (rule) return { ...stored, error: { type: rule.type, message: rule.message } };
+  const fate = fates.thresholds.find((t) => fateDraw < t.upTo)?.fate;
+  if (fate === 'expired') return { ...stored, finishOffsetMs: null };
+  if (fate) return { ...stored, error: { type: fate, message: DEFAULT_ERROR_MESSAGES[fate] } };
+  return stored;
+}
+
+export function planRequests(inputs: BatchRequestInput[], ctx: PlanContext): StoredRequest[] {
+  const durationMs = drawBatchDurationMs(ctx.latency, ctx.random);
+  const fates = compileFates(ctx.faults);
+  return inputs.map((input) => planOne(input, durationMs, ctx, fates));
+}
