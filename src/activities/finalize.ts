@@ -3,7 +3,7 @@
  * Works one original shard at a time, so memory follows the shard size, not the job size.
  */
 import { heartbeat } from '@temporalio/activity';
-import { addUsage, emptyTally, type CostTally, type Usage } from '../domain/cost';
+import { addTallies, addUsage, emptyTally, type CostTally, type Usage } from '../domain/cost';
 import { jobKeys, originalShardKey, type OutcomeLine, type OutcomeStatus, type ShardLine } from '../domain/job';
 import type { ActivityDeps } from './deps';
 
@@ -28,6 +28,8 @@ export interface JobSummary {
   byMode: { batch: number; sync: number };
   tokens: { input: number; output: number; cacheCreation: number; cacheRead: number };
   costUsd: number;
+  /** What the batch and the synchronous requests cost, apart. */
+  costByMode: { batch: number; sync: number };
   syncEquivalentUsd: number;
   savedUsd: number;
   unpricedModels: string[];
@@ -40,10 +42,10 @@ export interface JobSummary {
 export function finalizeActivity({ store, prices }: ActivityDeps) {
   return async function finalizeJob(input: FinalizeInput): Promise<JobSummary> {
     const { jobId } = input;
-    const outcomes: Record<OutcomeStatus, number> = { succeeded: 0, failed: 0, canceled: 0, not_run: 0 };
+    const outcomes: Record<OutcomeStatus, number> = { succeeded: 0, failed: 0, canceled: 0, sla_missed: 0, not_run: 0 };
     const attempts: Record<string, number> = {};
     const byMode = { batch: 0, sync: 0 };
-    let tally: CostTally = emptyTally();
+    const tallies: Record<'batch' | 'sync', CostTally> = { batch: emptyTally(), sync: emptyTally() };
     const failures: string[] = [];
 
     async function* resultLines(): AsyncIterable<string> {
@@ -67,12 +69,13 @@ export function finalizeActivity({ store, prices }: ActivityDeps) {
           outcomes[o.status]++;
           if (o.attempts > 0) attempts[o.attempts] = (attempts[o.attempts] ?? 0) + 1;
           if (o.status === 'succeeded') {
-            byMode[o.mode ?? 'batch']++;
+            const mode = o.mode ?? 'batch';
+            byMode[mode]++;
             const m = o.message as { model?: string; usage?: Usage };
-            tally = addUsage(tally, m.model ?? req.params.model, m.usage ?? {}, o.mode ?? 'batch', prices);
+            tallies[mode] = addUsage(tallies[mode], m.model ?? req.params.model, m.usage ?? {}, mode, prices);
           }
           const line = JSON.stringify(o);
-          if (o.status === 'failed') failures.push(line);
+          if (o.status === 'failed' || o.status === 'sla_missed') failures.push(line);
           yield line;
         }
         heartbeat({ origin });
@@ -81,6 +84,7 @@ export function finalizeActivity({ store, prices }: ActivityDeps) {
 
     await store.writeLines(jobKeys.output(jobId, 'results.jsonl'), resultLines());
     await store.writeLines(jobKeys.output(jobId, 'failures.jsonl'), failures);
+    const tally = addTallies(tallies.batch, tallies.sync);
     const summary: JobSummary = {
       jobId,
       name: input.name,
@@ -95,6 +99,7 @@ export function finalizeActivity({ store, prices }: ActivityDeps) {
         cacheRead: tally.cacheReadInputTokens,
       },
       costUsd: round6(tally.usd),
+      costByMode: { batch: round6(tallies.batch.usd), sync: round6(tallies.sync.usd) },
       syncEquivalentUsd: round6(tally.syncEquivalentUsd),
       savedUsd: round6(tally.syncEquivalentUsd - tally.usd),
       unpricedModels: tally.unpricedModels,

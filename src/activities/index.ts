@@ -7,6 +7,7 @@ import { planActivity } from './plan';
 import { pollActivity } from './poll';
 import { packRetriesActivity } from './retries';
 import { submitActivity } from './submit';
+import { slaMissedActivity, syncActivity } from './sync';
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -16,6 +17,8 @@ export function createActivities(deps: ActivityDeps) {
     collectBatch: collectActivity(deps),
     packRetries: packRetriesActivity(deps),
     cancelBatches: cancelActivity(deps),
+    runSync: syncActivity(deps),
+    markSlaMissed: slaMissedActivity(deps),
     finalizeJob: finalizeActivity(deps),
   };
 }

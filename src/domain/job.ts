@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { DurationSchema } from './duration';
 import { DEFAULT_REQUESTS_PER_BATCH, MAX_REQUESTS_PER_BATCH } from './limits';
 import { PollOptionsSchema } from './poll';
+import { SlaPolicySchema } from './sla-route';
 import type { MessageParams } from './request';
 
 export const JobOptionsSchema = z.strictObject({
@@ -25,6 +26,8 @@ export const JobOptionsSchema = z.strictObject({
   maxHistoryEvents: z.number().int().min(500).max(40_000).default(8_000),
   /** Heartbeat timeout for long activities (results downloads). */
   heartbeatTimeoutMs: DurationSchema.default(60_000),
+  /** Deadline, window rule, synchronous fallback and dual mode. */
+  sla: SlaPolicySchema.default(SlaPolicySchema.parse({})),
 });
 export type JobOptionsInput = z.input<typeof JobOptionsSchema>;
 export type JobOptions = z.output<typeof JobOptionsSchema>;
@@ -61,7 +64,7 @@ export interface ShardLine extends NormalizedRequest {
   batch_ids: string[];
 }
 
-export type OutcomeStatus = 'succeeded' | 'failed' | 'canceled' | 'not_run';
+export type OutcomeStatus = 'succeeded' | 'failed' | 'canceled' | 'sla_missed' | 'not_run';
 
 /** A request's final outcome, as written to results.jsonl. */
 export interface OutcomeLine {
@@ -90,6 +93,8 @@ export const jobKeys = {
     `jobs/${jobId}/outcomes/${originKey(origin)}/${batchId}.jsonl`,
   outcomesOf: (jobId: string, origin: number) => `jobs/${jobId}/outcomes/${originKey(origin)}/`,
   retries: (jobId: string, batchId: string) => `jobs/${jobId}/retries/${batchId}.jsonl`,
+  /** One synchronous call's outcome, recorded before the next so a rerun never pays twice. */
+  syncDone: (jobId: string, shardKey: string, customId: string) => `jobs/${jobId}/sync/${shardKey}/${customId}.json`,
   output: (jobId: string, file: 'results.jsonl' | 'failures.jsonl' | 'summary.json') => `jobs/${jobId}/output/${file}`,
   /** Account-wide index of the batches Sluice created, for reconciliation and audits. */
   batch: (batchId: string) => `batches/${batchId}.json`,

@@ -5,6 +5,8 @@
 import { emptyTally, type CostTally } from '../domain/cost';
 import { formatDuration } from '../domain/duration';
 import type { ShardRef } from '../domain/job';
+import { latestBatchSubmissionMs } from '../domain/sla';
+import { routeFor, slaAtRisk, type SlaPolicy } from '../domain/sla-route';
 
 export type JobPhase = 'planning' | 'running' | 'canceling' | 'finalizing' | 'done' | 'failed' | 'canceled';
 
@@ -13,6 +15,8 @@ export interface InFlightBatch {
   shardKey: string;
   requests: number;
   submittedAtMs: number;
+  /** Canceled because it could no longer meet the deadline; its unfinished requests go synchronous. */
+  straggler?: boolean;
 }
 
 export interface JobState {
@@ -31,9 +35,14 @@ export interface JobState {
   pendingRetryRequests: number;
   retryRound: number;
   inFlight: InFlightBatch[];
+  /** Shards being sent through the synchronous API right now. */
+  syncInFlight: ShardRef[];
   succeeded: number;
   failed: number;
   canceled: number;
+  slaMissed: number;
+  /** Requests sent synchronously so far. */
+  syncRequests: number;
   /** Requests sent again so far (each retry counts once). */
   retried: number;
   batchesCreated: number;
@@ -61,9 +70,12 @@ export function initialJobState(nowMs: number, requestCount: number): JobState {
     pendingRetryRequests: 0,
     retryRound: 0,
     inFlight: [],
+    syncInFlight: [],
     succeeded: 0,
     failed: 0,
     canceled: 0,
+    slaMissed: 0,
+    syncRequests: 0,
     retried: 0,
     batchesCreated: 0,
     batchesCollected: 0,
@@ -76,7 +88,7 @@ export function initialJobState(nowMs: number, requestCount: number): JobState {
 }
 
 export function finishedRequests(s: JobState): number {
-  return s.succeeded + s.failed + s.canceled;
+  return s.succeeded + s.failed + s.canceled + s.slaMissed;
 }
 
 /** What the `progress` query answers. */
@@ -87,11 +99,14 @@ export interface JobProgress {
     succeeded: number;
     failed: number;
     canceled: number;
+    slaMissed: number;
     inFlight: number;
+    inSync: number;
     waitingToRetry: number;
     notYetSubmitted: number;
   };
   batches: { created: number; inFlight: number; collected: number; queuedRetryShards: number };
+  sla?: SlaView;
   retried: number;
   reasons: Record<string, number>;
   tokens: { input: number; output: number };
@@ -104,7 +119,28 @@ export interface JobProgress {
   error?: string;
 }
 
-export function progressOf(s: JobState, nowMs: number): JobProgress {
+/** The SLA as the progress query and the Web UI show it. */
+export interface SlaView {
+  deadline: string;
+  latestBatchSubmission: string;
+  atRisk: boolean;
+  /** Where a sub-batch submitted now would go. */
+  routeNow: 'batch' | 'sync' | 'sla_missed';
+  syncRequests: number;
+}
+
+export function slaViewOf(s: JobState, p: SlaPolicy, nowMs: number): SlaView | undefined {
+  if (p.deadlineMs === undefined) return undefined;
+  return {
+    deadline: new Date(p.deadlineMs).toISOString(),
+    latestBatchSubmission: new Date(latestBatchSubmissionMs({ deadlineMs: p.deadlineMs, windowMs: p.windowMs, marginMs: p.marginMs })).toISOString(),
+    atRisk: slaAtRisk(nowMs, s.requestCount - finishedRequests(s), p),
+    routeNow: routeFor(nowMs, s.requestCount, p),
+    syncRequests: s.syncRequests,
+  };
+}
+
+export function progressOf(s: JobState, nowMs: number, sla?: SlaPolicy): JobProgress {
   const inFlight = s.inFlight.reduce((n, b) => n + b.requests, 0);
   const queuedRetries = s.queued.reduce((n, r) => n + r.requests, 0);
   const notSubmitted = s.shardSizes.slice(s.nextShard).reduce((a, b) => a + b, 0);
@@ -118,7 +154,9 @@ export function progressOf(s: JobState, nowMs: number): JobProgress {
       succeeded: s.succeeded,
       failed: s.failed,
       canceled: s.canceled,
+      slaMissed: s.slaMissed,
       inFlight,
+      inSync: s.syncInFlight.reduce((n, r) => n + r.requests, 0),
       waitingToRetry: s.pendingRetryRequests + queuedRetries,
       notYetSubmitted: s.phase === 'planning' ? s.requestCount : notSubmitted,
     },
@@ -128,6 +166,7 @@ export function progressOf(s: JobState, nowMs: number): JobProgress {
       collected: s.batchesCollected,
       queuedRetryShards: s.queued.length,
     },
+    sla: sla ? slaViewOf(s, sla, nowMs) : undefined,
     retried: s.retried,
     reasons: s.reasons,
     tokens: { input: s.tally.inputTokens, output: s.tally.outputTokens },
@@ -160,10 +199,13 @@ export function detailsMarkdown(p: JobProgress, nextAction: string): string {
     `| | |`,
     `|---|---|`,
     `| phase | ${p.phase} |`,
-    `| done | ${r.succeeded + r.failed + r.canceled} / ${r.total} (${r.succeeded} ok, ${r.failed} failed) |`,
-    `| in flight | ${r.inFlight} requests in ${p.batches.inFlight} batches |`,
+    `| done | ${r.succeeded + r.failed + r.canceled + r.slaMissed} / ${r.total} (${r.succeeded} ok, ${r.failed} failed) |`,
+    `| in flight | ${r.inFlight} requests in ${p.batches.inFlight} batches${r.inSync ? `, ${r.inSync} sync` : ''} |`,
     `| waiting | ${r.notYetSubmitted} not yet sent, ${r.waitingToRetry} to retry |`,
     `| cost | $${p.costUsd.toFixed(4)} (sync would be $${p.syncEquivalentUsd.toFixed(4)}) |`,
+    ...(p.sla
+      ? [`| deadline | ${p.sla.deadline} (last batch by ${p.sla.latestBatchSubmission})${p.sla.atRisk ? ' **at risk**' : ''} |`]
+      : []),
     `| ETA | ${p.etaMs === undefined ? '—' : formatDuration(p.etaMs)} |`,
     `| next | ${nextAction} |`,
   ].join('\n');

@@ -24,18 +24,18 @@ import { addTallies } from '../domain/cost';
 import { originalShardKey, type JobSpec, type ShardRef } from '../domain/job';
 import { mapLimit } from '../domain/map-limit';
 import { nextPollIntervalMs } from '../domain/poll';
+import { isStraggler, nextSlaEventMs, routeFor } from '../domain/sla-route';
 import {
   detailsMarkdown,
   finishedRequests,
   initialJobState,
   progressOf,
   recordRateSample,
-  type InFlightBatch,
   type JobPhase,
   type JobProgress,
   type JobState,
 } from './job-state';
-import { SluiceJobName, SluicePhase } from './search-attributes';
+import { SluiceDeadline, SluiceJobName, SluicePhase, SluiceSlaAtRisk } from './search-attributes';
 
 export const cancelSignal = defineSignal('cancel');
 export const progressQuery = defineQuery<JobProgress>('progress');
@@ -59,16 +59,29 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
   const s = state ?? initialJobState(Date.now(), spec.requestCount);
   const long: ActivityOptions = { startToCloseTimeout: '30m', heartbeatTimeout: opts.heartbeatTimeoutMs, retry };
 
-  setHandler(progressQuery, () => progressOf(s, Date.now()));
+  const sla = opts.sla;
+  const progressNow = () => progressOf(s, Date.now(), sla);
+  setHandler(progressQuery, progressNow);
   setHandler(cancelSignal, () => {
     s.cancelRequested = true;
   });
   upsertSearchAttributes([{ key: SluiceJobName, value: spec.name }]);
+  if (sla.deadlineMs !== undefined) upsertSearchAttributes([{ key: SluiceDeadline, value: new Date(sla.deadlineMs) }]);
+  let atRiskShown: boolean | undefined;
+  let wake = false;
+  let syncFailure: Error | undefined;
+  const showProgress = (next: string) => {
+    const p = progressNow();
+    const atRisk = p.sla?.atRisk ?? false;
+    if (atRisk !== atRiskShown) upsertSearchAttributes([{ key: SluiceSlaAtRisk, value: atRisk }]);
+    atRiskShown = atRisk;
+    setCurrentDetails(detailsMarkdown(p, next));
+  };
 
   const setPhase = (phase: JobPhase, next: string) => {
     s.phase = phase;
     upsertSearchAttributes([{ key: SluicePhase, value: phase }]);
-    setCurrentDetails(detailsMarkdown(progressOf(s, Date.now()), next));
+    showProgress(next);
   };
   const countCall = (endpoint: string, n = 1) => (s.apiCalls[endpoint] = (s.apiCalls[endpoint] ?? 0) + n);
 
@@ -84,27 +97,31 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
     }
 
     while (!isFinished(s)) {
+      throwIfSyncFailed();
       if (s.cancelRequested && s.phase === 'running') await cancelInFlight();
       if (s.phase === 'running') {
         await packRetriesIfDue();
         await submitWhatFits();
       }
-      if (s.inFlight.length === 0) {
+      if (s.inFlight.length === 0 && s.syncInFlight.length === 0) {
         if (s.phase === 'running' && (s.queued.length > 0 || s.pendingRetryRequests > 0)) continue;
         break;
       }
 
-      const intervalMs = nextPollIntervalMs(s.pollIntervalMs, opts.poll);
-      setCurrentDetails(detailsMarkdown(progressOf(s, Date.now()), `poll ${s.inFlight.length} batches`));
-      await condition(() => s.cancelRequested && s.phase === 'running', intervalMs, {
-        summary: `wait before polling ${s.inFlight.length} batches`,
+      const intervalMs = waitBeforePollMs();
+      showProgress(s.inFlight.length ? `poll ${s.inFlight.length} batches` : `finish ${s.syncInFlight.length} synchronous sub-batches`);
+      wake = false;
+      await condition(() => wake || (s.cancelRequested && s.phase === 'running'), intervalMs, {
+        summary: s.inFlight.length ? `wait before polling ${s.inFlight.length} batches` : 'wait for synchronous calls',
       });
-      const progressed = await pollAndCollect();
+      const progressed = s.inFlight.length > 0 ? await pollAndCollect() : true;
       s.pollIntervalMs = progressed ? undefined : intervalMs;
+      await cancelStragglers();
 
       const info = workflowInfo();
       if (info.continueAsNewSuggested || info.historyLength > opts.maxHistoryEvents) {
-        await condition(allHandlersFinished);
+        await condition(() => s.syncInFlight.length === 0 && allHandlersFinished());
+        throwIfSyncFailed();
         await continueAsNew<typeof sluiceJob>({ spec, state: { ...s, run: s.run + 1 } });
       }
     }
@@ -133,7 +150,13 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
   return { summary };
 
   async function submitWhatFits() {
-    const room = opts.maxBatchesInFlight - s.inFlight.length;
+    const route = routeFor(Date.now(), s.requestCount, sla);
+    const room =
+      route === 'batch'
+        ? opts.maxBatchesInFlight - s.inFlight.length
+        : route === 'sync'
+          ? sla.maxSyncShardsInFlight - s.syncInFlight.length
+          : Number.MAX_SAFE_INTEGER;
     const picks: ShardRef[] = [];
     while (picks.length < room && s.queued.length > 0) picks.push(s.queued.shift()!);
     while (picks.length < room && s.nextShard < s.shardSizes.length) {
@@ -142,6 +165,11 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
     }
     if (picks.length === 0) return;
     const total = s.shardSizes.length;
+    if (route === 'sync') return picks.forEach(startSync);
+    if (route === 'sla_missed') {
+      await mapLimit(picks, opts.activityConcurrency, markMissed);
+      return;
+    }
     await mapLimit(picks, opts.activityConcurrency, async (shard) => {
       const label = shard.key.startsWith('s') ? `sub-batch ${Number(shard.key.slice(1)) + 1}/${total}` : `retry ${shard.key}`;
       const r = await acts.submitBatch.executeWithOptions(
@@ -152,6 +180,57 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
       s.batchesCreated++;
       s.inFlight.push({ batchId: r.batchId, shardKey: shard.key, requests: r.requests, submittedAtMs: r.createdAtMs });
     });
+  }
+
+  function throwIfSyncFailed() {
+    if (syncFailure) throw syncFailure;
+  }
+
+  /** Runs beside the loop: synchronous calls take minutes, and batches in flight still need polling. */
+  function startSync(shard: ShardRef) {
+    s.syncInFlight.push(shard);
+    acts.runSync
+      .executeWithOptions({ ...long, summary: `send ${shard.requests} requests of ${shard.key} synchronously` }, [
+        { jobId: spec.jobId, shardKey: shard.key, concurrency: sla.syncConcurrency },
+      ])
+      .then((r) => {
+        countCall('messages', shard.requests);
+        s.syncRequests += shard.requests;
+        applyCollected(r);
+      })
+      .catch((err: unknown) => (syncFailure = err instanceof Error ? err : new Error(String(err))))
+      .finally(() => {
+        s.syncInFlight = s.syncInFlight.filter((x) => x.key !== shard.key);
+        wake = true;
+      });
+  }
+
+  async function markMissed(shard: ShardRef) {
+    const { requests } = await acts.markSlaMissed.executeWithOptions(
+      { ...quick, summary: `mark ${shard.requests} requests of ${shard.key} sla_missed` },
+      [{ jobId: spec.jobId, shardKey: shard.key, reason: 'past the latest batch submission, and synchronous fallback is off' }],
+    );
+    s.slaMissed += requests;
+  }
+
+  /** The poll interval, shortened so the workflow wakes when the next SLA decision falls due. */
+  function waitBeforePollMs(): number {
+    const intervalMs = nextPollIntervalMs(s.pollIntervalMs, opts.poll);
+    const now = Date.now();
+    const next = nextSlaEventMs(now, s.inFlight.filter((b) => !b.straggler).map((b) => b.requests), sla);
+    return next === undefined ? intervalMs : Math.max(1, Math.min(intervalMs, next - now));
+  }
+
+  async function cancelStragglers() {
+    const now = Date.now();
+    const stragglers = s.inFlight.filter((b) => !b.straggler && isStraggler(now, b.requests, sla));
+    if (stragglers.length === 0 || s.cancelRequested) return;
+    for (const b of stragglers) b.straggler = true;
+    await acts.cancelBatches.executeWithOptions(
+      { ...quick, summary: `cancel ${stragglers.length} batches that can no longer meet the deadline` },
+      [{ batchIds: stragglers.map((b) => b.batchId) }],
+    );
+    countCall('cancel', stragglers.length);
   }
 
   async function pollAndCollect(): Promise<boolean> {
@@ -178,33 +257,37 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
           },
         ],
       );
-      applyCollected(batch, r);
+      s.inFlight = s.inFlight.filter((b) => b.batchId !== batch.batchId);
+      s.batchesCollected++;
+      countCall('results');
+      applyCollected(r, batch.batchId);
     });
     recordRateSample(s, Date.now());
     return true;
   }
 
-  function applyCollected(batch: InFlightBatch, r: CollectResult) {
-    countCall('results');
-    s.inFlight = s.inFlight.filter((b) => b.batchId !== batch.batchId);
-    s.batchesCollected++;
+  function applyCollected(r: CollectResult, batchId?: string) {
     s.succeeded += r.succeeded;
     s.failed += r.failed;
     s.canceled += r.canceled;
     s.tally = addTallies(s.tally, r.tally);
     for (const [k, v] of Object.entries(r.reasons)) s.reasons[k] = (s.reasons[k] ?? 0) + v;
-    if (r.retry > 0) {
-      s.pendingRetryBatchIds.push(batch.batchId);
+    if (r.retry > 0 && batchId) {
+      s.pendingRetryBatchIds.push(batchId);
       s.pendingRetryRequests += r.retry;
       s.retried += r.retry;
     }
   }
 
-  /** Retries wait until a full sub-batch of them is ready, or until nothing else is left to send. */
+  /**
+   * Retries wait until a full sub-batch of them is ready, or until nothing else is left to send, or until they
+   * can no longer go by batch (then every minute counts).
+   */
   async function packRetriesIfDue() {
     if (s.pendingRetryRequests === 0) return;
     const nothingElse = s.nextShard >= s.shardSizes.length && s.queued.length === 0;
-    if (s.pendingRetryRequests < opts.batchSize && !nothingElse) return;
+    const notBatch = routeFor(Date.now(), s.requestCount, sla) !== 'batch';
+    if (s.pendingRetryRequests < opts.batchSize && !nothingElse && !notBatch) return;
     s.retryRound++;
     const { shards } = await acts.packRetries.executeWithOptions(
       { ...quick, summary: `pack ${s.pendingRetryRequests} requests to retry` },

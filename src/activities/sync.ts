@@ -1,0 +1,119 @@
+/**
+ * The synchronous path: send a shard's requests through POST /v1/messages at bounded concurrency, with
+ * retry-after-aware exponential backoff on 429/529/5xx, heartbeating as it goes. Each finished request is
+ * recorded in the store before the next step, so an activity that runs again skips what was already paid for.
+ * The synchronous API has no idempotency key: a call whose answer is lost with its worker is sent again.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import { heartbeat, sleep } from '@temporalio/activity';
+import { addUsage, emptyTally, type Usage } from '../domain/cost';
+import { jobKeys, type OutcomeLine, type ShardLine } from '../domain/job';
+import { mapLimit } from '../domain/map-limit';
+import { classifyHttpError, retryAfterMs } from '../domain/retry';
+import type { CollectResult } from './collect';
+import { toApiFailure } from './api-failure';
+import type { ActivityDeps } from './deps';
+
+export interface SyncInput {
+  jobId: string;
+  shardKey: string;
+  concurrency: number;
+  /** Retries of one call on retryable errors before it counts as failed. */
+  maxRetries?: number;
+}
+
+/** Sent so the emulator (and request logs) can tell which request a call belongs to; the API ignores it. */
+export const CUSTOM_ID_HEADER = 'x-sluice-custom-id';
+const BACKOFF_BASE_MS = 1_000;
+const BACKOFF_CAP_MS = 60_000;
+
+export function syncActivity({ store, anthropicNoRetry, prices }: ActivityDeps) {
+  return async function runSync(input: SyncInput): Promise<CollectResult> {
+    const lines: ShardLine[] = [];
+    for await (const text of store.readLines(jobKeys.shard(input.jobId, input.shardKey))) lines.push(JSON.parse(text) as ShardLine);
+
+    let finished = 0;
+    const outcomes = await mapLimit(lines, input.concurrency, async (line) => {
+      const doneKey = jobKeys.syncDone(input.jobId, input.shardKey, line.custom_id);
+      const done = await store.readJson<OutcomeLine>(doneKey);
+      const outcome = done ?? (await callOnce(line, input.maxRetries ?? 6));
+      if (!done) await store.writeJson(doneKey, outcome);
+      heartbeat({ finished: ++finished });
+      return outcome;
+    });
+
+    const result: CollectResult = { succeeded: 0, failed: 0, canceled: 0, retry: 0, tally: emptyTally(), reasons: {} };
+    const byOrigin = new Map<number, string[]>();
+    outcomes.forEach((o, i) => {
+      const line = lines[i]!;
+      if (o.status === 'succeeded') {
+        result.succeeded++;
+        const m = o.message as { model?: string; usage?: Usage };
+        result.tally = addUsage(result.tally, m.model ?? line.params.model, m.usage ?? {}, 'sync', prices);
+      } else {
+        result.failed++;
+        const type = o.error?.type ?? 'unknown_error';
+        result.reasons[type] = (result.reasons[type] ?? 0) + 1;
+      }
+      byOrigin.set(line.origin, [...(byOrigin.get(line.origin) ?? []), JSON.stringify(o)]);
+    });
+    for (const [origin, texts] of byOrigin) {
+      await store.writeLines(jobKeys.outcomes(input.jobId, origin, `sync-${input.shardKey}`), texts);
+    }
+    return result;
+  };
+
+  async function callOnce(line: ShardLine, maxRetries: number): Promise<OutcomeLine> {
+    const base = { custom_id: line.custom_id, line: line.line, attempts: line.attempt, batch_ids: line.batch_ids, mode: 'sync' as const };
+    for (let retry = 0; ; retry++) {
+      try {
+        const message = await anthropicNoRetry.messages.create(
+          { ...(line.params as Anthropic.MessageCreateParamsNonStreaming), stream: false },
+          { headers: { [CUSTOM_ID_HEADER]: line.custom_id } },
+        );
+        return { ...base, status: 'succeeded', message };
+      } catch (err) {
+        if (!(err instanceof Anthropic.APIError)) throw toApiFailure(err, `synchronous call for ${line.custom_id}`);
+        const status = err.status as number | undefined;
+        const body = err.error as { error?: { type?: string; message?: string } } | undefined;
+        const errorType = body?.error?.type ?? (status === undefined ? 'connection_error' : `http_${status}`);
+        const verdict = classifyHttpError(status, errorType);
+        // A bad key stops the whole job; any other refusal is this request's own failure.
+        if (status === 401 || status === 403) throw toApiFailure(err, `synchronous call for ${line.custom_id}`);
+        if (verdict.verdict === 'fatal' || retry >= maxRetries) {
+          return { ...base, status: 'failed', error: { type: errorType, message: body?.error?.message ?? verdict.reason } };
+        }
+        const headers = err.headers as Headers | undefined;
+        const asked = headers ? retryAfterMs(Object.fromEntries(headers.entries())) : undefined;
+        const backoff = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** retry) * (0.5 + Math.random() / 2);
+        heartbeat({ waiting: line.custom_id });
+        await sleep(asked ?? backoff);
+      }
+    }
+  }
+}
+
+/** Settles a shard without sending it: its requests missed the SLA and may not go synchronously. */
+export function slaMissedActivity({ store }: ActivityDeps) {
+  return async function markSlaMissed(input: { jobId: string; shardKey: string; reason: string }): Promise<{ requests: number }> {
+    const byOrigin = new Map<number, string[]>();
+    let requests = 0;
+    for await (const text of store.readLines(jobKeys.shard(input.jobId, input.shardKey))) {
+      const line = JSON.parse(text) as ShardLine;
+      const outcome: OutcomeLine = {
+        custom_id: line.custom_id,
+        line: line.line,
+        status: 'sla_missed',
+        attempts: line.attempt - 1,
+        batch_ids: line.batch_ids,
+        error: { type: 'sla_missed', message: input.reason },
+      };
+      byOrigin.set(line.origin, [...(byOrigin.get(line.origin) ?? []), JSON.stringify(outcome)]);
+      requests++;
+    }
+    for (const [origin, texts] of byOrigin) {
+      await store.writeLines(jobKeys.outcomes(input.jobId, origin, `missed-${input.shardKey}`), texts);
+    }
+    return { requests };
+  };
+}
