@@ -6,6 +6,7 @@ import { registerDevCommand } from './commands/dev';
 import { registerEmulatorCommand } from './commands/emulator';
 import { registerJobControlCommands } from './commands/job-control';
 import { registerRunCommand } from './commands/run';
+import { registerSlaCommand } from './commands/sla';
 import { registerWorkerCommand } from './commands/worker';
 import { ExitCode, reportError } from './errors';
 
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerRunCommand(program);
   registerJobControlCommands(program);
+  registerSlaCommand(program);
   registerDevCommand(program);
   registerDemoCommand(program);
   registerWorkerCommand(program);

@@ -18,7 +18,7 @@ import type { JobDefaults } from '../domain/request';
 import type { BlobStore } from '../store/blob-store';
 import { cancelSignal, progressQuery, sluiceJob } from '../workflows';
 import type { JobProgress } from '../workflows/job-state';
-import { SluiceJobName, SluicePhase } from '../workflows/search-attributes';
+import { SluiceDeadline, SluiceJobName, SluicePhase } from '../workflows/search-attributes';
 import { prepareInput, type PreparedInput } from './prepare-input';
 
 export interface StartJobOptions {
@@ -69,12 +69,16 @@ export async function startJob(o: StartJobOptions): Promise<StartedJob> {
     typedSearchAttributes: new TypedSearchAttributes([
       { key: SluiceJobName, value: name },
       { key: SluicePhase, value: 'planning' },
+      ...(options.sla.deadlineMs === undefined ? [] : [{ key: SluiceDeadline, value: new Date(options.sla.deadlineMs) }]),
     ]),
     staticSummary: `Sluice job "${name}": ${prepared.requestCount} requests in sub-batches of ${options.batchSize}`,
     staticDetails: [
       `**Input** ${path.basename(o.file)} (${prepared.requestCount} requests${prepared.rejected ? `, ${prepared.rejected} rejected` : ''})`,
       `**Sub-batches** of ${options.batchSize}, up to ${options.maxBatchesInFlight} in flight`,
       `**Attempts** at most ${options.maxAttempts} per request`,
+      ...(options.sla.deadlineMs === undefined
+        ? []
+        : [`**Deadline** ${new Date(options.sla.deadlineMs).toISOString()} (window ${options.sla.windowMs} ms, margin ${options.sla.marginMs} ms, sync fallback ${options.sla.syncFallback ? 'on' : 'off'})`]),
       `**Output** ${jobKeys.output(workflowId, 'results.jsonl')} in the store`,
     ].join('\n\n'),
   });

@@ -1,11 +1,13 @@
 /** `sluice run INPUT`: validate, start the job, follow it with a progress bar, write the output. */
 import path from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { downloadResults, startJob, waitForJob } from '../../client/jobs';
 import { parseDuration } from '../../domain/duration';
 import { JobDefaultsSchema } from '../../domain/request';
 import { parseConfig } from '../../domain/errors';
 import type { JobOptionsInput } from '../../domain/job';
+import type { SlaPolicyInput } from '../../domain/sla-route';
+import { UsageError } from '../errors';
 import { openContext } from '../context';
 import { followJob } from '../progress-bar';
 import { printSummary } from '../summary';
@@ -25,6 +27,14 @@ export interface RunOptions {
   detach?: boolean;
   pollInitial?: string;
   pollCap?: string;
+  sla?: string;
+  deadline?: string;
+  window?: string;
+  margin?: string;
+  syncFallback?: boolean;
+  mode?: 'auto' | 'batch' | 'sync';
+  syncConcurrency?: number;
+  syncThreshold?: number;
 }
 
 export function registerRunCommand(program: Command) {
@@ -44,8 +54,37 @@ export function registerRunCommand(program: Command) {
     .option('--skip-invalid', 'write bad lines to rejects.jsonl and run the rest')
     .option('--poll-initial <duration>', 'first wait between polls (default 30s)')
     .option('--poll-cap <duration>', 'longest wait between polls (default 5m)')
+    .option('--sla <duration>', 'all results due this long after the start, e.g. 30h')
+    .option('--deadline <time>', 'all results due at this time, e.g. 2026-12-01T06:00Z')
+    .option('--window <duration>', 'batch processing window W the SLA rule assumes (default 24h)')
+    .option('--margin <duration>', 'margin M kept after the window (default 2h)')
+    .option('--no-sync-fallback', 'past the window rule, report requests sla_missed instead of sending them synchronously')
+    .addOption(new Option('--mode <mode>', 'auto: batch unless tiny or late; batch: never sync; sync: never batch').choices(['auto', 'batch', 'sync']))
+    .option('--sync-concurrency <n>', 'synchronous calls at once per sub-batch (default 8)', int('--sync-concurrency'))
+    .option('--sync-threshold <n>', 'jobs of at most this many requests go synchronous in auto mode (default 1)', int('--sync-threshold'))
     .option('--detach', 'start the job, print its id and Web UI link, and return')
     .action((input: string, opts: RunOptions) => runCommand(input, opts));
+}
+
+/** The job's SLA policy from the flags; --sla and --deadline are two ways to say the same thing. */
+export function slaPolicyFrom(opts: RunOptions, nowMs: number): SlaPolicyInput {
+  if (opts.sla && opts.deadline) throw new UsageError('give --sla or --deadline, not both');
+  let deadlineMs: number | undefined;
+  if (opts.sla) deadlineMs = nowMs + parseDuration(opts.sla, '--sla');
+  if (opts.deadline) {
+    deadlineMs = Date.parse(opts.deadline);
+    if (!Number.isFinite(deadlineMs)) throw new UsageError(`--deadline must be a date and time such as 2026-12-01T06:00Z (got "${opts.deadline}")`);
+    if (deadlineMs <= nowMs) throw new UsageError(`--deadline ${opts.deadline} has already passed`);
+  }
+  return {
+    deadlineMs,
+    windowMs: opts.window ? parseDuration(opts.window, '--window') : undefined,
+    marginMs: opts.margin ? parseDuration(opts.margin, '--margin') : undefined,
+    syncFallback: opts.syncFallback,
+    mode: opts.mode,
+    syncConcurrency: opts.syncConcurrency,
+    syncThreshold: opts.syncThreshold,
+  };
 }
 
 export async function runCommand(input: string, opts: RunOptions): Promise<void> {
@@ -60,6 +99,7 @@ export async function runCommand(input: string, opts: RunOptions): Promise<void>
     const capMs = opts.pollCap ? parseDuration(opts.pollCap, '--poll-cap') : Math.max(initialMs, 300_000);
     options.poll = { initialMs, capMs, growth: 1.5 };
   }
+  options.sla = slaPolicyFrom(opts, Date.now());
   const ctx = await openContext();
   try {
     const { workflowId, prepared } = await startJob({
