@@ -29,7 +29,7 @@ describe('a job of 1,050 requests', () => {
     assert.equal(summary.outcomes.succeeded, 1_050);
     const stats = stack.emulator.stats();
     assert.equal(stats.calls.create, 11, 'ceil(1050/100) create calls');
-    assert.deepEqual(stats.createLog.map((c) => c.requestCount).sort((a, b) => a - b), [50, ...Array(10).fill(100)]);
+    assert.deepEqual(stats.createLog.map((c) => c.requestCount).sort((a, b) => a - b), [50, ...Array<number>(10).fill(100)]);
     assert.ok(Object.values(stats.submissions).every((s) => s.batch === 1), 'no request was submitted twice');
 
     const out = await mkdtemp(path.join(os.tmpdir(), 'sluice-out-'));

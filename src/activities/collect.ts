@@ -3,13 +3,16 @@
  * outcomes (by the original shard they came from, so output keeps input order) and the requests to retry.
  * Every blob is written whole and sorted, so collecting the same batch twice writes the same bytes.
  */
-import { heartbeat } from '@temporalio/activity';
+import { heartbeat, log } from '@temporalio/activity';
 import { addUsage, emptyTally, type CostTally, type Usage } from '../domain/cost';
 import { jobKeys, type OutcomeLine, type ShardLine } from '../domain/job';
 import { classifyResult, type BatchResult } from '../domain/retry';
+import { recordCollected } from '../metrics';
 import { toApiFailure } from './api-failure';
 import { streamBatchResults } from './results-stream';
 import type { ActivityDeps } from './deps';
+import type { SubmissionRecord } from './submit';
+import type { BlobStore } from '../store/blob-store';
 
 export interface CollectInput {
   jobId: string;
@@ -37,12 +40,7 @@ const HEARTBEAT_EVERY = 1_000;
 export function collectActivity({ store, anthropic, prices }: ActivityDeps) {
   return async function collectBatch(input: CollectInput): Promise<CollectResult> {
     const { jobId, batchId } = input;
-    const sent = new Map<string, ShardLine>();
-    for await (const text of store.readLines(jobKeys.shard(jobId, input.shardKey))) {
-      const line = JSON.parse(text) as ShardLine;
-      sent.set(line.custom_id, line);
-    }
-
+    let sent = await loadShard(store, jobId, input.shardKey);
     const outcomesByOrigin = new Map<number, OutcomeLine[]>();
     const retries: ShardLine[] = [];
     const result: CollectResult = { succeeded: 0, failed: 0, canceled: 0, retry: 0, tally: emptyTally(), reasons: {} };
@@ -78,6 +76,11 @@ export function collectActivity({ store, anthropic, prices }: ActivityDeps) {
 
     try {
       for await (const item of streamBatchResults(anthropic, batchId, input.resultsUrl)) {
+        if (seen.size === 0 && !sent.has(item.custom_id)) {
+          // A batch adopted by reconciliation may be another lost submission's (batches carry no metadata):
+          // its results then belong to that shard, and are filed for its requests.
+          sent = (await findOwnerShard(store, jobId, item.custom_id)) ?? sent;
+        }
         const line = sent.get(item.custom_id);
         if (!line || seen.has(item.custom_id)) continue; // not ours, or a repeated line: first one counts
         seen.add(item.custom_id);
@@ -113,8 +116,32 @@ export function collectActivity({ store, anthropic, prices }: ActivityDeps) {
     for (const [origin, outcomes] of outcomesByOrigin) {
       await store.writeLines(jobKeys.outcomes(jobId, origin, batchId), outcomes.sort(byLine).map((o) => JSON.stringify(o)));
     }
+    recordCollected(result); // metrics (src/metrics.ts)
     return result;
   };
+}
+
+async function loadShard(store: BlobStore, jobId: string, shardKey: string): Promise<Map<string, ShardLine>> {
+  const lines = new Map<string, ShardLine>();
+  for await (const text of store.readLines(jobKeys.shard(jobId, shardKey))) {
+    const line = JSON.parse(text) as ShardLine;
+    lines.set(line.custom_id, line);
+  }
+  return lines;
+}
+
+/** Among the job's reconciled submissions, the shard that holds `customId`. */
+async function findOwnerShard(store: BlobStore, jobId: string, customId: string): Promise<Map<string, ShardLine> | undefined> {
+  for (const key of await store.list(jobKeys.submissionsOf(jobId))) {
+    const record = await store.readJson<SubmissionRecord>(key);
+    if (!record?.reconciled) continue;
+    const lines = await loadShard(store, jobId, record.shardKey);
+    if (lines.has(customId)) {
+      log.warn('Results filed for the shard that owns them', { shardKey: record.shardKey });
+      return lines;
+    }
+  }
+  return undefined;
 }
 
 function count(record: Record<string, number>, key: string) {

@@ -13,6 +13,8 @@ export interface FinalizeInput {
   shardCount: number;
   /** Requests without an outcome are 'canceled' when the job was canceled, else 'not_run'. */
   jobCanceled: boolean;
+  /** The job stopped on a fatal error: requests without an outcome are not_run. */
+  stoppedEarly?: boolean;
   startedAtMs: number;
   batchesCreated: number;
   apiCalls: Record<string, number>;
@@ -48,6 +50,17 @@ export function finalizeActivity({ store, prices }: ActivityDeps) {
     const tallies: Record<'batch' | 'sync', CostTally> = { batch: emptyTally(), sync: emptyTally() };
     const failures: string[] = [];
 
+    // Requests left waiting for a retry when the job stopped early were sent before: say how often, and where.
+    const sentBefore = new Map<string, Pick<ShardLine, 'attempt' | 'batch_ids'>>();
+    if (input.jobCanceled || input.stoppedEarly) {
+      for (const key of await store.list(jobKeys.retriesOf(jobId))) {
+        for await (const text of store.readLines(key)) {
+          const r = JSON.parse(text) as ShardLine;
+          sentBefore.set(r.custom_id, { attempt: r.attempt, batch_ids: r.batch_ids });
+        }
+      }
+    }
+
     async function* resultLines(): AsyncIterable<string> {
       for (let origin = 0; origin < input.shardCount; origin++) {
         const known = new Map<string, OutcomeLine>();
@@ -59,12 +72,13 @@ export function finalizeActivity({ store, prices }: ActivityDeps) {
         }
         for await (const text of store.readLines(jobKeys.shard(jobId, originalShardKey(origin)))) {
           const req = JSON.parse(text) as ShardLine;
+          const before = sentBefore.get(req.custom_id);
           const o: OutcomeLine = known.get(req.custom_id) ?? {
             custom_id: req.custom_id,
             line: req.line,
             status: input.jobCanceled ? 'canceled' : 'not_run',
-            attempts: 0,
-            batch_ids: [],
+            attempts: before ? before.attempt - 1 : 0,
+            batch_ids: before?.batch_ids ?? [],
           };
           outcomes[o.status]++;
           if (o.attempts > 0) attempts[o.attempts] = (attempts[o.attempts] ?? 0) + 1;

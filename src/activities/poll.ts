@@ -9,6 +9,7 @@ import { log } from '@temporalio/activity';
 import { toApiFailure } from './api-failure';
 import type { ActivityDeps } from './deps';
 import { mapLimit } from '../domain/map-limit';
+import { recordPolled } from '../metrics';
 
 export interface PollInput {
   batches: { batchId: string; submittedAtMs: number }[];
@@ -90,6 +91,7 @@ export function pollActivity({ anthropic }: ActivityDeps) {
       if (batch.processing_status === 'canceling') result.canceling.push(batch.id);
       for (const k of Object.keys(result.open) as (keyof RequestCounts)[]) result.open[k] += counts[k];
     }
+    recordPolled({ calls, inFlight: input.batches.length - result.ended.length }); // metrics (src/metrics.ts)
     return result;
   };
 }

@@ -6,6 +6,7 @@
 import { activityInfo, log } from '@temporalio/activity';
 import type { MessageBatch } from '@anthropic-ai/sdk/resources/messages/batches';
 import { jobKeys, type ShardLine } from '../domain/job';
+import { recordBatchCreated } from '../metrics';
 import type { BlobStore } from '../store/blob-store';
 import { toApiFailure } from './api-failure';
 import type { ActivityDeps } from './deps';
@@ -101,6 +102,7 @@ async function recordBatch(
     createdAtMs,
     reconciled,
   } satisfies SubmissionRecord);
+  recordBatchCreated(); // metrics (src/metrics.ts)
   return { batchId: batch.id, requests: intent.requests, reconciled, createdAtMs };
 }
 

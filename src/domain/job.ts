@@ -89,10 +89,12 @@ export const jobKeys = {
   plan: (jobId: string) => `jobs/${jobId}/plan.json`,
   shard: (jobId: string, shardKey: string) => `jobs/${jobId}/shards/${shardKey}.jsonl`,
   submission: (jobId: string, shardKey: string) => `jobs/${jobId}/submissions/${shardKey}.json`,
+  submissionsOf: (jobId: string) => `jobs/${jobId}/submissions/`,
   outcomes: (jobId: string, origin: number, batchId: string) =>
     `jobs/${jobId}/outcomes/${originKey(origin)}/${batchId}.jsonl`,
   outcomesOf: (jobId: string, origin: number) => `jobs/${jobId}/outcomes/${originKey(origin)}/`,
   retries: (jobId: string, batchId: string) => `jobs/${jobId}/retries/${batchId}.jsonl`,
+  retriesOf: (jobId: string) => `jobs/${jobId}/retries/`,
   /** One synchronous call's outcome, recorded before the next so a rerun never pays twice. */
   syncDone: (jobId: string, shardKey: string, customId: string) => `jobs/${jobId}/sync/${shardKey}/${customId}.json`,
   output: (jobId: string, file: 'results.jsonl' | 'failures.jsonl' | 'summary.json') => `jobs/${jobId}/output/${file}`,

@@ -51,7 +51,9 @@ export interface JobResult {
 }
 
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' };
+/** A create may carry up to 256 MB; everything else in `quick` is one small call, retried soon after a crash. */
 const quick: ActivityOptions = { startToCloseTimeout: '2m', retry };
+const short: ActivityOptions = { startToCloseTimeout: '30s', retry };
 const acts = proxyActivities<SluiceActivities>(quick);
 
 export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
@@ -140,6 +142,7 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
       name: spec.name,
       shardCount: s.shardSizes.length,
       jobCanceled,
+      stoppedEarly: s.fatalError !== undefined,
       startedAtMs: spec.submittedAtMs ?? s.startedAtMs,
       batchesCreated: s.batchesCreated,
       apiCalls: s.apiCalls,
@@ -207,7 +210,7 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
 
   async function markMissed(shard: ShardRef) {
     const { requests } = await acts.markSlaMissed.executeWithOptions(
-      { ...quick, summary: `mark ${shard.requests} requests of ${shard.key} sla_missed` },
+      { ...short, summary: `mark ${shard.requests} requests of ${shard.key} sla_missed` },
       [{ jobId: spec.jobId, shardKey: shard.key, reason: 'past the latest batch submission, and synchronous fallback is off' }],
     );
     s.slaMissed += requests;
@@ -227,7 +230,7 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
     if (stragglers.length === 0 || s.cancelRequested) return;
     for (const b of stragglers) b.straggler = true;
     await acts.cancelBatches.executeWithOptions(
-      { ...quick, summary: `cancel ${stragglers.length} batches that can no longer meet the deadline` },
+      { ...short, summary: `cancel ${stragglers.length} batches that can no longer meet the deadline` },
       [{ batchIds: stragglers.map((b) => b.batchId) }],
     );
     countCall('cancel', stragglers.length);
@@ -236,7 +239,7 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
   async function pollAndCollect(): Promise<boolean> {
     const batches = s.inFlight.map(({ batchId, submittedAtMs }) => ({ batchId, submittedAtMs }));
     const polled = await acts.pollBatches.executeWithOptions(
-      { ...quick, summary: `poll ${batches.length} batches in flight` },
+      { ...short, summary: `poll ${batches.length} batches in flight` },
       [{ batches, listThreshold: opts.listPollThreshold }],
     );
     countCall('poll', polled.calls);
@@ -306,7 +309,7 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
     s.pendingRetryRequests = 0;
     s.nextShard = s.shardSizes.length;
     if (s.inFlight.length === 0) return;
-    await acts.cancelBatches.executeWithOptions({ ...quick, summary: `cancel ${s.inFlight.length} batches` }, [
+    await acts.cancelBatches.executeWithOptions({ ...short, summary: `cancel ${s.inFlight.length} batches` }, [
       { batchIds: s.inFlight.map((b) => b.batchId) },
     ]);
     countCall('cancel', s.inFlight.length);
