@@ -1,4 +1,8 @@
-# Sluice worker and CLI image: compiled TypeScript and a prebuilt workflow bundle, run as a non-root user.
+# Sluice worker, CLI and codec server image: compiled TypeScript and a prebuilt workflow bundle, run as a non-root
+# user. One image, three roles (docker-compose.yml):
+#   worker                          SLUICE_STORE=postgres://..., SLUICE_METRICS_ADDRESS=0.0.0.0:9464, SLUICE_CODEC_KEYS
+#   codec-server --host 0.0.0.0     SLUICE_CODEC_KEYS (the workers' keys)
+#   run / status / results / cancel the CLI, with the workers' SLUICE_STORE and SLUICE_CODEC_KEYS
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -17,4 +21,6 @@ COPY --from=build /app/lib ./lib
 COPY bin ./bin
 COPY examples ./examples
 USER node
+# 9464: Prometheus metrics of a worker (when SLUICE_METRICS_ADDRESS=0.0.0.0:9464); 8888: the codec server.
+EXPOSE 9464 8888
 ENTRYPOINT ["node", "bin/sluice.js"]

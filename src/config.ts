@@ -4,35 +4,103 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { configErrorFromZod } from './domain/errors';
+import { parseCodecKeys } from './codec/keys';
+import { ConfigError, configErrorFromZod } from './domain/errors';
 
 const hostPort = z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233');
 const positiveInt = z.coerce.number().int().min(1);
+/** "localhost:4010" parses as a URL with the scheme "localhost:"; every call would then fail as a connection error. */
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL, e.g. http://127.0.0.1:4010' });
+/** An optional variable that counts as unset when empty (docker compose passes `VAR: ${VAR:-}` as ""). */
+const unsetWhenEmpty = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+
+/** postgres:// or postgresql:// with a host (or ?host=/socket/dir) and a database. Messages never echo the value. */
+const postgresUrl = z.string().superRefine((text, ctx) => {
+  const example = 'e.g. postgres://sluice:secret@db.internal:5432/sluice';
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `is not a URL: it must be a PostgreSQL URL, ${example}` });
+    return;
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    ctx.addIssue({ code: 'custom', message: `must start with postgres:// or postgresql:// (${example}); for a directory set SLUICE_STORE_DIR` });
+  } else if (!url.hostname && !url.searchParams.get('host')) {
+    ctx.addIssue({ code: 'custom', message: `names no host: ${example}` });
+  } else if (url.pathname.replace(/^\//, '') === '') {
+    ctx.addIssue({ code: 'custom', message: `names no database: ${example}` });
+  }
+});
+
+const codecKeys = z.string().superRefine((text, ctx) => {
+  try {
+    parseCodecKeys(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: err instanceof ConfigError ? err.reason : 'is invalid' });
+  }
+});
 
 export const EnvSchema = z.object({
   TEMPORAL_ADDRESS: hostPort.default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   SLUICE_TASK_QUEUE: z.string().min(1).default('sluice'),
   /** The Web UI, for links printed by the CLI. */
-  SLUICE_WEB_UI: z.url().default('http://127.0.0.1:8233'),
+  SLUICE_WEB_UI: httpUrl.default('http://127.0.0.1:8233'),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
-  ANTHROPIC_BASE_URL: z.url().optional(),
+  ANTHROPIC_BASE_URL: httpUrl.optional(),
   /** Where Sluice keeps its state (dev server database, store) when nothing else is said. */
   SLUICE_STATE_DIR: z.string().min(1).default('.sluice'),
   /** The job store directory; every worker and the CLI must see the same one. */
   SLUICE_STORE_DIR: z.string().min(1).optional(),
+  /**
+   * A PostgreSQL URL (postgres://user:password@host:5432/db): the job store lives in that database instead of a
+   * directory, so workers on many hosts share it. Tables are created on first use (src/store/postgres-store.ts).
+   */
+  SLUICE_STORE: unsetWhenEmpty(postgresUrl),
+  /** Connections one process opens to the PostgreSQL store at most: half for streaming reads, half for writes. */
+  SLUICE_STORE_CONNECTIONS: z.coerce.number().int().min(2).default(8),
   /** Activities one worker runs at once. */
   SLUICE_ACTIVITY_CONCURRENCY: positiveInt.default(32),
   /** Workflows kept in one worker's cache. */
   SLUICE_WORKFLOW_CACHE: positiveInt.default(200),
+  /**
+   * Activities per second the server hands out on the task queue, for all workers together (Temporal's
+   * maxTaskQueueActivitiesPerSecond): keeps the fleet's calls to the batch endpoints under the API's rate limit.
+   * Unset: no limit. Give every worker of a queue the same value.
+   */
+  SLUICE_TASK_QUEUE_ACTIVITIES_PER_SECOND: unsetWhenEmpty(z.coerce.number().positive()),
+  /** A prebuilt workflow bundle (`npm run build:bundle`); the worker bundles at start without it. */
+  SLUICE_WORKFLOW_BUNDLE: unsetWhenEmpty(z.string()),
+  /** host:port for the Prometheus endpoint (/metrics) of Temporal's and Sluice's metrics, e.g. 0.0.0.0:9464. Unset: off. */
+  SLUICE_METRICS_ADDRESS: unsetWhenEmpty(hostPort),
+  /**
+   * Payload encryption keys, `id:base64-of-32-bytes` separated by commas. The first encrypts; all decrypt (rotation:
+   * put the new key first, keep the old ones while histories encrypted with them are kept). Unset: no encryption.
+   */
+  SLUICE_CODEC_KEYS: unsetWhenEmpty(codecKeys),
+  /** When set, the codec server (`sluice codec-server`) requires `Authorization: Bearer <token>`. */
+  SLUICE_CODEC_SERVER_TOKEN: unsetWhenEmpty(z.string().min(16, 'must be at least 16 characters')),
   /** JSON price overrides, e.g. {"my-model":{"inputUsdPerMTok":2,"outputUsdPerMTok":8}}. */
   SLUICE_PRICES: z.string().optional(),
+  /** Room in the account's batch queue that the task queue's scheduler shares out, and how jobs make room. */
+  SLUICE_QUEUE_MAX_REQUESTS: positiveInt.default(100_000),
+  SLUICE_QUEUE_MAX_BATCHES: positiveInt.default(1_000),
+  SLUICE_QUEUE_PREEMPT: z.enum(['stop', 'cancel']).default('stop'),
   SLUICE_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 export type SluiceEnv = z.output<typeof EnvSchema>;
 
+/** Where the job store lives: chosen by SLUICE_STORE (PostgreSQL) or SLUICE_STORE_DIR (a directory, the default). */
+export type StoreChoice =
+  | { kind: 'local'; dir: string }
+  | { kind: 'postgres'; url: string; maxConnections: number };
+
 export interface SluiceConfig extends SluiceEnv {
+  /** The local store directory (also set when the store is PostgreSQL, for commands that only know directories). */
   storeDir: string;
+  store: StoreChoice;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): SluiceConfig {
@@ -40,5 +108,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SluiceConfig {
   // zod's messages name the variable and the rule, never the value (which may be a key).
   if (!parsed.success) throw configErrorFromZod(parsed.error);
   const cfg = parsed.data;
-  return { ...cfg, storeDir: path.resolve(cfg.SLUICE_STORE_DIR ?? path.join(cfg.SLUICE_STATE_DIR, 'store')) };
+  if (cfg.SLUICE_STORE && cfg.SLUICE_STORE_DIR) {
+    throw new ConfigError('SLUICE_STORE', 'and SLUICE_STORE_DIR are both set: choose PostgreSQL or a directory, not both');
+  }
+  const storeDir = path.resolve(cfg.SLUICE_STORE_DIR ?? path.join(cfg.SLUICE_STATE_DIR, 'store'));
+  const store: StoreChoice = cfg.SLUICE_STORE
+    ? { kind: 'postgres', url: cfg.SLUICE_STORE, maxConnections: cfg.SLUICE_STORE_CONNECTIONS }
+    : { kind: 'local', dir: storeDir };
+  return { ...cfg, storeDir, store };
 }

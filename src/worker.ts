@@ -3,11 +3,18 @@
  * workflows and activities on one task queue. `createSluiceWorker` is also used by the dev stack and tests.
  */
 import Anthropic from '@anthropic-ai/sdk';
+import type { DataConverter } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
+import { QueueCapacitySchema, type QueueCapacityInput } from './domain/queue';
+import { parseConfig } from './domain/errors';
+import { dataConverterFromEnv } from './codec';
 import { loadConfig, type SluiceConfig } from './config';
 import { ConfigError } from './domain/errors';
 import { withPriceOverrides } from './domain/prices';
+import { enableSluiceMetrics, SLUICE_HISTOGRAM_BUCKETS } from './metrics';
+import { createStore } from './store';
+import type { BlobStore } from './store/blob-store';
 import { LocalDirectoryStore } from './store/local-store';
 
 export interface SluiceWorkerOptions {
@@ -16,26 +23,37 @@ export interface SluiceWorkerOptions {
   taskQueue: string;
   apiKey: string;
   baseURL?: string;
-  storeDir: string;
+  /** The job store; or `storeDir` for a local directory. */
+  store?: BlobStore;
+  storeDir?: string;
   activityConcurrency?: number;
   workflowCache?: number;
+  /** Activities per second for the whole task queue (server-side), across all workers; unset: no limit. */
+  maxTaskQueueActivitiesPerSecond?: number;
   prices?: unknown;
+  /** Room in the account's batch queue (per task queue); defaults: 100,000 requests, 1,000 batches. */
+  queueCapacity?: QueueCapacityInput;
   /** A prebuilt workflow bundle (production images); otherwise the workflows are bundled at start. */
   workflowBundlePath?: string;
+  /** E.g. dataConverterFromEnv(): payload encryption. Clients of the same jobs need the same one. */
+  dataConverter?: DataConverter;
 }
 
 export async function createSluiceWorker(o: SluiceWorkerOptions): Promise<Worker> {
   const clientOptions = { apiKey: o.apiKey, baseURL: o.baseURL };
+  const store = o.store ?? (o.storeDir === undefined ? undefined : new LocalDirectoryStore(o.storeDir));
+  if (!store) throw new ConfigError('store', 'createSluiceWorker needs a store or a storeDir');
   const activities = createActivities({
-    store: new LocalDirectoryStore(o.storeDir),
+    store,
     anthropic: new Anthropic({ ...clientOptions, maxRetries: 4 }),
     anthropicNoRetry: new Anthropic({ ...clientOptions, maxRetries: 0 }),
     prices: withPriceOverrides(o.prices ?? {}),
+    queueCapacity: parseConfig(QueueCapacitySchema, o.queueCapacity ?? {}, 'queue'),
   });
   const workflows: Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle'> = o.workflowBundlePath
     ? { workflowBundle: { codePath: o.workflowBundlePath } }
     : { workflowsPath: require.resolve('./workflows') };
-  return Worker.create({
+  const worker = await Worker.create({
     connection: o.connection,
     namespace: o.namespace,
     taskQueue: o.taskQueue,
@@ -43,7 +61,12 @@ export async function createSluiceWorker(o: SluiceWorkerOptions): Promise<Worker
     ...workflows,
     maxConcurrentActivityTaskExecutions: o.activityConcurrency ?? 32,
     maxCachedWorkflows: o.workflowCache ?? 200,
+    maxTaskQueueActivitiesPerSecond: o.maxTaskQueueActivitiesPerSecond,
+    dataConverter: o.dataConverter,
   });
+  // Sluice's metrics go through the runtime's meter (a no-op unless the runtime exports metrics).
+  enableSluiceMetrics(Runtime.instance().metricMeter, { namespace: o.namespace, task_queue: o.taskQueue });
+  return worker;
 }
 
 export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -51,25 +74,55 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
   if (!cfg.ANTHROPIC_API_KEY) {
     throw new ConfigError('ANTHROPIC_API_KEY', 'is not set: the worker needs a key (for the emulator, the key it prints)');
   }
-  Runtime.install({ logger: new DefaultLogger(sdkLogLevel(cfg.SLUICE_LOG_LEVEL)) });
-  const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
-  const worker = await createSluiceWorker({
-    connection,
-    namespace: cfg.TEMPORAL_NAMESPACE,
-    taskQueue: cfg.SLUICE_TASK_QUEUE,
-    apiKey: cfg.ANTHROPIC_API_KEY,
-    baseURL: cfg.ANTHROPIC_BASE_URL,
-    storeDir: cfg.storeDir,
-    activityConcurrency: cfg.SLUICE_ACTIVITY_CONCURRENCY,
-    workflowCache: cfg.SLUICE_WORKFLOW_CACHE,
-    prices: cfg.SLUICE_PRICES ? (JSON.parse(cfg.SLUICE_PRICES) as unknown) : undefined,
-    workflowBundlePath: env.SLUICE_WORKFLOW_BUNDLE,
+  const dataConverter = dataConverterFromEnv(env);
+  Runtime.install({
+    logger: new DefaultLogger(sdkLogLevel(cfg.SLUICE_LOG_LEVEL)),
+    // Temporal's worker metrics and Sluice's (src/metrics.ts) on one Prometheus endpoint: GET /metrics.
+    telemetryOptions: cfg.SLUICE_METRICS_ADDRESS
+      ? {
+          metrics: {
+            prometheus: { bindAddress: cfg.SLUICE_METRICS_ADDRESS, histogramBucketOverrides: SLUICE_HISTOGRAM_BUCKETS },
+          },
+        }
+      : undefined,
   });
-  console.error(`Sluice worker on ${cfg.TEMPORAL_ADDRESS}, namespace ${cfg.TEMPORAL_NAMESPACE}, queue ${cfg.SLUICE_TASK_QUEUE}`);
+  const store = createStore(cfg);
   try {
-    await worker.run();
+    const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
+    try {
+      const worker = await createSluiceWorker({
+        connection,
+        namespace: cfg.TEMPORAL_NAMESPACE,
+        taskQueue: cfg.SLUICE_TASK_QUEUE,
+        apiKey: cfg.ANTHROPIC_API_KEY,
+        baseURL: cfg.ANTHROPIC_BASE_URL,
+        store,
+        activityConcurrency: cfg.SLUICE_ACTIVITY_CONCURRENCY,
+        workflowCache: cfg.SLUICE_WORKFLOW_CACHE,
+        maxTaskQueueActivitiesPerSecond: cfg.SLUICE_TASK_QUEUE_ACTIVITIES_PER_SECOND,
+        prices: cfg.SLUICE_PRICES ? (JSON.parse(cfg.SLUICE_PRICES) as unknown) : undefined,
+        queueCapacity: {
+          maxRequests: cfg.SLUICE_QUEUE_MAX_REQUESTS,
+          maxBatches: cfg.SLUICE_QUEUE_MAX_BATCHES,
+          preempt: cfg.SLUICE_QUEUE_PREEMPT,
+        },
+        workflowBundlePath: cfg.SLUICE_WORKFLOW_BUNDLE,
+        dataConverter,
+      });
+      console.error(
+        [
+          `Sluice worker on ${cfg.TEMPORAL_ADDRESS}, namespace ${cfg.TEMPORAL_NAMESPACE}, queue ${cfg.SLUICE_TASK_QUEUE}`,
+          `store: ${store.description}`,
+          `metrics: ${cfg.SLUICE_METRICS_ADDRESS ? `http://${cfg.SLUICE_METRICS_ADDRESS}/metrics` : 'off (SLUICE_METRICS_ADDRESS)'}`,
+          `payload encryption: ${dataConverter ? 'on' : 'off (SLUICE_CODEC_KEYS)'}`,
+        ].join('; '),
+      );
+      await worker.run();
+    } finally {
+      await connection.close();
+    }
   } finally {
-    await connection.close();
+    await store.close();
   }
 }
 

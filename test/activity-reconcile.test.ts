@@ -11,6 +11,7 @@ import { createActivities } from '../src/activities';
 import type { SubmissionRecord } from '../src/activities/submit';
 import { jobKeys, type OutcomeLine, type ShardLine } from '../src/domain/job';
 import { DEFAULT_PRICES } from '../src/domain/prices';
+import { QueueCapacitySchema } from '../src/domain/queue';
 import { startEmulator, type EmulatorHandle } from '../src/emulator';
 import { LocalDirectoryStore } from '../src/store/local-store';
 
@@ -34,7 +35,13 @@ const shardLines = (shard: number): ShardLine[] =>
 test('lost creates are adopted, not repeated, and swapped batches still settle every request once', async () => {
   const store = new LocalDirectoryStore(await mkdtemp(path.join(os.tmpdir(), 'sluice-reconcile-')));
   const anthropic = new Anthropic({ apiKey: emulator.apiKey, baseURL: emulator.url });
-  const acts = createActivities({ store, anthropic, anthropicNoRetry: anthropic, prices: DEFAULT_PRICES });
+  const acts = createActivities({
+    store,
+    anthropic,
+    anthropicNoRetry: anthropic,
+    prices: DEFAULT_PRICES,
+    queueCapacity: QueueCapacitySchema.parse({}),
+  });
   const env = new MockActivityEnvironment();
   const run = <A, R>(fn: (a: A) => Promise<R>, a: A): Promise<R> => env.run<[A], R, (a: A) => Promise<R>>(fn, a);
 

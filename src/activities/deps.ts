@@ -1,5 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { PriceTable } from '../domain/prices';
+import type { QueueCapacity } from '../domain/queue';
 import type { BlobStore } from '../store/blob-store';
 
 /** What activities need from the outside world; the worker passes real clients, tests their own. */
@@ -13,4 +14,6 @@ export interface ActivityDeps {
    */
   anthropicNoRetry: Anthropic;
   prices: PriceTable;
+  /** Room in the account's batch queue that the task queue's scheduler hands out. */
+  queueCapacity: QueueCapacity;
 }

@@ -6,6 +6,7 @@ import { heartbeat } from '@temporalio/activity';
 import { addTallies, addUsage, emptyTally, type CostTally, type Usage } from '../domain/cost';
 import { jobKeys, originalShardKey, type OutcomeLine, type OutcomeStatus, type ShardLine } from '../domain/job';
 import type { ActivityDeps } from './deps';
+import type { SubmissionRecord } from './submit';
 
 export interface FinalizeInput {
   jobId: string;
@@ -61,6 +62,28 @@ export function finalizeActivity({ store, prices }: ActivityDeps) {
       }
     }
 
+    // Requests in batches created but never collected (the job stopped on a fatal error, or while batches were
+    // still in flight): sent, outcome unknown, possibly billed. Found from the submission records, so a create
+    // that succeeded while a sibling submission failed is reported too.
+    const inFlight = new Map<string, Pick<ShardLine, 'attempt' | 'batch_ids'>>();
+    if (input.jobCanceled || input.stoppedEarly) {
+      for (const key of await store.list(jobKeys.submissionsOf(jobId))) {
+        const record = await store.readJson<SubmissionRecord>(key);
+        if (!record?.batchId || (await wasCollected(record.shardKey, record.batchId))) continue;
+        for await (const text of store.readLines(jobKeys.shard(jobId, record.shardKey))) {
+          const r = JSON.parse(text) as ShardLine;
+          inFlight.set(r.custom_id, { attempt: r.attempt, batch_ids: [...r.batch_ids, record.batchId] });
+        }
+      }
+    }
+    async function wasCollected(shardKey: string, batchId: string): Promise<boolean> {
+      if (await store.exists(jobKeys.retries(jobId, batchId))) return true;
+      const origins = new Set<number>();
+      for await (const text of store.readLines(jobKeys.shard(jobId, shardKey))) origins.add((JSON.parse(text) as ShardLine).origin);
+      for (const origin of origins) if (await store.exists(jobKeys.outcomes(jobId, origin, batchId))) return true;
+      return false;
+    }
+
     async function* resultLines(): AsyncIterable<string> {
       for (let origin = 0; origin < input.shardCount; origin++) {
         const known = new Map<string, OutcomeLine>();
@@ -73,12 +96,19 @@ export function finalizeActivity({ store, prices }: ActivityDeps) {
         for await (const text of store.readLines(jobKeys.shard(jobId, originalShardKey(origin)))) {
           const req = JSON.parse(text) as ShardLine;
           const before = sentBefore.get(req.custom_id);
+          const sent = inFlight.get(req.custom_id);
           const o: OutcomeLine = known.get(req.custom_id) ?? {
             custom_id: req.custom_id,
             line: req.line,
             status: input.jobCanceled ? 'canceled' : 'not_run',
-            attempts: before ? before.attempt - 1 : 0,
-            batch_ids: before?.batch_ids ?? [],
+            attempts: sent ? sent.attempt : before ? before.attempt - 1 : 0,
+            batch_ids: sent?.batch_ids ?? before?.batch_ids ?? [],
+            ...(sent && {
+              error: {
+                type: 'in_flight_at_stop',
+                message: `sent in ${sent.batch_ids.at(-1)}, still in flight when the job stopped: not collected, and may still be billed`,
+              },
+            }),
           };
           outcomes[o.status]++;
           if (o.attempts > 0) attempts[o.attempts] = (attempts[o.attempts] ?? 0) + 1;

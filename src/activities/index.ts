@@ -1,10 +1,13 @@
 /** All of Sluice's activities, built from their dependencies (the worker passes the real ones). */
+import { auditActivities } from './audit';
 import { cancelActivity } from './cancel';
 import { collectActivity } from './collect';
 import type { ActivityDeps } from './deps';
 import { finalizeActivity } from './finalize';
+import { intakeActivities } from './intake';
 import { planActivity } from './plan';
 import { pollActivity } from './poll';
+import { queueActivity } from './queue';
 import { packRetriesActivity } from './retries';
 import { submitActivity } from './submit';
 import { slaMissedActivity, syncActivity } from './sync';
@@ -17,9 +20,12 @@ export function createActivities(deps: ActivityDeps) {
     collectBatch: collectActivity(deps),
     packRetries: packRetriesActivity(deps),
     cancelBatches: cancelActivity(deps),
+    requestRoom: queueActivity(deps),
     runSync: syncActivity(deps),
     markSlaMissed: slaMissedActivity(deps),
     finalizeJob: finalizeActivity(deps),
+    ...intakeActivities(deps),
+    ...auditActivities(deps),
   };
 }
 

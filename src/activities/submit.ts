@@ -3,6 +3,7 @@
  * batch id after it; an activity that runs again after dying mid-call first looks for the batch it may have
  * created (through the list endpoint) instead of paying for a second one.
  */
+import Anthropic from '@anthropic-ai/sdk';
 import { activityInfo, log } from '@temporalio/activity';
 import type { MessageBatch } from '@anthropic-ai/sdk/resources/messages/batches';
 import { jobKeys, type ShardLine } from '../domain/job';
@@ -61,7 +62,7 @@ export function submitActivity({ store, anthropic, anthropicNoRetry }: ActivityD
 
     if (record) {
       // An earlier attempt recorded its intent and never its result: it may have created the batch.
-      const found = await findUnrecordedBatch(anthropic, store, record);
+      const found = await findUnrecordedBatch(anthropic, store, jobId, record);
       if (found) {
         log.warn('Reconciled a submission that died mid-call', { jobId, shardKey, batchId: found.id });
         return recordBatch(store, jobId, record, found, true);
@@ -74,10 +75,19 @@ export function submitActivity({ store, anthropic, anthropicNoRetry }: ActivityD
     try {
       batch = await anthropicNoRetry.messages.batches.create({ requests });
     } catch (err) {
+      // An answer that refuses the call (4xx, 529) means no batch was made: forget the intent, or the next attempt
+      // would reconcile and could adopt another submission's lost batch of the same size (batches carry no metadata).
+      if (refusedBeforeCreate(err)) await store.delete(recordKey);
       throw toApiFailure(err, `create batch for ${shardKey} (attempt ${activityInfo().attempt})`);
     }
     return recordBatch(store, jobId, intent, batch, false);
   };
+}
+
+/** The API answered and refused: nothing was created. No answer, or a 5xx other than 529, may hide a created batch. */
+function refusedBeforeCreate(err: unknown): boolean {
+  const status = err instanceof Anthropic.APIError ? (err.status as number | undefined) : undefined;
+  return status !== undefined && (status < 500 || status === 529);
 }
 
 async function recordBatch(
@@ -114,6 +124,7 @@ async function recordBatch(
 async function findUnrecordedBatch(
   anthropic: ActivityDeps['anthropic'],
   store: BlobStore,
+  jobId: string,
   record: SubmissionRecord,
 ): Promise<MessageBatch | undefined> {
   const candidates: MessageBatch[] = [];
@@ -124,7 +135,10 @@ async function findUnrecordedBatch(
       const c = batch.request_counts;
       const total = c.processing + c.succeeded + c.errored + c.canceled + c.expired;
       if (total !== record.requests) continue;
-      if (await store.exists(jobKeys.batch(batch.id))) continue;
+      const claim = await store.readJson<BatchIndexEntry>(jobKeys.batch(batch.id));
+      // Claimed by this very submission, which died before recording it: it is ours.
+      if (claim?.jobId === jobId && claim.shardKey === record.shardKey) return batch;
+      if (claim) continue;
       candidates.push(batch);
     }
   } catch (err) {

@@ -22,7 +22,8 @@ export function reportError(err: unknown): number {
     return ExitCode.failure;
   }
   const code = (err as { code?: unknown }).code;
-  if (code === 14 || /ECONNREFUSED|UNAVAILABLE|Failed to connect/i.test(String((err as Error)?.message))) {
+  // grpc-js (the client) says UNAVAILABLE / Failed to connect; the worker's Rust core says tonic::transport.
+  if (code === 14 || /ECONNREFUSED|UNAVAILABLE|Failed to connect|tonic::transport|tcp connect error/i.test(String((err as Error)?.message))) {
     console.error(
       `Cannot reach Temporal (${String((err as Error).message)}).\nStart the embedded stack with \`sluice dev\`, or set TEMPORAL_ADDRESS.`,
     );

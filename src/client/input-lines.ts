@@ -5,7 +5,8 @@
 import { createReadStream } from 'node:fs';
 
 export type RawLine =
-  | { line: number; text: string }
+  /** `unterminated`: the file's last line, with no newline after it (a file cut short ends like this). */
+  | { line: number; text: string; unterminated?: true }
   | { line: number; problem: 'not-utf8' }
   | { line: number; problem: 'too-long'; bytes: number };
 
@@ -15,7 +16,7 @@ export async function* readInputLines(file: string, maxLineBytes: number): Async
   let size = 0;
   let overflow = 0;
   let line = 0;
-  const emit = (): RawLine => {
+  const emit = (unterminated = false): RawLine => {
     line++;
     const bytes = size + overflow;
     const chunks = parts;
@@ -24,7 +25,8 @@ export async function* readInputLines(file: string, maxLineBytes: number): Async
     overflow = 0;
     if (bytes > maxLineBytes) return { line, problem: 'too-long', bytes };
     try {
-      return { line, text: decoder.decode(Buffer.concat(chunks)) };
+      const text = decoder.decode(Buffer.concat(chunks));
+      return unterminated ? { line, text, unterminated } : { line, text };
     } catch {
       return { line, problem: 'not-utf8' };
     }
@@ -44,5 +46,5 @@ export async function* readInputLines(file: string, maxLineBytes: number): Async
     }
     if (start < chunk.length) keep(chunk.subarray(start));
   }
-  if (size + overflow > 0) yield emit();
+  if (size + overflow > 0) yield emit(true);
 }

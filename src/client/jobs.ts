@@ -18,7 +18,7 @@ import type { JobDefaults } from '../domain/request';
 import type { BlobStore } from '../store/blob-store';
 import { cancelSignal, progressQuery, sluiceJob } from '../workflows';
 import type { JobProgress } from '../workflows/job-state';
-import { SluiceDeadline, SluiceJobName, SluicePhase } from '../workflows/search-attributes';
+import { SluiceDeadline, SluiceJobName, SluicePhase, SluicePriority } from '../workflows/search-attributes';
 import { prepareInput, type PreparedInput } from './prepare-input';
 
 export interface StartJobOptions {
@@ -69,12 +69,13 @@ export async function startJob(o: StartJobOptions): Promise<StartedJob> {
     typedSearchAttributes: new TypedSearchAttributes([
       { key: SluiceJobName, value: name },
       { key: SluicePhase, value: 'planning' },
+      { key: SluicePriority, value: options.priority },
       ...(options.sla.deadlineMs === undefined ? [] : [{ key: SluiceDeadline, value: new Date(options.sla.deadlineMs) }]),
     ]),
     staticSummary: `Sluice job "${name}": ${prepared.requestCount} requests in sub-batches of ${options.batchSize}`,
     staticDetails: [
       `**Input** ${path.basename(o.file)} (${prepared.requestCount} requests${prepared.rejected ? `, ${prepared.rejected} rejected` : ''})`,
-      `**Sub-batches** of ${options.batchSize}, up to ${options.maxBatchesInFlight} in flight`,
+      `**Sub-batches** of ${options.batchSize}, up to ${options.maxBatchesInFlight} in flight; priority ${options.priority}`,
       `**Attempts** at most ${options.maxAttempts} per request`,
       ...(options.sla.deadlineMs === undefined
         ? []

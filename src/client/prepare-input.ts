@@ -38,6 +38,7 @@ export async function prepareInput(o: PrepareInputOptions): Promise<PreparedInpu
   async function* normalized(): AsyncIterable<string> {
     for await (const raw of readInputLines(o.file, maxRequestBytes + 1024)) {
       if ('problem' in raw) {
+        index++; // a derived id is the line's index among non-blank lines, bad ones included
         const reason =
           raw.problem === 'not-utf8'
             ? 'is not valid UTF-8 text'
@@ -47,12 +48,12 @@ export async function prepareInput(o: PrepareInputOptions): Promise<PreparedInpu
       }
       const v = validateInputLine(raw.text, raw.line, o.defaults ?? {}, { maxRequestBytes });
       if (v.ok === 'blank') continue;
+      const lineIndex = index++;
       if (v.ok === false) {
-        reject(v.errors);
+        reject(raw.unterminated ? v.errors.map(cutShortHint) : v.errors);
         continue;
       }
-      const customId = v.customId ?? deriveCustomId(index);
-      index++;
+      const customId = v.customId ?? deriveCustomId(lineIndex);
       const dup = tracker.check(customId, raw.line, v.customId === undefined);
       if (dup) {
         reject([dup]);
@@ -84,4 +85,10 @@ export async function prepareInput(o: PrepareInputOptions): Promise<PreparedInpu
     await o.store.writeLines(rejectsKey, rejects);
   }
   return { inputKey, requestCount: lines, rejected: rejects.length, rejectsKey };
+}
+
+/** A last line that is not JSON and has no newline after it is most likely a file cut short: say so. */
+function cutShortHint(issue: InputIssue): InputIssue {
+  if (!issue.reason.startsWith('is not valid JSON')) return issue;
+  return { ...issue, reason: `${issue.reason} (the last line has no newline after it: was the file cut short?)` };
 }

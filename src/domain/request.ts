@@ -183,10 +183,18 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** V8 quotes the start of the bad text ("Unexpected token '}', "{"a": }" is not valid JSON"); drop the quote so prompt text stays out of issues. */
+/**
+ * V8 quotes the start of the bad text ("Unexpected token '}', "{"a": }" is not valid JSON", or cut short:
+ * "..., "{"a": SECRET pro"... is not valid JSON"); drop the quote so prompt text stays out of issues, and escape
+ * control characters (a NUL or ESC from a binary file would otherwise reach the terminal raw).
+ */
 function jsonErrorText(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  return message.replace(/, ".*" is not valid JSON$/s, '');
+  const text = message.replace(/, ".*"(\.\.\.)? is not valid JSON$/s, '');
+  return Array.from(text, (c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x20 || (code >= 0x7f && code <= 0x9f) ? `\\u${code.toString(16).padStart(4, '0')}` : c;
+  }).join('');
 }
 
 /** A likely typo: one edit away, or one is the other plus or minus a trailing "s". */

@@ -5,10 +5,11 @@
 import { emptyTally, type CostTally } from '../domain/cost';
 import { formatDuration } from '../domain/duration';
 import type { ShardRef } from '../domain/job';
+import { initialSeat, type QueueSeatState } from './job-queue';
 import { latestBatchSubmissionMs } from '../domain/sla';
 import { routeFor, slaAtRisk, type SlaPolicy } from '../domain/sla-route';
 
-export type JobPhase = 'planning' | 'running' | 'canceling' | 'finalizing' | 'done' | 'failed' | 'canceled';
+export type JobPhase = 'planning' | 'running' | 'held' | 'canceling' | 'finalizing' | 'done' | 'failed' | 'canceled';
 
 export interface InFlightBatch {
   batchId: string;
@@ -17,6 +18,8 @@ export interface InFlightBatch {
   submittedAtMs: number;
   /** Canceled because it could no longer meet the deadline; its unfinished requests go synchronous. */
   straggler?: boolean;
+  /** Canceled by this job to make room for a more urgent one: its canceled requests go back to the queue. */
+  preempted?: boolean;
 }
 
 export interface JobState {
@@ -53,11 +56,15 @@ export interface JobState {
   pollIntervalMs?: number;
   cancelRequested: boolean;
   fatalError?: string;
+  /** Its seat in the task queue's scheduler. */
+  seat: QueueSeatState;
+  /** Why the job is not submitting although it has work (waiting for room, preempted, paused). */
+  heldReason?: string;
   /** Requests finished at each collect, for the rate and ETA: [atMs, finishedSoFar], last few only. */
   rateSamples: [number, number][];
 }
 
-export function initialJobState(nowMs: number, requestCount: number): JobState {
+export function initialJobState(nowMs: number, requestCount: number, priority: number): JobState {
   return {
     phase: 'planning',
     startedAtMs: nowMs,
@@ -83,6 +90,7 @@ export function initialJobState(nowMs: number, requestCount: number): JobState {
     reasons: {},
     tally: emptyTally(),
     cancelRequested: false,
+    seat: initialSeat(priority),
     rateSamples: [],
   };
 }
@@ -94,6 +102,9 @@ export function finishedRequests(s: JobState): number {
 /** What the `progress` query answers. */
 export interface JobProgress {
   phase: JobPhase;
+  /** Why a held job does not submit. */
+  heldReason?: string;
+  priority: number;
   requests: {
     total: number;
     succeeded: number;
@@ -148,7 +159,9 @@ export function progressOf(s: JobState, nowMs: number, sla?: SlaPolicy): JobProg
   const rate = ratePerMs(s);
   const remaining = s.requestCount - done;
   return {
-    phase: s.phase,
+    phase: s.heldReason && s.phase === 'running' ? 'held' : s.phase,
+    heldReason: s.heldReason,
+    priority: s.seat.priority,
     requests: {
       total: s.requestCount,
       succeeded: s.succeeded,
@@ -198,11 +211,11 @@ export function detailsMarkdown(p: JobProgress, nextAction: string): string {
   return [
     `| | |`,
     `|---|---|`,
-    `| phase | ${p.phase} |`,
+    `| phase | ${p.phase}${p.heldReason ? ` (${p.heldReason})` : ''}, priority ${p.priority} |`,
     `| done | ${r.succeeded + r.failed + r.canceled + r.slaMissed} / ${r.total} (${r.succeeded} ok, ${r.failed} failed) |`,
     `| in flight | ${r.inFlight} requests in ${p.batches.inFlight} batches${r.inSync ? `, ${r.inSync} sync` : ''} |`,
     `| waiting | ${r.notYetSubmitted} not yet sent, ${r.waitingToRetry} to retry |`,
-    `| cost | $${p.costUsd.toFixed(4)} (sync would be $${p.syncEquivalentUsd.toFixed(4)}) |`,
+    `| cost | USD ${p.costUsd.toFixed(4)} (the synchronous API: USD ${p.syncEquivalentUsd.toFixed(4)}) |`,
     ...(p.sla
       ? [`| deadline | ${p.sla.deadline} (last batch by ${p.sla.latestBatchSubmission})${p.sla.atRisk ? ' **at risk**' : ''} |`]
       : []),

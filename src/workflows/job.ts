@@ -31,11 +31,13 @@ import {
   initialJobState,
   progressOf,
   recordRateSample,
+  type InFlightBatch,
   type JobPhase,
   type JobProgress,
   type JobState,
 } from './job-state';
-import { SluiceDeadline, SluiceJobName, SluicePhase, SluiceSlaAtRisk } from './search-attributes';
+import { joinQueue } from './job-queue';
+import { SluiceDeadline, SluiceJobName, SluicePhase, SluicePriority, SluiceSlaAtRisk } from './search-attributes';
 
 export const cancelSignal = defineSignal('cancel');
 export const progressQuery = defineQuery<JobProgress>('progress');
@@ -55,10 +57,12 @@ const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '
 const quick: ActivityOptions = { startToCloseTimeout: '2m', retry };
 const short: ActivityOptions = { startToCloseTimeout: '30s', retry };
 const acts = proxyActivities<SluiceActivities>(quick);
+/** While held with nothing in flight, look again this often even without a message (messages wake sooner). */
+const HELD_RECHECK_MS = 60_000;
 
 export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
   const opts = spec.options;
-  const s = state ?? initialJobState(Date.now(), spec.requestCount);
+  const s = state ?? initialJobState(Date.now(), spec.requestCount, opts.priority);
   const long: ActivityOptions = { startToCloseTimeout: '30m', heartbeatTimeout: opts.heartbeatTimeoutMs, retry };
 
   const sla = opts.sla;
@@ -72,6 +76,17 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
   let atRiskShown: boolean | undefined;
   let wake = false;
   let syncFailure: Error | undefined;
+  upsertSearchAttributes([{ key: SluicePriority, value: s.seat.priority }]);
+  const seat = joinQueue(s.seat, {
+    jobId: spec.jobId,
+    taskQueue: workflowInfo().taskQueue,
+    deadlineMs: sla.deadlineMs,
+    preempt: opts.preempt,
+    enabled: opts.useScheduler,
+    requestRoom: (request, summary) => acts.requestRoom.executeWithOptions({ ...short, summary }, [request]),
+    wake: () => (wake = true),
+    onPriority: (priority) => upsertSearchAttributes([{ key: SluicePriority, value: priority }]),
+  });
   const showProgress = (next: string) => {
     const p = progressNow();
     const atRisk = p.sla?.atRisk ?? false;
@@ -99,26 +114,28 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
     }
 
     while (!isFinished(s)) {
+      // Reset before the work, not before the wait: a message that arrives meanwhile must still wake the wait.
+      wake = false;
       throwIfSyncFailed();
       if (s.cancelRequested && s.phase === 'running') await cancelInFlight();
       if (s.phase === 'running') {
+        await stepAsideIfAsked();
         await packRetriesIfDue();
         await submitWhatFits();
       }
-      if (s.inFlight.length === 0 && s.syncInFlight.length === 0) {
-        if (s.phase === 'running' && (s.queued.length > 0 || s.pendingRetryRequests > 0)) continue;
-        break;
-      }
+      const nothingOut = s.inFlight.length === 0 && s.syncInFlight.length === 0;
+      if (nothingOut && !(s.phase === 'running' && hasWorkLeft())) break;
 
       const intervalMs = waitBeforePollMs();
-      showProgress(s.inFlight.length ? `poll ${s.inFlight.length} batches` : `finish ${s.syncInFlight.length} synchronous sub-batches`);
-      wake = false;
-      await condition(() => wake || (s.cancelRequested && s.phase === 'running'), intervalMs, {
-        summary: s.inFlight.length ? `wait before polling ${s.inFlight.length} batches` : 'wait for synchronous calls',
+      showProgress(nextAction());
+      await condition(() => wake || (s.cancelRequested && s.phase === 'running'), nothingOut ? HELD_RECHECK_MS : intervalMs, {
+        summary: nothingOut ? 'wait for room in the batch queue' : s.inFlight.length ? `wait before polling ${s.inFlight.length} batches` : 'wait for synchronous calls',
       });
-      const progressed = s.inFlight.length > 0 ? await pollAndCollect() : true;
-      s.pollIntervalMs = progressed ? undefined : intervalMs;
-      await cancelStragglers();
+      if (s.inFlight.length > 0) {
+        const progressed = await pollAndCollect();
+        s.pollIntervalMs = progressed ? undefined : intervalMs;
+        await cancelStragglers();
+      }
 
       const info = workflowInfo();
       if (info.continueAsNewSuggested || info.historyLength > opts.maxHistoryEvents) {
@@ -148,24 +165,48 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
       apiCalls: s.apiCalls,
     },
   ]);
+  await seat.leave();
+  s.heldReason = undefined;
   setPhase(s.fatalError ? 'failed' : jobCanceled ? 'canceled' : 'done', 'nothing: the job is over');
   if (s.fatalError) throw ApplicationFailure.nonRetryable(`Job ${spec.jobId} stopped: ${s.fatalError}`, 'JobFailed');
   return { summary };
 
+  /** The shards that would go next, in order (retries first), without taking them. */
+  function nextShards(limit: number): ShardRef[] {
+    const out = s.queued.slice(0, limit);
+    for (let i = s.nextShard; out.length < limit && i < s.shardSizes.length; i++) {
+      out.push({ key: originalShardKey(i), requests: s.shardSizes[i]! });
+    }
+    return out;
+  }
+
+  function takeShard(shard: ShardRef) {
+    if (s.queued[0]?.key === shard.key) s.queued.shift();
+    else s.nextShard++;
+  }
+
+  function hasWorkLeft(): boolean {
+    return s.nextShard < s.shardSizes.length || s.queued.length > 0 || s.pendingRetryRequests > 0;
+  }
+
   async function submitWhatFits() {
     const route = routeFor(Date.now(), s.requestCount, sla);
-    const room =
+    const limit =
       route === 'batch'
         ? opts.maxBatchesInFlight - s.inFlight.length
         : route === 'sync'
           ? sla.maxSyncShardsInFlight - s.syncInFlight.length
           : Number.MAX_SAFE_INTEGER;
+    const candidates = nextShards(Math.max(0, limit));
     const picks: ShardRef[] = [];
-    while (picks.length < room && s.queued.length > 0) picks.push(s.queued.shift()!);
-    while (picks.length < room && s.nextShard < s.shardSizes.length) {
-      picks.push({ key: originalShardKey(s.nextShard), requests: s.shardSizes[s.nextShard]! });
-      s.nextShard++;
+    for (const shard of candidates) {
+      // The batch queue is shared: a batch needs room from the scheduler; sync and sla_missed work does not.
+      if (route === 'batch' && !seat.canTake(shard)) break;
+      if (route === 'batch') seat.take(shard);
+      takeShard(shard);
+      picks.push(shard);
     }
+    if (route === 'batch') await askForRoom(picks.length < candidates.length);
     if (picks.length === 0) return;
     const total = s.shardSizes.length;
     if (route === 'sync') return picks.forEach(startSync);
@@ -183,6 +224,54 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
       s.batchesCreated++;
       s.inFlight.push({ batchId: r.batchId, shardKey: shard.key, requests: r.requests, submittedAtMs: r.createdAtMs });
     });
+  }
+
+  /** Asks the scheduler for room for what is left to send, and says why the job waits when it must. */
+  async function askForRoom(blocked: boolean) {
+    const inFlight = { requests: s.inFlight.reduce((n, b) => n + b.requests, 0), batches: s.inFlight.length };
+    await seat.ask(inFlight, nextShards(Math.max(0, opts.maxBatchesInFlight - s.inFlight.length)));
+    const reason = !blocked
+      ? undefined
+      : s.seat.paused
+        ? 'paused'
+        : s.seat.preemptedBy
+          ? `preempted by ${s.seat.preemptedBy}`
+          : opts.useScheduler
+            ? 'waiting for room in the batch queue'
+            : undefined;
+    if (reason !== s.heldReason) {
+      s.heldReason = reason;
+      upsertSearchAttributes([{ key: SluicePhase, value: reason ? 'held' : s.phase }]);
+    }
+  }
+
+  /** Told to make room (or paused): give back unspent room and, if asked, cancel the youngest batches. */
+  async function stepAsideIfAsked() {
+    const paused = s.seat.paused && (s.seat.grant.requests > 0 || s.seat.grant.batches > 0);
+    if (!s.seat.pendingPreempt && !paused) return;
+    const preemption = await seat.stepAside();
+    if (!preemption || preemption.cancelRequests <= 0) return;
+    const youngest = s.inFlight.filter((b) => !b.straggler && !b.preempted).sort((a, b) => b.submittedAtMs - a.submittedAtMs);
+    const victims: InFlightBatch[] = [];
+    let freed = 0;
+    for (const b of youngest) {
+      if (freed >= preemption.cancelRequests) break;
+      victims.push(b);
+      freed += b.requests;
+    }
+    if (victims.length === 0) return;
+    for (const b of victims) b.preempted = true;
+    await acts.cancelBatches.executeWithOptions(
+      { ...short, summary: `cancel ${victims.length} young batches to make room for ${preemption.by}` },
+      [{ batchIds: victims.map((b) => b.batchId) }],
+    );
+    countCall('cancel', victims.length);
+  }
+
+  function nextAction(): string {
+    if (s.heldReason) return `wait: ${s.heldReason}`;
+    if (s.inFlight.length) return `poll ${s.inFlight.length} batches`;
+    return `finish ${s.syncInFlight.length} synchronous sub-batches`;
   }
 
   function throwIfSyncFailed() {
@@ -257,6 +346,7 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
             shardKey: batch.shardKey,
             maxAttempts: opts.maxAttempts,
             jobCanceled: s.cancelRequested,
+            freeCancel: batch.preempted === true,
           },
         ],
       );
@@ -265,6 +355,7 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
       countCall('results');
       applyCollected(r, batch.batchId);
     });
+    await seat.release({ requests: done.reduce((n, b) => n + b.requests, 0), batches: done.length });
     recordRateSample(s, Date.now());
     return true;
   }

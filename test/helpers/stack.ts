@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Worker } from '@temporalio/worker';
 import { startEmulator, type EmulatorHandle, type EmulatorOptions } from '../../src/emulator';
 import { LocalDirectoryStore } from '../../src/store/local-store';
-import { createSluiceWorker } from '../../src/worker';
+import { createSluiceWorker, type SluiceWorkerOptions } from '../../src/worker';
 import { testEnv, uniqueTaskQueue } from './temporal';
 
 export interface TestStack {
@@ -17,7 +17,7 @@ export interface TestStack {
   storeDir: string;
   taskQueue: string;
   env: Awaited<ReturnType<typeof testEnv>>;
-  startWorker(): Promise<Worker>;
+  startWorker(extra?: Partial<SluiceWorkerOptions>): Promise<Worker>;
   close(): Promise<void>;
 }
 
@@ -39,8 +39,9 @@ export async function startStack(emulatorOptions: EmulatorOptions = FAST_EMULATO
     storeDir,
     taskQueue,
     env,
-    async startWorker() {
+    async startWorker(extra = {}) {
       const worker = await createSluiceWorker({
+        ...extra,
         connection: env.nativeConnection,
         namespace: env.namespace ?? 'default',
         taskQueue,

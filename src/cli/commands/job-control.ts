@@ -2,7 +2,9 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { cancelJob, downloadResults, jobProgress } from '../../client/jobs';
-import { formatDuration } from '../../domain/duration';
+import { formatDuration, parseDuration } from '../../domain/duration';
+import { intakeResults } from '../../client/intake';
+import { UsageError } from '../errors';
 import { openContext } from '../context';
 
 export function registerJobControlCommands(program: Command) {
@@ -19,7 +21,7 @@ export function registerJobControlCommands(program: Command) {
         const r = p.requests;
         console.log(
           [
-            `${job}: ${p.phase}`,
+            `${job}: ${p.phase}${p.heldReason ? ` (${p.heldReason})` : ""}, priority ${p.priority}`,
             `  done       ${r.succeeded + r.failed + r.canceled}/${r.total} (${r.succeeded} succeeded, ${r.failed} failed, ${r.canceled} canceled)`,
             `  in flight  ${r.inFlight} requests in ${p.batches.inFlight} batches; ${r.notYetSubmitted} not yet sent; ${r.waitingToRetry} to retry`,
             `  cost       $${p.costUsd.toFixed(4)} so far (sync: $${p.syncEquivalentUsd.toFixed(4)})`,
@@ -35,13 +37,21 @@ export function registerJobControlCommands(program: Command) {
 
   program
     .command('results')
-    .description("copy a finished job's results.jsonl, failures.jsonl and summary.json")
-    .argument('<job>', 'the workflow id')
+    .description("copy a finished job's results.jsonl, failures.jsonl and summary.json (or print an intake's results)")
+    .argument('[job]', 'the workflow id')
     .option('--out <dir>', 'target directory (default out/<job>)')
-    .action(async (job: string, opts: { out?: string }) => {
+    .option('--intake <name>', "print the results of an intake's finished sub-batches as JSONL")
+    .option('--since <duration>', 'with --intake: only sub-batches started this long ago or later, e.g. 24h')
+    .action(async (job: string | undefined, opts: { out?: string; intake?: string; since?: string }) => {
+      if (!job && !opts.intake) throw new UsageError('name a job, or --intake NAME');
       const ctx = await openContext();
       try {
-        const written = await downloadResults(ctx.store, job, path.resolve(opts.out ?? path.join('out', job)));
+        if (opts.intake) {
+          const sinceMs = opts.since ? Date.now() - parseDuration(opts.since, '--since') : 0;
+          for await (const line of intakeResults(ctx.client, ctx.store, opts.intake, sinceMs)) console.log(JSON.stringify(line));
+          return;
+        }
+        const written = await downloadResults(ctx.store, job!, path.resolve(opts.out ?? path.join('out', job!)));
         console.log(written.join('\n'));
       } finally {
         await ctx.close();

@@ -9,6 +9,7 @@ import type { JobOptionsInput } from '../../domain/job';
 import type { SlaPolicyInput } from '../../domain/sla-route';
 import { UsageError } from '../errors';
 import { openContext } from '../context';
+import { checkJobFlags } from '../job-flags';
 import { followJob } from '../progress-bar';
 import { printSummary } from '../summary';
 import { int, number } from '../parse';
@@ -35,6 +36,8 @@ export interface RunOptions {
   mode?: 'auto' | 'batch' | 'sync';
   syncConcurrency?: number;
   syncThreshold?: number;
+  priority?: number;
+  preempt?: 'stop' | 'cancel';
 }
 
 export function registerRunCommand(program: Command) {
@@ -62,6 +65,8 @@ export function registerRunCommand(program: Command) {
     .addOption(new Option('--mode <mode>', 'auto: batch unless tiny or late; batch: never sync; sync: never batch').choices(['auto', 'batch', 'sync']))
     .option('--sync-concurrency <n>', 'synchronous calls at once per sub-batch (default 8)', int('--sync-concurrency'))
     .option('--sync-threshold <n>', 'jobs of at most this many requests go synchronous in auto mode (default 1)', int('--sync-threshold'))
+    .option('--priority <n>', 'urgency in the shared batch queue, 1 = most urgent (default 5)', int('--priority'))
+    .addOption(new Option('--preempt <mode>', 'when a more urgent job needs room: stop submitting, or also cancel young batches').choices(['stop', 'cancel']))
     .option('--detach', 'start the job, print its id and Web UI link, and return')
     .action((input: string, opts: RunOptions) => runCommand(input, opts));
 }
@@ -93,13 +98,20 @@ export async function runCommand(input: string, opts: RunOptions): Promise<void>
     { model: opts.model, max_tokens: opts.maxTokens, system: opts.system, temperature: opts.temperature },
     'defaults',
   );
-  const options: JobOptionsInput = { batchSize: opts.batchSize, maxAttempts: opts.maxAttempts, maxBatchesInFlight: opts.maxInFlight };
+  const options: JobOptionsInput = {
+    batchSize: opts.batchSize,
+    maxAttempts: opts.maxAttempts,
+    maxBatchesInFlight: opts.maxInFlight,
+    priority: opts.priority,
+    preempt: opts.preempt,
+  };
   if (opts.pollInitial || opts.pollCap) {
     const initialMs = opts.pollInitial ? parseDuration(opts.pollInitial, '--poll-initial') : 30_000;
     const capMs = opts.pollCap ? parseDuration(opts.pollCap, '--poll-cap') : Math.max(initialMs, 300_000);
     options.poll = { initialMs, capMs, growth: 1.5 };
   }
   options.sla = slaPolicyFrom(opts, Date.now());
+  checkJobFlags(options);
   const ctx = await openContext();
   try {
     const { workflowId, prepared } = await startJob({

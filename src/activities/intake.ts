@@ -1,0 +1,89 @@
+/**
+ * The intake's I/O: cutting buffered requests (whose bodies the client wrote to segments in the store) into a
+ * job's input, and checking which of its sub-batch jobs have finished, with their outcomes.
+ */
+import { Context } from '@temporalio/activity';
+import type { JobSummary } from './finalize';
+import { jobKeys, type NormalizedRequest, type OutcomeLine } from '../domain/job';
+import type { ActivityDeps } from './deps';
+
+export const intakeKeys = {
+  segment: (intake: string, id: string) => `intakes/${intake}/segments/${id}.jsonl`,
+  deadLetter: (intake: string, jobId: string) => `intakes/${intake}/dead-letter/${jobId}.jsonl`,
+  deadLetters: (intake: string) => `intakes/${intake}/dead-letter/`,
+};
+
+export interface CutInput {
+  intake: string;
+  jobId: string;
+  items: { customId: string; segment: string }[];
+}
+
+export interface FinishedJob {
+  jobId: string;
+  succeeded: number;
+  failed: number;
+  /** Canceled, sla_missed or not run. */
+  other: number;
+  costUsd: number;
+  /** Final status of the requests whose owners wait for a signal. */
+  statuses: Record<string, string>;
+}
+
+export function intakeActivities({ store }: ActivityDeps) {
+  return {
+    async cutIntakeShard(input: CutInput): Promise<{ inputKey: string; requestCount: number }> {
+      const wanted = new Map(input.items.map((i, n) => [i.customId, n]));
+      const picked = new Array<NormalizedRequest | undefined>(input.items.length);
+      for (const segment of new Set(input.items.map((i) => i.segment))) {
+        for await (const text of store.readLines(segment)) {
+          const request = JSON.parse(text) as NormalizedRequest;
+          const at = wanted.get(request.custom_id);
+          if (at !== undefined && !picked[at]) picked[at] = request;
+        }
+      }
+      const missing = input.items.filter((_, n) => !picked[n]).map((i) => i.customId);
+      if (missing.length) throw new Error(`Intake ${input.intake}: no stored body for ${missing.slice(0, 5).join(', ')}`);
+      const inputKey = jobKeys.input(input.jobId);
+      await store.writeLines(
+        inputKey,
+        picked.map((r, n) => JSON.stringify({ ...r!, line: n + 1 })),
+      );
+      return { inputKey, requestCount: picked.length };
+    },
+
+    async checkIntakeJobs(input: { intake: string; jobs: { jobId: string; notifyIds: string[] }[] }): Promise<{ finished: FinishedJob[] }> {
+      const client = Context.current().client;
+      const finished: FinishedJob[] = [];
+      for (const job of input.jobs) {
+        const { status } = await client.workflow.getHandle(job.jobId).describe();
+        if (status.name === 'RUNNING') continue;
+        const summary = await store.readJson<JobSummary>(jobKeys.output(job.jobId, 'summary.json'));
+        const statuses: Record<string, string> = {};
+        const notify = new Set(job.notifyIds);
+        const failures: string[] = [];
+        if (summary) {
+          for await (const text of store.readLines(jobKeys.output(job.jobId, 'failures.jsonl'))) failures.push(text);
+          if (notify.size) {
+            for await (const text of store.readLines(jobKeys.output(job.jobId, 'results.jsonl'))) {
+              const o = JSON.parse(text) as OutcomeLine;
+              if (notify.has(o.custom_id)) statuses[o.custom_id] = o.status;
+            }
+          }
+        }
+        // The dead-letter file: requests that failed for good, with the API's reason.
+        if (failures.length) await store.writeLines(intakeKeys.deadLetter(input.intake, job.jobId), failures);
+        const o = summary?.outcomes;
+        finished.push({
+          jobId: job.jobId,
+          succeeded: o?.succeeded ?? 0,
+          failed: o?.failed ?? 0,
+          other: o ? o.canceled + o.sla_missed + o.not_run : 0,
+          costUsd: summary?.costUsd ?? 0,
+          statuses,
+        });
+      }
+      return { finished };
+    },
+  };
+}

@@ -1,0 +1,203 @@
+/**
+ * Typed helpers for continuous intake:
+ *
+ *   await enqueue({ client, store, taskQueue: 'sluice', intake: 'support' }, [
+ *     { custom_id: 'ticket-123', params: {...}, tier: 'standard' },
+ *   ]);
+ *
+ * Bodies go to the store first, then one `enqueue` update (update-with-start: the intake is created on first use)
+ * carries only ids and tiers. The answer comes once the intake has durably accepted them; sending the same
+ * custom_id again is answered `duplicate` and never makes a second request.
+ */
+import { randomUUID } from 'node:crypto';
+import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { SluiceError } from '../domain/errors';
+import { intakeKeys } from '../activities/intake';
+import { parseConfig } from '../domain/errors';
+import { IntakeOptionsSchema, TIERS, type IntakeOptionsInput, type Tier } from '../domain/intake';
+import { jobKeys, type NormalizedRequest, type OutcomeLine } from '../domain/job';
+import { MAX_BATCH_BODY_BYTES } from '../domain/limits';
+import { validateInputLine, type JobDefaults } from '../domain/request';
+import type { BlobStore } from '../store/blob-store';
+import {
+  enqueueUpdate,
+  intakeStatusQuery,
+  intakeWorkflowId,
+  requestStatusQuery,
+  sluiceIntake,
+  type EnqueueInput,
+  type EnqueueItem,
+  type EnqueueResult,
+  type RequestStatus,
+} from '../workflows';
+import type { IntakeStatus } from '../workflows/intake-state';
+
+export interface IntakeRequest {
+  custom_id: string;
+  params: unknown;
+  tier?: Tier;
+  /** Its own deadline instead of the tier's SLA: epoch ms or an ISO date. */
+  deadline?: number | string;
+  /** A workflow to signal (`sluiceRequestDone`) when the request is done. */
+  notifyWorkflowId?: string;
+}
+
+export interface IntakeTarget {
+  client: Client;
+  store: BlobStore;
+  taskQueue: string;
+  intake: string;
+  /** Used when the intake is created by this call. */
+  options?: IntakeOptionsInput;
+  defaults?: JobDefaults;
+}
+
+export type EnqueueAnswer = {
+  custom_id: string;
+  status: 'accepted' | 'duplicate' | 'refused' | 'invalid';
+  reason?: string;
+};
+
+const NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+
+export class IntakeRefusedError extends SluiceError {
+  override name = 'IntakeRefusedError';
+}
+
+export async function createIntake(t: Omit<IntakeTarget, 'store' | 'defaults'>): Promise<string> {
+  checkName(t.intake);
+  const workflowId = intakeWorkflowId(t.intake);
+  await t.client.workflow.start(sluiceIntake, {
+    workflowId,
+    taskQueue: t.taskQueue,
+    args: [{ name: t.intake, options: parseConfig(IntakeOptionsSchema, t.options ?? {}, 'intake') }],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    staticSummary: `Sluice intake "${t.intake}": requests arrive over time and leave in sub-batches`,
+  });
+  return workflowId;
+}
+
+export async function enqueue(t: IntakeTarget, requests: IntakeRequest[]): Promise<EnqueueAnswer[]> {
+  checkName(t.intake);
+  const answers: EnqueueAnswer[] = [];
+  const valid: NormalizedRequest[] = [];
+  const items: EnqueueItem[] = [];
+  for (const [n, r] of requests.entries()) {
+    const refuse = (reason: string) => answers.push({ custom_id: String(r.custom_id), status: 'invalid', reason });
+    if (typeof r.custom_id !== 'string') {
+      refuse(`request ${n + 1}: custom_id is required (it is the idempotency key)`);
+      continue;
+    }
+    if (r.tier !== undefined && !TIERS.includes(r.tier)) {
+      refuse(`tier must be one of ${TIERS.join(', ')} (got ${JSON.stringify(r.tier)})`);
+      continue;
+    }
+    const deadlineMs = typeof r.deadline === 'string' ? Date.parse(r.deadline) : r.deadline;
+    if (deadlineMs !== undefined && !Number.isFinite(deadlineMs)) {
+      refuse(`deadline is not a date (got ${JSON.stringify(r.deadline)})`);
+      continue;
+    }
+    const v = validateInputLine(JSON.stringify({ custom_id: r.custom_id, params: r.params }), n + 1, t.defaults ?? {}, {
+      maxRequestBytes: MAX_BATCH_BODY_BYTES - 64,
+    });
+    if (v.ok !== true) {
+      refuse(
+        v.ok === 'blank' ? 'empty' : v.errors.map((e) => (e.field ? `${e.field}: ${e.reason}` : e.reason)).join('; '),
+      );
+      continue;
+    }
+    valid.push({ custom_id: r.custom_id, line: n + 1, params: v.params });
+    items.push({ custom_id: r.custom_id, tier: r.tier, deadlineMs, notifyWorkflowId: r.notifyWorkflowId });
+  }
+  if (items.length === 0) return answers;
+
+  const segment = intakeKeys.segment(t.intake, randomUUID());
+  await t.store.writeLines(
+    segment,
+    valid.map((r) => JSON.stringify(r)),
+  );
+  const result = await sendToIntake(t, { segment, items }).catch((err: unknown) => {
+    // The intake refused the whole call (a full queue): say why, not just that the update failed.
+    if (err instanceof WorkflowUpdateFailedError && err.cause) {
+      throw new IntakeRefusedError(`intake ${t.intake}: ${err.cause.message}`, { cause: err });
+    }
+    throw err;
+  });
+  return [...answers, ...result.results];
+}
+
+/** A plain update to the running intake; update-with-start only when it does not run yet (first use). */
+async function sendToIntake(t: IntakeTarget, input: EnqueueInput): Promise<EnqueueResult> {
+  const workflowId = intakeWorkflowId(t.intake);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await t.client.workflow.getHandle(workflowId).executeUpdate(enqueueUpdate, { args: [input] });
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) break;
+      // Temporal takes at most 10 updates in flight per workflow: wait a moment and try again.
+      if (!isUpdateLimit(err) || attempt >= UPDATE_LIMIT_RETRIES) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(1_000, 25 * 2 ** attempt) * (0.5 + Math.random())));
+    }
+  }
+  return t.client.workflow.executeUpdateWithStart(enqueueUpdate, {
+    args: [input],
+    startWorkflowOperation: new WithStartWorkflowOperation(sluiceIntake, {
+      workflowId,
+      taskQueue: t.taskQueue,
+      args: [{ name: t.intake, options: parseConfig(IntakeOptionsSchema, t.options ?? {}, 'intake') }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      staticSummary: `Sluice intake "${t.intake}": requests arrive over time and leave in sub-batches`,
+    }),
+  });
+}
+
+const UPDATE_LIMIT_RETRIES = 12;
+
+function isUpdateLimit(err: unknown): boolean {
+  const cause = (err as { cause?: { code?: number } }).cause;
+  return (err as { code?: number }).code === 8 || cause?.code === 8 || /in-flight updates/.test(String((err as Error).message));
+}
+
+export function intakeStatus(client: Client, intake: string): Promise<IntakeStatus> {
+  return client.workflow.getHandle(intakeWorkflowId(intake)).query(intakeStatusQuery);
+}
+
+/** Where one request is, and its outcome once its sub-batch is done. */
+export async function intakeRequest(
+  client: Client,
+  store: BlobStore,
+  intake: string,
+  customId: string,
+): Promise<RequestStatus & { outcome?: OutcomeLine }> {
+  const status = await client.workflow.getHandle(intakeWorkflowId(intake)).query(requestStatusQuery, customId);
+  if (status.state !== 'done' || !status.jobId) return status;
+  for await (const text of store.readLines(jobKeys.output(status.jobId, 'results.jsonl'))) {
+    const o = JSON.parse(text) as OutcomeLine;
+    if (o.custom_id === customId) return { ...status, outcome: o };
+  }
+  return status;
+}
+
+/** Results of the intake's finished sub-batches started since a time (epoch ms), in the order they were cut. */
+export async function* intakeResults(
+  client: Client,
+  store: BlobStore,
+  intake: string,
+  sinceMs = 0,
+): AsyncGenerator<OutcomeLine> {
+  const prefix = `${intakeWorkflowId(intake)}-`;
+  const jobs: string[] = [];
+  const query = `WorkflowId STARTS_WITH "${prefix}" AND StartTime >= "${new Date(sinceMs).toISOString()}"`;
+  for await (const wf of client.workflow.list({ query })) {
+    if (wf.status.name !== 'RUNNING') jobs.push(wf.workflowId);
+  }
+  for (const jobId of jobs.sort()) {
+    if (!(await store.exists(jobKeys.output(jobId, 'results.jsonl')))) continue;
+    for await (const text of store.readLines(jobKeys.output(jobId, 'results.jsonl')))
+      yield JSON.parse(text) as OutcomeLine;
+  }
+}
+
+function checkName(name: string) {
+  if (!NAME.test(name)) throw new RangeError(`an intake name must match ${NAME.source} (got ${JSON.stringify(name)})`);
+}

@@ -1,0 +1,26 @@
+/** Typed helpers for the shared batch queue: priorities, pause and resume, and the scheduler's view. */
+import type { Client } from '@temporalio/client';
+import { pauseSignal, queueQuery, resumeSignal, schedulerWorkflowId, setPrioritySignal, type QueueView } from '../workflows';
+
+export async function setJobPriority(client: Client, jobId: string, priority: number): Promise<void> {
+  if (!Number.isInteger(priority) || priority < 1) throw new RangeError(`priority must be a whole number ≥ 1 (got ${priority})`);
+  await client.workflow.getHandle(jobId).signal(setPrioritySignal, { priority });
+}
+
+export async function pauseJob(client: Client, jobId: string): Promise<void> {
+  await client.workflow.getHandle(jobId).signal(pauseSignal);
+}
+
+export async function resumeJob(client: Client, jobId: string): Promise<void> {
+  await client.workflow.getHandle(jobId).signal(resumeSignal);
+}
+
+/** The scheduler's view of a task queue, or undefined when no scheduler runs (no job has asked for room). */
+export async function queueView(client: Client, taskQueue: string): Promise<QueueView | undefined> {
+  try {
+    return await client.workflow.getHandle(schedulerWorkflowId(taskQueue)).query(queueQuery);
+  } catch (err) {
+    if ((err as Error).name === 'WorkflowNotFoundError') return undefined;
+    throw err;
+  }
+}

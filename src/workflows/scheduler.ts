@@ -1,0 +1,157 @@
+/**
+ * One scheduler per namespace and task queue hands out room in the account's batch queue: jobs ask for room,
+ * it grants by priority, earliest deadline and arrival, and tells less urgent holders to step aside when a more
+ * urgent job waits. Jobs give room back as their batches end. Started by the first job's signal-with-start.
+ */
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  getExternalWorkflowHandle,
+  setCurrentDetails,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { freeRoom, planQueue, urgencyOrder, type QueueCapacity, type QueueMember, type Room } from '../domain/queue';
+
+/** A job's standing request: the room it wants to hold in total right now (in flight + what it could send). */
+export interface RoomRequest {
+  jobId: string;
+  priority: number;
+  deadlineMs?: number;
+  target: Room;
+  minRequests: number;
+  paused: boolean;
+  preempt?: 'stop' | 'cancel';
+}
+
+export const requestRoomSignal = defineSignal<[RoomRequest]>('requestRoom');
+export const releaseRoomSignal = defineSignal<[{ jobId: string; room: Room }]>('releaseRoom');
+export const leaveQueueSignal = defineSignal<[{ jobId: string }]>('leaveQueue');
+export const queueQuery = defineQuery<QueueView>('queue');
+
+/** Sent by the scheduler to jobs. */
+export const grantRoomSignal = defineSignal<[{ room: Room }]>('grantRoom');
+export const preemptSignal = defineSignal<[{ by: string; cancelRequests: number }]>('preempt');
+
+export interface SchedulerInput {
+  capacity: QueueCapacity;
+  members?: QueueMember[];
+  arrivals?: number;
+}
+
+export interface QueueView {
+  capacity: QueueCapacity;
+  free: Room;
+  jobs: (QueueMember & { state: 'holding' | 'waiting' | 'preempted' | 'paused' | 'idle' })[];
+}
+
+const MAX_HISTORY_EVENTS = 5_000;
+const IDLE_EXIT_MS = 10 * 60_000;
+
+export function schedulerWorkflowId(taskQueue: string): string {
+  return `sluice-scheduler-${taskQueue}`;
+}
+
+export async function sluiceScheduler(input: SchedulerInput): Promise<void> {
+  const capacity = input.capacity;
+  let members: QueueMember[] = input.members ?? [];
+  let arrivals = input.arrivals ?? 0;
+  let dirty = true;
+
+  setHandler(requestRoomSignal, (r) => {
+    let m = members.find((x) => x.jobId === r.jobId);
+    if (!m) {
+      m = { jobId: r.jobId, priority: r.priority, arrival: arrivals++, held: { requests: 0, batches: 0 }, want: { requests: 0, batches: 0 }, minRequests: r.minRequests, paused: false };
+      members.push(m);
+    }
+    m.priority = r.priority;
+    m.deadlineMs = r.deadlineMs;
+    m.minRequests = r.minRequests;
+    m.paused = r.paused;
+    m.preempt = r.preempt;
+    m.want = { requests: Math.max(0, r.target.requests - m.held.requests), batches: Math.max(0, r.target.batches - m.held.batches) };
+    dirty = true;
+  });
+  setHandler(releaseRoomSignal, ({ jobId, room }) => {
+    const m = members.find((x) => x.jobId === jobId);
+    if (!m) return;
+    m.held = { requests: Math.max(0, m.held.requests - room.requests), batches: Math.max(0, m.held.batches - room.batches) };
+    dirty = true;
+  });
+  setHandler(leaveQueueSignal, ({ jobId }) => {
+    members = members.filter((x) => x.jobId !== jobId);
+    dirty = true;
+  });
+  setHandler(queueQuery, () => view(members, capacity));
+
+  for (;;) {
+    // With no job left for a while the scheduler ends; the next job's signal-with-start begins a new one.
+    const woken = await condition(() => dirty, members.length === 0 ? IDLE_EXIT_MS : '365 days');
+    if (!woken && members.length === 0) return;
+    dirty = false;
+    const { grants, preemptions } = planQueue(members, capacity);
+    const sends: Promise<void>[] = [];
+    for (const g of grants) {
+      const m = members.find((x) => x.jobId === g.jobId)!;
+      m.held = { requests: m.held.requests + g.room.requests, batches: m.held.batches + g.room.batches };
+      m.want = { requests: m.want.requests - g.room.requests, batches: m.want.batches - g.room.batches };
+      m.preemptedBy = undefined;
+      sends.push(tell(g.jobId, () => getExternalWorkflowHandle(g.jobId).signal(grantRoomSignal, { room: g.room })));
+    }
+    for (const p of preemptions) {
+      members.find((x) => x.jobId === p.jobId)!.preemptedBy = p.by;
+      sends.push(tell(p.jobId, () => getExternalWorkflowHandle(p.jobId).signal(preemptSignal, { by: p.by, cancelRequests: p.cancelRequests })));
+    }
+    await Promise.all(sends);
+    setCurrentDetails(detailsOf(view(members, capacity)));
+
+    const info = workflowInfo();
+    if (info.continueAsNewSuggested || info.historyLength > MAX_HISTORY_EVENTS) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof sluiceScheduler>({ capacity, members, arrivals });
+    }
+  }
+
+  /** A job that no longer exists cannot hold room. */
+  async function tell(jobId: string, send: () => Promise<void>) {
+    try {
+      await send();
+    } catch {
+      members = members.filter((x) => x.jobId !== jobId);
+      dirty = true;
+    }
+  }
+}
+
+function view(members: QueueMember[], capacity: QueueCapacity): QueueView {
+  return {
+    capacity,
+    free: freeRoom(members, capacity),
+    jobs: [...members].sort(urgencyOrder).map((m) => ({
+      ...m,
+      state: m.paused
+        ? 'paused'
+        : m.preemptedBy
+          ? 'preempted'
+          : m.want.requests > 0
+            ? 'waiting'
+            : m.held.requests > 0
+              ? 'holding'
+              : 'idle',
+    })),
+  };
+}
+
+function detailsOf(v: QueueView): string {
+  const rows = v.jobs.map((j) => `| ${j.jobId} | ${j.priority} | ${j.state} | ${j.held.requests} | ${j.want.requests} |`);
+  return [
+    `Free: ${v.free.requests} of ${v.capacity.maxRequests} requests, ${v.free.batches} of ${v.capacity.maxBatches} batches`,
+    '',
+    '| job | priority | state | holds | waits for |',
+    '|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
+}

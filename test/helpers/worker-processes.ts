@@ -1,0 +1,62 @@
+/**
+ * Sluice workers in child processes, for tests that kill them with SIGKILL. One prebuilt workflow bundle is
+ * shared so a restarted worker is polling within a second or two.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import type { TestStack } from './stack';
+
+const WORKER_SCRIPT = path.join(__dirname, '..', 'fixtures', 'worker-process.ts');
+
+export interface WorkerProcesses {
+  start(): Promise<ChildProcess>;
+  killAll(): Promise<void>;
+}
+
+export async function workerProcesses(stack: TestStack): Promise<WorkerProcesses> {
+  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: new DefaultLogger('WARN') });
+  const bundlePath = path.join(await mkdtemp(path.join(os.tmpdir(), 'sluice-bundle-')), 'workflows.js');
+  await writeFile(bundlePath, code);
+  const children: ChildProcess[] = [];
+  return {
+    async start() {
+      const child = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT], {
+        cwd: path.join(__dirname, '..', '..'),
+        env: {
+          ...process.env,
+          TEMPORAL_ADDRESS: stack.env.address,
+          TEMPORAL_NAMESPACE: stack.env.namespace ?? 'default',
+          SLUICE_TASK_QUEUE: stack.taskQueue,
+          ANTHROPIC_API_KEY: stack.emulator.apiKey,
+          ANTHROPIC_BASE_URL: stack.emulator.url,
+          SLUICE_STORE_DIR: stack.storeDir,
+          SLUICE_WORKFLOW_BUNDLE: bundlePath,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.push(child);
+      let output = '';
+      child.stdout.on('data', (b: Buffer) => (output += b.toString()));
+      child.stderr.on('data', (b: Buffer) => (output += b.toString()));
+      const deadline = Date.now() + 30_000;
+      while (!output.includes('worker ready')) {
+        if (child.exitCode !== null) throw new Error(`the worker process exited early:\n${output}`);
+        if (Date.now() > deadline) throw new Error(`the worker process did not start:\n${output}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return child;
+    },
+    async killAll() {
+      for (const child of children) {
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGKILL');
+          await once(child, 'exit');
+        }
+      }
+    },
+  };
+}
