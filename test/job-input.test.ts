@@ -180,7 +180,7 @@ describe('job input', () => {
       let listed: string[] = [];
       for (let tries = 0; tries < 50; tries++) {
         listed = [];
-        for await (const w of client.workflow.list({ query: `TaskQueue = '${stack.taskQueue}'` }))
+        for await (const w of client.workflow.list({ query: `TaskQueue = '${stack.taskQueue}' AND WorkflowType = 'sluiceJob'` }))
           listed.push(w.workflowId);
         if (listed.length > 0) break;
         await sleep(100);

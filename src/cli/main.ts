@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `sluice` command line: one declaration, one module per command, one place that maps errors to exit codes. */
 import { Command, CommanderError } from 'commander';
+import { registerCodecServerCommand } from './commands/codec-server';
 import { registerDemoCommand } from './commands/demo';
 import { registerDevCommand } from './commands/dev';
 import { registerEmulatorCommand } from './commands/emulator';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerWorkerCommand(program);
   registerEmulatorCommand(program);
+  registerCodecServerCommand(program);
   return program;
 }
 

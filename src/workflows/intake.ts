@@ -67,8 +67,10 @@ export interface IntakeInput {
   state?: IntakeState;
 }
 
+// Both intake activities are small (a sub-batch's bodies, a describe per job): a crashed worker's attempt is
+// retried soon.
 const acts = proxyActivities<SluiceActivities>({
-  startToCloseTimeout: '2m',
+  startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
 
@@ -185,7 +187,7 @@ export async function sluiceIntake({ name, options: o, state }: IntakeInput): Pr
     s.cuts++;
     const jobId = `${intakeWorkflowId(name)}-${String(s.cuts).padStart(6, '0')}`;
     const { inputKey, requestCount } = await acts.cutIntakeShard.executeWithOptions(
-      { startToCloseTimeout: '2m', summary: `cut ${items.length} ${tier} requests into ${jobId}` },
+      { startToCloseTimeout: '30s', summary: `cut ${items.length} ${tier} requests into ${jobId}` },
       [{ intake: name, jobId, items: items.map((i) => ({ customId: i.customId, segment: i.segment })) }],
     );
     const options = JobOptionsSchema.parse({ ...o.job, batchSize: o.batchSize, sla });
@@ -216,7 +218,7 @@ export async function sluiceIntake({ name, options: o, state }: IntakeInput): Pr
 
   async function checkJobs() {
     const { finished } = await acts.checkIntakeJobs.executeWithOptions(
-      { startToCloseTimeout: '1m', summary: `check ${s.jobs.length} sub-batches in flight` },
+      { startToCloseTimeout: '30s', summary: `check ${s.jobs.length} sub-batches in flight` },
       [{ intake: name, jobs: s.jobs.map((j) => ({ jobId: j.jobId, notifyIds: j.notify.map(([id]) => id) })) }],
     );
     for (const f of finished) {

@@ -53,8 +53,8 @@ export interface JobResult {
 }
 
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' };
-/** A create may carry up to 256 MB; everything else in `quick` is one small call, retried soon after a crash. */
-const quick: ActivityOptions = { startToCloseTimeout: '2m', retry };
+/** A create may carry up to 256 MB (a minute is room for that); the rest are small calls, retried soon after a crash. */
+const quick: ActivityOptions = { startToCloseTimeout: '1m', retry };
 const short: ActivityOptions = { startToCloseTimeout: '30s', retry };
 const acts = proxyActivities<SluiceActivities>(quick);
 /** While held with nothing in flight, look again this often even without a message (messages wake sooner). */
