@@ -6,7 +6,7 @@
  *   npm run bench:intake -- --seconds 120 --rate 100
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,6 +18,7 @@ import type { IntakeOptionsInput, Tier } from '../src/domain/intake';
 import { startEmulator } from '../src/emulator';
 import { LocalDirectoryStore } from '../src/store/local-store';
 import { intakeWorkflowId } from '../src/workflows';
+import { peakRssOf, printTable, runToEnd } from './report';
 
 const { values: args } = parseArgs({
   options: { seconds: { type: 'string', default: '120' }, rate: { type: 'string', default: '100' } },
@@ -41,7 +42,7 @@ async function main() {
   const storeDir = path.join(tmp, 'store');
   const taskQueue = 'bench-intake';
   const bundle = path.join(tmp, 'workflow-bundle.js');
-  await run(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'scripts', 'build-workflow-bundle.ts'), bundle]);
+  await runToEnd(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'scripts', 'build-workflow-bundle.ts'), bundle]);
   const worker = spawn(process.execPath, [`--max-old-space-size=${WORKER_HEAP_MB}`, '--import', 'tsx', path.join(__dirname, '..', 'src', 'cli', 'main.ts'), 'worker'], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
@@ -111,25 +112,8 @@ async function main() {
   await rm(tmp, { recursive: true, force: true });
 }
 
-async function peakRssOf(pid: number): Promise<number> {
-  const kb = /VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1];
-  return kb ? Number(kb) * 1024 : NaN;
-}
 
-function run(cmd: string, argv: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'inherit'] });
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${argv.join(' ')} exited ${code}`))));
-  });
-}
 
-function printTable(head: string[], rows: string[][]) {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ');
-  console.log(line(head));
-  console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
-  for (const r of rows) console.log(line(r));
-}
 
 main().catch((err: unknown) => {
   console.error(err);

@@ -16,7 +16,7 @@ import { freePort, startDevServer, stopChild } from '../src/dev/dev-server';
 import { requireTemporalCliPath } from '../src/dev/temporal-cli';
 import type { EmulatorStats } from '../src/emulator';
 import { LocalDirectoryStore } from '../src/store/local-store';
-import { readFile } from 'node:fs/promises';
+import { peakRssOf, printTable, runToEnd } from './report';
 
 const { values: args } = parseArgs({
   options: { requests: { type: 'string', default: '100000' }, 'batch-size': { type: 'string', default: '100' } },
@@ -121,18 +121,7 @@ async function historyPerRun(client: Client, workflowId: string): Promise<number
   return counts.reverse();
 }
 
-async function peakRssOf(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
-  return kb ? Number(kb) * 1024 : NaN;
-}
 
-function runToEnd(cmd: string, argv: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'inherit'] });
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${argv.join(' ')} exited ${code}`))));
-  });
-}
 
 async function waitForHttp(url: string) {
   for (let i = 0; i < 100; i++) {
@@ -146,13 +135,6 @@ async function waitForHttp(url: string) {
   throw new Error(`${url} did not answer`);
 }
 
-function printTable(head: string[], rows: string[][]) {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ');
-  console.log(line(head));
-  console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
-  for (const r of rows) console.log(line(r));
-}
 
 main().catch((err: unknown) => {
   console.error(err);

@@ -21,6 +21,7 @@ import type { SlaPolicyInput } from '../src/domain/sla-route';
 import { startEmulator } from '../src/emulator';
 import { LocalDirectoryStore } from '../src/store/local-store';
 import { createSluiceWorker } from '../src/worker';
+import { printTable } from './report';
 
 const { values: args } = parseArgs({
   options: {
@@ -143,13 +144,6 @@ function total<T>(items: T[], f: (t: T) => number): number {
   return items.reduce((sum, t) => sum + f(t), 0);
 }
 
-function printTable(head: string[], rows: string[][]) {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ');
-  console.log(line(head));
-  console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
-  for (const r of rows) console.log(line(r));
-}
 
 main().catch((err: unknown) => {
   console.error(err);

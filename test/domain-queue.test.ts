@@ -58,3 +58,8 @@ test('equal priority never preempts; paused jobs get nothing', () => {
   const plan = planQueue(members, cap);
   assert.deepEqual(plan, { grants: [], preemptions: [] });
 });
+
+test('a job holding all the requests it needs still gets the batches it lacks, even with the queue full', () => {
+  const members = [member('j', { held: { requests: 1_000, batches: 2 }, want: { requests: 0, batches: 2 } })];
+  assert.deepEqual(planQueue(members, cap).grants, [{ jobId: 'j', room: { requests: 0, batches: 2 } }]);
+});

@@ -140,8 +140,8 @@ test('the intake survives a worker SIGKILL with nothing lost', async () => {
   const target: IntakeTarget = { client: stack.env.client, store: stack.store, taskQueue: stack.taskQueue, intake: 'kill', options: OPTIONS };
   await enqueue(target, Array.from({ length: 150 }, (_, i) => request(`k-${i}`)));
   await enqueue(target, Array.from({ length: 20 }, (_, i) => request(`ks-${i}`, 'standard')));
-  first.kill('SIGKILL');
-  await new Promise((r) => first.once('exit', r));
+  first.child.kill('SIGKILL');
+  await new Promise((r) => first.child.once('exit', r));
   await workers.start();
   await until('all 170 done', async () => {
     const st = await intakeStatus(stack.env.client, 'kill');

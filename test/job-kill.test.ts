@@ -1,34 +1,23 @@
 // kill -9 of the worker process mid-job, then a new worker: the job finishes with every result exactly once,
 // and no request is submitted (paid for) twice.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { jobProgress, startJob, waitForJob } from '../src/client/jobs';
 import { jobKeys, type OutcomeLine } from '../src/domain/job';
 import type { JobProgress } from '../src/workflows/job-state';
 import { startStack, writeJobInput, type TestStack } from './helpers/stack';
+import { workerProcesses, type WorkerProcesses } from './helpers/worker-processes';
 
 const FAST_POLL = { poll: { initialMs: 200, growth: 1.5, capMs: 1_000 } };
 const DEFAULTS = { model: 'claude-haiku-4-5', max_tokens: 64 };
-const WORKER_SCRIPT = path.join(__dirname, 'fixtures', 'worker-process.ts');
 const EventType = temporal.api.enums.v1.EventType;
-
-interface WorkerProcess {
-  child: ChildProcess;
-  output: () => string;
-}
 
 describe('the worker process killed with SIGKILL mid-job', () => {
   let stack: TestStack;
-  let bundlePath: string;
-  const children: ChildProcess[] = [];
+  let workers: WorkerProcesses;
 
   before(async () => {
     stack = await startStack({
@@ -37,51 +26,14 @@ describe('the worker process killed with SIGKILL mid-job', () => {
       // Each batch takes 1–2 s (real): with 5 in flight at a time, 20 sub-batches take several rounds.
       latency: { batch: { kind: 'fixed', ms: 2_000_000 }, spread: 0.5 },
     });
-    // Both worker processes load one prebuilt bundle instead of bundling at start.
-    const { code } = await bundleWorkflowCode({
-      workflowsPath: require.resolve('../src/workflows'),
-      logger: quietLogger,
-    });
-    bundlePath = path.join(await mkdtemp(path.join(os.tmpdir(), 'sluice-bundle-')), 'workflows.js');
-    await writeFile(bundlePath, code);
+    workers = await workerProcesses(stack);
   });
   after(async () => {
-    for (const child of children) {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL');
-        await once(child, 'exit');
-      }
-    }
+    await workers.killAll();
     await stack.close();
   });
 
-  async function startWorkerProcess(): Promise<WorkerProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT], {
-      cwd: path.join(__dirname, '..'),
-      env: {
-        ...process.env,
-        TEMPORAL_ADDRESS: stack.env.address,
-        TEMPORAL_NAMESPACE: stack.env.namespace ?? 'default',
-        SLUICE_TASK_QUEUE: stack.taskQueue,
-        ANTHROPIC_API_KEY: stack.emulator.apiKey,
-        ANTHROPIC_BASE_URL: stack.emulator.url,
-        SLUICE_STORE_DIR: stack.storeDir,
-        SLUICE_WORKFLOW_BUNDLE: bundlePath,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(child);
-    let output = '';
-    child.stdout.on('data', (b: Buffer) => (output += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (output += b.toString()));
-    const deadline = Date.now() + 30_000;
-    while (!output.includes('worker ready')) {
-      if (child.exitCode !== null) throw new Error(`the worker process exited early:\n${output}`);
-      if (Date.now() > deadline) throw new Error(`the worker process did not start:\n${output}`);
-      await sleep(50);
-    }
-    return { child, output: () => output };
-  }
+  const startWorkerProcess = () => workers.start();
 
   test(
     'the job finishes with every result exactly once and no request submitted twice',
@@ -170,12 +122,3 @@ function tsMs(t: { seconds?: unknown; nanos?: number | null } | null | undefined
   if (!t) return 0;
   return Number(t.seconds ?? 0) * 1_000 + Math.floor((t.nanos ?? 0) / 1e6);
 }
-
-const quietLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (message: string) => console.warn(message),
-  error: (message: string) => console.error(message),
-};

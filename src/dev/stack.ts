@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { startEmulator, type EmulatorHandle, type EmulatorOptions } from '../emulator';
+import type { SluiceConfig } from '../config';
 import { createSluiceWorker } from '../worker';
 import { startDevServer, type DevServer } from './dev-server';
 import { requireTemporalCliPath } from './temporal-cli';
@@ -31,6 +32,30 @@ export interface DevStack {
   /** Settles when the worker stops. */
   workerDone: Promise<void>;
   stop(): Promise<void>;
+}
+
+/** Ports and time scale chosen on the command line; everything else from the validated configuration. */
+export interface DevStackPorts {
+  port: number;
+  uiPort: number;
+  emulatorPort: number;
+  timeScale: number;
+}
+
+export function startDevStackFromConfig(cfg: SluiceConfig, p: DevStackPorts, log: (line: string) => void): Promise<DevStack> {
+  return startDevStack({
+    stateDir: cfg.SLUICE_STATE_DIR,
+    storeDir: cfg.storeDir,
+    namespace: cfg.TEMPORAL_NAMESPACE,
+    taskQueue: cfg.SLUICE_TASK_QUEUE,
+    port: p.port,
+    uiPort: p.uiPort,
+    apiKey: cfg.ANTHROPIC_API_KEY,
+    baseURL: cfg.ANTHROPIC_BASE_URL,
+    emulatorPort: p.emulatorPort,
+    emulator: { timeScale: p.timeScale },
+    log,
+  });
 }
 
 export async function startDevStack(o: DevStackOptions): Promise<DevStack> {

@@ -83,10 +83,14 @@ export function planQueue(members: readonly QueueMember[], cap: QueueCapacity): 
     // Skip only a job that wants nothing: one holding spare requests but no batch (or the reverse) still needs a grant.
     if (m.want.requests <= 0 && m.want.batches <= 0) continue;
     remaining = m.want;
-    if (free.requests >= m.minRequests && free.batches >= 1) {
-      const requests = Math.min(m.want.requests, free.requests);
+    // Its next sub-batch needs minRequests more (less if it already holds some spare) and one batch.
+    const needRequests = Math.min(m.minRequests, Math.max(0, m.want.requests));
+    const needBatches = m.want.batches > 0 ? 1 : 0;
+    if (free.requests >= needRequests && free.batches >= needBatches) {
+      const requests = Math.max(0, Math.min(m.want.requests, free.requests));
       // Batches in step with requests (about one per sub-batch), so granted room can always be spent.
-      const batches = Math.min(m.want.batches, free.batches, Math.max(1, Math.floor(requests / m.minRequests)));
+      const inStep = requests > 0 ? Math.max(1, Math.ceil(requests / m.minRequests)) : m.want.batches;
+      const batches = Math.max(0, Math.min(m.want.batches, free.batches, inStep));
       const room = { requests, batches };
       grants.push({ jobId: m.jobId, room });
       free.requests -= room.requests;

@@ -12,8 +12,14 @@ import type { TestStack } from './stack';
 
 const WORKER_SCRIPT = path.join(__dirname, '..', 'fixtures', 'worker-process.ts');
 
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** What it printed so far, for failure messages. */
+  output(): string;
+}
+
 export interface WorkerProcesses {
-  start(): Promise<ChildProcess>;
+  start(): Promise<WorkerProcess>;
   killAll(): Promise<void>;
 }
 
@@ -48,7 +54,7 @@ export async function workerProcesses(stack: TestStack): Promise<WorkerProcesses
         if (Date.now() > deadline) throw new Error(`the worker process did not start:\n${output}`);
         await new Promise((r) => setTimeout(r, 50));
       }
-      return child;
+      return { child, output: () => output };
     },
     async killAll() {
       for (const child of children) {

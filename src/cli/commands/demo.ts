@@ -8,7 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { Command } from 'commander';
 import { downloadResults, startJob, waitForJob } from '../../client/jobs';
 import { loadConfig } from '../../config';
-import { startDevStack } from '../../dev/stack';
+import { startDevStackFromConfig } from '../../dev/stack';
 import { LocalDirectoryStore } from '../../store/local-store';
 import { uiLink } from '../context';
 import { int, number } from '../parse';
@@ -45,19 +45,7 @@ export function registerDemoCommand(program: Command) {
 async function demoCommand(opts: DemoOptions): Promise<void> {
   const cfg = loadConfig();
   const log = (line: string) => console.error(line);
-  const stack = await startDevStack({
-    stateDir: cfg.SLUICE_STATE_DIR,
-    storeDir: cfg.storeDir,
-    namespace: cfg.TEMPORAL_NAMESPACE,
-    taskQueue: cfg.SLUICE_TASK_QUEUE,
-    port: opts.port,
-    uiPort: opts.uiPort,
-    apiKey: cfg.ANTHROPIC_API_KEY,
-    baseURL: cfg.ANTHROPIC_BASE_URL,
-    emulatorPort: opts.emulatorPort,
-    emulator: { timeScale: opts.timeScale },
-    log,
-  });
+  const stack = await startDevStackFromConfig(cfg, opts, log);
   if (stack.emulator) {
     log('\n  ************************************************************************');
     log('  *  DEMO ON THE EMULATOR: no ANTHROPIC_API_KEY, answers are synthetic.  *');

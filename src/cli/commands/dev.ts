@@ -1,7 +1,7 @@
 /** `sluice dev`: the embedded stack, up until Ctrl-C, so `sluice run` works from another terminal. */
 import type { Command } from 'commander';
 import { loadConfig } from '../../config';
-import { startDevStack } from '../../dev/stack';
+import { startDevStackFromConfig } from '../../dev/stack';
 import { int, number } from '../parse';
 import { untilInterrupted } from '../signals';
 
@@ -25,19 +25,7 @@ export function registerDevCommand(program: Command) {
 
 export async function devCommand(opts: DevOptions): Promise<void> {
   const cfg = loadConfig();
-  const stack = await startDevStack({
-    stateDir: cfg.SLUICE_STATE_DIR,
-    storeDir: cfg.storeDir,
-    namespace: cfg.TEMPORAL_NAMESPACE,
-    taskQueue: cfg.SLUICE_TASK_QUEUE,
-    port: opts.port,
-    uiPort: opts.uiPort,
-    apiKey: cfg.ANTHROPIC_API_KEY,
-    baseURL: cfg.ANTHROPIC_BASE_URL,
-    emulatorPort: opts.emulatorPort,
-    emulator: { timeScale: opts.timeScale },
-    log: (line) => console.error(line),
-  });
+  const stack = await startDevStackFromConfig(cfg, opts, (line) => console.error(line));
   const addressNote = opts.port === 7233 ? '' : `  (export TEMPORAL_ADDRESS=${stack.temporal.address} first)`;
   console.error(
     [
