@@ -15,7 +15,7 @@ const forbiddenInPureCode = {
 };
 
 export default tseslint.config(
-  { ignores: ['lib/**', 'node_modules/**', 'eslint.config.mjs', 'bin/**'] },
+  { ignores: ['lib/**', 'node_modules/**', 'eslint.config.mjs', 'bin/**', 'scripts/*.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
