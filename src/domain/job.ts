@@ -32,6 +32,11 @@ export const JobOptionsSchema = z.strictObject({
   preempt: z.enum(['stop', 'cancel']).optional(),
   /** Share the batch queue through the task queue's scheduler (off: this job only obeys its own limits). */
   useScheduler: z.boolean().default(true),
+  /**
+   * After the job is canceled, how long it waits for its canceled batches to end (the API ends them within about a
+   * minute, at expiry at the latest). Past it, the job finishes and reports their requests as in flight at stop.
+   */
+  cancelGraceMs: DurationSchema.default(3_600_000),
   /** Deadline, window rule, synchronous fallback and dual mode. */
   sla: SlaPolicySchema.default(SlaPolicySchema.parse({})),
 });

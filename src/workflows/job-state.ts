@@ -55,6 +55,8 @@ export interface JobState {
   tally: CostTally;
   pollIntervalMs?: number;
   cancelRequested: boolean;
+  /** When the job's batches were canceled: it waits for them until cancelGraceMs after that. */
+  canceledAtMs?: number;
   fatalError?: string;
   /** Its seat in the task queue's scheduler. */
   seat: QueueSeatState;

@@ -125,6 +125,7 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
       }
       const nothingOut = s.inFlight.length === 0 && s.syncInFlight.length === 0;
       if (nothingOut && !(s.phase === 'running' && hasWorkLeft())) break;
+      if (cancelGraceOver()) break; // finalize reports the requests still in those batches
 
       const intervalMs = waitBeforePollMs();
       showProgress(nextAction());
@@ -305,10 +306,17 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
     s.slaMissed += requests;
   }
 
-  /** The poll interval, shortened so the workflow wakes when the next SLA decision falls due. */
+  function cancelGraceOver(): boolean {
+    return s.phase === 'canceling' && s.canceledAtMs !== undefined && Date.now() >= s.canceledAtMs + opts.cancelGraceMs;
+  }
+
+  /** The poll interval, shortened so the workflow wakes when the next SLA decision (or the cancel grace) falls due. */
   function waitBeforePollMs(): number {
     const intervalMs = nextPollIntervalMs(s.pollIntervalMs, opts.poll);
     const now = Date.now();
+    if (s.phase === 'canceling' && s.canceledAtMs !== undefined) {
+      return Math.max(1, Math.min(intervalMs, s.canceledAtMs + opts.cancelGraceMs - now));
+    }
     const next = nextSlaEventMs(now, s.inFlight.filter((b) => !b.straggler).map((b) => b.requests), sla);
     return next === undefined ? intervalMs : Math.max(1, Math.min(intervalMs, next - now));
   }
@@ -393,6 +401,7 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
   }
 
   async function cancelInFlight() {
+    s.canceledAtMs = Date.now();
     setPhase('canceling', `cancel ${s.inFlight.length} batches in flight`);
     // Requests that were never sent, or only waiting to be retried, end as canceled in finalize.
     s.queued = [];
