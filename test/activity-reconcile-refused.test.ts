@@ -1,7 +1,7 @@
 // A create the API refused (429) created nothing: the next attempt creates again instead of reconciling, so it
 // cannot adopt another submission's lost batch of the same size. And a shard that did adopt another's batch is
-// sent again as the same attempt, without that batch in its batch_ids; and a batch the submission itself claimed
-// before dying is its own. (All three were seen in `npm run chaos`.)
+// sent again as the same attempt, without that batch in its batch_ids (both seen in `npm run chaos`). And a batch
+// the submission itself claimed before dying, with no batch id recorded yet, is its own.
 import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';

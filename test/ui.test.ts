@@ -22,7 +22,10 @@ import { createSluiceWorker } from '../src/worker';
 import { FAST_EMULATOR, writeJobInput } from './helpers/stack';
 
 const CHROMIUM = '/usr/bin/chromium';
-const SCREENSHOT = path.resolve(__dirname, '..', 'docs', 'web-ui-job.png');
+// The README's screenshot is refreshed on request (SLUICE_UPDATE_SCREENSHOT=1), so a test run leaves the tree clean.
+const SCREENSHOT = process.env.SLUICE_UPDATE_SCREENSHOT
+  ? path.resolve(__dirname, '..', 'docs', 'web-ui-job.png')
+  : path.join(os.tmpdir(), `sluice-web-ui-${process.pid}.png`);
 const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
