@@ -215,16 +215,24 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
       await mapLimit(picks, opts.activityConcurrency, markMissed);
       return;
     }
+    // After a fatal answer no other lane may start a create: the job is about to stop.
+    let fatal: Error | undefined;
     await mapLimit(picks, opts.activityConcurrency, async (shard) => {
+      if (fatal !== undefined) return;
       const label = shard.key.startsWith('s') ? `sub-batch ${Number(shard.key.slice(1)) + 1}/${total}` : `retry ${shard.key}`;
-      const r = await acts.submitBatch.executeWithOptions(
-        { ...quick, summary: `submit ${label} (${shard.requests} requests)` },
-        [{ jobId: spec.jobId, shardKey: shard.key }],
-      );
-      countCall('create');
-      s.batchesCreated++;
-      s.inFlight.push({ batchId: r.batchId, shardKey: shard.key, requests: r.requests, submittedAtMs: r.createdAtMs });
+      try {
+        const r = await acts.submitBatch.executeWithOptions(
+          { ...quick, summary: `submit ${label} (${shard.requests} requests)` },
+          [{ jobId: spec.jobId, shardKey: shard.key }],
+        );
+        countCall('create');
+        s.batchesCreated++;
+        s.inFlight.push({ batchId: r.batchId, shardKey: shard.key, requests: r.requests, submittedAtMs: r.createdAtMs });
+      } catch (err) {
+        fatal ??= err instanceof Error ? err : new Error(String(err));
+      }
     });
+    if (fatal !== undefined) throw fatal;
   }
 
   /** Asks the scheduler for room for what is left to send, and says why the job waits when it must. */
