@@ -3,8 +3,10 @@
  * the user typed (`--batch-size`), not the option's name inside Sluice (`batchSize`), and without first waiting
  * for a Temporal server that a typo never needed.
  */
+import type { Command } from 'commander';
 import { ConfigError, parseConfig } from '../domain/errors';
 import { JobOptionsSchema, type JobOptionsInput } from '../domain/job';
+import { int, number } from './parse';
 
 /** Option paths (as ConfigError names them) → the flag that sets them. */
 const FLAGS: Record<string, string> = {
@@ -35,4 +37,18 @@ export function checkJobFlags(options: JobOptionsInput): void {
     const reason = err.reason.replace(/^capMs must be/, 'must be').replace(/\binitialMs\b/g, '--poll-initial');
     throw new ConfigError(flag, reason, { cause: err });
   }
+}
+
+/** The options that shape a job's requests and pacing, the same for `sluice run` and `sluice schedule create`. */
+export function addJobShapeOptions(command: Command): Command {
+  return command
+    .option('--batch-size <n>', 'requests per sub-batch, 1..100000 (default 100)', int('--batch-size'))
+    .option('--max-attempts <n>', 'times a request is sent at most (default 3)', int('--max-attempts'))
+    .option('--max-in-flight <n>', 'batches in flight at once (default 500)', int('--max-in-flight'))
+    .option('--model <model>', 'model for requests that name none')
+    .option('--max-tokens <n>', 'max_tokens for requests that set none', int('--max-tokens'))
+    .option('--system <text>', 'system prompt for requests that have none')
+    .option('--temperature <t>', 'temperature for requests that set none', number('--temperature'))
+    .option('--poll-initial <duration>', 'first wait between polls (default 30s)')
+    .option('--poll-cap <duration>', 'longest wait between polls (default 5m)');
 }

@@ -9,10 +9,10 @@ import type { JobOptionsInput } from '../../domain/job';
 import type { SlaPolicyInput } from '../../domain/sla-route';
 import { UsageError } from '../errors';
 import { openContext } from '../context';
-import { checkJobFlags } from '../job-flags';
+import { addJobShapeOptions, checkJobFlags } from '../job-flags';
 import { followJob } from '../progress-bar';
 import { printSummary } from '../summary';
-import { int, number } from '../parse';
+import { int } from '../parse';
 
 export interface RunOptions {
   out?: string;
@@ -41,22 +41,13 @@ export interface RunOptions {
 }
 
 export function registerRunCommand(program: Command) {
-  program
+  const run = program
     .command('run')
     .description('run a JSONL file of requests as one job through the Message Batches API')
     .argument('<input>', 'JSONL file: one {"custom_id"?, "params": {...}} per line')
     .option('--out <dir>', 'where results.jsonl, failures.jsonl and summary.json go (default out/<job id>)')
     .option('--name <name>', 'job name shown in the Web UI (default: the file name)')
-    .option('--batch-size <n>', 'requests per sub-batch, 1..100000 (default 100)', int('--batch-size'))
-    .option('--max-attempts <n>', 'times a request is sent at most (default 3)', int('--max-attempts'))
-    .option('--max-in-flight <n>', 'batches in flight at once (default 500)', int('--max-in-flight'))
-    .option('--model <model>', 'model for requests that name none')
-    .option('--max-tokens <n>', 'max_tokens for requests that set none', int('--max-tokens'))
-    .option('--system <text>', 'system prompt for requests that have none')
-    .option('--temperature <t>', 'temperature for requests that set none', number('--temperature'))
     .option('--skip-invalid', 'write bad lines to rejects.jsonl and run the rest')
-    .option('--poll-initial <duration>', 'first wait between polls (default 30s)')
-    .option('--poll-cap <duration>', 'longest wait between polls (default 5m)')
     .option('--sla <duration>', 'all results due this long after the start, e.g. 30h')
     .option('--deadline <time>', 'all results due at this time, e.g. 2026-12-01T06:00Z')
     .option('--window <duration>', 'batch processing window W the SLA rule assumes (default 24h)')
@@ -69,6 +60,7 @@ export function registerRunCommand(program: Command) {
     .addOption(new Option('--preempt <mode>', 'when a more urgent job needs room: stop submitting, or also cancel young batches').choices(['stop', 'cancel']))
     .option('--detach', 'start the job, print its id and Web UI link, and return')
     .action((input: string, opts: RunOptions) => runCommand(input, opts));
+  addJobShapeOptions(run);
 }
 
 /** The job's SLA policy from the flags; --sla and --deadline are two ways to say the same thing. */

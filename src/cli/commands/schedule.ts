@@ -17,7 +17,8 @@ import { formatDuration, parseDuration } from '../../domain/duration';
 import type { JobOptionsInput } from '../../domain/job';
 import { OVERLAP_POLICIES, type OverlapPolicy } from '../../domain/schedule';
 import { openContext, type CliContext } from '../context';
-import { int, number } from '../parse';
+import { int } from '../parse';
+import { addJobShapeOptions } from '../job-flags';
 
 export interface ScheduleCreateOptions {
   input: string;
@@ -56,7 +57,7 @@ const toOverlap = (choice: string | undefined): OverlapPolicy | undefined =>
 export function registerScheduleCommands(program: Command) {
   const schedule = program.command('schedule').description('recurring audits on Temporal Schedules: snapshot, job, reconciliation');
 
-  schedule
+  const create = schedule
     .command('create')
     .description('create a schedule that audits INPUT as a job at every run')
     .argument('<name>', 'lower-case letters, digits, dashes; ids are sluice-schedule-<name>, sluice-job-<name>-<time>')
@@ -73,21 +74,13 @@ export function registerScheduleCommands(program: Command) {
     .option('--no-pause-on-failure', 'keep running after a failed run (default: a failed run pauses the schedule)')
     .option('--paused', 'create it paused: it runs only on trigger until unpaused')
     .option('--note <text>', "a note shown with the schedule's state")
-    .option('--batch-size <n>', 'requests per sub-batch (default 100)', int('--batch-size'))
-    .option('--max-attempts <n>', 'times a request is sent at most (default 3)', int('--max-attempts'))
-    .option('--max-in-flight <n>', 'batches in flight at once (default 500)', int('--max-in-flight'))
-    .option('--model <model>', 'model for requests that name none')
-    .option('--max-tokens <n>', 'max_tokens for requests that set none', int('--max-tokens'))
-    .option('--system <text>', 'system prompt for requests that have none')
-    .option('--temperature <t>', 'temperature for requests that set none', number('--temperature'))
-    .option('--poll-initial <duration>', 'first wait between polls (default 30s)')
-    .option('--poll-cap <duration>', 'longest wait between polls (default 5m)')
     .option('--no-sync-fallback', 'past the window rule, report requests sla_missed instead of sending them synchronously')
     .option('--cancel-orphans', "cancel batches in progress that Sluice never recorded (default: report them)")
     .option('--orphan-grace <duration>', 'leave unrecorded batches younger than this alone (default 1h)')
     .option('--uncollected-grace <duration>', 'a recorded batch counts as uncollected this long after it ended (default 1h)')
     .option('--no-download-uncollected', 'only report uncollected batches, do not copy their results')
     .action((name: string, opts: ScheduleCreateOptions) => withContext((ctx) => createCommand(ctx, name, opts)));
+  addJobShapeOptions(create);
 
   schedule
     .command('list')
