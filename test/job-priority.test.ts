@@ -7,7 +7,7 @@ import { after, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import type { Worker } from '@temporalio/worker';
 import { downloadResults, jobProgress, startJob, waitForJob } from '../src/client/jobs';
-import { queueView, setJobPriority } from '../src/client/queue';
+import { pauseJob, queueView, resumeJob, setJobPriority } from '../src/client/queue';
 import type { JobOptionsInput, OutcomeLine } from '../src/domain/job';
 import { readJsonl, startStack, writeJobInput, type TestStack } from './helpers/stack';
 
@@ -140,4 +140,25 @@ test('a priority raised by signal takes effect on the next grant', async () => {
   await running;
   const owners = stack.emulator.stats().createLog.map((x) => x.firstCustomId.split('-')[0]);
   assert.deepEqual(owners, ['first', 'sea', 'bee']);
+});
+
+test('a paused job submits nothing more until resumed, then finishes', async () => {
+  const stack = await startStack(SLOW_BATCHES);
+  stacks.push(stack);
+  const worker = await stack.startWorker({ queueCapacity: CAPACITY });
+  const running = worker.run();
+  const job = await start(stack, 'paused', 500, { priority: 5 });
+  await until('the first sub-batches', () => stack.emulator.stats().createLog.length === 3);
+  await pauseJob(stack.env.client, job);
+  await until('the job to say it is paused', async () => (await jobProgress(stack.env.client, job)).heldReason === 'paused');
+  // Its three batches end (2.5 s) and free the room, but a paused job takes none of it.
+  await new Promise((r) => setTimeout(r, 4_000));
+  assert.equal(stack.emulator.stats().createLog.length, 3, 'nothing submitted while paused');
+  assert.equal((await jobProgress(stack.env.client, job)).requests.succeeded, 300);
+  await resumeJob(stack.env.client, job);
+  const summary = await waitForJob(stack.env.client, job);
+  worker.shutdown();
+  await running;
+  assert.equal(summary.outcomes.succeeded, 500);
+  assert.equal(stack.emulator.stats().createLog.length, 5);
 });
