@@ -3,19 +3,11 @@
 // sent again as the same attempt, without that batch in its batch_ids (both seen in `npm run chaos`). And a batch
 // the submission itself claimed before dying, with no batch id recorded yet, is its own.
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
-import Anthropic from '@anthropic-ai/sdk';
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { createActivities } from '../src/activities';
 import type { SubmissionRecord } from '../src/activities/submit';
 import { jobKeys, type ShardLine } from '../src/domain/job';
-import { DEFAULT_PRICES } from '../src/domain/prices';
-import { QueueCapacitySchema } from '../src/domain/queue';
 import { startEmulator, type EmulatorHandle } from '../src/emulator';
-import { LocalDirectoryStore } from '../src/store/local-store';
+import { activityHarness, shardLines as fiveLines } from './helpers/activities';
 
 let emulator: EmulatorHandle;
 before(async () => {
@@ -28,28 +20,10 @@ before(async () => {
 });
 after(() => emulator.close());
 
-const shardLines = (shard: number): ShardLine[] =>
-  Array.from({ length: 5 }, (_, i) => ({
-    custom_id: `s${shard}-r${i}`,
-    line: shard * 5 + i + 1,
-    origin: shard,
-    attempt: 1,
-    batch_ids: [],
-    params: { model: 'claude-haiku-4-5', max_tokens: 16, messages: [{ role: 'user', content: `q ${shard}/${i}` }] },
-  }));
+const shardLines = (shard: number) => fiveLines(shard, 5);
 
 async function setup(jobId: string) {
-  const store = new LocalDirectoryStore(await mkdtemp(path.join(os.tmpdir(), 'sluice-refused-')));
-  const anthropic = new Anthropic({ apiKey: emulator.apiKey, baseURL: emulator.url, maxRetries: 0 });
-  const acts = createActivities({
-    store,
-    anthropic,
-    anthropicNoRetry: anthropic,
-    prices: DEFAULT_PRICES,
-    queueCapacity: QueueCapacitySchema.parse({}),
-  });
-  const env = new MockActivityEnvironment();
-  const run = <A, R>(fn: (a: A) => Promise<R>, a: A): Promise<R> => env.run<[A], R, (a: A) => Promise<R>>(fn, a);
+  const { store, anthropic, acts, run } = await activityHarness(emulator);
   for (const shard of [0, 1]) {
     await store.writeLines(jobKeys.shard(jobId, `s00000${shard}`), shardLines(shard).map((l) => JSON.stringify(l)));
   }

@@ -1,19 +1,11 @@
 // Submissions that died after their create call: reconciliation finds the batches instead of paying again, and
 // results are filed for the requests they really hold even when two lost batches of equal size were swapped.
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
-import Anthropic from '@anthropic-ai/sdk';
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { createActivities } from '../src/activities';
 import type { SubmissionRecord } from '../src/activities/submit';
-import { jobKeys, type OutcomeLine, type ShardLine } from '../src/domain/job';
-import { DEFAULT_PRICES } from '../src/domain/prices';
-import { QueueCapacitySchema } from '../src/domain/queue';
+import { jobKeys, type OutcomeLine } from '../src/domain/job';
 import { startEmulator, type EmulatorHandle } from '../src/emulator';
-import { LocalDirectoryStore } from '../src/store/local-store';
+import { activityHarness, shardLines as fiveLines } from './helpers/activities';
 
 let emulator: EmulatorHandle;
 before(async () => {
@@ -22,28 +14,10 @@ before(async () => {
 after(() => emulator.close());
 
 const jobId = 'job-reconcile';
-const shardLines = (shard: number): ShardLine[] =>
-  Array.from({ length: 5 }, (_, i) => ({
-    custom_id: `s${shard}-r${i}`,
-    line: shard * 5 + i + 1,
-    origin: shard,
-    attempt: 1,
-    batch_ids: [],
-    params: { model: 'claude-haiku-4-5', max_tokens: 16, messages: [{ role: 'user', content: `q ${shard}/${i}` }] },
-  }));
+const shardLines = (shard: number) => fiveLines(shard, 5);
 
 test('lost creates are adopted, not repeated, and swapped batches still settle every request once', async () => {
-  const store = new LocalDirectoryStore(await mkdtemp(path.join(os.tmpdir(), 'sluice-reconcile-')));
-  const anthropic = new Anthropic({ apiKey: emulator.apiKey, baseURL: emulator.url });
-  const acts = createActivities({
-    store,
-    anthropic,
-    anthropicNoRetry: anthropic,
-    prices: DEFAULT_PRICES,
-    queueCapacity: QueueCapacitySchema.parse({}),
-  });
-  const env = new MockActivityEnvironment();
-  const run = <A, R>(fn: (a: A) => Promise<R>, a: A): Promise<R> => env.run<[A], R, (a: A) => Promise<R>>(fn, a);
+  const { store, anthropic, acts, run } = await activityHarness(emulator);
 
   // Two submissions recorded their intent, created their batches, and died before recording the ids.
   for (const shard of [0, 1]) {

@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { startJob, waitForJob } from '../src/client/jobs';
 import { REQUEST_OUTCOMES, SLUICE_METRICS } from '../src/metrics';
 import { startStack, writeJobInput, type TestStack } from './helpers/stack';
+import { workerEnv } from './helpers/worker-processes';
 
 interface Sample {
   name: string;
@@ -60,13 +61,7 @@ describe('metrics of a worker process', () => {
     const port = await freePort();
     metricsUrl = `http://127.0.0.1:${port}/metrics`;
     const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      TEMPORAL_ADDRESS: stack.env.address,
-      TEMPORAL_NAMESPACE: stack.env.namespace ?? 'default',
-      SLUICE_TASK_QUEUE: stack.taskQueue,
-      ANTHROPIC_API_KEY: stack.emulator.apiKey,
-      ANTHROPIC_BASE_URL: stack.emulator.url,
-      SLUICE_STORE_DIR: stack.storeDir,
+      ...workerEnv(stack),
       SLUICE_METRICS_ADDRESS: `127.0.0.1:${port}`,
       SLUICE_LOG_LEVEL: 'warn',
     };

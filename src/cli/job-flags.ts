@@ -39,6 +39,19 @@ export function checkJobFlags(options: JobOptionsInput): void {
   }
 }
 
+/** What addJobShapeOptions adds, as commander parses it. */
+export interface JobShapeFlags {
+  batchSize?: number;
+  maxAttempts?: number;
+  maxInFlight?: number;
+  model?: string;
+  maxTokens?: number;
+  system?: string;
+  temperature?: number;
+  pollInitial?: string;
+  pollCap?: string;
+}
+
 /** The options that shape a job's requests and pacing, the same for `sluice run` and `sluice schedule create`. */
 export function addJobShapeOptions(command: Command): Command {
   return command

@@ -23,6 +23,19 @@ export interface WorkerProcesses {
   killAll(): Promise<void>;
 }
 
+/** The environment a worker process needs to serve a test stack (the variables src/config.ts reads). */
+export function workerEnv(stack: TestStack): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    TEMPORAL_ADDRESS: stack.env.address,
+    TEMPORAL_NAMESPACE: stack.env.namespace ?? 'default',
+    SLUICE_TASK_QUEUE: stack.taskQueue,
+    ANTHROPIC_API_KEY: stack.emulator.apiKey,
+    ANTHROPIC_BASE_URL: stack.emulator.url,
+    SLUICE_STORE_DIR: stack.storeDir,
+  };
+}
+
 export async function workerProcesses(stack: TestStack): Promise<WorkerProcesses> {
   const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: new DefaultLogger('WARN') });
   const bundlePath = path.join(await mkdtemp(path.join(os.tmpdir(), 'sluice-bundle-')), 'workflows.js');
@@ -32,16 +45,7 @@ export async function workerProcesses(stack: TestStack): Promise<WorkerProcesses
     async start() {
       const child = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT], {
         cwd: path.join(__dirname, '..', '..'),
-        env: {
-          ...process.env,
-          TEMPORAL_ADDRESS: stack.env.address,
-          TEMPORAL_NAMESPACE: stack.env.namespace ?? 'default',
-          SLUICE_TASK_QUEUE: stack.taskQueue,
-          ANTHROPIC_API_KEY: stack.emulator.apiKey,
-          ANTHROPIC_BASE_URL: stack.emulator.url,
-          SLUICE_STORE_DIR: stack.storeDir,
-          SLUICE_WORKFLOW_BUNDLE: bundlePath,
-        },
+        env: { ...workerEnv(stack), SLUICE_WORKFLOW_BUNDLE: bundlePath },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       children.push(child);

@@ -9,25 +9,16 @@ import type { JobOptionsInput } from '../../domain/job';
 import type { SlaPolicyInput } from '../../domain/sla-route';
 import { UsageError } from '../errors';
 import { openContext } from '../context';
-import { addJobShapeOptions, checkJobFlags } from '../job-flags';
+import { addJobShapeOptions, checkJobFlags, type JobShapeFlags } from '../job-flags';
 import { followJob } from '../progress-bar';
 import { printSummary } from '../summary';
 import { int } from '../parse';
 
-export interface RunOptions {
+export interface RunOptions extends JobShapeFlags {
   out?: string;
   name?: string;
-  batchSize?: number;
-  maxAttempts?: number;
-  maxInFlight?: number;
-  model?: string;
-  maxTokens?: number;
-  system?: string;
-  temperature?: number;
   skipInvalid?: boolean;
   detach?: boolean;
-  pollInitial?: string;
-  pollCap?: string;
   sla?: string;
   deadline?: string;
   window?: string;

@@ -18,9 +18,9 @@ import type { JobOptionsInput } from '../../domain/job';
 import { OVERLAP_POLICIES, type OverlapPolicy } from '../../domain/schedule';
 import { openContext, type CliContext } from '../context';
 import { int } from '../parse';
-import { addJobShapeOptions } from '../job-flags';
+import { addJobShapeOptions, type JobShapeFlags } from '../job-flags';
 
-export interface ScheduleCreateOptions {
+export interface ScheduleCreateOptions extends JobShapeFlags {
   input: string;
   cron?: string;
   every?: string;
@@ -34,15 +34,6 @@ export interface ScheduleCreateOptions {
   pauseOnFailure?: boolean;
   paused?: boolean;
   note?: string;
-  batchSize?: number;
-  maxAttempts?: number;
-  maxInFlight?: number;
-  model?: string;
-  maxTokens?: number;
-  system?: string;
-  temperature?: number;
-  pollInitial?: string;
-  pollCap?: string;
   syncFallback?: boolean;
   cancelOrphans?: boolean;
   orphanGrace?: string;
