@@ -8,6 +8,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { log } from '@temporalio/activity';
 import { toApiFailure } from './api-failure';
 import type { ActivityDeps } from './deps';
+import { jobKeys, type BatchTiming } from '../domain/job';
 import { mapLimit } from '../domain/map-limit';
 import { recordPolled } from '../metrics';
 
@@ -38,7 +39,7 @@ export interface PollResult {
 const JUST_CREATED_MS = 120_000;
 const RETRIEVE_CONCURRENCY = 8;
 
-export function pollActivity({ anthropic }: ActivityDeps) {
+export function pollActivity({ anthropic, store }: ActivityDeps) {
   return async function pollBatches(input: PollInput): Promise<PollResult> {
     const found = new Map<string, MessageBatch>();
     let calls = 0;
@@ -86,6 +87,7 @@ export function pollActivity({ anthropic }: ActivityDeps) {
       const counts = { ...batch.request_counts };
       if (batch.processing_status === 'ended') {
         result.ended.push({ batchId: batch.id, counts, resultsUrl: batch.results_url ?? undefined });
+        await store.writeJson(jobKeys.timing(batch.id), timingOf(batch));
         continue;
       }
       if (batch.processing_status === 'canceling') result.canceling.push(batch.id);
@@ -93,5 +95,17 @@ export function pollActivity({ anthropic }: ActivityDeps) {
     }
     recordPolled({ calls, inFlight: input.batches.length - result.ended.length }); // metrics (src/metrics.ts)
     return result;
+  };
+}
+
+function timingOf(batch: MessageBatch): BatchTiming {
+  const { succeeded, errored, canceled, expired, processing } = batch.request_counts;
+  return {
+    batchId: batch.id,
+    createdAtMs: Date.parse(batch.created_at),
+    endedAtMs: Date.parse(batch.ended_at ?? batch.created_at),
+    ...(batch.cancel_initiated_at ? { cancelInitiatedAtMs: Date.parse(batch.cancel_initiated_at) } : {}),
+    requests: succeeded + errored + canceled + expired + processing,
+    counts: { succeeded, errored, canceled, expired },
   };
 }

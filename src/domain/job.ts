@@ -111,7 +111,21 @@ export const jobKeys = {
   output: (jobId: string, file: 'results.jsonl' | 'failures.jsonl' | 'summary.json') => `jobs/${jobId}/output/${file}`,
   /** Account-wide index of the batches Sluice created, for reconciliation and audits. */
   batch: (batchId: string) => `batches/${batchId}.json`,
+  /** Account-wide: when an ended batch was created and ended, and its counts (a BatchTiming), for reports and latency models. */
+  timing: (batchId: string) => `timings/${batchId}.json`,
+  timings: () => 'timings/',
 };
+
+/** What the API said about a batch when the poll first saw it ended: times and counts, nothing of its content. */
+export interface BatchTiming {
+  batchId: string;
+  createdAtMs: number;
+  endedAtMs: number;
+  /** Set when a cancel was requested before the batch ended. */
+  cancelInitiatedAtMs?: number;
+  requests: number;
+  counts: { succeeded: number; errored: number; canceled: number; expired: number };
+}
 
 export function originalShardKey(index: number): string {
   return `s${String(index).padStart(6, '0')}`;
