@@ -1,0 +1,376 @@
+/**
+ * Records the histories that test/replay.test.ts replays: realistic runs of every workflow type on the real
+ * dev server and the emulator (few requests, compressed time), each saved with fetchHistory() as JSON
+ * (test/helpers/histories.ts), scrubbed of this machine's paths and host name.
+ *
+ *   npm run record-histories                  # every scenario
+ *   npm run record-histories -- job-retries   # only the scenarios named
+ *
+ * Record new histories from the code as it is BEFORE a workflow change (see docs/versioning.md), never to make
+ * a failing replay pass.
+ */
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, type Worker } from '@temporalio/worker';
+import { createIntake, enqueue, type IntakeRequest } from '../src/client/intake';
+import { cancelJob, startJob, waitForJob } from '../src/client/jobs';
+import { createSchedule, deleteSchedule, describeSchedule, triggerSchedule } from '../src/client/schedules';
+import type { JobOptionsInput } from '../src/domain/job';
+import type { SlaPolicyInput } from '../src/domain/sla-route';
+import type { EmulatorOptions } from '../src/emulator';
+import { intakeWorkflowId } from '../src/workflows';
+import { schedulerWorkflowId } from '../src/workflows/scheduler';
+import {
+  HISTORIES_DIR,
+  historyAsJson,
+  RECORDED_PROMPT,
+  scrubHistory,
+  type HistoryJson,
+} from '../test/helpers/histories';
+import { startStack, type TestStack } from '../test/helpers/stack';
+import { testEnv } from '../test/helpers/temporal';
+
+const DEFAULTS = { model: 'claude-haiku-4-5', max_tokens: 16 };
+const FAST_POLL = { poll: { initialMs: 150, growth: 1.5, capMs: 500 } };
+/** Every batch takes `realMs` of real time. */
+const batchesTaking = (realMs: number, extra: EmulatorOptions = {}): EmulatorOptions => ({
+  timeScale: 0.001,
+  latency: { batch: { kind: 'fixed', ms: realMs * 1_000 }, spread: 0 },
+  ...extra,
+});
+/** W = 4 s, M = 1 s: a batch is trusted until 5 s before the deadline. */
+const SLA = { windowMs: 4_000, marginMs: 1_000, syncRequestMs: 100 } satisfies SlaPolicyInput;
+
+interface Recorded {
+  /** The file name in test/histories/, without .json. */
+  name: string;
+  handle: WorkflowHandle;
+}
+
+interface Ctx {
+  stack: TestStack;
+  client: Client;
+  worker: Worker;
+}
+
+type Scenario = (c: Ctx) => Promise<Recorded[]>;
+
+const prompt = (i: number) => `${RECORDED_PROMPT} number ${i}: summarise the attached report.`;
+
+async function inputFile(count: number, customId: (i: number) => string = (i) => `item-${i}`): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sluice-history-input-'));
+  const file = path.join(dir, 'input.jsonl');
+  const lines = Array.from({ length: count }, (_, i) =>
+    JSON.stringify({ custom_id: customId(i), params: { messages: [{ role: 'user', content: prompt(i) }] } }),
+  );
+  await writeFile(file, lines.join('\n') + '\n');
+  return file;
+}
+
+async function runJob(
+  c: Ctx,
+  name: string,
+  file: string,
+  options: JobOptionsInput,
+  whileRunning?: (id: string) => Promise<void>,
+) {
+  const { workflowId, handle } = await startJob({
+    client: c.client,
+    store: c.stack.store,
+    taskQueue: c.stack.taskQueue,
+    file,
+    name,
+    defaults: DEFAULTS,
+    options,
+  });
+  await whileRunning?.(workflowId);
+  await waitForJob(c.client, workflowId);
+  return { workflowId, handle };
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const scenarios: Record<
+  string,
+  { emulator: EmulatorOptions; worker?: Parameters<TestStack['startWorker']>[0]; run: Scenario }
+> = {
+  /** Retryable errors sent again (packed into retry shards), terminal ones not, max attempts reached. */
+  'job-retries': {
+    emulator: {
+      timeScale: 0.001,
+      seed: 7,
+      latency: { batch: { kind: 'uniform', minMs: 300_000, maxMs: 900_000 } },
+      faults: {
+        resultErrors: { overloaded_error: 0.2, api_error: 0.1 },
+        errorCustomIds: [
+          { pattern: '^bad-', type: 'invalid_request_error' },
+          { pattern: '^flaky-', type: 'overloaded_error' },
+        ],
+      },
+    },
+    run: async (c) => {
+      const file = await inputFile(40, (i) => (i % 13 === 0 ? `bad-${i}` : i % 11 === 0 ? `flaky-${i}` : `item-${i}`));
+      const { handle } = await runJob(c, 'retries', file, { ...FAST_POLL, batchSize: 10, maxAttempts: 3 });
+      return [{ name: 'job-retries', handle }];
+    },
+  },
+  /** A retry that can no longer meet the deadline by batch goes to the synchronous API. */
+  'job-sla-retry-sync': {
+    emulator: batchesTaking(4_000, { faults: { errorCustomIds: { pattern: '^flaky-', type: 'overloaded_error' } } }),
+    run: async (c) => {
+      const file = await inputFile(12, (i) => (i % 4 === 0 ? `flaky-${i}` : `ok-${i}`));
+      const { handle } = await runJob(c, 'sla-retry', file, {
+        ...FAST_POLL,
+        sla: { ...SLA, deadlineMs: Date.now() + 9_000 },
+      });
+      return [{ name: 'job-sla-retry-sync', handle }];
+    },
+  },
+  /** A batch that can no longer meet the deadline is canceled and its requests finished synchronously. */
+  'job-sla-straggler': {
+    emulator: batchesTaking(30_000),
+    run: async (c) => {
+      const file = await inputFile(8);
+      const { handle } = await runJob(c, 'straggler', file, {
+        ...FAST_POLL,
+        sla: { ...SLA, syncRequestMs: 500, deadlineMs: Date.now() + 9_000 },
+      });
+      return [{ name: 'job-sla-straggler', handle }];
+    },
+  },
+  /** Past the latest batch submission without sync fallback: every request is reported sla_missed. */
+  'job-sla-missed': {
+    emulator: batchesTaking(500),
+    run: async (c) => {
+      const file = await inputFile(6);
+      const { handle } = await runJob(c, 'missed', file, {
+        ...FAST_POLL,
+        batchSize: 3,
+        sla: { ...SLA, deadlineMs: Date.now() + 3_000, syncFallback: false },
+      });
+      return [{ name: 'job-sla-missed', handle }];
+    },
+  },
+  /** A long job continues as new past maxHistoryEvents: its first run ends with the continue-as-new, the last finishes. */
+  'job-continue-as-new': {
+    emulator: batchesTaking(45_000),
+    run: async (c) => {
+      const file = await inputFile(20);
+      let firstRunId = '';
+      const { handle } = await runJob(
+        c,
+        'long',
+        file,
+        { poll: { initialMs: 100, growth: 1, capMs: 100 }, batchSize: 4, maxHistoryEvents: 500 },
+        async (id) => {
+          firstRunId = (await c.client.workflow.getHandle(id).describe()).runId;
+        },
+      );
+      const last = await handle.describe();
+      if (last.runId === firstRunId) throw new Error(`the job did not continue as new (${last.historyLength} events)`);
+      return [
+        { name: 'job-continue-as-new-run1', handle: c.client.workflow.getHandle(handle.workflowId, firstRunId) },
+        { name: 'job-continue-as-new-last-run', handle: c.client.workflow.getHandle(handle.workflowId, last.runId) },
+      ];
+    },
+  },
+  /** Canceled by signal with batches in flight: they are canceled, waited for, and the rest reported canceled. */
+  'job-canceled': {
+    emulator: batchesTaking(3_000),
+    run: async (c) => {
+      const file = await inputFile(30);
+      const { handle } = await runJob(
+        c,
+        'canceled',
+        file,
+        { ...FAST_POLL, batchSize: 10, maxBatchesInFlight: 2 },
+        async (id) => {
+          await until('two batches in flight', () => c.stack.emulator.stats().createLog.length === 2);
+          await cancelJob(c.client, id);
+        },
+      );
+      return [{ name: 'job-canceled', handle }];
+    },
+  },
+  /** Two jobs share the batch queue: the urgent one preempts the low one, which cancels young batches for it. */
+  'scheduler-preemption': {
+    emulator: batchesTaking(2_500),
+    worker: { queueCapacity: { maxRequests: 30, maxBatches: 10 } },
+    run: async (c) => {
+      const lowFile = await inputFile(50, (i) => `low-${i}`);
+      const highFile = await inputFile(20, (i) => `high-${i}`);
+      const opts = { poll: { initialMs: 150, growth: 1.2, capMs: 300 }, batchSize: 10 };
+      const low = await startJob({
+        client: c.client,
+        store: c.stack.store,
+        taskQueue: c.stack.taskQueue,
+        file: lowFile,
+        name: 'low',
+        defaults: DEFAULTS,
+        options: { ...opts, priority: 5, preempt: 'cancel' },
+      });
+      await until('the low job to fill the queue', () => c.stack.emulator.stats().createLog.length === 3);
+      const high = await startJob({
+        client: c.client,
+        store: c.stack.store,
+        taskQueue: c.stack.taskQueue,
+        file: highFile,
+        name: 'high',
+        defaults: DEFAULTS,
+        options: { ...opts, priority: 1 },
+      });
+      await Promise.all([waitForJob(c.client, low.workflowId), waitForJob(c.client, high.workflowId)]);
+      // The scheduler would idle for 10 minutes before it ends: its history so far is the record.
+      const scheduler = c.client.workflow.getHandle(schedulerWorkflowId(c.stack.taskQueue));
+      await until('the scheduler to see both jobs leave', async () => {
+        const d = await scheduler.describe();
+        return d.historyLength > 0 && (await scheduler.query<{ jobs: unknown[] }>('queue')).jobs.length === 0;
+      });
+      await scheduler.terminate('recorded');
+      return [
+        { name: 'scheduler-preemption', handle: scheduler },
+        { name: 'scheduler-preemption-low-job', handle: low.handle },
+        { name: 'scheduler-preemption-high-job', handle: high.handle },
+      ];
+    },
+  },
+  /** An intake cuts sub-batches on size into child jobs and continues as new past maxHistoryEvents. */
+  'intake-continue-as-new': {
+    emulator: { timeScale: 0.001, latency: { batch: { kind: 'fixed', ms: 1_500_000 }, spread: 0 } },
+    run: async (c) => {
+      const name = 'recorded';
+      const target = {
+        client: c.client,
+        store: c.stack.store,
+        taskQueue: c.stack.taskQueue,
+        intake: name,
+        options: {
+          batchSize: 5,
+          checkEveryMs: 200,
+          cutLeadMs: 500,
+          maxHistoryEvents: 500,
+          tiers: { standard: { slaMs: 6_000, windowMs: 2_000, marginMs: 1_000 } },
+          job: { poll: { initialMs: 150, growth: 1.3, capMs: 400 } },
+        },
+        defaults: DEFAULTS,
+      };
+      await createIntake(target);
+      const handle = c.client.workflow.getHandle(intakeWorkflowId(name));
+      const firstRunId = (await handle.describe()).runId;
+      const request = (i: number): IntakeRequest => ({
+        custom_id: `q-${i}`,
+        tier: 'standard',
+        params: { model: DEFAULTS.model, max_tokens: 16, messages: [{ role: 'user', content: prompt(i) }] },
+      });
+      let i = 0;
+      await until(
+        'the intake to continue as new',
+        async () => {
+          if ((await handle.describe()).runId !== firstRunId) return true;
+          await enqueue(target, [request(i++)]);
+          return false;
+        },
+        120_000,
+      );
+      return [
+        { name: 'intake-continue-as-new', handle: c.client.workflow.getHandle(intakeWorkflowId(name), firstRunId) },
+      ];
+    },
+  },
+  /** One audit run from a schedule: snapshot (one bad line skipped), the child job, reconciliation. */
+  'audit-schedule': {
+    emulator: { timeScale: 0.001, latency: { batch: { kind: 'fixed', ms: 1_000_000 }, spread: 0 } },
+    run: async (c) => {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'sluice-history-audit-'));
+      const lines = Array.from({ length: 8 }, (_, i) =>
+        JSON.stringify({ custom_id: `a-${i}`, params: { messages: [{ role: 'user', content: prompt(i) }] } }),
+      );
+      lines[3] = '{"params": {"messages": "not a list"}}';
+      await writeFile(path.join(dir, 'a.jsonl'), lines.join('\n') + '\n');
+      await createSchedule({
+        client: c.client,
+        taskQueue: c.stack.taskQueue,
+        name: 'recorded',
+        audit: {
+          input: dir,
+          defaults: DEFAULTS,
+          job: { ...FAST_POLL, batchSize: 4 },
+          reconcile: { orphanGraceMs: 0, uncollectedGraceMs: 0 },
+        },
+        cadence: { everyMs: 24 * 3_600_000 },
+      });
+      await triggerSchedule(c.client, 'recorded');
+      let run: { workflowId: string; result?: { jobId: string } } | undefined;
+      await until('the audit run to complete', async () => {
+        run = (await describeSchedule(c.client, 'recorded')).recentRuns.find((r) => r.status === 'COMPLETED');
+        return run !== undefined;
+      });
+      await deleteSchedule(c.client, 'recorded');
+      return [
+        { name: 'audit-schedule', handle: c.client.workflow.getHandle(run!.workflowId) },
+        { name: 'audit-schedule-job', handle: c.client.workflow.getHandle(run!.result!.jobId) },
+      ];
+    },
+  },
+};
+
+/** One event per line: small, and a re-recording shows as a readable diff. */
+function formatHistory(json: HistoryJson): string {
+  return `{"events":[\n${json.events.map((e) => JSON.stringify(e)).join(',\n')}\n]}\n`;
+}
+
+async function main() {
+  const wanted = process.argv.slice(2);
+  const unknown = wanted.filter((w) => !(w in scenarios));
+  if (unknown.length) {
+    console.error(`Unknown scenario(s): ${unknown.join(', ')}. Known: ${Object.keys(scenarios).join(', ')}`);
+    process.exit(2);
+  }
+  const env = await testEnv();
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../src/workflows'),
+    logger: new DefaultLogger('WARN'),
+  });
+  const bundlePath = path.join(await mkdtemp(path.join(os.tmpdir(), 'sluice-bundle-')), 'workflows.js');
+  await writeFile(bundlePath, code);
+  await mkdir(HISTORIES_DIR, { recursive: true });
+  const repoRoot = path.resolve(__dirname, '..');
+  for (const [name, scenario] of Object.entries(scenarios)) {
+    if (wanted.length && !wanted.includes(name)) continue;
+    const started = Date.now();
+    const stack = await startStack(scenario.emulator);
+    const worker = await stack.startWorker({ ...scenario.worker, workflowBundlePath: bundlePath });
+    try {
+      const recorded = await worker.runUntil(scenario.run({ stack, client: env.client, worker }));
+      for (const r of recorded) {
+        const json = historyAsJson(await r.handle.fetchHistory());
+        const file = path.join(HISTORIES_DIR, `${r.name}.json`);
+        await writeFile(file, formatHistory(scrubHistory(json, repoRoot)));
+        console.log(`${r.name}: ${json.events.length} events`);
+      }
+    } finally {
+      await stack.close();
+    }
+    console.log(`${name}: recorded in ${((Date.now() - started) / 1_000).toFixed(1)} s`);
+  }
+}
+
+main().then(
+  async () => {
+    await (await testEnv()).teardown();
+    process.exit(0);
+  },
+  async (err: unknown) => {
+    console.error(err);
+    await (await testEnv()).teardown();
+    process.exit(1);
+  },
+);

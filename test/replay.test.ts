@@ -1,0 +1,110 @@
+// The workflow code as it is now replays every recorded history (test/histories/, from `npm run record-histories`):
+// a change that would break a job, scheduler, intake or audit in flight across a deploy fails here.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { before, describe, test } from 'node:test';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import {
+  decodedPayloads,
+  forReplay,
+  RECORDED_PROMPT,
+  readRecordedHistories,
+  type RecordedHistory,
+} from './helpers/histories';
+
+Runtime.install({ logger: new DefaultLogger('WARN') });
+
+const WORKFLOW_TYPES = ['sluiceJob', 'sluiceScheduler', 'sluiceIntake', 'sluiceAudit'];
+
+let histories: RecordedHistory[];
+let bundle: WorkflowBundle;
+before(async () => {
+  histories = await readRecordedHistories();
+  bundle = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../src/workflows'),
+    logger: new DefaultLogger('WARN'),
+  });
+});
+
+async function replayAll(workflowBundle: WorkflowBundle, which: RecordedHistory[]) {
+  const failures: string[] = [];
+  for await (const r of Worker.runReplayHistories({ workflowBundle, replayName: 'sluice-replay' }, forReplay(which))) {
+    if (r.error) failures.push(`${r.workflowId}: ${r.error.name}: ${r.error.message}`);
+  }
+  return failures;
+}
+
+describe('recorded histories', () => {
+  test('cover every workflow type, a continue-as-new of the job and of the intake, a preemption and a canceled job', () => {
+    const types = new Set(histories.map((h) => h.workflowType));
+    for (const t of WORKFLOW_TYPES) assert.ok(types.has(t), `a recorded history of ${t}`);
+    const endsWithContinueAsNew = (h: RecordedHistory) =>
+      h.json.events.at(-1)?.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW';
+    for (const t of ['sluiceJob', 'sluiceIntake']) {
+      assert.ok(
+        histories.some((h) => h.workflowType === t && endsWithContinueAsNew(h)),
+        `a ${t} run that continued as new`,
+      );
+    }
+    const activities = (h: RecordedHistory) =>
+      h.json.events.flatMap((e) => {
+        const a = e.activityTaskScheduledEventAttributes as { activityType?: { name?: string } } | undefined;
+        return a?.activityType?.name ? [a.activityType.name] : [];
+      });
+    const all = histories.flatMap(activities);
+    for (const a of [
+      'packRetries',
+      'runSync',
+      'markSlaMissed',
+      'cancelBatches',
+      'requestRoom',
+      'snapshotAuditInput',
+      'reconcileAccount',
+    ]) {
+      assert.ok(all.includes(a), `some recorded history runs ${a}`);
+    }
+    const signals = histories.flatMap((h) =>
+      h.json.events.flatMap((e) => {
+        const s = e.workflowExecutionSignaledEventAttributes as { signalName?: string } | undefined;
+        return s?.signalName ? [s.signalName] : [];
+      }),
+    );
+    for (const s of ['preempt', 'grantRoom', 'cancel', 'requestRoom', 'releaseRoom', 'leaveQueue'])
+      assert.ok(signals.includes(s), `a ${s} signal`);
+  });
+
+  test('hold no prompt text, no results and no path of the machine they were recorded on', () => {
+    const repoRoot = path.resolve(__dirname, '..');
+    for (const h of histories) {
+      const raw = JSON.stringify(h.json);
+      const payloads = decodedPayloads(h.json).join('\n');
+      for (const text of [raw, payloads]) {
+        assert.ok(!text.includes(RECORDED_PROMPT), `${h.file}: no prompt text`);
+        assert.ok(!text.includes('Synthetic reply'), `${h.file}: no result text (the emulator's replies start so)`);
+        assert.ok(!/"role"\s*:\s*"user"/.test(text), `${h.file}: no message parameters`);
+        assert.ok(!text.includes(repoRoot), `${h.file}: not the repository's location`);
+      }
+      assert.ok(payloads.length > 0, `${h.file}: payloads were decoded, so the check above looked at them`);
+    }
+  });
+
+  test('replay on the workflow code as it is now', { timeout: 300_000 }, async () => {
+    assert.ok(histories.length >= 8, `${histories.length} histories`);
+    assert.deepEqual(await replayAll(bundle, histories), []);
+  });
+
+  test(
+    'a job workflow that decides differently fails the replay (the check can fail)',
+    { timeout: 120_000 },
+    async () => {
+      const changed = await bundleWorkflowCode({
+        workflowsPath: path.join(__dirname, 'fixtures', 'changed-job-workflow.ts'),
+        logger: new DefaultLogger('WARN'),
+      });
+      const jobs = histories.filter((h) => h.workflowType === 'sluiceJob').slice(0, 1);
+      const failures = await replayAll(changed, jobs);
+      assert.equal(failures.length, 1);
+      assert.match(failures[0]!, /Nondeterminism|DeterminismViolation/i);
+    },
+  );
+});
