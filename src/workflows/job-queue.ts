@@ -36,6 +36,13 @@ export function initialSeat(priority: number): QueueSeatState {
   return { priority, grant: { requests: 0, batches: 0 }, paused: false };
 }
 
+/** May this shard be submitted by batch now, with this much room granted? Without a scheduler, always. */
+export function seatAllows(seat: QueueSeatState, schedulerEnabled: boolean, grant: Room, shard: ShardRef): boolean {
+  if (seat.paused || seat.pendingPreempt) return false;
+  if (!schedulerEnabled) return true;
+  return grant.requests >= shard.requests && grant.batches >= 1;
+}
+
 interface SeatOptions {
   jobId: string;
   taskQueue: string;
@@ -94,9 +101,7 @@ export function joinQueue(seat: QueueSeatState, o: SeatOptions) {
   return {
     /** May this shard be submitted now? Without a scheduler, always (the job's own limits still apply). */
     canTake(shard: ShardRef): boolean {
-      if (seat.paused || seat.pendingPreempt) return false;
-      if (!enabled) return true;
-      return seat.grant.requests >= shard.requests && seat.grant.batches >= 1;
+      return seatAllows(seat, enabled, seat.grant, shard);
     },
     take(shard: ShardRef) {
       if (!enabled) return;

@@ -1,6 +1,8 @@
 /**
  * One job: plan, submit sub-batches, wait on durable timers, poll, collect, retry only what failed, finalize.
- * Decisions only; every API call and every byte of prompt or result is in an activity and the store.
+ * A thin loop: what to do is decided by the pure functions of job-decisions.ts over the job's state; the batch
+ * lane, the sync lane and the scheduler seat do it. Every API call and every byte of prompt or result is in an
+ * activity and the store.
  */
 import {
   ActivityFailure,
@@ -10,33 +12,21 @@ import {
   continueAsNew,
   defineQuery,
   defineSignal,
-  proxyActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
-  type ActivityOptions,
 } from '@temporalio/workflow';
-import type { SluiceActivities } from '../activities';
 import type { JobSummary } from '../activities/finalize';
-import type { CollectResult } from '../activities/collect';
-import { addTallies } from '../domain/cost';
-import { originalShardKey, type JobSpec, type ShardRef } from '../domain/job';
+import type { JobSpec } from '../domain/job';
 import { mapLimit } from '../domain/map-limit';
-import { nextPollIntervalMs } from '../domain/poll';
-import { isStraggler, nextSlaEventMs, routeFor } from '../domain/sla-route';
-import {
-  detailsMarkdown,
-  finishedRequests,
-  initialJobState,
-  progressOf,
-  recordRateSample,
-  type InFlightBatch,
-  type JobPhase,
-  type JobProgress,
-  type JobState,
-} from './job-state';
+import { acts, longFor, quick, short } from './job-activities';
+import { batchLane } from './job-batch-lane';
+import * as decide from './job-decisions';
 import { joinQueue } from './job-queue';
+import { detailsMarkdown, initialJobState, progressOf, type JobPhase, type JobProgress, type JobState } from './job-state';
+import { syncLane } from './job-sync-lane';
+import { dropUnsent, retriesPacked, takeShard } from './job-transitions';
 import { SluiceDeadline, SluiceJobName, SluicePhase, SluicePriority, SluiceSlaAtRisk } from './search-attributes';
 
 export const cancelSignal = defineSignal('cancel');
@@ -52,30 +42,23 @@ export interface JobResult {
   summary: JobSummary;
 }
 
-const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' };
-/** A create may carry up to 256 MB (a minute is room for that); the rest are small calls, retried soon after a crash. */
-const quick: ActivityOptions = { startToCloseTimeout: '1m', retry };
-const short: ActivityOptions = { startToCloseTimeout: '30s', retry };
-const acts = proxyActivities<SluiceActivities>(quick);
-/** While held with nothing in flight, look again this often even without a message (messages wake sooner). */
-const HELD_RECHECK_MS = 60_000;
-
 export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
   const opts = spec.options;
-  const s = state ?? initialJobState(Date.now(), spec.requestCount, opts.priority);
-  const long: ActivityOptions = { startToCloseTimeout: '30m', heartbeatTimeout: opts.heartbeatTimeoutMs, retry };
-
   const sla = opts.sla;
+  const s = state ?? initialJobState(Date.now(), spec.requestCount, opts.priority);
+  const long = longFor(opts);
+
   const progressNow = () => progressOf(s, Date.now(), sla);
   setHandler(progressQuery, progressNow);
-  setHandler(cancelSignal, () => {
+  // The one way in for a cancel: the loop carries it out at its next round (a Temporal cancellation should too).
+  const requestCancel = () => {
     s.cancelRequested = true;
-  });
+  };
+  setHandler(cancelSignal, requestCancel);
   upsertSearchAttributes([{ key: SluiceJobName, value: spec.name }]);
   if (sla.deadlineMs !== undefined) upsertSearchAttributes([{ key: SluiceDeadline, value: new Date(sla.deadlineMs) }]);
   let atRiskShown: boolean | undefined;
   let wake = false;
-  let syncFailure: Error | undefined;
   upsertSearchAttributes([{ key: SluicePriority, value: s.seat.priority }]);
   const seat = joinQueue(s.seat, {
     jobId: spec.jobId,
@@ -87,6 +70,9 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
     wake: () => (wake = true),
     onPriority: (priority) => upsertSearchAttributes([{ key: SluicePriority, value: priority }]),
   });
+  const batches = batchLane(spec, s, seat);
+  const sync = syncLane(spec, s, () => (wake = true));
+
   const showProgress = (next: string) => {
     const p = progressNow();
     const atRisk = p.sla?.atRisk ?? false;
@@ -94,13 +80,11 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
     atRiskShown = atRisk;
     setCurrentDetails(detailsMarkdown(p, next));
   };
-
   const setPhase = (phase: JobPhase, next: string) => {
     s.phase = phase;
     upsertSearchAttributes([{ key: SluicePhase, value: phase }]);
     showProgress(next);
   };
-  const countCall = (endpoint: string, n = 1) => (s.apiCalls[endpoint] = (s.apiCalls[endpoint] ?? 0) + n);
 
   try {
     if (s.phase === 'planning') {
@@ -113,35 +97,30 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
       setPhase('running', 'submit the first sub-batches');
     }
 
-    while (!isFinished(s)) {
+    while (!decide.isFinished(s)) {
       // Reset before the work, not before the wait: a message that arrives meanwhile must still wake the wait.
       wake = false;
-      throwIfSyncFailed();
-      if (s.cancelRequested && s.phase === 'running') await cancelInFlight();
+      sync.throwIfFailed();
+      if (decide.cancelDue(s)) await cancelEverything();
       if (s.phase === 'running') {
         await stepAsideIfAsked();
         await packRetriesIfDue();
         await submitWhatFits();
       }
-      const nothingOut = s.inFlight.length === 0 && s.syncInFlight.length === 0;
-      if (nothingOut && !(s.phase === 'running' && hasWorkLeft())) break;
-      if (cancelGraceOver()) break; // finalize reports the requests still in those batches
+      if (decide.stopReason(s, Date.now(), opts)) break;
 
-      const intervalMs = waitBeforePollMs();
-      showProgress(nextAction());
-      await condition(() => wake || (s.cancelRequested && s.phase === 'running'), nothingOut ? HELD_RECHECK_MS : intervalMs, {
-        summary: nothingOut ? 'wait for room in the batch queue' : s.inFlight.length ? `wait before polling ${s.inFlight.length} batches` : 'wait for synchronous calls',
-      });
+      const wait = decide.planWait(s, Date.now(), opts);
+      showProgress(decide.nextActionText(s));
+      await condition(() => wake || decide.cancelDue(s), wait.timeoutMs, { summary: wait.summary });
       if (s.inFlight.length > 0) {
-        const progressed = await pollAndCollect();
-        s.pollIntervalMs = progressed ? undefined : intervalMs;
+        const progressed = await batches.pollAndCollect(() => Date.now());
+        s.pollIntervalMs = decide.intervalAfterPoll(progressed, wait.intervalMs);
         await cancelStragglers();
       }
 
-      const info = workflowInfo();
-      if (info.continueAsNewSuggested || info.historyLength > opts.maxHistoryEvents) {
+      if (decide.continueAsNewDue(workflowInfo(), opts)) {
         await condition(() => s.syncInFlight.length === 0 && allHandlersFinished());
-        throwIfSyncFailed();
+        sync.throwIfFailed();
         await continueAsNew<typeof sluiceJob>({ spec, state: { ...s, run: s.run + 1 } });
       }
     }
@@ -172,82 +151,28 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
   if (s.fatalError) throw ApplicationFailure.nonRetryable(`Job ${spec.jobId} stopped: ${s.fatalError}`, 'JobFailed');
   return { summary };
 
-  /** The shards that would go next, in order (retries first), without taking them. */
-  function nextShards(limit: number): ShardRef[] {
-    const out = s.queued.slice(0, limit);
-    for (let i = s.nextShard; out.length < limit && i < s.shardSizes.length; i++) {
-      out.push({ key: originalShardKey(i), requests: s.shardSizes[i]! });
-    }
-    return out;
-  }
-
-  function takeShard(shard: ShardRef) {
-    if (s.queued[0]?.key === shard.key) s.queued.shift();
-    else s.nextShard++;
-  }
-
-  function hasWorkLeft(): boolean {
-    return s.nextShard < s.shardSizes.length || s.queued.length > 0 || s.pendingRetryRequests > 0;
-  }
-
+  /** Sends what the decisions pick, by the route they pick; asks the scheduler for room for the rest. */
   async function submitWhatFits() {
-    const route = routeFor(Date.now(), s.requestCount, sla);
-    const limit =
-      route === 'batch'
-        ? opts.maxBatchesInFlight - s.inFlight.length
-        : route === 'sync'
-          ? sla.maxSyncShardsInFlight - s.syncInFlight.length
-          : Number.MAX_SAFE_INTEGER;
-    const candidates = nextShards(Math.max(0, limit));
-    const picks: ShardRef[] = [];
-    for (const shard of candidates) {
-      // The batch queue is shared: a batch needs room from the scheduler; sync and sla_missed work does not.
-      if (route === 'batch' && !seat.canTake(shard)) break;
-      if (route === 'batch') seat.take(shard);
-      takeShard(shard);
-      picks.push(shard);
+    const plan = decide.planSubmissions(s, Date.now(), opts);
+    for (const shard of plan.picks) {
+      if (plan.route === 'batch') seat.take(shard);
+      takeShard(s, shard);
     }
-    if (route === 'batch') await askForRoom(picks.length < candidates.length);
-    if (picks.length === 0) return;
-    const total = s.shardSizes.length;
-    if (route === 'sync') return picks.forEach(startSync);
-    if (route === 'sla_missed') {
-      await mapLimit(picks, opts.activityConcurrency, markMissed);
+    if (plan.route === 'batch') await askForRoom(plan.blocked);
+    if (plan.picks.length === 0) return;
+    if (plan.route === 'sync') return plan.picks.forEach((shard) => sync.start(shard));
+    if (plan.route === 'sla_missed') {
+      await mapLimit(plan.picks, opts.activityConcurrency, (shard) => sync.markMissed(shard));
       return;
     }
-    // After a fatal answer no other lane may start a create: the job is about to stop.
-    let fatal: Error | undefined;
-    await mapLimit(picks, opts.activityConcurrency, async (shard) => {
-      if (fatal !== undefined) return;
-      const label = shard.key.startsWith('s') ? `sub-batch ${Number(shard.key.slice(1)) + 1}/${total}` : `retry ${shard.key}`;
-      try {
-        const r = await acts.submitBatch.executeWithOptions(
-          { ...quick, summary: `submit ${label} (${shard.requests} requests)` },
-          [{ jobId: spec.jobId, shardKey: shard.key }],
-        );
-        countCall('create');
-        s.batchesCreated++;
-        s.inFlight.push({ batchId: r.batchId, shardKey: shard.key, requests: r.requests, submittedAtMs: r.createdAtMs });
-      } catch (err) {
-        fatal ??= err instanceof Error ? err : new Error(String(err));
-      }
-    });
-    if (fatal !== undefined) throw fatal;
+    await batches.submit(plan.picks);
   }
 
   /** Asks the scheduler for room for what is left to send, and says why the job waits when it must. */
   async function askForRoom(blocked: boolean) {
-    const inFlight = { requests: s.inFlight.reduce((n, b) => n + b.requests, 0), batches: s.inFlight.length };
-    await seat.ask(inFlight, nextShards(Math.max(0, opts.maxBatchesInFlight - s.inFlight.length)));
-    const reason = !blocked
-      ? undefined
-      : s.seat.paused
-        ? 'paused'
-        : s.seat.preemptedBy
-          ? `preempted by ${s.seat.preemptedBy}`
-          : opts.useScheduler
-            ? 'waiting for room in the batch queue'
-            : undefined;
+    const wanted = decide.roomWanted(s, opts);
+    await seat.ask(wanted.inFlight, wanted.next);
+    const reason = decide.heldReasonOf(blocked, s.seat, opts.useScheduler);
     if (reason !== s.heldReason) {
       s.heldReason = reason;
       upsertSearchAttributes([{ key: SluicePhase, value: reason ? 'held' : s.phase }]);
@@ -256,174 +181,37 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
 
   /** Told to make room (or paused): give back unspent room and, if asked, cancel the youngest batches. */
   async function stepAsideIfAsked() {
-    const paused = s.seat.paused && (s.seat.grant.requests > 0 || s.seat.grant.batches > 0);
-    if (!s.seat.pendingPreempt && !paused) return;
+    if (!decide.mustStepAside(s.seat)) return;
     const preemption = await seat.stepAside();
-    if (!preemption || preemption.cancelRequests <= 0) return;
-    const youngest = s.inFlight.filter((b) => !b.straggler && !b.preempted).sort((a, b) => b.submittedAtMs - a.submittedAtMs);
-    const victims: InFlightBatch[] = [];
-    let freed = 0;
-    for (const b of youngest) {
-      if (freed >= preemption.cancelRequests) break;
-      victims.push(b);
-      freed += b.requests;
-    }
+    if (!preemption) return;
+    const victims = decide.preemptionVictims(s.inFlight, preemption.cancelRequests);
     if (victims.length === 0) return;
     for (const b of victims) b.preempted = true;
-    await acts.cancelBatches.executeWithOptions(
-      { ...short, summary: `cancel ${victims.length} young batches to make room for ${preemption.by}` },
-      [{ batchIds: victims.map((b) => b.batchId) }],
-    );
-    countCall('cancel', victims.length);
+    await batches.cancel(victims, `cancel ${victims.length} young batches to make room for ${preemption.by}`);
   }
 
-  function nextAction(): string {
-    if (s.heldReason) return `wait: ${s.heldReason}`;
-    if (s.inFlight.length) return `poll ${s.inFlight.length} batches`;
-    return `finish ${s.syncInFlight.length} synchronous sub-batches`;
-  }
-
-  function throwIfSyncFailed() {
-    if (syncFailure) throw syncFailure;
-  }
-
-  /** Runs beside the loop: synchronous calls take minutes, and batches in flight still need polling. */
-  function startSync(shard: ShardRef) {
-    s.syncInFlight.push(shard);
-    acts.runSync
-      .executeWithOptions({ ...long, summary: `send ${shard.requests} requests of ${shard.key} synchronously` }, [
-        { jobId: spec.jobId, shardKey: shard.key, concurrency: sla.syncConcurrency },
-      ])
-      .then((r) => {
-        countCall('messages', shard.requests);
-        s.syncRequests += shard.requests;
-        applyCollected(r);
-      })
-      .catch((err: unknown) => (syncFailure = err instanceof Error ? err : new Error(String(err))))
-      .finally(() => {
-        s.syncInFlight = s.syncInFlight.filter((x) => x.key !== shard.key);
-        wake = true;
-      });
-  }
-
-  async function markMissed(shard: ShardRef) {
-    const { requests } = await acts.markSlaMissed.executeWithOptions(
-      { ...short, summary: `mark ${shard.requests} requests of ${shard.key} sla_missed` },
-      [{ jobId: spec.jobId, shardKey: shard.key, reason: 'past the latest batch submission, and synchronous fallback is off' }],
-    );
-    s.slaMissed += requests;
-  }
-
-  function cancelGraceOver(): boolean {
-    return s.phase === 'canceling' && s.canceledAtMs !== undefined && Date.now() >= s.canceledAtMs + opts.cancelGraceMs;
-  }
-
-  /** The poll interval, shortened so the workflow wakes when the next SLA decision (or the cancel grace) falls due. */
-  function waitBeforePollMs(): number {
-    const intervalMs = nextPollIntervalMs(s.pollIntervalMs, opts.poll);
-    const now = Date.now();
-    if (s.phase === 'canceling' && s.canceledAtMs !== undefined) {
-      return Math.max(1, Math.min(intervalMs, s.canceledAtMs + opts.cancelGraceMs - now));
-    }
-    const next = nextSlaEventMs(now, s.inFlight.filter((b) => !b.straggler).map((b) => b.requests), sla);
-    return next === undefined ? intervalMs : Math.max(1, Math.min(intervalMs, next - now));
-  }
-
-  async function cancelStragglers() {
-    const now = Date.now();
-    const stragglers = s.inFlight.filter((b) => !b.straggler && isStraggler(now, b.requests, sla));
-    if (stragglers.length === 0 || s.cancelRequested) return;
-    for (const b of stragglers) b.straggler = true;
-    await acts.cancelBatches.executeWithOptions(
-      { ...short, summary: `cancel ${stragglers.length} batches that can no longer meet the deadline` },
-      [{ batchIds: stragglers.map((b) => b.batchId) }],
-    );
-    countCall('cancel', stragglers.length);
-  }
-
-  async function pollAndCollect(): Promise<boolean> {
-    const batches = s.inFlight.map(({ batchId, submittedAtMs }) => ({ batchId, submittedAtMs }));
-    const polled = await acts.pollBatches.executeWithOptions(
-      { ...short, summary: `poll ${batches.length} batches in flight` },
-      [{ batches, listThreshold: opts.listPollThreshold }],
-    );
-    countCall('poll', polled.calls);
-    if (polled.ended.length === 0) return false;
-    const resultsUrls = new Map(polled.ended.map((e) => [e.batchId, e.resultsUrl]));
-    const done = s.inFlight.filter((b) => resultsUrls.has(b.batchId));
-    await mapLimit(done, opts.activityConcurrency, async (batch) => {
-      const r = await acts.collectBatch.executeWithOptions(
-        { ...long, summary: `collect ${batch.requests} results of ${batch.shardKey}` },
-        [
-          {
-            jobId: spec.jobId,
-            batchId: batch.batchId,
-            resultsUrl: resultsUrls.get(batch.batchId),
-            shardKey: batch.shardKey,
-            maxAttempts: opts.maxAttempts,
-            jobCanceled: s.cancelRequested,
-            freeCancel: batch.preempted === true,
-          },
-        ],
-      );
-      s.inFlight = s.inFlight.filter((b) => b.batchId !== batch.batchId);
-      s.batchesCollected++;
-      countCall('results');
-      applyCollected(r, batch.batchId);
-    });
-    await seat.release({ requests: done.reduce((n, b) => n + b.requests, 0), batches: done.length });
-    recordRateSample(s, Date.now());
-    return true;
-  }
-
-  function applyCollected(r: CollectResult, batchId?: string) {
-    s.succeeded += r.succeeded;
-    s.failed += r.failed;
-    s.canceled += r.canceled;
-    s.tally = addTallies(s.tally, r.tally);
-    for (const [k, v] of Object.entries(r.reasons)) s.reasons[k] = (s.reasons[k] ?? 0) + v;
-    if (r.retry > 0 && batchId) {
-      s.pendingRetryBatchIds.push(batchId);
-      s.pendingRetryRequests += r.retry;
-      s.retried += r.retry;
-    }
-  }
-
-  /**
-   * Retries wait until a full sub-batch of them is ready, or until nothing else is left to send, or until they
-   * can no longer go by batch (then every minute counts).
-   */
   async function packRetriesIfDue() {
-    if (s.pendingRetryRequests === 0) return;
-    const nothingElse = s.nextShard >= s.shardSizes.length && s.queued.length === 0;
-    const notBatch = routeFor(Date.now(), s.requestCount, sla) !== 'batch';
-    if (s.pendingRetryRequests < opts.batchSize && !nothingElse && !notBatch) return;
+    if (!decide.retriesDue(s, Date.now(), opts)) return;
     s.retryRound++;
     const { shards } = await acts.packRetries.executeWithOptions(
       { ...quick, summary: `pack ${s.pendingRetryRequests} requests to retry` },
       [{ jobId: spec.jobId, batchIds: s.pendingRetryBatchIds, round: s.retryRound, batchSize: opts.batchSize }],
     );
-    s.queued.push(...shards);
-    s.pendingRetryBatchIds = [];
-    s.pendingRetryRequests = 0;
+    retriesPacked(s, shards);
   }
 
-  async function cancelInFlight() {
+  async function cancelStragglers() {
+    const stragglers = decide.stragglersToCancel(s, Date.now(), opts);
+    if (stragglers.length === 0) return;
+    for (const b of stragglers) b.straggler = true;
+    await batches.cancel(stragglers, `cancel ${stragglers.length} batches that can no longer meet the deadline`);
+  }
+
+  async function cancelEverything() {
     s.canceledAtMs = Date.now();
     setPhase('canceling', `cancel ${s.inFlight.length} batches in flight`);
-    // Requests that were never sent, or only waiting to be retried, end as canceled in finalize.
-    s.queued = [];
-    s.pendingRetryBatchIds = [];
-    s.pendingRetryRequests = 0;
-    s.nextShard = s.shardSizes.length;
+    dropUnsent(s);
     if (s.inFlight.length === 0) return;
-    await acts.cancelBatches.executeWithOptions({ ...short, summary: `cancel ${s.inFlight.length} batches` }, [
-      { batchIds: s.inFlight.map((b) => b.batchId) },
-    ]);
-    countCall('cancel', s.inFlight.length);
+    await batches.cancel(s.inFlight, `cancel ${s.inFlight.length} batches`);
   }
-}
-
-function isFinished(s: JobState): boolean {
-  return s.phase !== 'planning' && finishedRequests(s) >= s.requestCount && s.inFlight.length === 0;
 }

@@ -1,0 +1,72 @@
+/**
+ * The batch lane of a job: create sub-batches, poll every batch in flight in one activity, collect those that
+ * ended, cancel the ones the decisions name. Only I/O through activities and the state updates that follow.
+ */
+import type { JobSpec, ShardRef } from '../domain/job';
+import { mapLimit } from '../domain/map-limit';
+import { submissionLabel } from './job-decisions';
+import { acts, longFor, quick, short } from './job-activities';
+import type { QueueSeat } from './job-queue';
+import type { InFlightBatch, JobState } from './job-state';
+import { batchCollected, batchCreated, collectedRound, countCall } from './job-transitions';
+
+export type BatchLane = ReturnType<typeof batchLane>;
+
+export function batchLane(spec: JobSpec, s: JobState, seat: QueueSeat) {
+  const opts = spec.options;
+  const long = longFor(opts);
+  return {
+    /** Creates one batch per shard; after a fatal answer no other lane starts a create: the job is about to stop. */
+    async submit(picks: ShardRef[]) {
+      const total = s.shardSizes.length;
+      let fatal: Error | undefined;
+      await mapLimit(picks, opts.activityConcurrency, async (shard) => {
+        if (fatal !== undefined) return;
+        try {
+          const r = await acts.submitBatch.executeWithOptions(
+            { ...quick, summary: `submit ${submissionLabel(shard, total)} (${shard.requests} requests)` },
+            [{ jobId: spec.jobId, shardKey: shard.key }],
+          );
+          batchCreated(s, { batchId: r.batchId, shardKey: shard.key, requests: r.requests, submittedAtMs: r.createdAtMs });
+        } catch (err) {
+          fatal ??= err instanceof Error ? err : new Error(String(err));
+        }
+      });
+      if (fatal !== undefined) throw fatal;
+    },
+
+    async cancel(batches: readonly InFlightBatch[], summary: string) {
+      await acts.cancelBatches.executeWithOptions({ ...short, summary }, [{ batchIds: batches.map((b) => b.batchId) }]);
+      countCall(s, 'cancel', batches.length);
+    },
+
+    /** Polls every batch in flight; collects those that ended and gives their room back. True if any ended. */
+    async pollAndCollect(nowMs: () => number): Promise<boolean> {
+      const batches = s.inFlight.map(({ batchId, submittedAtMs }) => ({ batchId, submittedAtMs }));
+      const polled = await acts.pollBatches.executeWithOptions({ ...short, summary: `poll ${batches.length} batches in flight` }, [
+        { batches, listThreshold: opts.listPollThreshold },
+      ]);
+      countCall(s, 'poll', polled.calls);
+      if (polled.ended.length === 0) return false;
+      const resultsUrls = new Map(polled.ended.map((e) => [e.batchId, e.resultsUrl]));
+      const done = s.inFlight.filter((b) => resultsUrls.has(b.batchId));
+      await mapLimit(done, opts.activityConcurrency, async (batch) => {
+        const r = await acts.collectBatch.executeWithOptions({ ...long, summary: `collect ${batch.requests} results of ${batch.shardKey}` }, [
+          {
+            jobId: spec.jobId,
+            batchId: batch.batchId,
+            resultsUrl: resultsUrls.get(batch.batchId),
+            shardKey: batch.shardKey,
+            maxAttempts: opts.maxAttempts,
+            jobCanceled: s.cancelRequested,
+            freeCancel: batch.preempted === true,
+          },
+        ]);
+        batchCollected(s, batch.batchId, r);
+      });
+      await seat.release({ requests: done.reduce((n, b) => n + b.requests, 0), batches: done.length });
+      collectedRound(s, nowMs());
+      return true;
+    },
+  };
+}
