@@ -8,6 +8,7 @@ import {
   ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
+  CancellationScope,
   condition,
   continueAsNew,
   defineQuery,
@@ -24,7 +25,14 @@ import { acts, longFor, quick, short } from './job-activities';
 import { batchLane } from './job-batch-lane';
 import * as decide from './job-decisions';
 import { joinQueue } from './job-queue';
-import { detailsMarkdown, initialJobState, progressOf, type JobPhase, type JobProgress, type JobState } from './job-state';
+import {
+  detailsMarkdown,
+  initialJobState,
+  progressOf,
+  type JobPhase,
+  type JobProgress,
+  type JobState,
+} from './job-state';
 import { syncLane } from './job-sync-lane';
 import { dropUnsent, retriesPacked, takeShard } from './job-transitions';
 import { SluiceDeadline, SluiceJobName, SluicePhase, SluicePriority, SluiceSlaAtRisk } from './search-attributes';
@@ -42,7 +50,18 @@ export interface JobResult {
   summary: JobSummary;
 }
 
-export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
+/**
+ * A Temporal cancellation (`handle.cancel()`, the Web UI's Cancel, `temporal workflow cancel`) asks what the cancel
+ * signal asks, and gets the same: batches in flight canceled, results finalized, room in the queue given back, and
+ * the job completes with its summary. The job runs in a non-cancellable scope so that no activity is abandoned
+ * half-way: a create whose batch id the job never learned would be a batch nobody collects.
+ */
+export async function sluiceJob(input: JobInput): Promise<JobResult> {
+  const root = CancellationScope.current();
+  return CancellationScope.nonCancellable(() => runJob(input, root.cancelRequested));
+}
+
+async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>): Promise<JobResult> {
   const opts = spec.options;
   const sla = opts.sla;
   const s = state ?? initialJobState(Date.now(), spec.requestCount, opts.priority);
@@ -50,11 +69,12 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
 
   const progressNow = () => progressOf(s, Date.now(), sla);
   setHandler(progressQuery, progressNow);
-  // The one way in for a cancel: the loop carries it out at its next round (a Temporal cancellation should too).
+  // The one way in for a cancel, by signal or by Temporal cancellation: the loop carries it out at its next round.
   const requestCancel = () => {
     s.cancelRequested = true;
   };
   setHandler(cancelSignal, requestCancel);
+  temporalCancel.catch(requestCancel);
   upsertSearchAttributes([{ key: SluiceJobName, value: spec.name }]);
   if (sla.deadlineMs !== undefined) upsertSearchAttributes([{ key: SluiceDeadline, value: new Date(sla.deadlineMs) }]);
   let atRiskShown: boolean | undefined;
