@@ -200,6 +200,24 @@ const scenarios: Record<
       return [{ name: 'job-canceled', handle }];
     },
   },
+  /** The same, by a Temporal cancellation (the Web UI's Cancel): the job handles it as it handles the signal. */
+  'job-canceled-by-temporal': {
+    emulator: batchesTaking(3_000),
+    run: async (c) => {
+      const file = await inputFile(30);
+      const { handle } = await runJob(
+        c,
+        'canceled-by-temporal',
+        file,
+        { ...FAST_POLL, batchSize: 10, maxBatchesInFlight: 2 },
+        async (id) => {
+          await until('two batches in flight', () => c.stack.emulator.stats().createLog.length === 2);
+          await c.client.workflow.getHandle(id).cancel();
+        },
+      );
+      return [{ name: 'job-canceled-by-temporal', handle }];
+    },
+  },
   /** Two jobs share the batch queue: the urgent one preempts the low one, which cancels young batches for it. */
   'scheduler-preemption': {
     emulator: batchesTaking(2_500),

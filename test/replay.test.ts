@@ -71,6 +71,15 @@ describe('recorded histories', () => {
     );
     for (const s of ['preempt', 'grantRoom', 'cancel', 'requestRoom', 'releaseRoom', 'leaveQueue'])
       assert.ok(signals.includes(s), `a ${s} signal`);
+    assert.ok(
+      histories.some(
+        (h) =>
+          h.workflowType === 'sluiceJob' &&
+          h.json.events.some((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED') &&
+          h.json.events.at(-1)?.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED',
+      ),
+      'a job canceled the Temporal way that finished with its summary',
+    );
   });
 
   test('hold no prompt text, no results and no path of the machine they were recorded on', () => {
