@@ -1,6 +1,15 @@
-/** Plan: split the job's normalized input into shards of at most batchSize requests (and 256 MB). */
-import { heartbeat } from '@temporalio/activity';
+/**
+ * Plan: check every request against the account's Models API (read once per job), then split the job's normalized
+ * input into shards of at most batchSize requests (and 256 MB).
+ */
+import { ApplicationFailure, heartbeat, log } from '@temporalio/activity';
+import { modelsApiUnavailable, readModelCatalog } from '../anthropic/model-catalog';
+import { InputError } from '../domain/errors';
 import { REQUEST_ENVELOPE_BYTES } from '../domain/limits';
+import { LINEUP_CATALOG, type ModelCatalog } from '../domain/models';
+import { modelIssues } from '../domain/request-model-rules';
+import { formatPath } from '../domain/format';
+import type { InputIssue } from '../domain/request';
 import { createBatchCutter } from '../domain/split';
 import { jobKeys, originalShardKey, type NormalizedRequest, type ShardLine } from '../domain/job';
 import type { ActivityDeps } from './deps';
@@ -17,7 +26,7 @@ export interface PlanResult {
   shardSizes: number[];
 }
 
-export function planActivity({ store }: ActivityDeps) {
+export function planActivity({ store, anthropic }: ActivityDeps) {
   return async function planJob(input: PlanInput): Promise<PlanResult> {
     // A plan that was written completely is final: running the activity again returns it unchanged.
     const done = await store.readJson<PlanResult>(jobKeys.plan(input.jobId));
@@ -33,6 +42,20 @@ export function planActivity({ store }: ActivityDeps) {
       open = [];
       heartbeat({ shards: shardSizes.length });
     };
+
+    // Before anything is written: a request the account's models refuse stops the job with nothing sent.
+    const catalog = await accountCatalog();
+    const refused: InputIssue[] = [];
+    for await (const text of store.readLines(input.inputKey)) {
+      const request = JSON.parse(text) as NormalizedRequest;
+      for (const issue of modelIssues(request.params, catalog)) {
+        refused.push({ line: request.line, field: formatPath(['params', ...issue.path]), reason: issue.reason });
+      }
+    }
+    if (refused.length > 0) {
+      const error = new InputError(refused);
+      throw ApplicationFailure.nonRetryable(`the account's models refuse these requests:\n${error.message}`, 'InputError', refused);
+    }
 
     let requestCount = 0;
     for await (const text of store.readLines(input.inputKey)) {
@@ -50,4 +73,14 @@ export function planActivity({ store }: ActivityDeps) {
     await store.writeJson(jobKeys.plan(input.jobId), plan);
     return plan;
   };
+
+  async function accountCatalog(): Promise<ModelCatalog> {
+    try {
+      return await readModelCatalog(anthropic);
+    } catch (err) {
+      if (!modelsApiUnavailable(err)) throw err;
+      log.warn('The Models API is not available to this key: requests are checked against the built-in lineup');
+      return LINEUP_CATALOG;
+    }
+  }
 }

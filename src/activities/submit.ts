@@ -54,10 +54,11 @@ export function submitActivity({ store, anthropic, anthropicNoRetry }: ActivityD
       return { batchId: record.batchId, requests: record.requests, reconciled: false, createdAtMs: record.createdAtMs ?? 0 };
     }
 
-    const requests: { custom_id: string; params: ShardLine['params'] }[] = [];
+    // Params were checked against the Messages API schema before the job started (domain/request-params.ts).
+    const requests: Anthropic.Messages.Batches.BatchCreateParams.Request[] = [];
     for await (const text of store.readLines(jobKeys.shard(jobId, shardKey))) {
       const line = JSON.parse(text) as ShardLine;
-      requests.push({ custom_id: line.custom_id, params: line.params });
+      requests.push({ custom_id: line.custom_id, params: line.params as Anthropic.MessageCreateParamsNonStreaming });
     }
 
     if (record) {

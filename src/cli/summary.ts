@@ -10,11 +10,21 @@ export function printSummary(summary: JobSummary, outDir?: string, uiLink?: stri
     `  requests   ${summary.requests}: ${o.succeeded} succeeded, ${o.failed} failed, ${o.canceled} canceled, ${o.not_run} not run`,
     `  attempts   ${Object.entries(summary.attempts).map(([n, c]) => `${c} × ${n}`).join(', ') || '—'}`,
     `  tokens     ${summary.tokens.input} in, ${summary.tokens.output} out`,
-    `  cost       $${summary.costUsd.toFixed(4)} (the synchronous API: $${summary.syncEquivalentUsd.toFixed(4)}; saved $${summary.savedUsd.toFixed(4)})`,
+    costLine(summary),
     `  batches    ${summary.batchesCreated} created; wall time ${formatDuration(summary.wallTimeMs)}`,
   ];
-  if (summary.unpricedModels.length) lines.push(`  no price   for ${summary.unpricedModels.join(', ')} (cost not counted)`);
+  if (summary.unpricedModels.length) {
+    lines.push(`  no price   for ${summary.unpricedModels.join(', ')} (cost not counted; SLUICE_PRICES can add a price)`);
+  }
   if (outDir) lines.push(`  output     ${outDir}/results.jsonl, failures.jsonl, summary.json`);
   if (uiLink) lines.push(`  Web UI     ${uiLink}`);
   console.log(lines.join('\n'));
+}
+
+/** The cost line: never "$0" for work that had no price, and "at least" when only part of it was priced. */
+export function costLine(summary: Pick<JobSummary, 'costUsd' | 'syncEquivalentUsd' | 'savedUsd' | 'unpricedModels'>): string {
+  const unpriced = summary.unpricedModels.length > 0;
+  if (unpriced && summary.costUsd === 0 && summary.syncEquivalentUsd === 0) return `  cost       unpriced`;
+  const money = `$${summary.costUsd.toFixed(4)} (the synchronous API: $${summary.syncEquivalentUsd.toFixed(4)}; saved $${summary.savedUsd.toFixed(4)})`;
+  return `  cost       ${unpriced ? 'at least ' : ''}${money}`;
 }

@@ -14,6 +14,7 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import type { JobSummary } from '../activities/finalize';
 import { parseConfig } from '../domain/errors';
 import { jobKeys, jobWorkflowId, JobOptionsSchema, type JobOptionsInput, type JobSpec } from '../domain/job';
+import type { ModelCatalog } from '../domain/models';
 import type { JobDefaults } from '../domain/request';
 import type { BlobStore } from '../store/blob-store';
 import { cancelSignal, progressQuery, sluiceJob } from '../workflows';
@@ -34,6 +35,11 @@ export interface StartJobOptions {
   defaults?: JobDefaults;
   options?: JobOptionsInput;
   skipInvalid?: boolean;
+  /**
+   * The account's models (readModelCatalog from src/anthropic/model-catalog.ts), to refuse unknown or retired
+   * models before the job starts; without it the plan activity checks them once the job runs.
+   */
+  models?: ModelCatalog;
 }
 
 export interface StartedJob {
@@ -52,6 +58,7 @@ export async function startJob(o: StartJobOptions): Promise<StartedJob> {
     store: o.store,
     defaults: o.defaults,
     skipInvalid: o.skipInvalid,
+    models: o.models,
   });
   const spec: JobSpec = {
     jobId: workflowId,

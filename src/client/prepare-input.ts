@@ -7,6 +7,7 @@ import { deriveCustomId, DuplicateTracker } from '../domain/custom-id';
 import { InputError } from '../domain/errors';
 import { jobKeys, type NormalizedRequest } from '../domain/job';
 import { MAX_BATCH_BODY_BYTES } from '../domain/limits';
+import type { ModelCatalog } from '../domain/models';
 import { validateInputLine, type InputIssue, type JobDefaults } from '../domain/request';
 import type { BlobStore } from '../store/blob-store';
 import { readInputLines } from './input-lines';
@@ -19,6 +20,8 @@ export interface PrepareInputOptions {
   /** Largest single request (default: what fits in one create body). */
   maxRequestBytes?: number;
   skipInvalid?: boolean;
+  /** The account's models (readModelCatalog); default: the built-in lineup, which lets unknown names through. */
+  models?: ModelCatalog;
 }
 
 export interface PreparedInput {
@@ -46,7 +49,7 @@ export async function prepareInput(o: PrepareInputOptions): Promise<PreparedInpu
         reject([{ line: raw.line, reason }]);
         continue;
       }
-      const v = validateInputLine(raw.text, raw.line, o.defaults ?? {}, { maxRequestBytes });
+      const v = validateInputLine(raw.text, raw.line, o.defaults ?? {}, { maxRequestBytes, models: o.models });
       if (v.ok === 'blank') continue;
       const lineIndex = index++;
       if (v.ok === false) {

@@ -1,12 +1,5 @@
 // What requests cost, from their usage and the price table.
-import {
-  BATCH_PRICE_MULTIPLIER,
-  CACHE_READ_MULTIPLIER,
-  CACHE_WRITE_1H_MULTIPLIER,
-  CACHE_WRITE_5M_MULTIPLIER,
-  DEFAULT_PRICES,
-  lookupPrice,
-} from './prices';
+import { BATCH_PRICE_MULTIPLIER, DEFAULT_PRICES, lookupPrice, priceBand } from './prices';
 import type { PriceTable } from './prices';
 
 /** A Message's `usage`, as the API reports it. Absent or null counts are zero. */
@@ -22,9 +15,10 @@ export interface Usage {
 export type PriceMode = 'batch' | 'sync';
 
 /**
- * USD for one request's usage; undefined when `model` has no price. Cache writes count ×1.25 of the
- * input price, except those `cache_creation` marks as 1-hour (×2); cache reads ×0.1. In 'batch' mode
- * everything is halved, the cache multipliers included.
+ * USD for one request's usage; undefined when `model` has no price. Cache writes cost the model's 5-minute write
+ * price, except those `cache_creation` marks as 1-hour; cache reads the read price (by default ×1.25, ×2 and ×0.1
+ * of input). A model with a long-prompt band (Haiku 5.5) charges every token of a request whose prompt is over
+ * the threshold at that band. In 'batch' mode everything is halved, cache prices included.
  */
 export function costOfUsage(
   model: string,
@@ -36,13 +30,16 @@ export function costOfUsage(
   if (price === undefined) return undefined;
   const written = cacheWriteTokens(usage);
   const write1h = Math.min(written, usage.cache_creation?.ephemeral_1h_input_tokens ?? 0);
-  const inputWeighted =
-    (usage.input_tokens ?? 0) +
-    (written - write1h) * CACHE_WRITE_5M_MULTIPLIER +
-    write1h * CACHE_WRITE_1H_MULTIPLIER +
-    (usage.cache_read_input_tokens ?? 0) * CACHE_READ_MULTIPLIER;
+  const read = usage.cache_read_input_tokens ?? 0;
+  const input = usage.input_tokens ?? 0;
+  const band = priceBand(price, input + written + read);
   const standardUsd =
-    (inputWeighted * price.inputUsdPerMTok + (usage.output_tokens ?? 0) * price.outputUsdPerMTok) / 1_000_000;
+    (input * band.inputUsdPerMTok +
+      (written - write1h) * band.cacheWrite5mUsdPerMTok +
+      write1h * band.cacheWrite1hUsdPerMTok +
+      read * band.cacheReadUsdPerMTok +
+      (usage.output_tokens ?? 0) * band.outputUsdPerMTok) /
+    1_000_000;
   return mode === 'batch' ? standardUsd * BATCH_PRICE_MULTIPLIER : standardUsd;
 }
 

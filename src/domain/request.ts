@@ -2,7 +2,14 @@
 import { z } from 'zod';
 import { CUSTOM_ID_PATTERN } from './custom-id';
 import { describeValue, formatInteger, formatPath } from './format';
+import { findDuplicateKey } from './json-duplicate-keys';
 import { REQUEST_ENVELOPE_BYTES, utf8Bytes } from './limits';
+import { LINEUP_CATALOG, type ModelCatalog } from './models';
+import { modelIssues } from './request-model-rules';
+import { maxTokens, MessageParamsSchema, model, system, temperature, unknownParamIssues, type MessageParams, type ParamIssue } from './request-params';
+import { expect, isPlainObject } from './request-zod';
+
+export { KNOWN_PARAMS, MessageParamsSchema, type MessageParams } from './request-params';
 
 /** One thing wrong with one input line. `field` is a path such as "params.messages[0].role". */
 export interface InputIssue {
@@ -20,28 +27,6 @@ export type LineResult =
   | { ok: false; errors: InputIssue[] }
   | { ok: 'blank' };
 
-/** Builds a zod error message: "is required" when absent, else the expectation and what came. */
-function expect(expectation: string) {
-  return (issue: { input?: unknown }) =>
-    issue.input === undefined ? 'is required' : `${expectation} (got ${describeValue(issue.input)})`;
-}
-
-const TEMPERATURE = 'must be a number from 0 to 1';
-const temperature = z
-  .number({ error: expect(TEMPERATURE) })
-  .min(0, { error: expect(TEMPERATURE) })
-  .max(1, { error: expect(TEMPERATURE) });
-const SYSTEM = 'must be a string or an array of text blocks ({"type": "text", "text": "..."})';
-const textBlock = z.looseObject({ type: z.literal('text'), text: z.string() });
-const system = z.union([z.string(), z.array(textBlock)], { error: expect(SYSTEM) });
-const MODEL = 'must be a non-empty model name';
-const model = z.string({ error: expect(MODEL) }).min(1, { error: expect(MODEL) });
-const MAX_TOKENS = 'must be an integer ≥ 1';
-const maxTokens = z
-  .number({ error: expect(MAX_TOKENS) })
-  .int({ error: expect(MAX_TOKENS) })
-  .min(1, { error: expect(MAX_TOKENS) });
-
 /** Job-level values merged into every request that lacks them. Unknown keys are refused. */
 export const JobDefaultsSchema = z.strictObject(
   {
@@ -58,40 +43,6 @@ export const JobDefaultsSchema = z.strictObject(
   },
 );
 export type JobDefaults = z.infer<typeof JobDefaultsSchema>;
-
-const CONTENT = 'must be a string or an array of content blocks (objects with a "type")';
-const MessageSchema = z.looseObject(
-  {
-    role: z.enum(['user', 'assistant'], { error: expect('must be "user" or "assistant"') }),
-    content: z.union([z.string(), z.array(z.looseObject({ type: z.string() }))], { error: expect(CONTENT) }),
-  },
-  { error: expect('must be an object with "role" and "content"') },
-);
-
-/**
- * A Messages API body as Sluice needs it. Loose: fields Sluice does not check (tools, metadata,
- * thinking, top_p, ...) pass through untouched.
- */
-export const MessageParamsSchema = z.looseObject(
-  {
-    model,
-    max_tokens: maxTokens,
-    messages: z
-      .array(MessageSchema, { error: expect('must be a non-empty array of messages') })
-      .min(1, { error: expect('must have at least one message') }),
-    system: system.optional(),
-    temperature: temperature.optional(),
-    // Batches cannot stream; typed `false` so validated params fit the SDK's batch request type.
-    stream: z
-      .literal(false, {
-        error: (issue) =>
-          issue.input === true ? 'stream: true is not allowed in a batch' : expect('must be false or absent')(issue),
-      })
-      .optional(),
-  },
-  { error: expect('must be an object (a Messages API body)') },
-);
-export type MessageParams = z.infer<typeof MessageParamsSchema>;
 
 const LINE_FIELDS = ['custom_id', 'params'] as const;
 const CUSTOM_ID = `must match ${CUSTOM_ID_PATTERN.source}`;
@@ -118,7 +69,11 @@ export function validateInputLine(
   text: string,
   lineNumber: number,
   defaults: JobDefaults,
-  opts: { maxRequestBytes: number },
+  opts: {
+    maxRequestBytes: number;
+    /** The models to check against: the account's (read once per job) or, by default, the built-in lineup. */
+    models?: ModelCatalog;
+  },
 ): LineResult {
   const cleaned = text.replace(/^\uFEFF/, '').replace(/\r$/, '');
   if (cleaned.trim() === '') return { ok: 'blank' };
@@ -150,14 +105,34 @@ export function validateInputLine(
   const params = value.params;
   if (!isPlainObject(params)) return { ok: false, errors };
 
-  // A fresh object: the caller's parsed value stays as it was. Own "__proto__" keys from JSON.parse
-  // are copied as data by spread, never as a prototype; default keys are a fixed list.
+  // A fresh object: the caller's parsed value stays as it was. Own "__proto__" keys from JSON.parse are
+  // copied as data by spread, never as a prototype (and reported as unknown parameters); default keys are a
+  // fixed list.
   const merged: Record<string, unknown> = { ...params };
+  const fromDefaults = new Set<string>();
   for (const key of ['model', 'max_tokens', 'system', 'temperature'] as const) {
-    if (!Object.hasOwn(merged, key) && defaults[key] !== undefined) merged[key] = defaults[key];
+    if (!Object.hasOwn(merged, key) && defaults[key] !== undefined) {
+      merged[key] = defaults[key];
+      fromDefaults.add(key);
+    }
   }
+  const duplicate = findDuplicateKey(cleaned);
+  if (duplicate) {
+    errors.push({
+      line: lineNumber,
+      field: formatPath([...duplicate.path, duplicate.key]),
+      reason: 'appears twice in one object: JSON keeps only the last value, so say which one you mean',
+    });
+  }
+  const paramIssues: ParamIssue[] = unknownParamIssues(merged);
   const checked = MessageParamsSchema.safeParse(merged);
   if (!checked.success) errors.push(...toIssues(checked.error, lineNumber, ['params']));
+  else paramIssues.push(...modelIssues(merged, opts.models ?? LINEUP_CATALOG));
+  for (const issue of paramIssues) {
+    const [top] = issue.path;
+    const note = typeof top === 'string' && fromDefaults.has(top) && issue.path.length === 1 ? ' (set by the job default)' : '';
+    errors.push({ line: lineNumber, field: formatPath(['params', ...issue.path]), reason: issue.reason + note });
+  }
 
   const bytes = utf8Bytes(JSON.stringify(merged)) + REQUEST_ENVELOPE_BYTES;
   if (bytes > opts.maxRequestBytes) {
@@ -177,10 +152,6 @@ function toIssues(error: z.ZodError, line: number, prefix: PropertyKey[] = []): 
     const field = formatPath([...prefix, ...issue.path]);
     return field === '' ? { line, reason: issue.message } : { line, field, reason: issue.message };
   });
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**

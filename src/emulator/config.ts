@@ -7,10 +7,13 @@
  * in REAL ms or seconds, because it acts on the HTTP exchange itself.
  */
 import { z } from 'zod';
+import { DEFAULT_SERVED_MODELS, servedModelSchema } from './models';
 import { DAY_MS, MINUTE_MS, SECOND_MS } from './time';
 
-export const ENDPOINTS = ['create', 'retrieve', 'list', 'cancel', 'delete', 'results', 'messages'] as const;
+export const ENDPOINTS = ['create', 'retrieve', 'list', 'cancel', 'delete', 'results', 'messages', 'models'] as const;
 export type Endpoint = (typeof ENDPOINTS)[number];
+/** Where faults apply unless told otherwise: every endpoint but the Models API (read once per job). */
+const DEFAULT_FAULT_ENDPOINTS: Endpoint[] = ['create', 'retrieve', 'list', 'cancel', 'delete', 'results', 'messages'];
 
 export const ERROR_TYPES = [
   'invalid_request_error',
@@ -32,7 +35,7 @@ const DEFAULT_RETENTION_MS = 29 * DAY_MS;
 const DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024;
 
 const rate = z.number().min(0).max(1);
-const allEndpoints = z.array(z.enum(ENDPOINTS)).default([...ENDPOINTS]);
+const allEndpoints = z.array(z.enum(ENDPOINTS)).default([...DEFAULT_FAULT_ENDPOINTS]);
 /** After firing this many times the fault stops (handy for "fail once, then succeed"). Unlimited if absent. */
 const maxTimes = z.number().int().min(0).optional();
 
@@ -163,11 +166,14 @@ export const emulatorOptionsSchema = z.strictObject({
   /** Request bodies above this many bytes get 413 request_too_large. */
   maxBodyBytes: z.number().int().positive().default(DEFAULT_MAX_BODY_BYTES),
   maxRequestsPerBatch: z.number().int().positive().default(100_000),
-  /** Known model names, and a prefix that makes any other name known too (null: only the list). */
+  /**
+   * The models the account has (served by GET /v1/models, and checked in every request: unknown or retired
+   * names, max_tokens, per-model rules), and a prefix that makes any other name usable too (null: only the list).
+   */
   models: z
     .strictObject({
-      known: z.array(z.string()).default(['claude-haiku-4-5', 'claude-sonnet-4-5', 'claude-opus-4-1']),
-      acceptPrefix: z.string().nullable().default('claude-'),
+      lineup: z.array(servedModelSchema).default(DEFAULT_SERVED_MODELS),
+      acceptPrefix: z.string().nullable().default(null),
     })
     .prefault({}),
   faults: faultsSchema,

@@ -7,6 +7,7 @@ import { isArchived, statusAt, toMessageBatch } from './batch-state';
 import type { EmulatorConfig, Endpoint, ErrorType } from './config';
 import type { FaultInjector } from './faults';
 import { parseJson } from './http';
+import { listModels, retrieveModel } from './models';
 import type { BatchStore } from './store';
 import type { StatsRecorder } from './stats';
 import { summariseParams, syntheticMessage } from './synthetic';
@@ -174,7 +175,15 @@ function messages(services: Services, call: Call): Reply {
   return { kind: 'json', body: syntheticMessage(key.startsWith('sync:') ? '' : key, summary, 'standard') };
 }
 
+function models(services: Services, call: Call): Reply {
+  const lineup = services.config.models.lineup;
+  const page = call.batchId === null ? listModels(lineup, call.query) : retrieveModel(lineup, call.batchId);
+  if (page.ok) return { kind: 'json', body: page.body };
+  return { kind: 'error', type: page.status === 'invalid' ? 'invalid_request_error' : 'not_found_error', message: page.message };
+}
+
 export const HANDLERS: Record<Endpoint, (services: Services, call: Call) => Reply> = {
+  models,
   create,
   retrieve,
   list,

@@ -2,9 +2,10 @@
  * Request validation, worded like the real API (pydantic-style `path: message`). Pure.
  *
  * - `validateCreateBody`: what refuses a whole batch at create (400 invalid_request_error).
- * - `validateParams`: what is wrong inside one request's `params`; in a batch it becomes an `errored` result
- *   line, on POST /v1/messages an immediate 400.
+ * - `validateParams` (params-validation.ts): what is wrong inside one request's `params`; in a batch it becomes an
+ *   `errored` result line, on POST /v1/messages an immediate 400.
  */
+import type { ServedModel } from './models';
 
 export const CUSTOM_ID_PATTERN = /^[a-zA-Z0-9_-]{1,64}$/;
 
@@ -16,7 +17,7 @@ export interface BatchRequestInput {
 export type CreateValidation = { ok: true; requests: BatchRequestInput[] } | { ok: false; message: string };
 
 export interface ModelRules {
-  known: readonly string[];
+  lineup: readonly ServedModel[];
   acceptPrefix: string | null;
 }
 
@@ -72,58 +73,4 @@ export function validateCreateBody(body: unknown, maxRequests: number): CreateVa
   return { ok: true, requests: requests as BatchRequestInput[] };
 }
 
-export function isKnownModel(model: string, rules: ModelRules): boolean {
-  return rules.known.includes(model) || (rules.acceptPrefix !== null && model.startsWith(rules.acceptPrefix));
-}
-
-function messagesProblem(messages: unknown): string | null {
-  if (messages === undefined) return 'messages: Field required';
-  if (!Array.isArray(messages)) return 'messages: Input should be a valid list';
-  if (messages.length === 0) return 'messages: at least one message is required';
-  for (let i = 0; i < messages.length; i++) {
-    const message: unknown = messages[i];
-    if (!isObject(message)) return `messages.${i}: Input should be a valid dictionary`;
-    if (message['role'] !== 'user' && message['role'] !== 'assistant') {
-      return `messages.${i}.role: Input should be 'user' or 'assistant'`;
-    }
-    const content = message['content'];
-    if (content === undefined) return `messages.${i}.content: Field required`;
-    if (typeof content !== 'string' && !Array.isArray(content)) {
-      return `messages.${i}.content: Input should be a valid string or list`;
-    }
-  }
-  return null;
-}
-
-/** The problem with one request's params, or null. `where` changes only the wording for `stream`. */
-export function validateParams(
-  params: Record<string, unknown>,
-  models: ModelRules,
-  where: 'batch' | 'sync',
-): string | null {
-  const model = params['model'];
-  if (model === undefined) return 'model: Field required';
-  if (typeof model !== 'string') return 'model: Input should be a valid string';
-  const maxTokens = params['max_tokens'];
-  if (maxTokens === undefined) return 'max_tokens: Field required';
-  if (typeof maxTokens !== 'number' || !Number.isInteger(maxTokens))
-    return 'max_tokens: Input should be a valid integer';
-  if (maxTokens < 1) return 'max_tokens: Input should be greater than or equal to 1';
-  const messages = messagesProblem(params['messages']);
-  if (messages) return messages;
-  const stream = params['stream'];
-  if (stream !== undefined && typeof stream !== 'boolean') return 'stream: Input should be a valid boolean';
-  if (stream === true) {
-    return where === 'batch'
-      ? 'stream: Streaming is not supported in the Message Batches API'
-      : 'stream: streaming is not supported by the Sluice emulator';
-  }
-  const temperature = params['temperature'];
-  if (temperature !== undefined) {
-    if (typeof temperature !== 'number') return 'temperature: Input should be a valid number';
-    if (temperature < 0) return 'temperature: Input should be greater than or equal to 0';
-    if (temperature > 1) return 'temperature: Input should be less than or equal to 1';
-  }
-  if (!isKnownModel(model, models)) return `model: ${model}`;
-  return null;
-}
+export { validateParams } from './params-validation';

@@ -1,6 +1,7 @@
 /** `sluice run INPUT`: validate, start the job, follow it with a progress bar, write the output. */
 import path from 'node:path';
 import { Option, type Command } from 'commander';
+import { modelCatalogFromEnv } from '../../anthropic/model-catalog';
 import { downloadResults, startJob, waitForJob } from '../../client/jobs';
 import { parseDuration } from '../../domain/duration';
 import { JobDefaultsSchema } from '../../domain/request';
@@ -106,6 +107,7 @@ export async function runCommand(input: string, opts: RunOptions): Promise<void>
       defaults,
       options,
       skipInvalid: opts.skipInvalid,
+      models: await modelCatalogFromEnv(ctx.config),
     });
     if (prepared.rejected > 0) {
       console.error(`${prepared.rejected} bad lines skipped (see rejects.jsonl in the output).`);

@@ -1,0 +1,33 @@
+/**
+ * Reads the account's Models API once (GET /v1/models, every page) into a plain ModelCatalog. Shared by the client
+ * (before a job starts) and the plan activity (once per job, where the API key is).
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import { catalogFromModelInfos, type ModelCatalog, type ModelInfoLike } from '../domain/models';
+
+export async function readModelCatalog(anthropic: Anthropic): Promise<ModelCatalog> {
+  const infos: ModelInfoLike[] = [];
+  for await (const model of anthropic.models.list({ limit: 1000 })) infos.push(model);
+  return catalogFromModelInfos(infos);
+}
+
+/**
+ * True when the answer means "this endpoint is not there for this key" (a proxy without /v1/models, a key
+ * without the permission): Sluice then checks against its built-in lineup instead of stopping every job.
+ */
+export function modelsApiUnavailable(err: unknown): boolean {
+  return err instanceof Anthropic.NotFoundError || err instanceof Anthropic.PermissionDeniedError;
+}
+
+/**
+ * The account's catalog when this process has an API key (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL), else undefined.
+ * Any failure also gives undefined: the plan activity reads the catalog again where the workers' key is.
+ */
+export async function modelCatalogFromEnv(config: { ANTHROPIC_API_KEY?: string; ANTHROPIC_BASE_URL?: string }): Promise<ModelCatalog | undefined> {
+  if (!config.ANTHROPIC_API_KEY) return undefined;
+  try {
+    return await readModelCatalog(new Anthropic({ apiKey: config.ANTHROPIC_API_KEY, baseURL: config.ANTHROPIC_BASE_URL, maxRetries: 1, timeout: 10_000 }));
+  } catch {
+    return undefined;
+  }
+}
