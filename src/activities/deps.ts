@@ -16,4 +16,6 @@ export interface ActivityDeps {
   prices: PriceTable;
   /** Room in the account's batch queue that the task queue's scheduler hands out. */
   queueCapacity: QueueCapacity;
+  /** The Temporal Web UI (SLUICE_WEB_UI), for the job report's link to the job; no link without it. */
+  webUiUrl?: string;
 }

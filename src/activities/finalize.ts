@@ -6,6 +6,7 @@ import { heartbeat } from '@temporalio/activity';
 import { addTallies, addUsage, emptyTally, type CostTally, type Usage } from '../domain/cost';
 import { jobKeys, originalShardKey, type OutcomeLine, type OutcomeStatus, type ShardLine } from '../domain/job';
 import type { ActivityDeps } from './deps';
+import { writeReportAfterFinalize } from './report';
 import type { SubmissionRecord } from './submit';
 
 export interface FinalizeInput {
@@ -42,7 +43,7 @@ export interface JobSummary {
   finishedAt: string;
 }
 
-export function finalizeActivity({ store, prices }: ActivityDeps) {
+export function finalizeActivity({ store, prices, webUiUrl }: ActivityDeps) {
   return async function finalizeJob(input: FinalizeInput): Promise<JobSummary> {
     const { jobId } = input;
     const outcomes: Record<OutcomeStatus, number> = { succeeded: 0, failed: 0, canceled: 0, sla_missed: 0, not_run: 0 };
@@ -153,6 +154,7 @@ export function finalizeActivity({ store, prices }: ActivityDeps) {
       finishedAt: new Date().toISOString(),
     };
     await store.writeJson(jobKeys.output(jobId, 'summary.json'), summary);
+    await writeReportAfterFinalize({ store, prices, webUiUrl }, jobId); // report.html, next to the results
     return summary;
   };
 }

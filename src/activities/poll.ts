@@ -11,6 +11,7 @@ import type { ActivityDeps } from './deps';
 import { jobKeys, type BatchTiming } from '../domain/job';
 import { mapLimit } from '../domain/map-limit';
 import { recordPolled } from '../metrics';
+import { recordSeenEnded } from './report-records';
 
 export interface PollInput {
   batches: { batchId: string; submittedAtMs: number }[];
@@ -88,6 +89,7 @@ export function pollActivity({ anthropic, store }: ActivityDeps) {
       if (batch.processing_status === 'ended') {
         result.ended.push({ batchId: batch.id, counts, resultsUrl: batch.results_url ?? undefined });
         await store.writeJson(jobKeys.timing(batch.id), timingOf(batch));
+        await recordSeenEnded(store, batch.id); // for the job report's timeline
         continue;
       }
       if (batch.processing_status === 'canceling') result.canceling.push(batch.id);

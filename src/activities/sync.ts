@@ -13,6 +13,7 @@ import { classifyHttpError, retryAfterMs } from '../domain/retry';
 import type { CollectResult } from './collect';
 import { toApiFailure } from './api-failure';
 import type { ActivityDeps } from './deps';
+import { recordSyncEnded, recordSyncStarted } from './report-records';
 
 export interface SyncInput {
   jobId: string;
@@ -31,6 +32,7 @@ export function syncActivity({ store, anthropicNoRetry, prices }: ActivityDeps) 
   return async function runSync(input: SyncInput): Promise<CollectResult> {
     const lines: ShardLine[] = [];
     for await (const text of store.readLines(jobKeys.shard(input.jobId, input.shardKey))) lines.push(JSON.parse(text) as ShardLine);
+    await recordSyncStarted(store, input.jobId, input.shardKey, lines.length); // for the job report's timeline
 
     let finished = 0;
     const outcomes = await mapLimit(lines, input.concurrency, async (line) => {
@@ -60,6 +62,7 @@ export function syncActivity({ store, anthropicNoRetry, prices }: ActivityDeps) 
     for (const [origin, texts] of byOrigin) {
       await store.writeLines(jobKeys.outcomes(input.jobId, origin, `sync-${input.shardKey}`), texts);
     }
+    await recordSyncEnded(store, input.jobId, input.shardKey, lines.length);
     return result;
   };
 

@@ -2,6 +2,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, type SluiceConfig } from '../config';
 import { dataConverterFromEnv } from '../codec';
+import { uiLink } from '../domain/web-ui';
 import { createStore, type ClosableBlobStore } from '../store';
 
 export interface CliContext {
@@ -29,6 +30,4 @@ export async function openContext(env: NodeJS.ProcessEnv = process.env): Promise
   };
 }
 
-export function uiLink(webUi: string, namespace: string, workflowId: string): string {
-  return `${webUi.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
-}
+export { uiLink };

@@ -8,6 +8,7 @@ import { registerEmulatorCommand } from './commands/emulator';
 import { registerIntakeCommands } from './commands/intake';
 import { registerJobControlCommands } from './commands/job-control';
 import { registerQueueCommands } from './commands/queue';
+import { registerReportCommand } from './commands/report';
 import { registerRunCommand } from './commands/run';
 import { registerScheduleCommands } from './commands/schedule';
 import { registerSlaCommand } from './commands/sla';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerRunCommand(program);
   registerJobControlCommands(program);
+  registerReportCommand(program);
   registerQueueCommands(program);
   registerIntakeCommands(program);
   registerSlaCommand(program);

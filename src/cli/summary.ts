@@ -1,4 +1,6 @@
 /** The summary a user reads after a job: counts, cost, savings, where the files are. */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { JobSummary } from '../activities/finalize';
 import { formatDuration } from '../domain/duration';
 
@@ -16,7 +18,10 @@ export function printSummary(summary: JobSummary, outDir?: string, uiLink?: stri
   if (summary.unpricedModels.length) {
     lines.push(`  no price   for ${summary.unpricedModels.join(', ')} (cost not counted; SLUICE_PRICES can add a price)`);
   }
-  if (outDir) lines.push(`  output     ${outDir}/results.jsonl, failures.jsonl, summary.json`);
+  if (outDir) {
+    const report = existsSync(path.join(outDir, 'report.html')) ? ', report.html' : '';
+    lines.push(`  output     ${outDir}/results.jsonl, failures.jsonl, summary.json${report}`);
+  }
   if (uiLink) lines.push(`  Web UI     ${uiLink}`);
   console.log(lines.join('\n'));
 }

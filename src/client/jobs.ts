@@ -111,18 +111,25 @@ export async function downloadResults(store: BlobStore, jobId: string, outDir: s
   await mkdir(outDir, { recursive: true });
   const written: string[] = [];
   for (const file of ['results.jsonl', 'failures.jsonl'] as const) {
-    const target = path.join(outDir, file);
-    const out = createWriteStream(target);
-    for await (const line of store.readLines(jobKeys.output(jobId, file))) {
-      if (!out.write(line + '\n')) await once(out, 'drain');
-    }
-    out.end();
-    await finished(out);
-    written.push(target);
+    written.push(await copyLines(store, jobKeys.output(jobId, file), path.join(outDir, file)));
   }
   const summary = await store.readJson(jobKeys.output(jobId, 'summary.json'));
   const summaryPath = path.join(outDir, 'summary.json');
   await writeFile(summaryPath, JSON.stringify(summary, null, 2) + '\n');
   written.push(summaryPath);
+  // The job report (docs/report.md), written by finalize; absent for jobs finished before it existed.
+  const reportKey = jobKeys.output(jobId, 'report.html');
+  if (await store.exists(reportKey)) written.push(await copyLines(store, reportKey, path.join(outDir, 'report.html')));
   return written;
+}
+
+/** Streams a blob's lines into a file; returns the file's path. */
+async function copyLines(store: BlobStore, key: string, target: string): Promise<string> {
+  const out = createWriteStream(target);
+  for await (const line of store.readLines(key)) {
+    if (!out.write(line + '\n')) await once(out, 'drain');
+  }
+  out.end();
+  await finished(out);
+  return target;
 }

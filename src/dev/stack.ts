@@ -101,6 +101,7 @@ export async function startDevStack(o: DevStackOptions): Promise<DevStack> {
       apiKey,
       baseURL,
       storeDir: o.storeDir,
+      webUiUrl: temporal.uiUrl,
     });
     const workerDone = worker.run();
     return {

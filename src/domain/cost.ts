@@ -44,7 +44,7 @@ export function costOfUsage(
 }
 
 /** Cache writes: the total when given, else the sum of the lifetime split. */
-function cacheWriteTokens(usage: Usage): number {
+export function cacheWriteTokens(usage: Usage): number {
   const split = usage.cache_creation;
   return (
     usage.cache_creation_input_tokens ??

@@ -108,12 +108,19 @@ export const jobKeys = {
   retriesOf: (jobId: string) => `jobs/${jobId}/retries/`,
   /** One synchronous call's outcome, recorded before the next so a rerun never pays twice. */
   syncDone: (jobId: string, shardKey: string, customId: string) => `jobs/${jobId}/sync/${shardKey}/${customId}.json`,
-  output: (jobId: string, file: 'results.jsonl' | 'failures.jsonl' | 'summary.json') => `jobs/${jobId}/output/${file}`,
+  syncDoneOf: (jobId: string) => `jobs/${jobId}/sync/`,
+  output: (jobId: string, file: 'results.jsonl' | 'failures.jsonl' | 'summary.json' | 'report.html') =>
+    `jobs/${jobId}/output/${file}`,
   /** Account-wide index of the batches Sluice created, for reconciliation and audits. */
   batch: (batchId: string) => `batches/${batchId}.json`,
   /** Account-wide: when an ended batch was created and ended, and its counts (a BatchTiming), for reports and latency models. */
   timing: (batchId: string) => `timings/${batchId}.json`,
   timings: () => 'timings/',
+  /** Account-wide: when Sluice first saw an ended batch (a BatchSeenEnded), on its own clock, for the report's timeline. */
+  seenEnded: (batchId: string) => `seen-ended/${batchId}.json`,
+  /** When a synchronous sub-batch started and ended (a SyncTiming), for the job report's timeline. */
+  syncTiming: (jobId: string, shardKey: string) => `jobs/${jobId}/sync-timings/${shardKey}.json`,
+  syncTimingsOf: (jobId: string) => `jobs/${jobId}/sync-timings/`,
 };
 
 /** What the API said about a batch when the poll first saw it ended: times and counts, nothing of its content. */
@@ -125,6 +132,24 @@ export interface BatchTiming {
   cancelInitiatedAtMs?: number;
   requests: number;
   counts: { succeeded: number; errored: number; canceled: number; expired: number };
+}
+
+/**
+ * When a poll first saw a batch ended, on the worker's clock (BatchTiming's times are the API's clock, which the
+ * time-compressed emulator runs fast): the job report draws batches on the same clock as the deadline.
+ */
+export interface BatchSeenEnded {
+  batchId: string;
+  seenEndedAtMs: number;
+}
+
+/** When runSync first started a sub-batch and when it finished it (no content): the report's timeline. */
+export interface SyncTiming {
+  shardKey: string;
+  requests: number;
+  startedAtMs: number;
+  /** Absent while the sub-batch runs (or if its activity died and never finished). */
+  endedAtMs?: number;
 }
 
 export function originalShardKey(index: number): string {

@@ -1,0 +1,95 @@
+/**
+ * Reads what the job report is drawn from, all of it from the store's records of one job: summary.json, the
+ * submission records, the batches' timings, the synchronous sub-batches' timings and results.jsonl (of which only
+ * ids, statuses, attempts, error types, models and usage are kept, never prompts or answers).
+ */
+import { SluiceError } from '../domain/errors';
+import { jobKeys, type BatchSeenEnded, type BatchTiming, type OutcomeLine, type SyncTiming } from '../domain/job';
+import { mapLimit } from '../domain/map-limit';
+import type { PriceTable } from '../domain/prices';
+import { batchEndedOnSluiceClock, type ReportRecords, type ReportSpec, type ReportSummary, type SubmissionFacts } from '../domain/report-data';
+import { createOutcomeFold } from '../domain/report-outcomes';
+import type { BlobStore } from '../store/blob-store';
+
+export class JobNotFinishedError extends SluiceError {
+  override name = 'JobNotFinishedError';
+  constructor(readonly jobId: string) {
+    super(`${jobKeys.output(jobId, 'summary.json')} is not in the store: ${jobId} is not a finished job (see sluice status ${jobId})`);
+  }
+}
+
+export interface ReadRecordsInput {
+  store: BlobStore;
+  jobId: string;
+  prices: PriceTable;
+  spec?: ReportSpec;
+  webUiLink?: string;
+  /** Called every few thousand outcomes (the finalize activity heartbeats there). */
+  onProgress?: (outcomes: number) => void;
+}
+
+const READ_CONCURRENCY = 16;
+const PROGRESS_EVERY = 5_000;
+
+export async function readReportRecords(i: ReadRecordsInput): Promise<ReportRecords> {
+  const { store, jobId } = i;
+  const summary = await store.readJson<ReportSummary>(jobKeys.output(jobId, 'summary.json'));
+  if (!summary) throw new JobNotFinishedError(jobId);
+
+  const submissions = (await readAll<SubmissionFacts>(store, await store.list(jobKeys.submissionsOf(jobId)))).filter(
+    (s): s is SubmissionFacts => s !== undefined,
+  );
+  const batchIds = submissions.flatMap((s) => (s.batchId ? [s.batchId] : []));
+  const timings = (await readAll<BatchTiming>(store, batchIds.map(jobKeys.timing))).filter((t): t is BatchTiming => t !== undefined);
+  const seenEnded = (await readAll<BatchSeenEnded>(store, batchIds.map(jobKeys.seenEnded))).filter(
+    (t): t is BatchSeenEnded => t !== undefined,
+  );
+  const syncTimings = (await readAll<SyncTiming>(store, await store.list(jobKeys.syncTimingsOf(jobId)))).filter(
+    (t): t is SyncTiming => t !== undefined,
+  );
+
+  // Which synchronous sub-batch answered each request: the keys of the sync records say it (sync/<shard>/<id>.json).
+  const syncPrefix = jobKeys.syncDoneOf(jobId);
+  const syncShardOf = new Map<string, string>();
+  for (const key of await store.list(syncPrefix)) {
+    const [shardKey, file] = key.slice(syncPrefix.length).split('/');
+    if (shardKey && file?.endsWith('.json')) syncShardOf.set(file.slice(0, -'.json'.length), shardKey);
+  }
+  const timingOf = new Map(timings.map((t) => [t.batchId, t]));
+  const seenOf = new Map(seenEnded.map((t) => [t.batchId, t]));
+  const batchEnd = new Map(
+    submissions.flatMap((s) => (s.batchId ? [[s.batchId, batchEndedOnSluiceClock(s, timingOf.get(s.batchId), seenOf.get(s.batchId))] as const] : [])),
+  );
+  const syncEnd = new Map(syncTimings.map((t) => [t.shardKey, t.endedAtMs]));
+  const fold = createOutcomeFold({
+    prices: i.prices,
+    batchEndedAtMs: (batchId) => batchEnd.get(batchId),
+    syncEndedAtMs: (customId) => {
+      const shard = syncShardOf.get(customId);
+      return shard === undefined ? undefined : syncEnd.get(shard);
+    },
+    finishedAtMs: Date.parse(summary.finishedAt),
+  });
+  let n = 0;
+  for await (const text of store.readLines(jobKeys.output(jobId, 'results.jsonl'))) {
+    fold.add(JSON.parse(text) as OutcomeLine);
+    if (++n % PROGRESS_EVERY === 0) i.onProgress?.(n);
+  }
+
+  return {
+    jobId,
+    summary,
+    spec: i.spec,
+    submissions,
+    timings,
+    seenEnded,
+    syncTimings,
+    outcomes: fold.result(),
+    webUiLink: i.webUiLink,
+    generatedAtMs: Date.now(),
+  };
+}
+
+function readAll<T>(store: BlobStore, keys: readonly string[]): Promise<(T | undefined)[]> {
+  return mapLimit(keys, READ_CONCURRENCY, (key) => store.readJson<T>(key));
+}
