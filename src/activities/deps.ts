@@ -1,6 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { PriceTable } from '../domain/prices';
 import type { QueueCapacity } from '../domain/queue';
+import type { SubmissionTimingInput } from '../domain/reconcile';
 import type { BlobStore } from '../store/blob-store';
 
 /** What activities need from the outside world; the worker passes real clients, tests their own. */
@@ -16,4 +17,6 @@ export interface ActivityDeps {
   prices: PriceTable;
   /** Room in the account's batch queue that the task queue's scheduler hands out. */
   queueCapacity: QueueCapacity;
+  /** Create timeout and reconciliation timing (defaults in SubmissionTimingSchema); validated where activities are built. */
+  submission?: SubmissionTimingInput;
 }

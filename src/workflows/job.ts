@@ -23,6 +23,7 @@ import type { CollectResult } from '../activities/collect';
 import { addTallies } from '../domain/cost';
 import { originalShardKey, type JobSpec, type ShardRef } from '../domain/job';
 import { mapLimit } from '../domain/map-limit';
+import { SUBMIT_HEARTBEAT_TIMEOUT_MS, SUBMIT_START_TO_CLOSE_MS } from '../domain/reconcile';
 import { nextPollIntervalMs } from '../domain/poll';
 import { isStraggler, nextSlaEventMs, routeFor } from '../domain/sla-route';
 import {
@@ -56,6 +57,8 @@ const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '
 /** A create may carry up to 256 MB (a minute is room for that); the rest are small calls, retried soon after a crash. */
 const quick: ActivityOptions = { startToCloseTimeout: '1m', retry };
 const short: ActivityOptions = { startToCloseTimeout: '30s', retry };
+/** The create call's SDK timeout stays below this start-to-close (src/domain/reconcile.ts); heartbeats carry a cancel to the call. */
+const submitOptions: ActivityOptions = { startToCloseTimeout: SUBMIT_START_TO_CLOSE_MS, heartbeatTimeout: SUBMIT_HEARTBEAT_TIMEOUT_MS, retry };
 const acts = proxyActivities<SluiceActivities>(quick);
 /** While held with nothing in flight, look again this often even without a message (messages wake sooner). */
 const HELD_RECHECK_MS = 60_000;
@@ -222,7 +225,7 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
       const label = shard.key.startsWith('s') ? `sub-batch ${Number(shard.key.slice(1)) + 1}/${total}` : `retry ${shard.key}`;
       try {
         const r = await acts.submitBatch.executeWithOptions(
-          { ...quick, summary: `submit ${label} (${shard.requests} requests)` },
+          { ...submitOptions, summary: `submit ${label} (${shard.requests} requests)` },
           [{ jobId: spec.jobId, shardKey: shard.key }],
         );
         countCall('create');
