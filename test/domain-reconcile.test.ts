@@ -92,6 +92,7 @@ function simulate(subCount: number, events: readonly SimEvent[], drainCalls: rea
     });
   };
   const ended = (b: Batch) => now >= Math.min(b.endsAtMs, b.cancelAtMs === undefined ? Infinity : b.cancelAtMs + CANCEL_END_MS);
+  const firstSeen = new Map<string, number>(); // `${sub}/${batch}` → when that submission first saw it
   const reconcile = (i: number) => {
     const sub = subs[i]!;
     const candidates: Candidate[] = batches
@@ -99,6 +100,7 @@ function simulate(subCount: number, events: readonly SimEvent[], drainCalls: rea
       .map((b) => ({
         batchId: b.id,
         createdAtMs: b.createdAtMs,
+        seenForMs: now - (firstSeen.get(`${i}/${b.id}`) ?? (firstSeen.set(`${i}/${b.id}`, now), now)),
         ended: ended(b),
         cancelRequested: b.cancelAtMs !== undefined,
         ...(b.claim !== undefined && { claim: me(b.claim) }),
@@ -170,11 +172,11 @@ test('a lost create with nothing visible yet waits for the list instead of creat
 test('two unclaimed candidates past the grace are both canceled, and neither is adopted by guess', () => {
   const me = { jobId: 'j', shardKey: 's000000' };
   const now = 100_000;
-  const c = (id: string): Candidate => ({ batchId: id, createdAtMs: now - timing.claimGraceMs, ended: false });
+  const c = (id: string): Candidate => ({ batchId: id, createdAtMs: now - timing.claimGraceMs, seenForMs: timing.claimGraceMs, ended: false });
   const d = decideReconcile(me, now - timing.claimGraceMs - 1, now, [c('a'), c('b')], timing);
   assert.equal(d.kind, 'wait');
   assert.deepEqual(d.cancel, ['a', 'b']);
-  const young = decideReconcile(me, now - 1_000, now, [{ batchId: 'y', createdAtMs: now - 500, ended: false }], timing);
+  const young = decideReconcile(me, now - 1_000, now, [{ batchId: 'y', createdAtMs: now - 500, seenForMs: 500, ended: false }], timing);
   assert.deepEqual([young.kind, young.cancel], ['wait', []], 'a young batch may still be claimed by its healthy owner');
 });
 

@@ -36,6 +36,7 @@ export async function reconcileLostCreate(
       const candidate: Candidate = {
         batchId: batch.id,
         createdAtMs,
+        seenForMs: 0,
         ended,
         cancelRequested: batch.cancel_initiated_at !== null,
         ...(claim && { claim: { jobId: claim.jobId, shardKey: claim.shardKey } }),
@@ -51,7 +52,20 @@ export async function reconcileLostCreate(
     throw toApiFailure(err, `list batches to reconcile ${me.shardKey}`);
   }
 
-  const decision = decideReconcile(me, callAtMs, Date.now(), candidates, timing);
+  // The claim grace runs from when this submission first saw a batch unclaimed, on its own clock.
+  const nowMs = Date.now();
+  const seenBefore = record.candidatesSeenAtMs ?? {};
+  const seen: Record<string, number> = {};
+  for (const c of candidates) {
+    if (c.claim || c.holds) continue;
+    const firstSeenAtMs = seenBefore[c.batchId] ?? nowMs;
+    seen[c.batchId] = firstSeenAtMs;
+    c.seenForMs = nowMs - firstSeenAtMs;
+  }
+  if (Object.keys(seen).some((id) => seenBefore[id] === undefined)) {
+    await store.writeJson(jobKeys.submission(me.jobId, me.shardKey), { ...record, candidatesSeenAtMs: seen } satisfies SubmissionRecord);
+  }
+  const decision = decideReconcile(me, callAtMs, nowMs, candidates, timing);
   for (const { batchId, owner } of decision.fileFor) {
     const batch = batches.get(batchId)!;
     const entry: BatchIndexEntry = { ...owner, requests: totalOf(batch), createdAtMs: Date.parse(batch.created_at), provenBy: 'content' };

@@ -21,7 +21,7 @@ export const SubmissionTimingSchema = z
     createTimeoutMs: DurationSchema.default(90_000),
     /** How long after a create the list endpoint may still not show the batch. */
     listLagMs: DurationSchema.default(30_000),
-    /** A healthy create writes its claim within this long of its batch's created_at. */
+    /** A healthy create writes its claim within this long of its batch appearing in the list. */
     claimGraceMs: DurationSchema.default(60_000),
     /** Clock skew allowed between workers and the API when comparing created_at to a call's start. */
     skewMs: DurationSchema.default(60_000),
@@ -45,6 +45,11 @@ export interface SubmissionId {
 export interface Candidate {
   batchId: string;
   createdAtMs: number;
+  /**
+   * How long this submission has seen it unclaimed (its own clock, recorded across attempts). Used for the claim
+   * grace instead of created_at, which comes from the API's clock.
+   */
+  seenForMs: number;
   ended: boolean;
   /** The store's claim, if any submission wrote one. */
   claim?: SubmissionId;
@@ -93,7 +98,7 @@ export function decideReconcile(
     }
     unresolved++;
     // In progress and unclaimed: a healthy create may still write its claim; past the grace it is a lost create.
-    if (!c.ended && !c.cancelRequested && nowMs - c.createdAtMs >= t.claimGraceMs) actions.cancel.push(c.batchId);
+    if (!c.ended && !c.cancelRequested && c.seenForMs >= t.claimGraceMs) actions.cancel.push(c.batchId);
   }
 
   const claimed = byAge.find((c) => same(c.claim, me));

@@ -7,6 +7,8 @@ export interface SubmissionRecord {
   intentAtMs: number;
   /** When the last create call started; with no batchId, its answer is unknown (absent in records of older Sluice). */
   callAtMs?: number;
+  /** Unclaimed batches reconciliation saw, with when it first saw each (this worker fleet's clock). */
+  candidatesSeenAtMs?: Record<string, number>;
   /** The last call was refused by the API: nothing of it is pending. */
   refused?: boolean;
   batchId?: string;
