@@ -10,7 +10,7 @@ import { QueueCapacitySchema, type QueueCapacityInput } from './domain/queue';
 import { SubmissionTimingSchema, type SubmissionTimingInput } from './domain/reconcile';
 import { parseConfig } from './domain/errors';
 import { dataConverterFromEnv } from './codec';
-import { loadConfig, type SluiceConfig } from './config';
+import { loadConfig, submissionTimingFromEnv, type SluiceConfig } from './config';
 import { ConfigError } from './domain/errors';
 import { withPriceOverrides } from './domain/prices';
 import { enableSluiceMetrics, SLUICE_HISTOGRAM_BUCKETS } from './metrics';
@@ -111,6 +111,7 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
           preempt: cfg.SLUICE_QUEUE_PREEMPT,
         },
         workflowBundlePath: cfg.SLUICE_WORKFLOW_BUNDLE,
+        submission: submissionTimingFromEnv(cfg),
         dataConverter,
       });
       console.error(

@@ -2,33 +2,18 @@
  * Emulator stats are keyed by what went on the wire: Sluice's wire ids. These helpers read them back as the user's
  * custom_ids (through the store: tag → job, shard file → line), so tests can say "this request was sent twice".
  */
+import { userIdOf } from '../../src/client/wire-ids';
 import type { EmulatorStats } from '../../src/emulator/stats';
-import { jobKeys, type ShardLine } from '../../src/domain/job';
-import { decodeWireId, wireKeys, type WireTagEntry } from '../../src/domain/wire-id';
+import { decodeWireId } from '../../src/domain/wire-id';
 import type { BlobStore } from '../../src/store/blob-store';
+
+export { userIdOf };
 
 export interface UserSends {
   jobId: string;
   customId: string;
   batch: number;
   sync: number;
-}
-
-/** The user's custom_id a wire id stands for, with its job; undefined when it is not a wire id Sluice made. */
-export async function userIdOf(store: BlobStore, wireId: string, cache = new Map<string, string[]>()): Promise<{ jobId: string; customId: string } | undefined> {
-  const address = decodeWireId(wireId);
-  if (!address) return undefined;
-  const entry = await store.readJson<WireTagEntry>(wireKeys.tag(address.tag));
-  if (!entry) return undefined;
-  const key = jobKeys.shard(entry.jobId, address.shardKey);
-  let ids = cache.get(key);
-  if (!ids) {
-    ids = [];
-    for await (const text of store.readLines(key)) ids.push((JSON.parse(text) as ShardLine).custom_id);
-    cache.set(key, ids);
-  }
-  const customId = ids[address.index];
-  return customId === undefined ? undefined : { jobId: entry.jobId, customId };
 }
 
 /**
