@@ -4,6 +4,7 @@
  * exits non-zero on any violation.
  *
  *   npm run chaos -- --requests 2000 --kills 3 --restarts 1 --seed 7 --timing between-activities --keep
+ *   npm run chaos -- --jobs 2      # two jobs of one file at once: equal sub-batch sizes, the same custom_ids
  */
 import { parseArgs } from 'node:util';
 import { formatReport, runChaos } from './chaos/harness';
@@ -12,6 +13,7 @@ import { DEFAULT_CHAOS_OPTIONS } from './chaos/options';
 const { values: args } = parseArgs({
   options: {
     requests: { type: 'string', default: String(DEFAULT_CHAOS_OPTIONS.requests) },
+    jobs: { type: 'string', default: String(DEFAULT_CHAOS_OPTIONS.jobs) },
     kills: { type: 'string', default: String(DEFAULT_CHAOS_OPTIONS.workerKills) },
     restarts: { type: 'string', default: String(DEFAULT_CHAOS_OPTIONS.serverRestarts) },
     seed: { type: 'string', default: String(DEFAULT_CHAOS_OPTIONS.seed) },
@@ -30,6 +32,7 @@ async function main(): Promise<number> {
   if (timing !== 'anytime' && timing !== 'between-activities') throw new Error('--timing must be anytime or between-activities');
   const report = await runChaos({
     requests: whole('requests', args.requests),
+    jobs: Math.max(1, whole('jobs', args.jobs)),
     workerKills: whole('kills', args.kills),
     serverRestarts: whole('restarts', args.restarts),
     seed: whole('seed', args.seed),

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseCodecKeys } from './codec/keys';
 import { ConfigError, configErrorFromZod } from './domain/errors';
+import { SubmissionTimingSchema, type SubmissionTimingInput } from './domain/reconcile';
 
 const hostPort = z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233');
 const positiveInt = z.coerce.number().int().min(1);
@@ -88,6 +89,13 @@ export const EnvSchema = z.object({
   SLUICE_QUEUE_MAX_REQUESTS: positiveInt.default(100_000),
   SLUICE_QUEUE_MAX_BATCHES: positiveInt.default(1_000),
   SLUICE_QUEUE_PREEMPT: z.enum(['stop', 'cancel']).default('stop'),
+  /**
+   * The create call's SDK timeout and reconciliation timing (src/domain/reconcile.ts, defaults 90 s, 30 s, 60 s).
+   * Shorter values suit an emulator; the create timeout must stay below the submit activity's start-to-close.
+   */
+  SLUICE_CREATE_TIMEOUT_MS: unsetWhenEmpty(positiveInt),
+  SLUICE_RECONCILE_LIST_LAG_MS: unsetWhenEmpty(positiveInt),
+  SLUICE_RECONCILE_CLAIM_GRACE_MS: unsetWhenEmpty(positiveInt),
   SLUICE_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 export type SluiceEnv = z.output<typeof EnvSchema>;
@@ -103,6 +111,15 @@ export interface SluiceConfig extends SluiceEnv {
   store: StoreChoice;
 }
 
+/** The submission timing the environment asks for (unset fields keep their defaults). */
+export function submissionTimingFromEnv(cfg: SluiceEnv): SubmissionTimingInput {
+  return {
+    ...(cfg.SLUICE_CREATE_TIMEOUT_MS !== undefined && { createTimeoutMs: cfg.SLUICE_CREATE_TIMEOUT_MS }),
+    ...(cfg.SLUICE_RECONCILE_LIST_LAG_MS !== undefined && { listLagMs: cfg.SLUICE_RECONCILE_LIST_LAG_MS }),
+    ...(cfg.SLUICE_RECONCILE_CLAIM_GRACE_MS !== undefined && { claimGraceMs: cfg.SLUICE_RECONCILE_CLAIM_GRACE_MS }),
+  };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): SluiceConfig {
   const parsed = EnvSchema.safeParse(env);
   // zod's messages name the variable and the rule, never the value (which may be a key).
@@ -111,6 +128,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SluiceConfig {
   if (cfg.SLUICE_STORE && cfg.SLUICE_STORE_DIR) {
     throw new ConfigError('SLUICE_STORE', 'and SLUICE_STORE_DIR are both set: choose PostgreSQL or a directory, not both');
   }
+  // Checked here, so a create timeout at or above the activity's start-to-close names its variable.
+  const timing = SubmissionTimingSchema.safeParse(submissionTimingFromEnv(cfg));
+  if (!timing.success) throw new ConfigError('SLUICE_CREATE_TIMEOUT_MS', timing.error.issues[0]?.message ?? 'is invalid');
   const storeDir = path.resolve(cfg.SLUICE_STORE_DIR ?? path.join(cfg.SLUICE_STATE_DIR, 'store'));
   const store: StoreChoice = cfg.SLUICE_STORE
     ? { kind: 'postgres', url: cfg.SLUICE_STORE, maxConnections: cfg.SLUICE_STORE_CONNECTIONS }

@@ -7,9 +7,10 @@ import type { DataConverter } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { QueueCapacitySchema, type QueueCapacityInput } from './domain/queue';
+import { SubmissionTimingSchema, type SubmissionTimingInput } from './domain/reconcile';
 import { parseConfig } from './domain/errors';
 import { dataConverterFromEnv } from './codec';
-import { loadConfig, type SluiceConfig } from './config';
+import { loadConfig, submissionTimingFromEnv, type SluiceConfig } from './config';
 import { ConfigError } from './domain/errors';
 import { withPriceOverrides } from './domain/prices';
 import { enableSluiceMetrics, SLUICE_HISTOGRAM_BUCKETS } from './metrics';
@@ -33,6 +34,8 @@ export interface SluiceWorkerOptions {
   prices?: unknown;
   /** Room in the account's batch queue (per task queue); defaults: 100,000 requests, 1,000 batches. */
   queueCapacity?: QueueCapacityInput;
+  /** The create call's timeout and reconciliation timing (SubmissionTimingSchema); tests shorten them. */
+  submission?: SubmissionTimingInput;
   /** A prebuilt workflow bundle (production images); otherwise the workflows are bundled at start. */
   workflowBundlePath?: string;
   /** E.g. dataConverterFromEnv(): payload encryption. Clients of the same jobs need the same one. */
@@ -52,6 +55,7 @@ export async function createSluiceWorker(o: SluiceWorkerOptions): Promise<Worker
     prices: withPriceOverrides(o.prices ?? {}),
     queueCapacity: parseConfig(QueueCapacitySchema, o.queueCapacity ?? {}, 'queue'),
     webUiUrl: o.webUiUrl,
+    submission: parseConfig(SubmissionTimingSchema, o.submission ?? {}, 'submission'),
   });
   const workflows: Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle'> = o.workflowBundlePath
     ? { workflowBundle: { codePath: o.workflowBundlePath } }
@@ -110,6 +114,7 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
           preempt: cfg.SLUICE_QUEUE_PREEMPT,
         },
         workflowBundlePath: cfg.SLUICE_WORKFLOW_BUNDLE,
+        submission: submissionTimingFromEnv(cfg),
         dataConverter,
         webUiUrl: cfg.SLUICE_WEB_UI,
       });

@@ -13,6 +13,7 @@ import { InputError } from '../src/domain/errors';
 import { jobKeys, type OutcomeLine } from '../src/domain/job';
 import type { InputIssue } from '../src/domain/request';
 import { startStack, type TestStack } from './helpers/stack';
+import { sendsByCustomId } from './helpers/wire';
 
 const FAST_POLL = { poll: { initialMs: 200, growth: 1.5, capMs: 1_000 } };
 const DEFAULTS = { model: 'claude-haiku-4-5', max_tokens: 64 };
@@ -172,7 +173,7 @@ describe('job input', () => {
         expectedLines,
         'the valid lines, with their own line numbers',
       );
-      const submitted = Object.keys(stack.emulator.stats().submissions).sort();
+      const submitted = Object.keys(await sendsByCustomId(stack.store, stack.emulator.stats())).sort();
       assert.deepEqual(submitted, results.map((r) => r.custom_id).sort(), 'only the valid lines were sent');
       assert.ok(!submitted.includes('no-messages'));
 

@@ -10,6 +10,14 @@ import { downloadResults, jobProgress, startJob, waitForJob } from '../src/clien
 import { pauseJob, queueView, resumeJob, setJobPriority } from '../src/client/queue';
 import type { JobOptionsInput, OutcomeLine } from '../src/domain/job';
 import { readJsonl, startStack, writeJobInput, type TestStack } from './helpers/stack';
+import { sendsByCustomId, userIdOf } from './helpers/wire';
+
+/** The job (by the user custom_id prefix, low- or high-) of each created batch, in creation order. */
+async function batchOwners(stack: TestStack): Promise<(string | undefined)[]> {
+  const owners: (string | undefined)[] = [];
+  for (const c of stack.emulator.stats().createLog) owners.push((await userIdOf(stack.store, c.firstCustomId))?.customId.split('-')[0]);
+  return owners;
+}
 
 const DEFAULTS = { model: 'claude-haiku-4-5', max_tokens: 16 };
 const POLL = { initialMs: 150, growth: 1.2, capMs: 300 };
@@ -79,7 +87,7 @@ test('an urgent job goes first; the low one steps aside, survives a worker resta
   worker.shutdown();
   await running;
 
-  const owners = stack.emulator.stats().createLog.map((c) => c.firstCustomId.split('-')[0]);
+  const owners = await batchOwners(stack);
   assert.deepEqual(owners.slice(0, 6), ['low', 'low', 'low', 'high', 'high', 'high'], 'no low sub-batch before the high ones are in');
   assert.equal(owners.length, 12);
   assert.equal(highSummary.outcomes.succeeded, 300);
@@ -101,7 +109,7 @@ test('with --preempt cancel, young low batches are canceled for free and their r
 
   const stats = stack.emulator.stats();
   assert.ok(stats.calls.cancel >= 2, `young low batches were canceled (${stats.calls.cancel} cancel calls)`);
-  const owners = stats.createLog.map((c) => c.firstCustomId.split('-')[0]);
+  const owners = await batchOwners(stack);
   assert.deepEqual(owners.slice(0, 5), ['low', 'low', 'low', 'high', 'high'], 'the high job went in right after the cancel');
 
   // What the canceled batches returned: canceled requests were never processed, so never billed.
@@ -109,7 +117,8 @@ test('with --preempt cancel, young low batches are canceled for free and their r
   const billed = new Map<string, number>();
   for (const { batchId } of stats.createLog) {
     for await (const line of await anthropic.messages.batches.results(batchId)) {
-      if (line.result.type === 'succeeded') billed.set(line.custom_id, (billed.get(line.custom_id) ?? 0) + 1);
+      const id = (await userIdOf(stack.store, line.custom_id))?.customId ?? line.custom_id;
+      if (line.result.type === 'succeeded') billed.set(id, (billed.get(id) ?? 0) + 1);
     }
   }
   const lowResults = await resultsOf(stack, low);
@@ -121,7 +130,8 @@ test('with --preempt cancel, young low batches are canceled for free and their r
   }
   const resent = lowResults.filter((r) => r.batch_ids.length === 2);
   assert.ok(resent.length >= 100, `${resent.length} requests of canceled batches were sent again`);
-  assert.ok(resent.every((r) => stats.submissions[r.custom_id]!.batch === 2));
+  const sends = await sendsByCustomId(stack.store, stats);
+  assert.ok(resent.every((r) => sends[r.custom_id]!.batch === 2));
 });
 
 test('a priority raised by signal takes effect on the next grant', async () => {
@@ -138,7 +148,7 @@ test('a priority raised by signal takes effect on the next grant', async () => {
   await Promise.all([first, b, c].map((id) => waitForJob(stack.env.client, id)));
   worker.shutdown();
   await running;
-  const owners = stack.emulator.stats().createLog.map((x) => x.firstCustomId.split('-')[0]);
+  const owners = await batchOwners(stack);
   assert.deepEqual(owners, ['first', 'sea', 'bee']);
 });
 

@@ -25,7 +25,7 @@ describe('privacy of workflow history', () => {
       latency: { batch: { kind: 'uniform', minMs: 20_000, maxMs: 150_000 } },
       faults: {
         // Terminal failures (with the API's own message) and retried ones, so every path writes history.
-        errorCustomIds: { pattern: '^fail-', type: 'invalid_request_error', message: API_ERROR_TEXT },
+        errorCustomIds: { pattern: 'refused memo', in: 'messages', type: 'invalid_request_error', message: API_ERROR_TEXT },
         resultErrors: { overloaded_error: 0.1 },
       },
     });
@@ -37,7 +37,7 @@ describe('privacy of workflow history', () => {
     const worker = await stack.startWorker();
     const file = await writeJobInput(count, {
       customId: (i) => (i % 25 === 0 ? `fail-${i}` : `doc-${i}`),
-      prompt: (i) => `${PROMPT_MARKER} Summarise the confidential memo number ${i}.`,
+      prompt: (i) => `${PROMPT_MARKER} Summarise the confidential ${i % 25 === 0 ? 'refused memo' : 'memo'} number ${i}.`,
     });
     const client = stack.env.client;
     const { workflowId, handle } = await startJob({

@@ -8,7 +8,9 @@ import { startJob, waitForJob } from '../src/client/jobs';
 import { jobKeys, type JobOptionsInput, type OutcomeLine } from '../src/domain/job';
 import { isRetryableErrorType } from '../src/domain/retry';
 import type { EmulatorHandle, EmulatorOptions } from '../src/emulator';
+import type { BlobStore } from '../src/store/blob-store';
 import { startStack, writeJobInput, type TestStack } from './helpers/stack';
+import { sendsByCustomId, userIdOf } from './helpers/wire';
 
 const FAST_POLL = { poll: { initialMs: 200, growth: 1.5, capMs: 1_000 } };
 const DEFAULTS = { model: 'claude-haiku-4-5', max_tokens: 64 };
@@ -22,7 +24,7 @@ interface Answer {
 }
 
 /** Every answer the emulator gave, per custom_id, in the order the batches were created. */
-async function answersByCustomId(emulator: EmulatorHandle): Promise<Map<string, Answer[]>> {
+async function answersByCustomId(emulator: EmulatorHandle, store: BlobStore): Promise<Map<string, Answer[]>> {
   const api = new Anthropic({ apiKey: emulator.apiKey, baseURL: emulator.url, maxRetries: 0 });
   const answers = new Map<string, Answer[]>();
   for (const { batchId } of emulator.stats().createLog) {
@@ -32,7 +34,9 @@ async function answersByCustomId(emulator: EmulatorHandle): Promise<Map<string, 
         r.type === 'errored'
           ? { batchId, kind: 'errored', errorType: r.error.error.type, message: r.error.error.message }
           : { batchId, kind: r.type };
-      answers.set(item.custom_id, [...(answers.get(item.custom_id) ?? []), answer]);
+      // On the wire each request carries Sluice's wire id; read it back as the user's custom_id.
+      const customId = (await userIdOf(store, item.custom_id))?.customId ?? item.custom_id;
+      answers.set(customId, [...(answers.get(customId) ?? []), answer]);
     }
   }
   return answers;
@@ -50,14 +54,14 @@ async function outputLines<T>(stack: TestStack, jobId: string, file: 'results.js
 async function runJob(
   t: TestContext,
   emulator: EmulatorOptions,
-  input: { count: number; customId?: (i: number) => string },
+  input: { count: number; customId?: (i: number) => string; prompt?: (i: number) => string },
   options: JobOptionsInput,
   whileRunning?: (stack: TestStack) => Promise<void>,
 ) {
   const stack = await startStack(emulator);
   t.after(() => stack.close());
   const worker = await stack.startWorker();
-  const file = await writeJobInput(input.count, { customId: input.customId });
+  const file = await writeJobInput(input.count, { customId: input.customId, prompt: input.prompt });
   const client = stack.env.client;
   const { workflowId } = await startJob({
     client,
@@ -73,8 +77,9 @@ async function runJob(
   });
   const results = await outputLines<OutcomeLine>(stack, workflowId, 'results.jsonl');
   const failures = await outputLines<OutcomeLine>(stack, workflowId, 'failures.jsonl');
-  const answers = await answersByCustomId(stack.emulator);
-  return { stack, summary, results, failures, answers, stats: stack.emulator.stats() };
+  const answers = await answersByCustomId(stack.emulator, stack.store);
+  const stats = stack.emulator.stats();
+  return { stack, summary, results, failures, answers, stats: { ...stats, submissions: await sendsByCustomId(stack.store, stats) } };
 }
 
 /**
@@ -139,10 +144,15 @@ describe('retries', () => {
           faults: {
             resultErrors: { overloaded_error: 0.05, api_error: 0.05 },
             expiredRate: 0.05,
-            errorCustomIds: { pattern: '^bad-', type: 'invalid_request_error', message: refusal },
+            // Aimed by content: the wire carries Sluice's ids, not the user's.
+            errorCustomIds: { pattern: 'refuse me', in: 'messages', type: 'invalid_request_error', message: refusal },
           },
         },
-        { count, customId: (i) => (i % 40 === 5 ? `bad-${i}` : `item-${i}`) },
+        {
+          count,
+          customId: (i) => (i % 40 === 5 ? `bad-${i}` : `item-${i}`),
+          prompt: (i) => (i % 40 === 5 ? `Document ${i}: refuse me.` : `Summarise document number ${i}.`),
+        },
         { maxAttempts: 3 },
       );
       assertRetriedOnlyWhatFailed(run, count, 3);

@@ -59,7 +59,7 @@ describe('secrets', () => {
       seed: 5,
       latency: { batch: { kind: 'uniform', minMs: 20_000, maxMs: 150_000 } },
       faults: {
-        errorCustomIds: { pattern: '^fail-', type: 'invalid_request_error', message: 'messages.0.content: Input is invalid' },
+        errorCustomIds: { pattern: 'refused memo', in: 'messages', type: 'invalid_request_error', message: 'messages.0.content: Input is invalid' },
         resultErrors: { overloaded_error: 0.1 },
         rateLimit: { rate: 0.3, endpoints: ['create'], retryAfterSeconds: 0.1 },
       },
@@ -128,7 +128,7 @@ describe('secrets', () => {
     const [goodWorker, badWorker] = await Promise.all([worker(goodQueue, KEY), worker(badQueue, WRONG_KEY)]);
     const input = await writeJobInput(300, {
       customId: (i) => (i % 30 === 0 ? `fail-${i}` : `doc-${i}`),
-      prompt: (i) => `${PROMPT_MARKER} Summarise the confidential memo number ${i}.`,
+      prompt: (i) => `${PROMPT_MARKER} Summarise the confidential ${i % 30 === 0 ? 'refused memo' : 'memo'} number ${i}.`,
     });
     const outDir = await mkdtemp(path.join(os.tmpdir(), 'sluice-secrets-out-'));
     const [good, bad] = await Promise.all([run(goodQueue, input, path.join(outDir, 'good')), run(badQueue, input, path.join(outDir, 'bad'))]);

@@ -19,6 +19,7 @@ import { progressQuery, type sluiceJob } from '../../src/workflows';
 import { DEFAULT_CHAOS_OPTIONS, LATENCY, TIME_SCALE, WINDOW_MS, type ChaosOptions } from './options';
 import { startEmulatorProcess, TemporalServer, WorkerProcesses } from './processes';
 import { verifyJob, type Check } from './verify';
+import { decodeWireId } from '../../src/domain/wire-id';
 
 export interface ChaosEvent {
   kind: 'worker-kill' | 'server-restart';
@@ -113,7 +114,12 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
 
     log(`chaos: ${o.requests} requests, ${o.workerKills} worker kills, ${o.serverRestarts} server restarts, seed ${o.seed}, work dir ${workDir}`);
     const startedAt = Date.now();
-    const { workflowId, handle } = await startJob({ client, store, taskQueue, file: input, name: 'chaos', defaults: DEFAULTS, options: o.job });
+    // Several jobs of one file, started together: equal sub-batch sizes, the same custom_ids, the same second.
+    const started = await Promise.all(
+      Array.from({ length: o.jobs }, () => startJob({ client, store, taskQueue, file: input, name: 'chaos', defaults: DEFAULTS, options: o.job })),
+    );
+    const handles = started.map((j) => j.handle);
+    const handle = handles[0]!;
     const events = planEvents(o);
     const since = () => Date.now() - startedAt;
 
@@ -127,19 +133,23 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
       if (since() > o.timeoutMs) throw new Error(`the job did not finish within ${o.timeoutMs} ms:\n${workers.output()}`);
       if (Date.now() - lastCheckAt > 2_000) {
         lastCheckAt = Date.now();
-        const p = await handle.query(progressQuery).catch(() => undefined);
-        const progress = p ? JSON.stringify({ phase: p.phase, requests: p.requests, batches: p.batches, held: p.heldReason }) : '';
+        const ps = await Promise.all(handles.map((h) => h.query(progressQuery).catch(() => undefined)));
+        const progress = ps.every(Boolean) ? JSON.stringify(ps.map((p) => ({ phase: p!.phase, requests: p!.requests, batches: p!.batches, held: p!.heldReason }))) : '';
         if (progress && progress !== lastMove.progress) lastMove = { at: Date.now(), progress };
         else if (Date.now() - lastMove.at > STALL_MS) {
           throw new Error(`the job is stuck: no progress for ${secs(STALL_MS)}: ${lastMove.progress}`);
         }
       }
       if (await workers.ensureRunning()) log(`chaos: ${secs(since())} worker exited on its own; started another`);
-      status = await describeStatus(handle);
-      if (status !== undefined && status !== 'RUNNING') break;
+      const statuses = await Promise.all(handles.map(describeStatus));
+      if (statuses.every((x) => x !== undefined && x !== 'RUNNING')) {
+        status = statuses.find((x) => x !== 'COMPLETED') ?? 'COMPLETED';
+        break;
+      }
       const event = events[next];
       if (event) {
-        const fraction = await doneFraction(handle);
+        const fractions = await Promise.all(handles.map(doneFraction));
+        const fraction = fractions.some((f) => f === undefined) ? undefined : Math.min(...(fractions as number[]));
         // Due, and the job moved since the last event (so events do not pile up on one stall).
         if (fraction !== undefined && fraction >= event.atFraction && fraction > lastEventFraction) {
           lastEventFraction = fraction;
@@ -165,8 +175,10 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     }
     const wallMs = since();
     let failure = '';
-    if (status !== 'COMPLETED') failure = await handle.result().then(() => '', (err: unknown) => rootMessage(err));
-    log(`chaos: ${secs(wallMs)} job ${status ?? '?'}${failure ? `: ${failure}` : ''}`);
+    if (status !== 'COMPLETED') {
+      for (const h of handles) failure ||= await h.result().then(() => '', (err: unknown) => rootMessage(err));
+    }
+    log(`chaos: ${secs(wallMs)} ${o.jobs} job(s) ${status ?? '?'}${failure ? `: ${failure}` : ''}`);
 
     const stats: EmulatorStats = await emulator.stats();
     await workers.stop();
@@ -176,14 +188,20 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     const reader = await startEmulatorProcess({ ...emulatorOptions, port: await freePort(), logFile: path.join(workDir, 'emulator-verify.log') });
     const checks: Check[] = [];
     const row = (check: string, value: string | number, ok: boolean, note = '') => checks.push({ check, value: String(value), ok, note });
-    row('job', status ?? 'unknown', status === 'COMPLETED', failure);
+    row(o.jobs === 1 ? 'job' : `${o.jobs} jobs`, status ?? 'unknown', status === 'COMPLETED', failure);
     try {
       if (status === 'COMPLETED') {
-        const v = await verifyJob({ jobId: workflowId, store, stats, api: reader, maxAttempts: o.job.maxAttempts ?? 3 });
-        checks.push(...v.checks);
-        row('outcomes', Object.entries(v.outcomes).map(([k, n]) => `${n} ${k}`).join(', '), true);
-        row('attempts', Object.entries(v.attempts).map(([k, n]) => `${n} × ${k}`).join(', '), true);
-        row('submissions reconciled', v.reconciledSubmissions, true, 'creates whose answer was lost, found again by time and size');
+        for (const [n, { workflowId }] of started.entries()) {
+          const v = await verifyJob({ jobId: workflowId, store, stats, api: reader, maxAttempts: o.job.maxAttempts ?? 3 });
+          const tag = o.jobs === 1 ? '' : `job ${n + 1}: `;
+          checks.push(...v.checks.map((c) => ({ ...c, check: tag + c.check })));
+          row(`${tag}outcomes`, Object.entries(v.outcomes).map(([k, x]) => `${x} ${k}`).join(', '), true);
+          row(`${tag}attempts`, Object.entries(v.attempts).map(([k, x]) => `${x} × ${k}`).join(', '), true);
+          row(`${tag}submissions reconciled`, v.reconciledSubmissions, true, 'creates without an answer, proven by claim or content');
+        }
+        const created = stats.createLog.length;
+        const twice = Object.entries(stats.submissions).filter(([id, x]) => decodeWireId(id) !== undefined && x.batch > 1).length;
+        row('wire ids sent in two batches', twice, twice === 0, `of ${Object.keys(stats.submissions).length} wire ids in ${created} batches`);
       }
     } finally {
       await reader.stop();

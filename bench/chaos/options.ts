@@ -2,8 +2,10 @@
 import type { JobOptionsInput } from '../../src/domain/job';
 
 export interface ChaosOptions {
-  /** Requests in the job (default 10,000). */
+  /** Requests in each job (default 10,000). */
   requests: number;
+  /** Jobs of the same file run at once: equal sub-batch sizes, the same custom_ids (default 1). */
+  jobs: number;
   /** SIGKILLs of the worker process, each followed by a new worker (default 5). */
   workerKills: number;
   /** Restarts of the Temporal dev server (default 2). */
@@ -55,6 +57,7 @@ export const WINDOW_MS = 4_000_000;
 
 export const DEFAULT_CHAOS_OPTIONS: ChaosOptions = {
   requests: 10_000,
+  jobs: 1,
   workerKills: 5,
   serverRestarts: 2,
   seed: 1,

@@ -122,6 +122,10 @@ export class WorkerProcesses {
         ANTHROPIC_BASE_URL: this.env.baseURL,
         SLUICE_STORE_DIR: this.env.storeDir,
         SLUICE_WORKFLOW_BUNDLE: this.env.bundlePath,
+        // The emulator lists a batch at once and answers within seconds: shorter waits than against the real API.
+        SLUICE_CREATE_TIMEOUT_MS: '15000',
+        SLUICE_RECONCILE_LIST_LAG_MS: '2000',
+        SLUICE_RECONCILE_CLAIM_GRACE_MS: '5000',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

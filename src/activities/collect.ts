@@ -8,12 +8,13 @@ import { activityInfo, heartbeat, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { addUsage, emptyTally, type CostTally, type Usage } from '../domain/cost';
 import { jobKeys, type OutcomeLine, type ShardLine } from '../domain/job';
+import { reconcileKeys } from '../domain/reconcile';
 import { classifyResult, type BatchResult } from '../domain/retry';
+import { decodeWireId, wireTag } from '../domain/wire-id';
 import { recordCollected } from '../metrics';
 import { FailureType, toApiFailure } from './api-failure';
 import { streamBatchResults } from './results-stream';
 import type { ActivityDeps } from './deps';
-import type { SubmissionRecord } from './submit';
 import type { BlobStore } from '../store/blob-store';
 
 export interface CollectInput {
@@ -49,12 +50,11 @@ const RESULTS_NOT_FOUND_ATTEMPTS = 6;
 export function collectActivity({ store, anthropic, prices }: ActivityDeps) {
   return async function collectBatch(input: CollectInput): Promise<CollectResult> {
     const { jobId, batchId } = input;
-    let sent = await loadShard(store, jobId, input.shardKey);
+    const sent = await loadShard(store, jobId, input.shardKey);
     const outcomesByOrigin = new Map<number, OutcomeLine[]>();
     const retries: ShardLine[] = [];
     const result: CollectResult = { succeeded: 0, failed: 0, canceled: 0, retry: 0, tally: emptyTally(), reasons: {} };
     const seen = new Set<string>();
-    let items = 0;
     const settle = (line: ShardLine, verdict: ReturnType<typeof classifyResult>, message?: unknown, free = false) => {
       const batchIds = [...line.batch_ids, batchId];
       const base = { custom_id: line.custom_id, line: line.line, attempts: line.attempt, batch_ids: batchIds, mode: 'batch' as const };
@@ -84,21 +84,31 @@ export function collectActivity({ store, anthropic, prices }: ActivityDeps) {
       outcomesByOrigin.set(line.origin, list);
     };
 
+    // Wire ids name the shard and line of each result; results of batches sent by older Sluice carry user custom_ids.
+    const tag = wireTag(jobId);
+    const shardLines = [...sent.values()];
+    const lineOf = (customId: string): ShardLine | undefined => {
+      const address = decodeWireId(customId);
+      if (!address) return sent.get(customId);
+      if (address.tag !== tag || address.shardKey !== input.shardKey) return undefined;
+      return shardLines[address.index];
+    };
+    // Canceled by a reconciling submission to learn whose it was: its canceled requests never reached the model.
+    const canceledToResolve = await store.exists(reconcileKeys.canceledToResolve(batchId));
+    let foreign = 0;
     try {
       for await (const item of streamBatchResults(anthropic, batchId, input.resultsUrl)) {
-        items++;
-        if (seen.size === 0 && !sent.has(item.custom_id)) {
-          // A batch adopted by reconciliation may be another lost submission's (batches carry no metadata):
-          // its results then belong to that shard, and are filed for its requests.
-          sent = (await findOwnerShard(store, jobId, item.custom_id)) ?? sent;
+        const line = lineOf(item.custom_id);
+        if (!line) {
+          foreign++; // not this shard's: reconciliation adopts only batches proven ours, so this is never expected
+          continue;
         }
-        const line = sent.get(item.custom_id);
-        if (!line || seen.has(item.custom_id)) continue; // not ours, or a repeated line: first one counts
-        seen.add(item.custom_id);
+        if (seen.has(line.custom_id)) continue; // a repeated line: the first one counts
+        seen.add(line.custom_id);
         const batchResult = item.result as BatchResult;
-        const free = input.freeCancel === true && batchResult.type === 'canceled' && !input.jobCanceled;
+        const free = (input.freeCancel === true || canceledToResolve) && batchResult.type === 'canceled' && !input.jobCanceled;
         const verdict: ReturnType<typeof classifyResult> = free
-          ? { outcome: 'retry', reason: 'canceled to make room' }
+          ? { outcome: 'retry', reason: canceledToResolve ? 'canceled to resolve a lost create' : 'canceled to make room' }
           : classifyResult(batchResult, { attempt: line.attempt, maxAttempts: input.maxAttempts, jobCanceled: input.jobCanceled });
         const message = batchResult.type === 'succeeded' ? batchResult.message : undefined;
         if (verdict.outcome === 'succeeded') {
@@ -116,17 +126,11 @@ export function collectActivity({ store, anthropic, prices }: ActivityDeps) {
       }
       throw toApiFailure(err, `download results of ${batchId}`);
     }
+    if (foreign > 0) log.warn('Results that are not this shard\'s were left out', { batchId, shardKey: input.shardKey, lines: foreign });
 
-    // A batch adopted by reconciliation that holds none of this shard's requests was another submission's (whose
-    // owner created its own again): this shard was never sent, so it goes again as the same attempt.
-    const notOurs = items > 0 && seen.size === 0;
     // A request the results left out has no outcome yet: it is sent again rather than lost.
     for (const line of sent.values()) {
-      if (notOurs) {
-        retries.push(line);
-        result.retry++;
-        count(result.reasons, 'not_sent');
-      } else if (!seen.has(line.custom_id)) {
+      if (!seen.has(line.custom_id)) {
         settle(line, classifyResult({ type: 'expired' }, { attempt: line.attempt, maxAttempts: input.maxAttempts, jobCanceled: input.jobCanceled }));
       }
     }
@@ -150,20 +154,6 @@ async function loadShard(store: BlobStore, jobId: string, shardKey: string): Pro
     lines.set(line.custom_id, line);
   }
   return lines;
-}
-
-/** Among the job's reconciled submissions, the shard that holds `customId`. */
-async function findOwnerShard(store: BlobStore, jobId: string, customId: string): Promise<Map<string, ShardLine> | undefined> {
-  for (const key of await store.list(jobKeys.submissionsOf(jobId))) {
-    const record = await store.readJson<SubmissionRecord>(key);
-    if (!record?.reconciled) continue;
-    const lines = await loadShard(store, jobId, record.shardKey);
-    if (lines.has(customId)) {
-      log.warn('Results filed for the shard that owns them', { shardKey: record.shardKey });
-      return lines;
-    }
-  }
-  return undefined;
 }
 
 function count(record: Record<string, number>, key: string) {

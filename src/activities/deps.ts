@@ -1,6 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { PriceTable } from '../domain/prices';
 import type { QueueCapacity } from '../domain/queue';
+import type { SubmissionTimingInput } from '../domain/reconcile';
 import type { BlobStore } from '../store/blob-store';
 
 /** What activities need from the outside world; the worker passes real clients, tests their own. */
@@ -18,4 +19,6 @@ export interface ActivityDeps {
   queueCapacity: QueueCapacity;
   /** The Temporal Web UI (SLUICE_WEB_UI), for the job report's link to the job; no link without it. */
   webUiUrl?: string;
+  /** Create timeout and reconciliation timing (defaults in SubmissionTimingSchema); validated where activities are built. */
+  submission?: SubmissionTimingInput;
 }

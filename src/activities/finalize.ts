@@ -3,6 +3,7 @@
  * Works one original shard at a time, so memory follows the shard size, not the job size.
  */
 import { heartbeat } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import { addTallies, addUsage, emptyTally, type CostTally, type Usage } from '../domain/cost';
 import { jobKeys, originalShardKey, type OutcomeLine, type OutcomeStatus, type ShardLine } from '../domain/job';
 import type { ActivityDeps } from './deps';
@@ -51,6 +52,7 @@ export function finalizeActivity({ store, prices, webUiUrl }: ActivityDeps) {
     const byMode = { batch: 0, sync: 0 };
     const tallies: Record<'batch' | 'sync', CostTally> = { batch: emptyTally(), sync: emptyTally() };
     const failures: string[] = [];
+    const missing: string[] = [];
 
     // Requests left waiting for a retry when the job stopped early were sent before: say how often, and where.
     const sentBefore = new Map<string, Pick<ShardLine, 'attempt' | 'batch_ids'>>();
@@ -96,9 +98,11 @@ export function finalizeActivity({ store, prices, webUiUrl }: ActivityDeps) {
         }
         for await (const text of store.readLines(jobKeys.shard(jobId, originalShardKey(origin)))) {
           const req = JSON.parse(text) as ShardLine;
+          const found = known.get(req.custom_id);
+          if (!found && !input.jobCanceled && !input.stoppedEarly) missing.push(req.custom_id);
           const before = sentBefore.get(req.custom_id);
           const sent = inFlight.get(req.custom_id);
-          const o: OutcomeLine = known.get(req.custom_id) ?? {
+          const o: OutcomeLine = found ?? {
             custom_id: req.custom_id,
             line: req.line,
             status: input.jobCanceled ? 'canceled' : 'not_run',
@@ -125,6 +129,8 @@ export function finalizeActivity({ store, prices, webUiUrl }: ActivityDeps) {
         }
         heartbeat({ origin });
       }
+      // A job that ran to its end has an outcome for every request by construction; if not, say so and write nothing.
+      if (missing.length > 0) throw outcomesMissing(jobId, missing);
     }
 
     await store.writeLines(jobKeys.output(jobId, 'results.jsonl'), resultLines());
@@ -157,6 +163,17 @@ export function finalizeActivity({ store, prices, webUiUrl }: ActivityDeps) {
     await writeReportAfterFinalize({ store, prices, webUiUrl }, jobId); // report.html, next to the results
     return summary;
   };
+}
+
+const MISSING_IDS_SHOWN = 20;
+
+function outcomesMissing(jobId: string, ids: string[]): ApplicationFailure {
+  const shown = ids.slice(0, MISSING_IDS_SHOWN).join(', ');
+  const more = ids.length > MISSING_IDS_SHOWN ? ` and ${ids.length - MISSING_IDS_SHOWN} more` : '';
+  return ApplicationFailure.nonRetryable(
+    `Job ${jobId} is not done: ${ids.length} requests have no outcome (a bug; nothing was written to output): ${shown}${more}`,
+    'OutcomesMissing',
+  );
 }
 
 function round6(n: number) {

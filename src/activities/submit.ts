@@ -1,16 +1,21 @@
 /**
- * Submit one shard as one Message Batch, at most once. The intent is recorded before the create call and the
- * batch id after it; an activity that runs again after dying mid-call first looks for the batch it may have
- * created (through the list endpoint) instead of paying for a second one.
+ * Submit one shard as one Message Batch, at most once. Every request goes on the wire with its wire id (job tag,
+ * shard, line), so a batch always tells whose requests it holds. The intent is recorded before each create call and
+ * the batch id after it; an activity that runs again after a call without an answer reconciles first
+ * (./reconcile-lost.ts) and creates again only when no batch can be its own.
  */
 import Anthropic from '@anthropic-ai/sdk';
-import { activityInfo, log } from '@temporalio/activity';
+import { activityInfo, Context, heartbeat, log } from '@temporalio/activity';
 import type { MessageBatch } from '@anthropic-ai/sdk/resources/messages/batches';
 import { jobKeys, type ShardLine } from '../domain/job';
+import { SUBMIT_HEARTBEAT_EVERY_MS, SubmissionTimingSchema } from '../domain/reconcile';
+import type { BatchIndexEntry, SubmissionRecord } from '../domain/submission-records';
+import { encodeWireId, wireKeys, wireTag, type WireTagEntry } from '../domain/wire-id';
 import { recordBatchCreated } from '../metrics';
 import type { BlobStore } from '../store/blob-store';
 import { toApiFailure } from './api-failure';
 import type { ActivityDeps } from './deps';
+import { reconcileLostCreate } from './reconcile-lost';
 
 export interface SubmitInput {
   jobId: string;
@@ -25,28 +30,11 @@ export interface SubmitResult {
   createdAtMs: number;
 }
 
-/** The store's record of one submission. */
-export interface SubmissionRecord {
-  shardKey: string;
-  requests: number;
-  intentAtMs: number;
-  batchId?: string;
-  createdAtMs?: number;
-  reconciled?: boolean;
-}
+export type { BatchIndexEntry, SubmissionRecord } from '../domain/submission-records';
 
-/** What the account-wide batch index says about a batch Sluice created. */
-export interface BatchIndexEntry {
-  jobId: string;
-  shardKey: string;
-  requests: number;
-  createdAtMs: number;
-}
-
-/** Clock skew allowed between this worker and the API when matching created_at to an intent. */
-const RECONCILE_SKEW_MS = 60_000;
-
-export function submitActivity({ store, anthropic, anthropicNoRetry }: ActivityDeps) {
+export function submitActivity(deps: ActivityDeps) {
+  const { store, anthropicNoRetry } = deps;
+  const timing = SubmissionTimingSchema.parse(deps.submission ?? {});
   return async function submitBatch({ jobId, shardKey }: SubmitInput): Promise<SubmitResult> {
     const recordKey = jobKeys.submission(jobId, shardKey);
     const record = await store.readJson<SubmissionRecord>(recordKey);
@@ -55,34 +43,54 @@ export function submitActivity({ store, anthropic, anthropicNoRetry }: ActivityD
     }
 
     // Params were checked against the Messages API schema before the job started (domain/request-params.ts).
+    const tag = await registerWireTag(store, jobId);
     const requests: Anthropic.Messages.Batches.BatchCreateParams.Request[] = [];
     for await (const text of store.readLines(jobKeys.shard(jobId, shardKey))) {
       const line = JSON.parse(text) as ShardLine;
-      requests.push({ custom_id: line.custom_id, params: line.params as Anthropic.MessageCreateParamsNonStreaming });
+      requests.push({ custom_id: encodeWireId(tag, shardKey, requests.length), params: line.params as Anthropic.MessageCreateParamsNonStreaming });
     }
 
-    if (record) {
-      // An earlier attempt recorded its intent and never its result: it may have created the batch.
-      const found = await findUnrecordedBatch(anthropic, store, jobId, record);
+    if (record && !record.refused) {
+      // An earlier call has no known answer: it may have created the batch. Throws (retryably) while unresolved.
+      const found = await reconcileLostCreate(deps, timing, { jobId, shardKey }, record);
       if (found) {
-        log.warn('Reconciled a submission that died mid-call', { jobId, shardKey, batchId: found.id });
-        return recordBatch(store, jobId, record, found, true);
+        log.warn('Reconciled a submission whose create had no answer', { jobId, shardKey, batchId: found.batch.id });
+        return recordBatch(store, jobId, record, found.batch, true);
       }
     }
 
-    const intent: SubmissionRecord = { shardKey, requests: requests.length, intentAtMs: Date.now() };
+    const intent: SubmissionRecord = { shardKey, requests: requests.length, intentAtMs: record?.intentAtMs ?? Date.now(), callAtMs: Date.now() };
     await store.writeJson(recordKey, intent);
     let batch: MessageBatch;
+    // Heartbeats while the call runs: a cancel (or a lost worker) reaches the activity, and the call is aborted.
+    const beat = setInterval(() => heartbeat({ creating: shardKey }), SUBMIT_HEARTBEAT_EVERY_MS);
     try {
-      batch = await anthropicNoRetry.messages.batches.create({ requests });
+      batch = await anthropicNoRetry.messages.batches.create(
+        { requests },
+        { timeout: timing.createTimeoutMs, signal: Context.current().cancellationSignal },
+      );
     } catch (err) {
-      // An answer that refuses the call (4xx, 529) means no batch was made: forget the intent, or the next attempt
-      // would reconcile and could adopt another submission's lost batch of the same size (batches carry no metadata).
-      if (refusedBeforeCreate(err)) await store.delete(recordKey);
+      // An answer that refuses the call (4xx, 529) means no batch was made: forget the call, so the next attempt
+      // creates at once instead of waiting for a batch that cannot appear.
+      if (refusedBeforeCreate(err)) await store.writeJson(recordKey, { ...intent, callAtMs: undefined, refused: true });
       throw toApiFailure(err, `create batch for ${shardKey} (attempt ${activityInfo().attempt})`);
+    } finally {
+      clearInterval(beat);
     }
     return recordBatch(store, jobId, intent, batch, false);
   };
+}
+
+/** The job's tag in the account-wide tag index, so any batch's wire ids lead back to the job. */
+async function registerWireTag(store: BlobStore, jobId: string): Promise<string> {
+  const tag = wireTag(jobId);
+  if (!(await store.createJsonExclusive(wireKeys.tag(tag), { jobId } satisfies WireTagEntry))) {
+    const entry = await store.readJson<WireTagEntry>(wireKeys.tag(tag));
+    if (entry && entry.jobId !== jobId) {
+      throw new Error(`Job ${jobId} has the same wire tag ${tag} as job ${entry.jobId}: refusing to send requests that could not be told apart`);
+    }
+  }
+  return tag;
 }
 
 /** The API answered and refused: nothing was created. No answer, or a 5xx other than 529, may hide a created batch. */
@@ -99,7 +107,7 @@ async function recordBatch(
   reconciled: boolean,
 ): Promise<SubmitResult> {
   const createdAtMs = Date.parse(batch.created_at);
-  const entry: BatchIndexEntry = { jobId, shardKey: intent.shardKey, requests: intent.requests, createdAtMs };
+  const entry: BatchIndexEntry = { jobId, shardKey: intent.shardKey, requests: intent.requests, createdAtMs, provenBy: 'record' };
   // The index entry is the claim: a reconciling submission never adopts a batch another one recorded.
   if (!(await store.createJsonExclusive(jobKeys.batch(batch.id), entry))) {
     const owner = await store.readJson<BatchIndexEntry>(jobKeys.batch(batch.id));
@@ -108,50 +116,14 @@ async function recordBatch(
     }
   }
   await store.writeJson(jobKeys.submission(jobId, intent.shardKey), {
-    ...intent,
+    shardKey: intent.shardKey,
+    requests: intent.requests,
+    intentAtMs: intent.intentAtMs,
+    callAtMs: intent.callAtMs,
     batchId: batch.id,
     createdAtMs,
     reconciled,
   } satisfies SubmissionRecord);
   recordBatchCreated(); // metrics (src/metrics.ts)
   return { batchId: batch.id, requests: intent.requests, reconciled, createdAtMs };
-}
-
-/**
- * Batches carry no metadata, so a lost create is recognised by time and size: created after the intent (less
- * skew), holding the same number of requests, and not claimed by any submission Sluice recorded. Newest first,
- * so the page walk stops at the first batch older than the intent.
- */
-async function findUnrecordedBatch(
-  anthropic: ActivityDeps['anthropic'],
-  store: BlobStore,
-  jobId: string,
-  record: SubmissionRecord,
-): Promise<MessageBatch | undefined> {
-  const candidates: MessageBatch[] = [];
-  const since = record.intentAtMs - RECONCILE_SKEW_MS;
-  try {
-    for await (const batch of anthropic.messages.batches.list({ limit: 1000 })) {
-      if (Date.parse(batch.created_at) < since) break;
-      const c = batch.request_counts;
-      const total = c.processing + c.succeeded + c.errored + c.canceled + c.expired;
-      if (total !== record.requests) continue;
-      const claim = await store.readJson<BatchIndexEntry>(jobKeys.batch(batch.id));
-      // Claimed by this very submission, which died before recording it: it is ours.
-      if (claim?.jobId === jobId && claim.shardKey === record.shardKey) return batch;
-      if (claim) continue;
-      candidates.push(batch);
-    }
-  } catch (err) {
-    throw toApiFailure(err, `list batches to reconcile ${record.shardKey}`);
-  }
-  // Closest to the intent first: with two lost creates of equal size, each takes the earlier one it can claim.
-  candidates.sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at));
-  if (candidates.length > 1) {
-    log.warn('Several unrecorded batches match a lost submission; adopting the earliest', {
-      shardKey: record.shardKey,
-      candidates: candidates.length,
-    });
-  }
-  return candidates[0];
 }

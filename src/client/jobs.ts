@@ -12,8 +12,9 @@ import { finished } from 'node:stream/promises';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { JobSummary } from '../activities/finalize';
-import { parseConfig } from '../domain/errors';
-import { jobKeys, jobWorkflowId, JobOptionsSchema, type JobOptionsInput, type JobSpec } from '../domain/job';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { ConfigError, parseConfig } from '../domain/errors';
+import { jobKeys, jobWorkflowId, JobOptionsSchema, type JobOptions, type JobOptionsInput, type JobSpec } from '../domain/job';
 import type { ModelCatalog } from '../domain/models';
 import type { JobDefaults } from '../domain/request';
 import type { BlobStore } from '../store/blob-store';
@@ -30,7 +31,7 @@ export interface StartJobOptions {
   file: string;
   /** Shown in the Web UI and in the workflow id; defaults to the file's base name. */
   name?: string;
-  /** Defaults to sluice-job-<name>-<yyyymmdd-hhmmss>. */
+  /** Defaults to sluice-job-<name>-<yyyymmdd-hhmmss>-<random>. An id another job already has is refused. */
   workflowId?: string;
   defaults?: JobDefaults;
   options?: JobOptionsInput;
@@ -51,7 +52,33 @@ export interface StartedJob {
 export async function startJob(o: StartJobOptions): Promise<StartedJob> {
   const options = parseConfig(JobOptionsSchema, o.options ?? {});
   const name = o.name ?? path.basename(o.file).replace(/\.[^.]*$/, '');
-  const workflowId = o.workflowId ?? jobWorkflowId(name, Date.now());
+  const workflowId = o.workflowId ?? jobWorkflowId(name, Date.now(), randomBytes(4).readUInt32BE(0).toString(36).padStart(7, '0'));
+  await claimJobPrefix(o.store, workflowId);
+  try {
+    return await prepareAndStart(o, options, name, workflowId);
+  } catch (err) {
+    // Refused (bad input, or Temporal already has this id): leave nothing behind under the prefix this run owned.
+    await releaseJobPrefix(o.store, workflowId);
+    throw err;
+  }
+}
+
+/** The job's store prefix is this run's alone: claimed exclusively before anything is written under it. */
+async function claimJobPrefix(store: BlobStore, jobId: string): Promise<void> {
+  const claim = { claimedAtMs: Date.now(), run: randomUUID() };
+  // A job started by an older Sluice has an input and no owner record: its id is taken too.
+  if ((await store.exists(jobKeys.input(jobId))) || !(await store.createJsonExclusive(jobKeys.owner(jobId), claim))) {
+    throw new ConfigError('workflowId', `${jobId} is already the id of another job: refused before anything was written; give another --name or id`);
+  }
+}
+
+async function releaseJobPrefix(store: BlobStore, jobId: string): Promise<void> {
+  await store.delete(jobKeys.input(jobId));
+  await store.delete(jobKeys.rejects(jobId));
+  await store.delete(jobKeys.owner(jobId));
+}
+
+async function prepareAndStart(o: StartJobOptions, options: JobOptions, name: string, workflowId: string): Promise<StartedJob> {
   const prepared = await prepareInput({
     file: o.file,
     jobId: workflowId,

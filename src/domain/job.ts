@@ -95,6 +95,8 @@ export interface ShardRef {
 }
 
 export const jobKeys = {
+  /** Written first and exclusively by the run that owns the job id: no other run writes under jobs/<id>/. */
+  owner: (jobId: string) => `jobs/${jobId}/owner.json`,
   input: (jobId: string) => `jobs/${jobId}/input.jsonl`,
   rejects: (jobId: string) => `jobs/${jobId}/rejects.jsonl`,
   plan: (jobId: string) => `jobs/${jobId}/plan.json`,
@@ -164,8 +166,11 @@ function originKey(origin: number): string {
   return originalShardKey(origin);
 }
 
-/** Workflow ids that read well in the Web UI: sluice-job-<name>-<yyyymmdd-hhmmss>. */
-export function jobWorkflowId(name: string, nowMs: number): string {
+/**
+ * Workflow ids that read well in the Web UI: sluice-job-<name>-<yyyymmdd-hhmmss>, and `-<suffix>` when given (the
+ * client adds a random one, so two runs of one file in the same second get distinct ids).
+ */
+export function jobWorkflowId(name: string, nowMs: number, suffix?: string): string {
   const slug =
     name
       .toLowerCase()
@@ -173,5 +178,5 @@ export function jobWorkflowId(name: string, nowMs: number): string {
       .replace(/^-+|-+$/g, '')
       .slice(0, 40) || 'job';
   const stamp = new Date(nowMs).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `sluice-job-${slug}-${stamp}`;
+  return `sluice-job-${slug}-${stamp}${suffix === undefined ? '' : `-${suffix}`}`;
 }

@@ -52,6 +52,38 @@ const httpFault = (retryAfterSeconds?: number) =>
     })
     .prefault({});
 
+/** A fault aimed at an exact call (see targeted-faults.ts). */
+const targetedFaultSchema = z
+  .strictObject({
+    endpoint: z.enum(ENDPOINTS),
+    /** 1-based numbers of the calls of that endpoint the fault hits (counted since start or reset). */
+    calls: z.array(z.number().int().min(1)).optional(),
+    /** create only: hits a call whose body holds a request with a custom_id matching this RegExp source. */
+    customId: z.string().optional(),
+    /**
+     * resetBefore: the socket is destroyed, nothing happens. resetAfter: the work is done, the answer is lost.
+     * delayAfter: the work is done, the answer waits `delayMs` (a client that timed out never sees it).
+     * delayBefore: the call waits `delayMs` first; a client gone by then is not served (nothing happens).
+     * error: answer `errorType` instead of doing the work.
+     */
+    action: z.enum(['resetBefore', 'resetAfter', 'delayAfter', 'delayBefore', 'error']),
+    delayMs: z.number().min(0).default(0),
+    errorType: z.enum(ERROR_TYPES).default('api_error'),
+  })
+  .refine((f) => f.calls !== undefined || f.customId !== undefined, { message: 'give calls or customId (or both)' })
+  .refine((f) => f.customId === undefined || f.endpoint === 'create', { message: 'customId targets create calls only' });
+
+/**
+ * A request whose custom_id (or, with `in: 'messages'`, whose messages as JSON text) matches `pattern` comes back
+ * errored with `type`. Clients that put their own ids on the wire (Sluice's wire ids) are aimed at by content.
+ */
+const errorRuleSchema = z.strictObject({
+  pattern: z.string(),
+  type: z.enum(ERROR_TYPES),
+  message: z.string().optional(),
+  in: z.enum(['custom_id', 'messages']).default('custom_id'),
+});
+
 const faultsSchema = z
   .strictObject({
     /** 429 rate_limit_error with `retry-after` (default 1 s). */
@@ -96,15 +128,19 @@ const faultsSchema = z
     resultsCut: z
       .strictObject({ rate: rate.default(0), afterLines: z.number().int().min(0).default(100), maxTimes })
       .prefault({}),
+    /** Faults aimed at the n-th call of an endpoint or at a create holding a custom_id (deterministic). */
+    targeted: z.array(targetedFaultSchema).default([]),
+    /** The list endpoint leaves out batches created less than `withinMs` real ms ago (0 = off), as a lagging index would. */
+    listLag: z.strictObject({ withinMs: z.number().min(0).default(0) }).prefault({}),
     /** Per error type, the share of requests that come back `errored` with it (summed, at most 1). */
     resultErrors: z.partialRecord(z.enum(ERROR_TYPES), rate).default({}),
     /** Share of requests that never finish and come back `expired` (their batch then runs to expires_at). */
     expiredRate: rate.default(0),
-    /** custom_ids matching `pattern` (a RegExp source) always come back errored with `type`. */
+    /** Requests matching a rule (errorRuleSchema) always come back errored with its `type`. */
     errorCustomIds: z
       .union([
-        z.strictObject({ pattern: z.string(), type: z.enum(ERROR_TYPES), message: z.string().optional() }),
-        z.array(z.strictObject({ pattern: z.string(), type: z.enum(ERROR_TYPES), message: z.string().optional() })),
+        errorRuleSchema,
+        z.array(errorRuleSchema),
       ])
       .default([])
       .transform((rules) => (Array.isArray(rules) ? rules : [rules])),
@@ -185,12 +221,20 @@ export const emulatorOptionsSchema = z.strictObject({
 export type EmulatorOptions = z.input<typeof emulatorOptionsSchema>;
 export type EmulatorConfig = z.output<typeof emulatorOptionsSchema>;
 export type FaultsConfig = EmulatorConfig['faults'];
+export type TargetedFault = FaultsConfig['targeted'][number];
 export type LatencyConfig = EmulatorConfig['latency'];
 
 /** Validates options; throws an Error listing every problem. */
 export function parseEmulatorOptions(options: EmulatorOptions = {}): EmulatorConfig {
   const parsed = emulatorOptionsSchema.safeParse(options);
   if (!parsed.success) throw new Error(`Invalid emulator options:\n${z.prettifyError(parsed.error)}`);
+  for (const rule of parsed.data.faults.targeted) {
+    try {
+      if (rule.customId !== undefined) new RegExp(rule.customId);
+    } catch (err) {
+      throw new Error(`Invalid emulator options: faults.targeted customId ${rule.customId}`, { cause: err });
+    }
+  }
   for (const rule of parsed.data.faults.errorCustomIds) {
     try {
       new RegExp(rule.pattern);

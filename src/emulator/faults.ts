@@ -6,6 +6,7 @@
 import type { Endpoint, ErrorType, FaultsConfig } from './config';
 import type { Random } from './prng';
 import { randomFor } from './prng';
+import { TargetedFaults, type TargetedDecision } from './targeted-faults';
 
 interface FaultSpec {
   rate: number;
@@ -38,16 +39,30 @@ const HTTP_ERROR_FAULTS = [
 export class FaultInjector {
   private streams = new Map<string, Random>();
   private firedCounts = new Map<string, number>();
+  private readonly targeted: TargetedFaults;
 
   constructor(
     private readonly faults: FaultsConfig,
     private readonly seed: number,
-  ) {}
+  ) {
+    this.targeted = new TargetedFaults(faults.targeted);
+  }
+
+  /** The faults aimed at this very call (the n-th of its endpoint, or a create holding a custom_id). */
+  aimed(endpoint: Endpoint, body: Buffer): TargetedDecision | null {
+    return this.targeted.decide(endpoint, body);
+  }
+
+  /** The list leaves out batches younger than this many real ms. */
+  get listLagMs(): number {
+    return this.faults.listLag.withinMs;
+  }
 
   /** Forgets streams and counts: the next run of calls repeats the same pattern. */
   reset(): void {
     this.streams.clear();
     this.firedCounts.clear();
+    this.targeted.reset();
   }
 
   private fires(kind: string, spec: FaultSpec, endpoint: string): boolean {

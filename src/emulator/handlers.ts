@@ -111,7 +111,10 @@ function list(services: Services, call: Call): Reply {
   }
   const page = services.store.list({ limit, beforeId, afterId });
   const nowMs = services.clock.nowMs();
-  const data = page.data.map((batch) => toMessageBatch(batch, nowMs, services.config.liveCounts, call.origin));
+  // A lagging index (a fault switch): the newest batches are not listed yet.
+  const lagMs = services.faults.listLagMs;
+  const visible = lagMs > 0 ? page.data.filter((batch) => Date.now() - batch.createdAtRealMs >= lagMs) : page.data;
+  const data = visible.map((batch) => toMessageBatch(batch, nowMs, services.config.liveCounts, call.origin));
   return {
     kind: 'json',
     body: { data, has_more: page.hasMore, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null },

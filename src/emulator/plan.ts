@@ -46,7 +46,7 @@ export function drawBatchDurationMs(latency: LatencyConfig, random: Random): num
 }
 
 interface CompiledFates {
-  customIdRules: { regex: RegExp; type: ErrorType; message: string }[];
+  customIdRules: { regex: RegExp; in: 'custom_id' | 'messages'; type: ErrorType; message: string }[];
   /** Cumulative thresholds over one uniform draw: expired first, then each error type. */
   thresholds: { upTo: number; fate: 'expired' | ErrorType }[];
 }
@@ -60,6 +60,7 @@ function compileFates(faults: FaultsConfig): CompiledFates {
   }
   const customIdRules = faults.errorCustomIds.map((rule) => ({
     regex: new RegExp(rule.pattern),
+    in: rule.in,
     type: rule.type,
     message: rule.message ?? DEFAULT_ERROR_MESSAGES[rule.type],
   }));
@@ -75,7 +76,9 @@ function planOne(input: BatchRequestInput, durationMs: number, ctx: PlanContext,
 
   const invalid = validateParams(input.params, ctx.models, 'batch');
   if (invalid) return { ...stored, error: { type: 'invalid_request_error', message: invalid } };
-  const rule = fates.customIdRules.find((r) => r.regex.test(input.custom_id));
+  const rule = fates.customIdRules.find((r) =>
+    r.regex.test(r.in === 'custom_id' ? input.custom_id : JSON.stringify((input.params as { messages?: unknown }).messages ?? null)),
+  );
   if (rule) return { ...stored, error: { type: rule.type, message: rule.message } };
   const fate = fates.thresholds.find((t) => fateDraw < t.upTo)?.fate;
   if (fate === 'expired') return { ...stored, finishOffsetMs: null };

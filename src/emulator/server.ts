@@ -121,16 +121,17 @@ async function handle(req: IncomingMessage, res: ServerResponse, services: Servi
   if (!body.ok) return sendError(res, 'request_too_large');
 
   const decision = services.faults.transport(route.endpoint);
-  if (decision.resetBefore) return void req.socket.destroy();
+  const aimed = services.faults.aimed(route.endpoint, body.body);
+  if (decision.resetBefore || aimed?.resetBefore) return void req.socket.destroy();
   if (decision.delayMs > 0) await sleep(decision.delayMs);
-  if (decision.error) {
-    const retryAfter = decision.error.retryAfterSeconds;
-    return sendError(
-      res,
-      decision.error.type,
-      undefined,
-      retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) },
-    );
+  if (aimed && aimed.delayBeforeMs > 0) {
+    await sleep(aimed.delayBeforeMs);
+    if (clientGone(req, res)) return; // a client that timed out is not served: nothing happens
+  }
+  const error = aimed?.error ?? decision.error;
+  if (error) {
+    const retryAfter = error === decision.error ? decision.error.retryAfterSeconds : undefined;
+    return sendError(res, error.type, undefined, retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) });
   }
 
   const call: Call = {
@@ -142,8 +143,16 @@ async function handle(req: IncomingMessage, res: ServerResponse, services: Servi
     origin: `http://${req.headers.host ?? 'localhost'}`,
   };
   const reply = HANDLERS[route.endpoint](services, call);
-  if (decision.resetAfter) return void req.socket.destroy();
+  if (decision.resetAfter || aimed?.resetAfter) return void req.socket.destroy();
+  if (aimed && aimed.delayAfterMs > 0) {
+    await sleep(aimed.delayAfterMs);
+    if (clientGone(req, res)) return; // the work is done; the answer is lost with the client
+  }
   await send(res, reply, services);
+}
+
+function clientGone(req: IncomingMessage, res: ServerResponse): boolean {
+  return req.socket.destroyed || res.destroyed;
 }
 
 export function createEmulatorServer(services: Services, admin: AdminHooks): Server {

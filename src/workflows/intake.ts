@@ -13,6 +13,7 @@ import {
   defineUpdate,
   getExternalWorkflowHandle,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -25,6 +26,14 @@ import { JobOptionsSchema, type JobSpec } from '../domain/job';
 import { CUSTOM_ID_PATTERN } from '../domain/custom-id';
 import { initialIntakeState, intakeDetails, intakeStatusOf, type IntakeState, type IntakeStatus } from './intake-state';
 import { sluiceJob } from './job';
+
+/** patched() id: child job ids carry the incarnation (histories recorded before it keep the old ids). */
+const INCARNATION_CHILD_IDS = 'intake-child-ids-per-incarnation';
+
+/** The random end of the first run id of this intake's continue-as-new chain: the same in every run of it. */
+function incarnationTag(firstRunId: string): string {
+  return firstRunId.replace(/-/g, '').slice(-10).toLowerCase();
+}
 
 export interface EnqueueItem {
   custom_id: string;
@@ -185,7 +194,10 @@ export async function sluiceIntake({ name, options: o, state }: IntakeInput): Pr
 
   async function startCut(tier: Tier, items: { customId: string; segment: string; notifyWorkflowId?: string }[], sla: Record<string, unknown>) {
     s.cuts++;
-    const jobId = `${intakeWorkflowId(name)}-${String(s.cuts).padStart(6, '0')}`;
+    // An intake recreated after it closed counts its cuts from 1 again: its children's ids name this incarnation,
+    // so they never reuse the store prefix of an earlier incarnation's child (whose plan is already there).
+    const incarnation = patched(INCARNATION_CHILD_IDS) ? `-${incarnationTag(workflowInfo().firstExecutionRunId)}` : '';
+    const jobId = `${intakeWorkflowId(name)}${incarnation}-${String(s.cuts).padStart(6, '0')}`;
     const { inputKey, requestCount } = await acts.cutIntakeShard.executeWithOptions(
       { startToCloseTimeout: '30s', summary: `cut ${items.length} ${tier} requests into ${jobId}` },
       [{ intake: name, jobId, items: items.map((i) => ({ customId: i.customId, segment: i.segment })) }],

@@ -5,7 +5,7 @@
 import type { JobSpec, ShardRef } from '../domain/job';
 import { mapLimit } from '../domain/map-limit';
 import { submissionLabel } from './job-decisions';
-import { acts, longFor, quick, short } from './job-activities';
+import { acts, longFor, short, submitOptions } from './job-activities';
 import type { QueueSeat } from './job-queue';
 import type { InFlightBatch, JobState } from './job-state';
 import { batchCollected, batchCreated, collectedRound, countCall } from './job-transitions';
@@ -24,7 +24,7 @@ export function batchLane(spec: JobSpec, s: JobState, seat: QueueSeat) {
         if (fatal !== undefined) return;
         try {
           const r = await acts.submitBatch.executeWithOptions(
-            { ...quick, summary: `submit ${submissionLabel(shard, total)} (${shard.requests} requests)` },
+            { ...submitOptions, summary: `submit ${submissionLabel(shard, total)} (${shard.requests} requests)` },
             [{ jobId: spec.jobId, shardKey: shard.key }],
           );
           batchCreated(s, { batchId: r.batchId, shardKey: shard.key, requests: r.requests, submittedAtMs: r.createdAtMs });

@@ -11,10 +11,11 @@ import { createActivities } from '../../src/activities';
 import type { ShardLine } from '../../src/domain/job';
 import { DEFAULT_PRICES } from '../../src/domain/prices';
 import { QueueCapacitySchema } from '../../src/domain/queue';
+import type { SubmissionTimingInput } from '../../src/domain/reconcile';
 import type { EmulatorHandle } from '../../src/emulator';
 import { LocalDirectoryStore } from '../../src/store/local-store';
 
-export async function activityHarness(emulator: EmulatorHandle) {
+export async function activityHarness(emulator: EmulatorHandle, opts: { submission?: SubmissionTimingInput } = {}) {
   const store = new LocalDirectoryStore(await mkdtemp(path.join(os.tmpdir(), 'sluice-activities-')));
   const anthropic = new Anthropic({ apiKey: emulator.apiKey, baseURL: emulator.url, maxRetries: 0 });
   const acts = createActivities({
@@ -23,6 +24,7 @@ export async function activityHarness(emulator: EmulatorHandle) {
     anthropicNoRetry: anthropic,
     prices: DEFAULT_PRICES,
     queueCapacity: QueueCapacitySchema.parse({}),
+    submission: opts.submission,
   });
   const env = new MockActivityEnvironment();
   /** Runs one activity with its input, typed. */

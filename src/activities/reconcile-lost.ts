@@ -1,0 +1,125 @@
+/**
+ * The I/O around decideReconcile (src/domain/reconcile.ts) for a submission whose last create call has no known
+ * answer: list the batches that could hold it, read the claims and, for ended unclaimed ones, the wire id of their
+ * first result; then carry out the decision (cancel, file for the true owner, adopt, wait, or create).
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { log } from '@temporalio/activity';
+import type { MessageBatch } from '@anthropic-ai/sdk/resources/messages/batches';
+import { jobKeys } from '../domain/job';
+import { decideReconcile, reconcileKeys, type Candidate, type SubmissionId, type SubmissionTiming } from '../domain/reconcile';
+import { decodeWireId, wireKeys, type WireTagEntry } from '../domain/wire-id';
+import type { BlobStore } from '../store/blob-store';
+import { FailureType, toApiFailure } from './api-failure';
+import type { ActivityDeps } from './deps';
+import { streamBatchResults } from './results-stream';
+import type { BatchIndexEntry, SubmissionRecord } from '../domain/submission-records';
+
+/** The batch proven this submission's, or undefined when creating is safe. Throws a retryable failure to wait. */
+export async function reconcileLostCreate(
+  { store, anthropic }: ActivityDeps,
+  timing: SubmissionTiming,
+  me: SubmissionId,
+  record: SubmissionRecord,
+): Promise<{ batch: MessageBatch } | undefined> {
+  const callAtMs = record.callAtMs ?? record.intentAtMs;
+  const since = callAtMs - timing.skewMs;
+  const batches = new Map<string, MessageBatch>();
+  const candidates: Candidate[] = [];
+  try {
+    for await (const batch of anthropic.messages.batches.list({ limit: 1000 })) {
+      const createdAtMs = Date.parse(batch.created_at);
+      if (createdAtMs < since) break; // newest first: the rest are older than the call
+      if (totalOf(batch) !== record.requests) continue;
+      const claim = await store.readJson<BatchIndexEntry>(jobKeys.batch(batch.id));
+      const ended = batch.processing_status === 'ended';
+      const candidate: Candidate = {
+        batchId: batch.id,
+        createdAtMs,
+        seenForMs: 0,
+        ended,
+        cancelRequested: batch.cancel_initiated_at !== null,
+        ...(claim && { claim: { jobId: claim.jobId, shardKey: claim.shardKey } }),
+      };
+      if (!claim && ended) {
+        const holds = await holderOf(anthropic, store, batch);
+        if (holds) candidate.holds = holds;
+      }
+      batches.set(batch.id, batch);
+      candidates.push(candidate);
+    }
+  } catch (err) {
+    throw toApiFailure(err, `list batches to reconcile ${me.shardKey}`);
+  }
+
+  // The claim grace runs from when this submission first saw a batch unclaimed, on its own clock.
+  const nowMs = Date.now();
+  const seenBefore = record.candidatesSeenAtMs ?? {};
+  const seen: Record<string, number> = {};
+  for (const c of candidates) {
+    if (c.claim || c.holds) continue;
+    const firstSeenAtMs = seenBefore[c.batchId] ?? nowMs;
+    seen[c.batchId] = firstSeenAtMs;
+    c.seenForMs = nowMs - firstSeenAtMs;
+  }
+  if (Object.keys(seen).some((id) => seenBefore[id] === undefined)) {
+    await store.writeJson(jobKeys.submission(me.jobId, me.shardKey), { ...record, candidatesSeenAtMs: seen } satisfies SubmissionRecord);
+  }
+  const decision = decideReconcile(me, callAtMs, nowMs, candidates, timing);
+  for (const { batchId, owner } of decision.fileFor) {
+    const batch = batches.get(batchId)!;
+    const entry: BatchIndexEntry = { ...owner, requests: totalOf(batch), createdAtMs: Date.parse(batch.created_at), provenBy: 'content' };
+    if (await store.createJsonExclusive(jobKeys.batch(batchId), entry)) {
+      log.warn('Filed a batch for the submission its wire ids name', { batchId, owner: `${owner.jobId}/${owner.shardKey}` });
+    }
+  }
+  for (const batchId of decision.cancel) {
+    // The marker first: whoever collects the batch treats its canceled requests as never sent to the model.
+    await store.writeJson(reconcileKeys.canceledToResolve(batchId), { canceledAtMs: Date.now(), by: me });
+    try {
+      await anthropic.messages.batches.cancel(batchId);
+    } catch (err) {
+      throw toApiFailure(err, `cancel unclaimed batch ${batchId} to learn whose it is`);
+    }
+    log.warn('Canceled an unclaimed batch of the same size to learn whose it is', { batchId, shardKey: me.shardKey });
+  }
+  switch (decision.kind) {
+    case 'adopt':
+      return { batch: batches.get(decision.batchId)! };
+    case 'create':
+      return undefined;
+    case 'wait':
+      throw ApplicationFailure.create({
+        message: `reconcile ${me.shardKey}: ${decision.why}; looking again`,
+        type: FailureType.ApiRetryable,
+        nextRetryDelay: `${decision.retryInMs} ms`,
+      });
+  }
+}
+
+function totalOf(batch: MessageBatch): number {
+  const c = batch.request_counts;
+  return c.processing + c.succeeded + c.errored + c.canceled + c.expired;
+}
+
+/** Whose requests an ended batch holds, from the wire id of its first result; undefined while results are not ready. */
+async function holderOf(
+  anthropic: ActivityDeps['anthropic'],
+  store: BlobStore,
+  batch: MessageBatch,
+): Promise<SubmissionId | 'foreign' | undefined> {
+  let first: string | undefined;
+  try {
+    for await (const item of streamBatchResults(anthropic, batch.id, batch.results_url ?? undefined)) {
+      first = item.custom_id;
+      break;
+    }
+  } catch {
+    return undefined; // a 404 right after the end, or a cut stream: look again next time
+  }
+  if (first === undefined) return undefined;
+  const address = decodeWireId(first);
+  if (!address) return 'foreign';
+  const entry = await store.readJson<WireTagEntry>(wireKeys.tag(address.tag));
+  return entry ? { jobId: entry.jobId, shardKey: address.shardKey } : 'foreign';
+}
