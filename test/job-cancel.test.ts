@@ -8,6 +8,7 @@ import type { Client } from '@temporalio/client';
 import { cancelJob, jobProgress, startJob, waitForJob } from '../src/client/jobs';
 import { jobKeys, type OutcomeLine } from '../src/domain/job';
 import { startStack, writeJobInput, type TestStack } from './helpers/stack';
+import { sendsByCustomId, userIdOf } from './helpers/wire';
 
 const FAST_POLL = { poll: { initialMs: 200, growth: 1.5, capMs: 1_000 } };
 const DEFAULTS = { model: 'claude-haiku-4-5', max_tokens: 64 };
@@ -83,7 +84,7 @@ describe('canceling a job', () => {
         assert.equal(stats.calls.create, 2, 'nothing submitted after the cancel');
         assert.equal(stats.calls.cancel, 2, 'both batches in flight were canceled at the API');
         assert.ok(
-          Object.values(stats.submissions).every((s) => s.batch === 1 && s.sync === 0),
+          Object.values(await sendsByCustomId(stack.store, stats)).every((s) => s.batch === 1 && s.sync === 0),
           'no request sent again',
         );
 
@@ -94,7 +95,7 @@ describe('canceling a job', () => {
           const batch = await api.messages.batches.retrieve(batchId);
           assert.ok(batch.cancel_initiated_at !== null, `${batchId} was canceled`);
           for await (const item of await api.messages.batches.results(batchId))
-            answered.set(item.custom_id, item.result.type);
+            answered.set((await userIdOf(stack.store, item.custom_id))?.customId ?? item.custom_id, item.result.type);
         }
         const results: OutcomeLine[] = [];
         for await (const l of stack.store.readLines(jobKeys.output(workflowId, 'results.jsonl')))
