@@ -88,7 +88,7 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
   });
   const store = createStore(cfg);
   try {
-    const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
+    const connection = await NativeConnection.connect(cfg.temporal.options);
     try {
       const worker = await createSluiceWorker({
         connection,
@@ -111,7 +111,7 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
       });
       console.error(
         [
-          `Sluice worker on ${cfg.TEMPORAL_ADDRESS}, namespace ${cfg.TEMPORAL_NAMESPACE}, queue ${cfg.SLUICE_TASK_QUEUE}`,
+          `Sluice worker on ${cfg.temporal.description}, queue ${cfg.SLUICE_TASK_QUEUE}`,
           `store: ${store.description}`,
           `metrics: ${cfg.SLUICE_METRICS_ADDRESS ? `http://${cfg.SLUICE_METRICS_ADDRESS}/metrics` : 'off (SLUICE_METRICS_ADDRESS)'}`,
           `payload encryption: ${dataConverter ? 'on' : 'off (SLUICE_CODEC_KEYS)'}`,
