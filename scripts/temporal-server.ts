@@ -1,6 +1,6 @@
-// Builds (once per machine) and prints the Temporal server and its SQL schema tool; CI calls this as its own
+// Builds (once per machine) and prints the Temporal server, its SQL schema tool and the Web UI server; CI calls this as its own
 // step so the build time shows up there rather than inside the stack test.
-import { ensureTemporalServer } from '../src/dev/temporal-server';
+import { ensureTemporalServer, ensureTemporalUiServer } from '../src/dev/temporal-server';
 
 async function main() {
   const started = Date.now();
@@ -8,6 +8,9 @@ async function main() {
   console.error(`Temporal server and SQL tool (${bins.built ? 'built' : 'cached'}, ${Date.now() - started} ms)`);
   console.log(bins.server);
   console.log(bins.sqlTool);
+  const ui = await ensureTemporalUiServer({ log: (line) => console.error(line) });
+  if (ui) console.log(ui);
+  console.error(`All built or found in ${Date.now() - started} ms`);
 }
 
 main().catch((err: unknown) => {

@@ -14,6 +14,7 @@ import { ConfigError } from './domain/errors';
 import { withPriceOverrides } from './domain/prices';
 import { enableSluiceMetrics, SLUICE_HISTOGRAM_BUCKETS } from './metrics';
 import { createStore } from './store';
+import { assertClusterReady } from './temporal/cluster-check';
 import type { BlobStore } from './store/blob-store';
 import { LocalDirectoryStore } from './store/local-store';
 
@@ -90,6 +91,8 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
   try {
     const connection = await NativeConnection.connect(cfg.temporal.options);
     try {
+      // A cluster without the namespace or Sluice's search attributes would fail every job: say so now, in one line.
+      await assertClusterReady(connection, cfg.TEMPORAL_NAMESPACE);
       const worker = await createSluiceWorker({
         connection,
         namespace: cfg.TEMPORAL_NAMESPACE,

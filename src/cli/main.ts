@@ -10,6 +10,7 @@ import { registerJobControlCommands } from './commands/job-control';
 import { registerQueueCommands } from './commands/queue';
 import { registerRunCommand } from './commands/run';
 import { registerScheduleCommands } from './commands/schedule';
+import { registerSetupCommand } from './commands/setup';
 import { registerSlaCommand } from './commands/sla';
 import { registerWorkerCommand } from './commands/worker';
 import { ExitCode, reportError } from './errors';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerScheduleCommands(program);
   registerDevCommand(program);
   registerDemoCommand(program);
+  registerSetupCommand(program);
   registerWorkerCommand(program);
   registerEmulatorCommand(program);
   registerCodecServerCommand(program);

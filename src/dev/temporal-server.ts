@@ -9,6 +9,9 @@ import { GoBuildError, goInstallWithLock, isExecutable, sluiceCacheDir, whichOnP
 export const TEMPORAL_SERVER_VERSION = 'v1.29.1';
 const SERVER_PKG = 'go.temporal.io/server/cmd/server';
 const SQL_TOOL_PKG = 'go.temporal.io/server/cmd/tools/sql';
+/** The Web UI server (UI assets embedded with go:embed), the version the CLI v1.5.1 bundles. */
+export const TEMPORAL_UI_VERSION = 'v2.42.1';
+const UI_SERVER_PKG = 'github.com/temporalio/ui-server/v2/cmd/server';
 
 export interface TemporalServerBinaries {
   server: string;
@@ -51,4 +54,30 @@ export async function ensureTemporalServer(
   }
   const [server, sqlTool] = paths as [string, string];
   return { server, sqlTool, built };
+}
+
+/**
+ * The Web UI server, built once per machine; undefined (with the reason logged) when it cannot be built here,
+ * since the stack runs without a UI rather than not at all.
+ */
+export async function ensureTemporalUiServer(
+  options: { env?: NodeJS.ProcessEnv; log?: (line: string) => void } = {},
+): Promise<string | undefined> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? (() => {});
+  if (env.TEMPORAL_UI_SERVER_BIN) return path.resolve(env.TEMPORAL_UI_SERVER_BIN);
+  const target = path.join(sluiceCacheDir(env), 'temporal-ui-server', TEMPORAL_UI_VERSION, 'temporal-ui-server');
+  if (await isExecutable(target)) return target;
+  const go = await whichOnPath('go', env);
+  if (!go) {
+    log('No Web UI: the UI server is not built and there is no Go toolchain to build it.');
+    return undefined;
+  }
+  try {
+    await goInstallWithLock(go, { pkg: UI_SERVER_PKG, version: TEMPORAL_UI_VERSION, binName: 'server', target, label: 'the Temporal Web UI server' }, env, log);
+    return target;
+  } catch (err) {
+    log(`No Web UI: the UI server did not build (${(err as Error).message.split('\n')[0]}).`);
+    return undefined;
+  }
 }
