@@ -52,7 +52,7 @@ describe('the production-shaped stack', { skip: DATABASE_URL ? false : 'SLUICE_T
       ui: false,
       // Each batch takes 1-3 s (real): with 10 in flight, 50 sub-batches take several rounds.
       emulator: { timeScale: 0.001, seed: 14, latency: { batch: { kind: 'fixed', ms: 2_000_000 }, spread: 0.5 } },
-      log: () => {},
+      log: (l) => process.env.SLUICE_TEST_VERBOSE && console.error(new Date().toISOString(), l),
     });
     // Everything below connects the way another terminal would: from the stack's env file only.
     env = { PATH: process.env.PATH, HOME: process.env.HOME, ...stack.env };
@@ -60,6 +60,7 @@ describe('the production-shaped stack', { skip: DATABASE_URL ? false : 'SLUICE_T
     store = createStore(loadConfig(env));
   });
   after(async () => {
+    if (process.env.SLUICE_TEST_VERBOSE) console.error(new Date().toISOString(), 'after');
     await sluice?.close();
     await store?.close();
     await stack?.stop();
@@ -67,6 +68,7 @@ describe('the production-shaped stack', { skip: DATABASE_URL ? false : 'SLUICE_T
     await admin.connect();
     for (const db of ['temporal', 'temporal_visibility', 'sluice']) await admin.query(`drop database if exists "${PREFIX}${db}" with (force)`);
     await admin.end();
+    if (process.env.SLUICE_TEST_VERBOSE) console.error(new Date().toISOString(), 'after done');
   });
 
   test('sluice setup registered the search attributes and found the namespace', () => {

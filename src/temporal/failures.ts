@@ -25,7 +25,8 @@ export function explainTemporalFailure(err: unknown, namespace: string): Explain
     const e = searchAttributesMissing(namespace, [attr[1] ?? attr[2]!]);
     return { line: e.message, exitCode: e.exitCode };
   }
-  if (code === GRPC_NOT_FOUND && /namespace/i.test(text)) {
+  // The client SDK raises NamespaceNotFoundError ("Namespace not found: 'x'"); the server says NOT_FOUND.
+  if ((code === GRPC_NOT_FOUND && /namespace/i.test(text)) || /namespace not found/i.test(text)) {
     const e = namespaceMissing(namespace);
     return { line: e.message, exitCode: e.exitCode };
   }

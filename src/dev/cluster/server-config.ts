@@ -32,6 +32,9 @@ export interface FrontendTls {
   requireClientAuth: boolean;
   /** The name in the server certificate, for the server's own internal clients. */
   serverName: string;
+  /** The certificate the server's system worker presents to its frontend (mTLS), signed by caFile. */
+  systemWorkerCertFile: string;
+  systemWorkerKeyFile: string;
 }
 
 export interface ServerConfigOptions {
@@ -89,6 +92,12 @@ function tlsBlock(t: FrontendTls): string {
         keyFile: ${q(t.keyFile)}
         requireClientAuth: ${t.requireClientAuth}
         clientCaFiles: [${q(t.caFile)}]
+      client:
+        serverName: ${q(t.serverName)}
+        rootCaFiles: [${q(t.caFile)}]
+    systemWorker:
+      certFile: ${q(t.systemWorkerCertFile)}
+      keyFile: ${q(t.systemWorkerKeyFile)}
       client:
         serverName: ${q(t.serverName)}
         rootCaFiles: [${q(t.caFile)}]
