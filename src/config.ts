@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { parseCodecKeys } from './codec/keys';
 import { ConfigError, configErrorFromZod } from './domain/errors';
 import { SubmissionTimingSchema, type SubmissionTimingInput } from './domain/reconcile';
+import { loadTemporalConnection, type TemporalConnectionSettings } from './temporal/connection';
 
 const hostPort = z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233');
 const positiveInt = z.coerce.number().int().min(1);
@@ -44,8 +45,12 @@ const codecKeys = z.string().superRefine((text, ctx) => {
 });
 
 export const EnvSchema = z.object({
-  TEMPORAL_ADDRESS: hostPort.default('127.0.0.1:7233'),
-  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  /**
+   * Temporal's own settings (TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE, temporal.toml) are read by
+   * src/temporal/connection.ts; these two are also profile fields, defaulting to 127.0.0.1:7233 and "default".
+   */
+  TEMPORAL_ADDRESS: unsetWhenEmpty(hostPort),
+  TEMPORAL_NAMESPACE: unsetWhenEmpty(z.string().min(1)),
   SLUICE_TASK_QUEUE: z.string().min(1).default('sluice'),
   /** The Web UI, for links printed by the CLI. */
   SLUICE_WEB_UI: httpUrl.default('http://127.0.0.1:8233'),
@@ -105,7 +110,12 @@ export type StoreChoice =
   | { kind: 'local'; dir: string }
   | { kind: 'postgres'; url: string; maxConnections: number };
 
-export interface SluiceConfig extends SluiceEnv {
+export interface SluiceConfig extends Omit<SluiceEnv, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE'> {
+  /** Resolved: environment, else the Temporal profile, else the default. */
+  TEMPORAL_ADDRESS: string;
+  TEMPORAL_NAMESPACE: string;
+  /** How to connect (address, TLS, API key), from Temporal's environment configuration. */
+  temporal: TemporalConnectionSettings;
   /** The local store directory (also set when the store is PostgreSQL, for commands that only know directories). */
   storeDir: string;
   store: StoreChoice;
@@ -135,5 +145,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SluiceConfig {
   const store: StoreChoice = cfg.SLUICE_STORE
     ? { kind: 'postgres', url: cfg.SLUICE_STORE, maxConnections: cfg.SLUICE_STORE_CONNECTIONS }
     : { kind: 'local', dir: storeDir };
-  return { ...cfg, storeDir, store };
+  const temporal = loadTemporalConnection(env);
+  return { ...cfg, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: temporal.namespace, temporal, storeDir, store };
 }

@@ -15,6 +15,7 @@ import { ConfigError } from './domain/errors';
 import { withPriceOverrides } from './domain/prices';
 import { enableSluiceMetrics, SLUICE_HISTOGRAM_BUCKETS } from './metrics';
 import { createStore } from './store';
+import { assertClusterReady } from './temporal/cluster-check';
 import type { BlobStore } from './store/blob-store';
 import { LocalDirectoryStore } from './store/local-store';
 
@@ -95,8 +96,10 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
   });
   const store = createStore(cfg);
   try {
-    const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
+    const connection = await NativeConnection.connect(cfg.temporal.options);
     try {
+      // A cluster without the namespace or Sluice's search attributes would fail every job: say so now, in one line.
+      await assertClusterReady(connection, cfg.TEMPORAL_NAMESPACE);
       const worker = await createSluiceWorker({
         connection,
         namespace: cfg.TEMPORAL_NAMESPACE,
@@ -120,7 +123,7 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
       });
       console.error(
         [
-          `Sluice worker on ${cfg.TEMPORAL_ADDRESS}, namespace ${cfg.TEMPORAL_NAMESPACE}, queue ${cfg.SLUICE_TASK_QUEUE}`,
+          `Sluice worker on ${cfg.temporal.description}, queue ${cfg.SLUICE_TASK_QUEUE}`,
           `store: ${store.description}`,
           `metrics: ${cfg.SLUICE_METRICS_ADDRESS ? `http://${cfg.SLUICE_METRICS_ADDRESS}/metrics` : 'off (SLUICE_METRICS_ADDRESS)'}`,
           `payload encryption: ${dataConverter ? 'on' : 'off (SLUICE_CODEC_KEYS)'}`,

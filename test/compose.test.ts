@@ -8,6 +8,9 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import { EnvSchema, loadConfig } from '../src/config';
+import { DEFAULT_SETUP_NAMES, setupSteps } from '../src/dev/cluster/setup-steps';
+import { TEMPORAL_CLI_VERSION } from '../src/dev/temporal-cli';
+import { TEMPORAL_SERVER_VERSION, TEMPORAL_UI_VERSION } from '../src/dev/temporal-server';
 
 interface Service {
   image?: string;
@@ -19,6 +22,7 @@ interface Service {
   ports?: string[];
   expose?: string[];
   volumes?: string[];
+  entrypoint?: string[];
 }
 
 const root = path.join(__dirname, '..');
@@ -57,17 +61,22 @@ function environmentOf(name: string, host: Record<string, string>, required = ne
 }
 
 const dependsOn = (s: Service) => (Array.isArray(s.depends_on) ? s.depends_on : Object.keys(s.depends_on ?? {}));
-const hostPort = (s: Service, containerPort: number) =>
-  s.ports?.map((p) => p.split(':')).find(([, c]) => Number(c) === containerPort)?.[0];
+/** [host address, host port, container port] of a published port; compose's `${VAR:-default}` taken at its default. */
+const published = (s: Service) =>
+  (s.ports ?? []).map((p) => {
+    const parts = p.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1').split(':');
+    return parts.length === 3 ? parts : ['0.0.0.0', ...parts];
+  });
+const hostPort = (s: Service, containerPort: number) => published(s).find(([, , c]) => Number(c) === containerPort)?.[1];
 
 const HOST_ENV = {
   ANTHROPIC_API_KEY: 'sk-ant-test',
   SLUICE_CODEC_KEYS: `k1:${randomBytes(32).toString('base64')}`,
 };
-const SLUICE_SERVICES = ['sluice-worker', 'sluice-cli', 'sluice-codec-server'];
+const SLUICE_SERVICES = ['sluice-worker', 'sluice-cli', 'sluice-codec-server', 'sluice-setup'];
 
 test('the services of the production stack are all there', () => {
-  for (const name of ['postgresql', 'temporal', 'temporal-ui', 'prometheus', ...SLUICE_SERVICES]) {
+  for (const name of ['postgresql', 'temporal-schema', 'temporal', 'temporal-namespace', 'sluice-setup', 'temporal-ui', 'prometheus', ...SLUICE_SERVICES]) {
     assert.ok(services[name], `service ${name}`);
   }
   for (const name of SLUICE_SERVICES) assert.equal(services[name]!.build, '.', `${name} is built from the Dockerfile`);
@@ -83,7 +92,7 @@ test('ports and dependencies', () => {
   assert.equal(hostPort(services['temporal-ui']!, 8080), '8233');
   assert.equal(hostPort(services.prometheus!, 9090), '9090');
   assert.deepEqual(services['sluice-worker']!.depends_on, {
-    temporal: { condition: 'service_started' },
+    'sluice-setup': { condition: 'service_completed_successfully' },
     postgresql: { condition: 'service_healthy' },
   });
   assert.ok(dependsOn(services['sluice-cli']!).includes('postgresql'));
@@ -169,4 +178,80 @@ test('the Dockerfile exposes the metrics and codec ports', () => {
   const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
   assert.match(dockerfile, /^EXPOSE 9464 8888$/m);
   assert.match(dockerfile, /ENTRYPOINT \["node", "bin\/sluice.js"\]/);
+});
+
+/** The command lines of a setup script that run `tool`, as argument lists (shell continuation lines joined). */
+function invocations(script: string, tool: string): string[][] {
+  return script
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.replace(/#.*$/, '').trim())
+    .flatMap((l) => {
+      const at = l.indexOf(`${tool} `);
+      if (at < 0) return [];
+      return [l.slice(at + tool.length).replace(/;\s*then$|\s*(>|\|\|).*$/, '').trim().split(/\s+/)];
+    });
+}
+
+test('compose runs the same setup steps as the stack, in the same order, one-shot before the workers', () => {
+  const steps = setupSteps(DEFAULT_SETUP_NAMES);
+  const schemaScript = readFileSync(path.join(root, 'deploy/temporal/schema.sh'), 'utf8');
+  assert.deepEqual(
+    invocations(schemaScript, 'temporal-sql-tool'),
+    steps.filter((s) => s.tool === 'temporal-sql-tool').map((s) => s.args),
+    'deploy/temporal/schema.sh runs the schema steps of src/dev/cluster/setup-steps.ts',
+  );
+  // setup-schema only on a database create-database has just made (as the stack does), so a rerun keeps the data.
+  assert.match(schemaScript, /if temporal-sql-tool --db temporal create-database; then\n\s+temporal-sql-tool --db temporal setup-schema -v 0\.0\nfi/);
+  const nsScript = readFileSync(path.join(root, 'deploy/temporal/namespace.sh'), 'utf8');
+  const created = invocations(nsScript, 'temporal').filter((a) => a.slice(0, 3).join(' ') === 'operator namespace create');
+  assert.deepEqual(created, steps.filter((s) => s.tool === 'temporal').map((s) => s.args));
+  assert.deepEqual(services['sluice-setup']!.command, steps.find((s) => s.tool === 'sluice')!.args);
+
+  // The order: schema, server, namespace, sluice setup, workers; each one-shot step must succeed first.
+  const needs = (name: string, on: string, condition: string) =>
+    assert.deepEqual((services[name]!.depends_on as Record<string, { condition: string }>)[on], { condition }, `${name} after ${on}`);
+  needs('temporal-schema', 'postgresql', 'service_healthy');
+  needs('temporal', 'temporal-schema', 'service_completed_successfully');
+  needs('temporal-namespace', 'temporal', 'service_started');
+  needs('sluice-setup', 'temporal-namespace', 'service_completed_successfully');
+  needs('sluice-worker', 'sluice-setup', 'service_completed_successfully');
+  assert.ok(services['temporal-schema']!.volumes?.includes('./deploy/temporal:/setup:ro'));
+  assert.deepEqual(services['temporal-schema']!.entrypoint, ['/bin/sh', '/setup/schema.sh']);
+  assert.deepEqual(services['temporal-namespace']!.entrypoint, ['/bin/sh', '/setup/namespace.sh']);
+  const sluiceSetup = loadConfig(environmentOf('sluice-setup', HOST_ENV));
+  const worker = loadConfig(environmentOf('sluice-worker', HOST_ENV));
+  assert.deepEqual(
+    [sluiceSetup.TEMPORAL_ADDRESS, sluiceSetup.TEMPORAL_NAMESPACE, sluiceSetup.SLUICE_TASK_QUEUE],
+    [worker.TEMPORAL_ADDRESS, worker.TEMPORAL_NAMESPACE, worker.SLUICE_TASK_QUEUE],
+    'sluice setup prepares the namespace and queue the workers use',
+  );
+});
+
+test('versions are pinned to the ones the stack builds; the server image, not the deprecated auto-setup', () => {
+  const tag = (name: string) => services[name]!.image!.split(':')[1]!;
+  assert.ok(!composeText.includes('auto-setup:'), 'no temporalio/auto-setup image');
+  assert.equal(services.temporal!.image, `temporalio/server:${TEMPORAL_SERVER_VERSION.slice(1)}`);
+  for (const name of ['temporal-schema', 'temporal-namespace']) {
+    assert.match(services[name]!.image!, /^temporalio\/admin-tools:/);
+    assert.ok(tag(name).startsWith(`${TEMPORAL_SERVER_VERSION.slice(1)}-`), `${name}: admin tools of server ${TEMPORAL_SERVER_VERSION}`);
+    // The admin-tools image of 1.29.1 carries CLI 1.5.0; the stack builds 1.5.1 (same server line, same commands).
+    assert.match(tag(name), new RegExp(`-cli-${TEMPORAL_CLI_VERSION.slice(1, 4).replace('.', '\\.')}\\.\\d+$`));
+  }
+  assert.equal(services['temporal-ui']!.image, `temporalio/ui:${TEMPORAL_UI_VERSION.slice(1)}`);
+});
+
+test('Temporal, the Web UI, the codec server and Prometheus listen on loopback unless the operator opts in', () => {
+  for (const name of ['temporal', 'temporal-ui', 'sluice-codec-server', 'prometheus']) {
+    const ports = services[name]!.ports ?? [];
+    assert.ok(ports.length > 0, name);
+    for (const p of ports) assert.match(p, /^\$\{SLUICE_PUBLISH_ADDRESS:-127\.0\.0\.1\}:\d+:\d+$/, `${name}: ${p}`);
+    for (const [host] of published(services[name]!)) assert.equal(host, '127.0.0.1', name);
+  }
+  for (const name of ['postgresql', 'sluice-worker', 'temporal-schema', 'temporal-namespace', 'sluice-setup']) {
+    assert.equal(services[name]!.ports, undefined, `${name} publishes nothing`);
+  }
+  assert.match(composeText, /SLUICE_PUBLISH_ADDRESS=0\.0\.0\.0/, 'the file says how to opt in');
+  const docs = readFileSync(path.join(root, 'docs/production.md'), 'utf8');
+  assert.match(docs, /SLUICE_PUBLISH_ADDRESS/, 'docs/production.md says how to publish them with authentication in front');
 });

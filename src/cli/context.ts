@@ -1,5 +1,6 @@
 /** What every command that talks to Temporal needs: validated config, a client, the store. */
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import { connectSluiceClient } from '../client/connect';
 import { loadConfig, type SluiceConfig } from '../config';
 import { dataConverterFromEnv } from '../codec';
 import { uiLink } from '../domain/web-ui';
@@ -15,15 +16,15 @@ export interface CliContext {
 
 export async function openContext(env: NodeJS.ProcessEnv = process.env): Promise<CliContext> {
   const config = loadConfig(env);
-  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS, connectTimeout: 5_000 });
+  const sluice = await connectSluiceClient(env, config.temporal);
   // The same store and payload codec as the workers: the CLI uploads inputs and reads outputs.
   const store = createStore(config);
   return {
     config,
-    client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterFromEnv(env) }),
+    client: sluice.client,
     store,
     close: async () => {
-      await connection.close();
+      await sluice.close();
       await store.close();
     },
     uiLink: (workflowId) => uiLink(config.SLUICE_WEB_UI, config.TEMPORAL_NAMESPACE, workflowId),

@@ -1,6 +1,8 @@
 /** The one place where errors become messages and exit codes. Keys and prompt text are never printed. */
 import { WorkflowFailedError } from '@temporalio/client';
 import { ConfigError, InputError, SluiceError } from '../domain/errors';
+import { SetupNeededError } from '../temporal/cluster-check';
+import { explainTemporalFailure } from '../temporal/failures';
 
 export const ExitCode = { ok: 0, failure: 1, badInput: 2, interrupted: 130 } as const;
 
@@ -8,7 +10,8 @@ export class UsageError extends SluiceError {
   override name = 'UsageError';
 }
 
-export function reportError(err: unknown): number {
+/** `namespace`: the one the command used, for messages about it (default: TEMPORAL_NAMESPACE or "default"). */
+export function reportError(err: unknown, namespace = process.env.TEMPORAL_NAMESPACE || 'default'): number {
   if (err instanceof InputError) {
     console.error(`${err.message}\nNothing was sent.`);
     return ExitCode.badInput;
@@ -17,6 +20,15 @@ export function reportError(err: unknown): number {
     console.error(`Error: ${err.message}`);
     return ExitCode.badInput;
   }
+  if (err instanceof SetupNeededError) {
+    console.error(`Error: ${err.message}`);
+    return err.exitCode;
+  }
+  const explained = explainTemporalFailure(err, namespace);
+  if (explained) {
+    console.error(`Error: ${explained.line}`);
+    return explained.exitCode;
+  }
   if (err instanceof WorkflowFailedError) {
     console.error(`The job failed: ${rootMessage(err)}`);
     return ExitCode.failure;
@@ -24,8 +36,12 @@ export function reportError(err: unknown): number {
   const code = (err as { code?: unknown }).code;
   // grpc-js (the client) says UNAVAILABLE / Failed to connect; the worker's Rust core says tonic::transport.
   if (code === 14 || /ECONNREFUSED|UNAVAILABLE|Failed to connect|tonic::transport|tcp connect error/i.test(String((err as Error)?.message))) {
+    const tls = /tls|ssl|handshake|certificate/i.test(String((err as Error)?.message));
     console.error(
-      `Cannot reach Temporal (${String((err as Error).message)}).\nStart the embedded stack with \`sluice dev\`, or set TEMPORAL_ADDRESS.`,
+      `Cannot reach Temporal (${String((err as Error).message)}).\n` +
+        (tls
+          ? 'Check TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME and whether the server speaks TLS (TEMPORAL_TLS).'
+          : 'Start the embedded stack with `sluice dev`, or set TEMPORAL_ADDRESS.'),
     );
     return ExitCode.failure;
   }

@@ -11,6 +11,7 @@ import { registerQueueCommands } from './commands/queue';
 import { registerReportCommand } from './commands/report';
 import { registerRunCommand } from './commands/run';
 import { registerScheduleCommands } from './commands/schedule';
+import { registerSetupCommand } from './commands/setup';
 import { registerSlaCommand } from './commands/sla';
 import { registerWorkerCommand } from './commands/worker';
 import { ExitCode, reportError } from './errors';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerScheduleCommands(program);
   registerDevCommand(program);
   registerDemoCommand(program);
+  registerSetupCommand(program);
   registerWorkerCommand(program);
   registerEmulatorCommand(program);
   registerCodecServerCommand(program);

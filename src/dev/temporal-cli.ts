@@ -6,17 +6,15 @@
  * v1.5.1 is the newest CLI whose go.mod has no `replace` directive, so `go install pkg@version` works;
  * it bundles Temporal Server 1.29 and the Web UI (embedded through go:embed, no npm build).
  */
-import { execFile, spawn } from 'node:child_process';
-import { constants as fsConstants } from 'node:fs';
-import { access, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { goInstallWithLock, isExecutable, sluiceCacheDir, whichOnPath } from './go-build';
+
+export { sluiceCacheDir } from './go-build';
 
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal';
-const LOCK_POLL_MS = 1_000;
-const LOCK_STALE_MS = 30 * 60_000;
 
 export type TemporalCli =
   | { kind: 'path'; path: string; source: 'env' | 'path' | 'cache' | 'built' }
@@ -34,13 +32,6 @@ export interface FindTemporalCliOptions {
 
 export class TemporalCliError extends Error {
   override name = 'TemporalCliError';
-}
-
-/** Where Sluice keeps per-machine caches: $SLUICE_CACHE_DIR, else $XDG_CACHE_HOME/sluice, else ~/.cache/sluice. */
-export function sluiceCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.SLUICE_CACHE_DIR) return path.resolve(env.SLUICE_CACHE_DIR);
-  const base = env.XDG_CACHE_HOME ? path.resolve(env.XDG_CACHE_HOME) : path.join(os.homedir(), '.cache');
-  return path.join(base, 'sluice');
 }
 
 export function cachedCliPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -68,7 +59,12 @@ export async function findTemporalCli(options: FindTemporalCliOptions = {}): Pro
     log('No temporal binary and no Go toolchain: falling back to the Temporal SDK download (needs the internet).');
     return { kind: 'sdk-download' };
   }
-  await buildWithLock(go, cached, env, log);
+  await goInstallWithLock(
+    go,
+    { pkg: TEMPORAL_CLI_MODULE, version: TEMPORAL_CLI_VERSION, binName: 'temporal', target: cached, label: 'the Temporal CLI' },
+    env,
+    log,
+  );
   return { kind: 'path', path: cached, source: 'built' };
 }
 
@@ -79,108 +75,6 @@ export async function requireTemporalCliPath(options: FindTemporalCliOptions = {
   throw new TemporalCliError(
     'No Temporal CLI found: set TEMPORAL_CLI, put `temporal` on PATH, or install Go (1.25+) so Sluice can build it.',
   );
-}
-
-async function buildWithLock(go: string, target: string, env: NodeJS.ProcessEnv, log: (l: string) => void) {
-  const dir = path.dirname(target);
-  await mkdir(dir, { recursive: true });
-  const lock = path.join(dir, '.build.lock');
-  await acquireLock(lock, log);
-  try {
-    // Another process may have finished the build while we waited for the lock.
-    if (await isExecutable(target)) return;
-    const gobin = path.join(dir, `.gobin-${process.pid}`);
-    await rm(gobin, { recursive: true, force: true });
-    log(`Building the Temporal CLI ${TEMPORAL_CLI_VERSION} with Go (once per machine; a few minutes)...`);
-    const started = Date.now();
-    await run(go, ['install', `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`], {
-      ...env,
-      CGO_ENABLED: '0',
-      GOTOOLCHAIN: 'local',
-      GOBIN: gobin,
-    });
-    await rename(path.join(gobin, 'temporal'), target);
-    await rm(gobin, { recursive: true, force: true });
-    log(`Built the Temporal CLI in ${((Date.now() - started) / 1000).toFixed(0)} s: ${target}`);
-  } finally {
-    await rm(lock, { recursive: true, force: true });
-  }
-}
-
-/** A directory lock (mkdir is atomic) holding the owner's pid; a lock whose owner died is taken over. */
-async function acquireLock(lock: string, log: (l: string) => void): Promise<void> {
-  let announced = false;
-  for (;;) {
-    try {
-      await mkdir(lock);
-      await writeFile(path.join(lock, 'pid'), String(process.pid));
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    if (await isStaleLock(lock)) {
-      await rm(lock, { recursive: true, force: true });
-      continue;
-    }
-    if (!announced) log('Another process is building the Temporal CLI; waiting for it...');
-    announced = true;
-    await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
-  }
-}
-
-async function isStaleLock(lock: string): Promise<boolean> {
-  try {
-    const pid = Number(await readFile(path.join(lock, 'pid'), 'utf8'));
-    if (Number.isInteger(pid) && pid > 0) {
-      try {
-        process.kill(pid, 0);
-        return false;
-      } catch (err) {
-        return (err as NodeJS.ErrnoException).code === 'ESRCH';
-      }
-    }
-  } catch {
-    // No pid yet: the owner is between mkdir and writeFile, unless the lock is very old.
-  }
-  try {
-    return Date.now() - (await stat(lock)).mtimeMs > LOCK_STALE_MS;
-  } catch {
-    return true;
-  }
-}
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'inherit', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-8_000);
-    });
-    child.on('error', reject);
-    child.on('exit', (code) =>
-      code === 0
-        ? resolve()
-        : reject(new TemporalCliError(`${cmd} ${args.join(' ')} failed with exit code ${code}:\n${stderr}`)),
-    );
-  });
-}
-
-async function isExecutable(p: string): Promise<boolean> {
-  try {
-    await access(p, fsConstants.X_OK);
-    return (await stat(p)).isFile();
-  } catch {
-    return false;
-  }
-}
-
-async function whichOnPath(name: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, name);
-    if (await isExecutable(candidate)) return candidate;
-  }
-  return undefined;
 }
 
 /** Version line of a binary, for logs and notes. */
