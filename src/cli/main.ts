@@ -13,13 +13,16 @@ import { registerScheduleCommands } from './commands/schedule';
 import { registerSlaCommand } from './commands/sla';
 import { registerWorkerCommand } from './commands/worker';
 import { ExitCode, reportError } from './errors';
+import { forTerminal } from './terminal-text';
 
 export function buildProgram(): Command {
   const program = new Command()
     .name('sluice')
     .description('Run large Claude jobs through the Message Batches API as durable Temporal workflows')
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    // Commander repeats what was typed; a pasted escape sequence must not reach the terminal raw.
+    .configureOutput({ writeErr: (text) => process.stderr.write(forTerminal(text)) });
   registerRunCommand(program);
   registerJobControlCommands(program);
   registerQueueCommands(program);
