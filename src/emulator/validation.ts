@@ -113,11 +113,7 @@ export function validateParams(
   if (messages) return messages;
   const stream = params['stream'];
   if (stream !== undefined && typeof stream !== 'boolean') return 'stream: Input should be a valid boolean';
-  if (stream === true) {
-    return where === 'batch'
-      ? 'stream: Streaming is not supported in the Message Batches API'
-      : 'stream: streaming is not supported by the Sluice emulator';
-  }
+  if (stream === true && where === 'batch') return 'stream: Streaming is not supported in the Message Batches API';
   const temperature = params['temperature'];
   if (temperature !== undefined) {
     if (typeof temperature !== 'number') return 'temperature: Input should be a valid number';

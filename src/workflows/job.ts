@@ -15,7 +15,6 @@ import {
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
-  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { SluiceActivities } from '../activities';
 import type { JobSummary } from '../activities/finalize';
@@ -36,6 +35,7 @@ import {
   type JobProgress,
   type JobState,
 } from './job-state';
+import { longActivity, quickActivity as quick, shortActivity as short } from './activity-options';
 import { joinQueue } from './job-queue';
 import { SluiceDeadline, SluiceJobName, SluicePhase, SluicePriority, SluiceSlaAtRisk } from './search-attributes';
 
@@ -52,10 +52,6 @@ export interface JobResult {
   summary: JobSummary;
 }
 
-const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' };
-/** A create may carry up to 256 MB (a minute is room for that); the rest are small calls, retried soon after a crash. */
-const quick: ActivityOptions = { startToCloseTimeout: '1m', retry };
-const short: ActivityOptions = { startToCloseTimeout: '30s', retry };
 const acts = proxyActivities<SluiceActivities>(quick);
 /** While held with nothing in flight, look again this often even without a message (messages wake sooner). */
 const HELD_RECHECK_MS = 60_000;
@@ -63,7 +59,7 @@ const HELD_RECHECK_MS = 60_000;
 export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
   const opts = spec.options;
   const s = state ?? initialJobState(Date.now(), spec.requestCount, opts.priority);
-  const long: ActivityOptions = { startToCloseTimeout: '30m', heartbeatTimeout: opts.heartbeatTimeoutMs, retry };
+  const long = longActivity(opts.heartbeatTimeoutMs);
 
   const sla = opts.sla;
   const progressNow = () => progressOf(s, Date.now(), sla);
