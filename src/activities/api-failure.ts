@@ -74,7 +74,7 @@ export function classifySdkError(err: unknown, opts: { justCreated?: boolean } =
   return { verdict: 'retryable', errorType: 'unknown_error', reason: message };
 }
 
-function status(err: InstanceType<typeof Anthropic.APIError>): number | undefined {
+function status(err: { status?: unknown }): number | undefined {
   return typeof err.status === 'number' ? err.status : undefined;
 }
 
