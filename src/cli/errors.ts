@@ -1,6 +1,7 @@
 /** The one place where errors become messages and exit codes. Keys and prompt text are never printed. */
 import { WorkflowFailedError } from '@temporalio/client';
 import { ConfigError, InputError, SluiceError } from '../domain/errors';
+import { StoppedFollowingError } from './follow-job';
 import { forTerminal } from './terminal-text';
 
 export const ExitCode = { ok: 0, failure: 1, badInput: 2, interrupted: 130 } as const;
@@ -60,6 +61,10 @@ export function reportError(err: unknown): number {
     say(`Error: ${file}\nNothing was sent.`);
     return ExitCode.badInput;
   }
+  if (err instanceof StoppedFollowingError) {
+    say(err.message);
+    return err.interrupted ? ExitCode.interrupted : ExitCode.failure;
+  }
   if (err instanceof WorkflowFailedError) {
     say(`The job failed: ${rootMessage(err)}`);
     return ExitCode.failure;
@@ -68,7 +73,10 @@ export function reportError(err: unknown): number {
   // grpc-js (the client) says UNAVAILABLE / Failed to connect; the worker's Rust core says tonic::transport.
   const unreachable = /ECONNREFUSED|UNAVAILABLE|Failed to connect|tonic::transport|tcp connect error/i.test(String((err as Error)?.message));
   if (err instanceof CannotReachTemporalError || code === 14 || unreachable) {
-    const where = err instanceof CannotReachTemporalError ? err.message : 'Cannot reach Temporal';
+    const where =
+      err instanceof CannotReachTemporalError
+        ? err.message
+        : `Cannot reach Temporal at ${process.env.TEMPORAL_ADDRESS || '127.0.0.1:7233'}`;
     say(
       `${where} (${rootMessage(err as Error)}).\nStart the embedded stack with \`sluice dev\`, or set TEMPORAL_ADDRESS to the server's host:port.`,
     );
