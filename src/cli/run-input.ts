@@ -4,12 +4,12 @@
  * twice (validation, then upload) and a pipe can be read once.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { formatDuration } from '../domain/duration';
-import { UsageError } from './errors';
+import { describeFileError, UsageError } from './errors';
 
 /** An SLA farther than this is a typo (Temporal and Date both have limits; no batch job needs a year). */
 export const MAX_SLA_MS = 366 * 24 * 3_600_000;
@@ -50,4 +50,19 @@ export async function stdinAsFile(input: NodeJS.ReadableStream = process.stdin):
   const file = path.join(dir, 'stdin.jsonl');
   await pipeline(input, createWriteStream(file, { mode: 0o600 }));
   return { file, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Opens the input once before anything connects: a missing, unreadable or looping file, or a directory, is said in words. */
+export async function checkInputFile(file: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+    if ((await handle.stat()).isDirectory()) throw new UsageError(`${file}: is a directory, not a JSONL file`);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    // EISDIR on some systems comes from open itself.
+    throw new UsageError(describeFileError(err) ?? `${file}: cannot be read`, { cause: err });
+  } finally {
+    await handle?.close();
+  }
 }

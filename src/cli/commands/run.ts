@@ -17,7 +17,7 @@ import { howToGetResults, StoppedFollowingError, waitRiding, warnWhileNoWorker }
 import { addJobShapeOptions, checkJobFlags, type JobShapeFlags } from '../job-flags';
 import { outDirFor, prepareOutDir, writeJobOutput } from '../output-files';
 import { followJob } from '../progress-bar';
-import { checkDeadline, checkName, slaWarning, stdinAsFile } from '../run-input';
+import { checkDeadline, checkInputFile, checkName, slaWarning, stdinAsFile } from '../run-input';
 import { untilInterrupted } from '../signals';
 import { printSummary } from '../summary';
 import { int } from '../parse';
@@ -117,6 +117,7 @@ export async function runCommand(input: string, opts: RunOptions): Promise<void>
   // Before anything is sent: a file in the way of --out must not surface after the batches are paid.
   await prepareOutDir(path.resolve(opts.out ?? 'out'));
 
+  if (input !== '-') await checkInputFile(input);
   const fromStdin = input === '-' ? await stdinAsFile() : undefined;
   const ctx = await openContext();
   try {
