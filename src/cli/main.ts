@@ -50,5 +50,8 @@ export async function main(argv: string[]): Promise<number> {
 if (require.main === module) {
   void main(process.argv).then((code) => {
     process.exitCode = code;
+    // After a failure or Ctrl-C, calls still retrying inside the Temporal client must not keep the process (or
+    // crash it on a closed channel); everything worth saying has been said.
+    if (code !== ExitCode.ok) process.exit(code);
   });
 }
