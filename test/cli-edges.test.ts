@@ -2,6 +2,7 @@
 // flag ranges, input files in words, the SLA warning, escaped control characters, the address in connection errors.
 // Each case is the real CLI in a child process; exit code 2 means refused with nothing sent.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +13,7 @@ const CLOSED = '127.0.0.1:1';
 let dir: string;
 let input: string;
 const env = () => ({ TEMPORAL_ADDRESS: CLOSED, SLUICE_STATE_DIR: path.join(dir, 'state') });
-const run = (...flags: string[]) => ['run', input, '--model', 'claude-haiku-4-5', '--max-tokens', '16', ...flags];
+const run = (...flags: string[]) => ['run', input, ...SHAPE, ...flags];
 
 before(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'sluice-cli-edges-'));
@@ -24,27 +25,28 @@ before(async () => {
   await symlink(path.join(dir, 'loop-a'), path.join(dir, 'loop-b'));
 });
 
-describe('refused before anything connects (exit 2)', () => {
-  const cases: { what: string; args: () => string[]; message: RegExp }[] = [
-    { what: '--out is a file', args: () => run('--out', path.join(dir, 'a-file')), message: /^Error: --out .*a-file: exists and is not a directory$/m },
-    { what: '--out below a file', args: () => run('--out', path.join(dir, 'a-file', 'sub')), message: /^Error: --out .*a-file\/sub: a part of the path is a file, not a directory$/m },
-    { what: 'a missing input file', args: () => ['run', path.join(dir, 'nope.jsonl')], message: /^Error: .*nope\.jsonl: no such file or directory$/m },
-    { what: 'a directory as input', args: () => ['run', path.join(dir, 'a-dir.jsonl')], message: /^Error: .*a-dir\.jsonl: is a directory/m },
-    { what: 'a looping link as input', args: () => ['run', path.join(dir, 'loop-a')], message: /^Error: .*loop-a: too many symbolic links/m },
-    { what: '--sla 100000000d', args: () => run('--sla', '100000000d'), message: /^Error: --sla 100000000d: is more than 366 days away/m },
-    { what: '--sla 0s', args: () => run('--sla', '0s'), message: /^Error: --sla 0s: must be longer than 0$/m },
-    { what: '--deadline 99999', args: () => run('--deadline', '99999'), message: /^Error: --deadline must be a date and time such as 2026-12-01T06:00Z \(got "99999"\)$/m },
-    { what: 'a 5,000-character --name', args: () => run('--name', 'n'.repeat(5_000)), message: /^Error: --name: must be at most 200 characters \(got 5000\)$/m },
-    { what: 'results for ../../x', args: () => ['results', '../../x'], message: /^Error: job "\.\.\/\.\.\/x" is not a job id/m },
-    { what: 'status of an id with a slash', args: () => ['status', 'a/b'], message: /is not a job id/ },
-    { what: 'codec-server --port 70000', args: () => ['codec-server', '--port', '70000'], message: /--port: must be a port number 0\.\.65535 \(got "70000"\)/ },
-  ];
-  for (const c of cases) {
-    test(c.what, { timeout: 60_000 }, async () => {
-      const r = await sluice(c.args(), env());
+interface CliCase {
+  kind: string;
+  args: string[];
+  message: string;
+}
+const manifest = JSON.parse(readFileSync(path.join(__dirname, 'fixtures', 'bad-input', 'cli-cases.json'), 'utf8')) as {
+  cases: Record<string, CliCase>;
+};
+const SHAPE = ['--model', 'claude-haiku-4-5', '--max-tokens', '16'];
+const expand = (arg: string) => (arg === '{5000 n}' ? 'n'.repeat(5_000) : arg.replace('{dir}', dir).replace('{input}', input));
+
+describe('refused before anything connects (exit 2): test/fixtures/bad-input/cli-cases.json', () => {
+  test('the manifest holds at least 15 kinds', () => assert.ok(Object.keys(manifest.cases).length >= 15));
+  for (const [name, c] of Object.entries(manifest.cases)) {
+    test(`${name}: ${c.kind}`, { timeout: 60_000 }, async () => {
+      const args = c.args.map(expand);
+      const r = await sluice(args[0] === 'run' ? [...args, ...SHAPE] : args, env());
       assert.equal(r.code, 2, r.out);
-      assert.match(r.out, c.message);
+      assert.match(r.out, new RegExp(c.message, 'm'));
       assert.doesNotMatch(r.out, /Cannot reach Temporal/, 'refused before connecting');
+      // eslint-disable-next-line no-control-regex -- the point: no raw control character reaches the terminal
+      assert.ok(!/[\u0000-\u0008\u000b-\u001f\u007f]/.test(r.out), 'a raw control character in the output');
     });
   }
 });

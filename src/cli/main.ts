@@ -50,8 +50,9 @@ export async function main(argv: string[]): Promise<number> {
 if (require.main === module) {
   void main(process.argv).then((code) => {
     process.exitCode = code;
-    // After a failure or Ctrl-C, calls still retrying inside the Temporal client must not keep the process (or
-    // crash it on a closed channel); everything worth saying has been said.
-    if (code !== ExitCode.ok) process.exit(code);
+    // Calls still retrying inside the Temporal client (a query raced against a timeout, a result asked for across
+    // a server restart) must not keep the process, or crash it on the closed channel: everything has been said.
+    // Long-running commands (dev, worker, emulator) only get here when they are done.
+    process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
   });
 }
