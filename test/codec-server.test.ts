@@ -9,7 +9,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { AesGcmCodec, parseCodecKeys } from '../src/codec';
-import { payloadFromJson, payloadToJson, startCodecServer, type CodecServerHandle, type JsonPayload } from '../src/codec/codec-server';
+import {
+  payloadFromJson,
+  payloadToJson,
+  startCodecServer,
+  type CodecServerHandle,
+  type JsonPayload,
+} from '../src/codec/codec-server';
 
 const UI_ORIGIN = 'http://localhost:8233';
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -33,7 +39,7 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
 describe('the codec server', () => {
   let server: CodecServerHandle;
   before(async () => {
-    server = await startCodecServer({ codec: new AesGcmCodec(keys), port: 0, allowedOrigins: [UI_ORIGIN], log: () => {} });
+    server = await startCodecServer({ codec: new AesGcmCodec(keys), port: 0, allowedOrigins: [UI_ORIGIN], noAuth: true, log: () => {} });
   });
   after(() => server.close());
 
@@ -118,7 +124,7 @@ describe('the codec server with a bearer token', () => {
   let server: CodecServerHandle;
   const token = 'a-long-enough-codec-token';
   before(async () => {
-    server = await startCodecServer({ codec: new AesGcmCodec(keys), port: 0, allowedOrigins: ['*'], token, log: () => {} });
+    server = await startCodecServer({ codec: new AesGcmCodec(keys), port: 0, allowedOrigins: [UI_ORIGIN], token, log: () => {} });
   });
   after(() => server.close());
 
@@ -126,7 +132,7 @@ describe('the codec server with a bearer token', () => {
     const without = await post(`${server.url}/decode`, { payloads: uiPayloads });
     assert.equal(without.res.status, 401);
     assert.equal(without.res.headers.get('www-authenticate'), 'Bearer');
-    assert.equal(without.res.headers.get('access-control-allow-origin'), UI_ORIGIN, "'*' allows any origin");
+    assert.equal(without.res.headers.get('access-control-allow-origin'), UI_ORIGIN);
     assert.equal((await post(`${server.url}/decode`, { payloads: uiPayloads }, { Authorization: 'Bearer wrong' })).res.status, 401);
     const withToken = await post(`${server.url}/decode`, { payloads: uiPayloads }, { Authorization: `Bearer ${token}` });
     assert.equal(withToken.res.status, 200);
@@ -146,7 +152,7 @@ describe('sluice codec-server (the command)', () => {
 
   test('serves with the keys of SLUICE_CODEC_KEYS until SIGTERM', { timeout: 30_000 }, async () => {
     const keyText = `k1:${keys[0]!.key.toString('base64')}`;
-    const child = run({ SLUICE_CODEC_KEYS: keyText }, ['--port', '0', '--allow-origin', UI_ORIGIN]);
+    const child = run({ SLUICE_CODEC_KEYS: keyText, SLUICE_CODEC_SERVER_TOKEN: '' }, ['--port', '0', '--allow-origin', UI_ORIGIN, '--no-auth']);
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr.on('data', (b: Buffer) => (out += b.toString()));
@@ -157,6 +163,7 @@ describe('sluice codec-server (the command)', () => {
       await sleep(100);
     }
     assert.match(out, /encrypting with key "k1"/);
+    assert.match(out, /Warning: --no-auth: anyone who reaches this server can decode every payload/);
     const [encrypted] = await new AesGcmCodec(keys).encode([defaultPayloadConverter.toPayload({ ok: 1 })]);
     const { res, json } = await post(`${url}/decode`, { payloads: [payloadToJson(encrypted!)] });
     assert.equal(res.status, 200);

@@ -3,15 +3,16 @@
  * retry-after-aware exponential backoff on 429/529/5xx, heartbeating as it goes. Each finished request is
  * recorded in the store before the next step, so an activity that runs again skips what was already paid for.
  * The synchronous API has no idempotency key: a call whose answer is lost with its worker is sent again.
+ * A call the SDK expects to outlast ten minutes (a large max_tokens) streams, as the SDK requires; an error the
+ * SDK or the API gives for one request is that request's outcome, so the others of the shard are still reported.
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { heartbeat, sleep } from '@temporalio/activity';
 import { addUsage, emptyTally, type Usage } from '../domain/cost';
 import { jobKeys, type OutcomeLine, type ShardLine } from '../domain/job';
 import { mapLimit } from '../domain/map-limit';
-import { classifyHttpError, retryAfterMs } from '../domain/retry';
 import type { CollectResult } from './collect';
-import { toApiFailure } from './api-failure';
+import { classifySdkError, toApiFailure } from './api-failure';
 import type { ActivityDeps } from './deps';
 import { recordSyncEnded, recordSyncStarted } from './report-records';
 
@@ -70,29 +71,45 @@ export function syncActivity({ store, anthropicNoRetry, prices }: ActivityDeps) 
     const base = { custom_id: line.custom_id, line: line.line, attempts: line.attempt, batch_ids: line.batch_ids, mode: 'sync' as const };
     for (let retry = 0; ; retry++) {
       try {
-        const message = await anthropicNoRetry.messages.create(
-          { ...(line.params as Anthropic.MessageCreateParamsNonStreaming), stream: false },
-          { headers: { [CUSTOM_ID_HEADER]: line.custom_id } },
-        );
+        const message = await sendMessage(line);
         return { ...base, status: 'succeeded', message };
       } catch (err) {
-        if (!(err instanceof Anthropic.APIError)) throw toApiFailure(err, `synchronous call for ${line.custom_id}`);
-        const status = err.status as number | undefined;
-        const body = err.error as { error?: { type?: string; message?: string } } | undefined;
-        const errorType = body?.error?.type ?? (status === undefined ? 'connection_error' : `http_${status}`);
-        const verdict = classifyHttpError(status, errorType);
+        const v = classifySdkError(err);
         // A bad key stops the whole job; any other refusal is this request's own failure.
-        if (status === 401 || status === 403) throw toApiFailure(err, `synchronous call for ${line.custom_id}`);
-        if (verdict.verdict === 'fatal' || retry >= maxRetries) {
-          return { ...base, status: 'failed', error: { type: errorType, message: body?.error?.message ?? verdict.reason } };
+        if (v.status === 401 || v.status === 403) throw toApiFailure(err, `synchronous call for ${line.custom_id}`);
+        if (v.verdict === 'terminal' || retry >= maxRetries) {
+          return { ...base, status: 'failed', error: { type: v.errorType, message: v.apiMessage ?? v.reason } };
         }
-        const headers = err.headers as Headers | undefined;
-        const asked = headers ? retryAfterMs(Object.fromEntries(headers.entries())) : undefined;
+        const asked = v.retryAfterMs;
         const backoff = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** retry) * (0.5 + Math.random() / 2);
         heartbeat({ waiting: line.custom_id });
         await sleep(asked ?? backoff);
       }
     }
+  }
+
+  /** One Messages call, streamed when the SDK would refuse it without (it expects more than 10 minutes). */
+  async function sendMessage(line: ShardLine): Promise<Anthropic.Message> {
+    const params = line.params as unknown as Anthropic.MessageCreateParamsNonStreaming;
+    const options = { headers: { [CUSTOM_ID_HEADER]: line.custom_id } };
+    if (!mustStream(anthropicNoRetry, params.max_tokens)) {
+      return anthropicNoRetry.messages.create({ ...params, stream: false }, options);
+    }
+    // Heartbeats while it streams: a long answer must not look like a dead worker.
+    const stream = anthropicNoRetry.messages.stream({ ...params, stream: true }, options);
+    stream.on('text', () => heartbeat({ streaming: line.custom_id }));
+    return stream.finalMessage();
+  }
+}
+
+/** The SDK's own rule for when a non-streaming call is refused (its expected duration passes 10 minutes). */
+export function mustStream(client: Anthropic, maxTokens: number): boolean {
+  try {
+    client.calculateNonstreamingTimeout(maxTokens);
+    return false;
+  } catch (err) {
+    if (err instanceof Anthropic.AnthropicError) return true;
+    throw err;
   }
 }
 

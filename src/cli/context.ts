@@ -1,10 +1,13 @@
 /** What every command that talks to Temporal needs: validated config, a client, the store. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { connectSluiceClient } from '../client/connect';
+import { connectSluiceClient, type SluiceClient } from '../client/connect';
 import { loadConfig, type SluiceConfig } from '../config';
-import { dataConverterFromEnv } from '../codec';
+import { DEV_STACK_FILE, type DevStackRecord } from '../dev/stack-record';
 import { uiLink } from '../domain/web-ui';
 import { createStore, type ClosableBlobStore } from '../store';
+import { CannotReachTemporalError } from './errors';
 
 export interface CliContext {
   config: SluiceConfig;
@@ -14,9 +17,46 @@ export interface CliContext {
   uiLink(workflowId: string): string;
 }
 
+/**
+ * The environment with what a running `sluice dev` recorded filled in where the user set nothing: its address
+ * (when it runs on another port) and its Web UI (so printed links use the port in use, not 8233).
+ */
+export function withDevStackDefaults(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const stateDir = env.SLUICE_STATE_DIR || '.sluice';
+  let record: DevStackRecord;
+  try {
+    record = JSON.parse(readFileSync(path.join(stateDir, DEV_STACK_FILE), 'utf8')) as DevStackRecord;
+  } catch {
+    return env;
+  }
+  if (!isAlive(record.pid)) return env;
+  const address = env.TEMPORAL_ADDRESS || record.temporalAddress;
+  const sameServer = address === record.temporalAddress;
+  return {
+    ...env,
+    TEMPORAL_ADDRESS: address,
+    SLUICE_WEB_UI: env.SLUICE_WEB_UI || (sameServer ? record.webUi : undefined),
+  };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export async function openContext(env: NodeJS.ProcessEnv = process.env): Promise<CliContext> {
-  const config = loadConfig(env);
-  const sluice = await connectSluiceClient(env, config.temporal);
+  const effective = withDevStackDefaults(env);
+  const config = loadConfig(effective);
+  let sluice: SluiceClient;
+  try {
+    sluice = await connectSluiceClient(effective, config.temporal);
+  } catch (err) {
+    throw new CannotReachTemporalError(config.TEMPORAL_ADDRESS, err);
+  }
   // The same store and payload codec as the workers: the CLI uploads inputs and reads outputs.
   const store = createStore(config);
   return {

@@ -15,13 +15,16 @@ import { registerSetupCommand } from './commands/setup';
 import { registerSlaCommand } from './commands/sla';
 import { registerWorkerCommand } from './commands/worker';
 import { ExitCode, reportError } from './errors';
+import { forTerminal } from './terminal-text';
 
 export function buildProgram(): Command {
   const program = new Command()
     .name('sluice')
     .description('Run large Claude jobs through the Message Batches API as durable Temporal workflows')
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    // Commander repeats what was typed; a pasted escape sequence must not reach the terminal raw.
+    .configureOutput({ writeErr: (text) => process.stderr.write(forTerminal(text)) });
   registerRunCommand(program);
   registerJobControlCommands(program);
   registerReportCommand(program);
@@ -51,5 +54,9 @@ export async function main(argv: string[]): Promise<number> {
 if (require.main === module) {
   void main(process.argv).then((code) => {
     process.exitCode = code;
+    // Calls still retrying inside the Temporal client (a query raced against a timeout, a result asked for across
+    // a server restart) must not keep the process, or crash it on the closed channel: everything has been said.
+    // Long-running commands (dev, worker, emulator) only get here when they are done.
+    process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
   });
 }

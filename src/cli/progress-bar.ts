@@ -5,6 +5,8 @@ import { formatDuration } from '../domain/duration';
 import { progressQuery } from '../workflows';
 import type { JobProgress } from '../workflows/job-state';
 
+const QUERY_WAIT_MS = 2_000;
+
 export async function followJob(client: Client, workflowId: string, done: Promise<unknown>, intervalMs = 500): Promise<void> {
   const tty = Boolean(process.stderr.isTTY);
   const bar = new cliProgress.SingleBar(
@@ -20,7 +22,14 @@ export async function followJob(client: Client, workflowId: string, done: Promis
   let started = false;
   let finished = false;
   void done.finally(() => (finished = true)).catch(() => {});
+  const settled = done.then(
+    () => undefined,
+    () => undefined,
+  );
   const handle = client.workflow.getHandle(workflowId);
+  // A query waits for a worker to answer it: with none (or a server restarting) it must not hold up the loop.
+  const ask = (): Promise<JobProgress | undefined> =>
+    Promise.race([handle.query(progressQuery), new Promise<undefined>((r) => setTimeout(() => r(undefined), QUERY_WAIT_MS)), settled]);
   const show = (p: JobProgress) => {
     const value = p.requests.succeeded + p.requests.failed + p.requests.canceled;
     const payload = {
@@ -39,14 +48,16 @@ export async function followJob(client: Client, workflowId: string, done: Promis
   try {
     while (!finished) {
       try {
-        show(await handle.query(progressQuery));
+        const p = await ask();
+        if (p) show(p);
       } catch {
         // The workflow may be between tasks or just finished; the next tick tells.
       }
       await Promise.race([done.catch(() => {}), new Promise((r) => setTimeout(r, intervalMs))]);
     }
     try {
-      show(await handle.query(progressQuery));
+      const p = await Promise.race([handle.query(progressQuery), new Promise<undefined>((r) => setTimeout(() => r(undefined), QUERY_WAIT_MS))]);
+      if (p) show(p);
     } catch {
       // A finished workflow whose worker is gone cannot answer queries; the summary says the rest.
     }

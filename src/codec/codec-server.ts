@@ -5,8 +5,11 @@
  *   POST <endpoint>/decode   {"payloads": [{"metadata": {"encoding": "<base64>"}, "data": "<base64>"}]}
  *   POST <endpoint>/encode   same shape, answers the same shape
  *
- * The browser calls it directly from the UI's origin, so the UI origin must be allowed (CORS). With a token, every
- * call must carry `Authorization: Bearer <token>`; the Temporal CLI sends one with `--codec-auth`.
+ * The browser calls it directly from the UI's origin, so the UI origin must be allowed (CORS). Every call must carry
+ * `Authorization: Bearer <token>` (the Temporal CLI sends one with `--codec-auth`) unless the server was started
+ * with `noAuth` on purpose. Decoded payloads are prompts and results, so three more locks: the Host header must
+ * name an allowed host (a page on another domain that rebinds its DNS to 127.0.0.1 sends its own name), an Origin
+ * header must be an allowed origin (never `*`: answers carry credentials), and the default interface is loopback.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
@@ -20,10 +23,17 @@ export interface CodecServerOptions {
   port?: number;
   /** Default 127.0.0.1; 0.0.0.0 in a container. */
   host?: string;
-  /** Origins whose pages may call the server (the Web UI's), e.g. http://localhost:8233; '*' allows any. */
+  /** Origins whose pages may call the server (the Web UI's), e.g. http://localhost:8233. '*' is refused. */
   allowedOrigins?: string[];
-  /** When set, calls need `Authorization: Bearer <token>`. */
+  /**
+   * Host names (without port) a request's Host header may carry, besides the loopback names (localhost,
+   * 127.0.0.1, ::1), e.g. the name a container is reached by. Default: none more.
+   */
+  allowedHosts?: string[];
+  /** Calls need `Authorization: Bearer <token>`. Required unless `noAuth` is true. */
   token?: string;
+  /** Serve without a token; only for a server that nothing but the UI can reach. */
+  noAuth?: boolean;
   /** Largest request body accepted; default 32 MiB (history pages hold many payloads of up to 2 MB). */
   maxBodyBytes?: number;
   /** Where failures are reported (never payload contents). Default: stderr. */
@@ -44,6 +54,53 @@ export interface JsonPayload {
 
 export const DEFAULT_CODEC_SERVER_PORT = 8888;
 export const DEFAULT_ALLOWED_ORIGINS = ['http://localhost:8233', 'http://127.0.0.1:8233'];
+export const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '::1'];
+
+/** Thrown before anything listens when the options would leave the server open. */
+export class CodecServerConfigError extends Error {
+  override name = 'CodecServerConfigError';
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`${field}: ${reason}`);
+  }
+}
+
+/** Whether an interface address is a loopback one (only this machine reaches it). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+/** The host name of a Host header value ("localhost:8888" → "localhost", "[::1]:8888" → "::1"). */
+export function hostNameOf(hostHeader: string): string {
+  const v = hostHeader.trim().toLowerCase();
+  if (v.startsWith('[')) return v.slice(1, v.indexOf(']') > 0 ? v.indexOf(']') : undefined);
+  return v.replace(/:\d*$/, '');
+}
+
+/** Checks the options that decide who may call; throws CodecServerConfigError naming the option. */
+export function checkCodecServerAccess(o: Pick<CodecServerOptions, 'allowedOrigins' | 'token' | 'noAuth'>): void {
+  if (!o.token && !o.noAuth) {
+    throw new CodecServerConfigError('token', 'a bearer token is required (SLUICE_CODEC_SERVER_TOKEN), or serve without one on purpose with --no-auth');
+  }
+  if (o.token && o.noAuth) throw new CodecServerConfigError('token', 'give a token or --no-auth, not both');
+  for (const origin of o.allowedOrigins ?? []) {
+    if (origin.trim() === '*') {
+      throw new CodecServerConfigError('allowed origin', "'*' is refused: answers carry credentials, so name the Web UI's origin (e.g. http://localhost:8233)");
+    }
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      throw new CodecServerConfigError('allowed origin', `"${origin}" is not an origin such as http://localhost:8233`);
+    }
+    if (url.origin !== origin.replace(/\/$/, '')) {
+      throw new CodecServerConfigError('allowed origin', `"${origin}" is not an origin (scheme, host and port only) such as ${url.origin}`);
+    }
+  }
+}
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
 
 class HttpError extends Error {
@@ -68,13 +125,15 @@ export function payloadToJson(payload: Payload): JsonPayload {
 }
 
 export async function startCodecServer(o: CodecServerOptions): Promise<CodecServerHandle> {
-  const allowed = o.allowedOrigins ?? DEFAULT_ALLOWED_ORIGINS;
+  checkCodecServerAccess(o);
+  const allowed = (o.allowedOrigins ?? DEFAULT_ALLOWED_ORIGINS).map((x) => x.replace(/\/$/, ''));
+  const hosts = new Set([...LOOPBACK_HOSTS, ...(o.allowedHosts ?? []).map((h) => hostNameOf(h))]);
   const maxBody = o.maxBodyBytes ?? MAX_BODY_BYTES;
   const log = o.log ?? ((line: string) => console.error(line));
   const token = o.token ? Buffer.from(`Bearer ${o.token}`) : undefined;
 
-  const originAllowed = (origin: string | undefined) =>
-    origin !== undefined && (allowed.includes('*') || allowed.includes(origin));
+  const originAllowed = (origin: string | undefined) => origin !== undefined && allowed.includes(origin);
+  const hostAllowed = (host: string | undefined) => host !== undefined && hosts.has(hostNameOf(host));
 
   const corsHeaders = (req: IncomingMessage): Record<string, string> => {
     const origin = req.headers.origin;
@@ -97,12 +156,16 @@ export async function startCodecServer(o: CodecServerOptions): Promise<CodecServ
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    // Before anything else: a foreign Host is DNS rebinding, a foreign Origin a page we do not serve.
+    if (!hostAllowed(req.headers.host)) {
+      throw new HttpError(403, 'this Host is not allowed (sluice codec-server --allow-host)');
+    }
+    if (req.headers.origin !== undefined && !originAllowed(req.headers.origin)) {
+      throw new HttpError(403, 'this origin is not allowed (sluice codec-server --allow-origin)');
+    }
     const cors = corsHeaders(req);
     const path = new URL(req.url ?? '/', 'http://codec').pathname;
     if (req.method === 'OPTIONS') {
-      if (req.headers.origin !== undefined && !originAllowed(req.headers.origin)) {
-        throw new HttpError(403, `origin ${req.headers.origin} is not allowed (sluice codec-server --allow-origin)`);
-      }
       res.writeHead(204, cors).end();
       return;
     }

@@ -1,13 +1,21 @@
 /**
  * The embedded stack for one machine: the Temporal dev server (SQLite under the state directory, Web UI on its
- * port), the Message Batches emulator when no ANTHROPIC_API_KEY is set, and a worker in this process.
+ * port), the Message Batches emulator when no ANTHROPIC_API_KEY is set, and a worker in this process, configured
+ * by the same variables as `sluice worker` (payload keys, prices, concurrency, store, queue room). Its addresses
+ * are written to the state directory so `sluice run` in another terminal finds the ports in use.
  */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { dataConverterFromEnv } from '../codec';
 import { startEmulator, type EmulatorHandle, type EmulatorOptions } from '../emulator';
 import type { SluiceConfig } from '../config';
-import { createSluiceWorker } from '../worker';
+import { ConfigError } from '../domain/errors';
+import { SLUICE_HISTOGRAM_BUCKETS } from '../metrics';
+import { createStore } from '../store';
+import { createSluiceWorker, type SluiceWorkerOptions } from '../worker';
 import { startDevServer, type DevServer } from './dev-server';
+import { DEV_STACK_FILE, type DevStackRecord } from './stack-record';
 import { requireTemporalCliPath } from './temporal-cli';
 
 export interface DevStackOptions {
@@ -22,7 +30,47 @@ export interface DevStackOptions {
   baseURL?: string;
   emulatorPort: number;
   emulator?: EmulatorOptions;
+  /** What the worker takes from the configuration besides connection, key and task queue (see workerSettings). */
+  worker?: WorkerSettings;
+  /** host:port of a Prometheus endpoint for the worker's metrics. */
+  metricsAddress?: string;
   log: (line: string) => void;
+}
+
+/** The worker options that SLUICE_* variables set, the same for `sluice worker` and `sluice dev`. */
+export type WorkerSettings = Pick<
+  SluiceWorkerOptions,
+  | 'store'
+  | 'activityConcurrency'
+  | 'workflowCache'
+  | 'maxTaskQueueActivitiesPerSecond'
+  | 'prices'
+  | 'queueCapacity'
+  | 'workflowBundlePath'
+  | 'dataConverter'
+>;
+
+
+/** The worker settings the environment asks for, checked: a bad SLUICE_PRICES is named, not ignored. */
+export function workerSettingsFromConfig(cfg: SluiceConfig, env: NodeJS.ProcessEnv): WorkerSettings {
+  let prices: unknown;
+  if (cfg.SLUICE_PRICES) {
+    try {
+      prices = JSON.parse(cfg.SLUICE_PRICES) as unknown;
+    } catch (err) {
+      throw new ConfigError('SLUICE_PRICES', `is not JSON (${(err as Error).message})`);
+    }
+  }
+  return {
+    store: createStore(cfg),
+    activityConcurrency: cfg.SLUICE_ACTIVITY_CONCURRENCY,
+    workflowCache: cfg.SLUICE_WORKFLOW_CACHE,
+    maxTaskQueueActivitiesPerSecond: cfg.SLUICE_TASK_QUEUE_ACTIVITIES_PER_SECOND,
+    prices,
+    queueCapacity: { maxRequests: cfg.SLUICE_QUEUE_MAX_REQUESTS, maxBatches: cfg.SLUICE_QUEUE_MAX_BATCHES, preempt: cfg.SLUICE_QUEUE_PREEMPT },
+    workflowBundlePath: cfg.SLUICE_WORKFLOW_BUNDLE,
+    dataConverter: dataConverterFromEnv(env),
+  };
 }
 
 export interface DevStack {
@@ -42,7 +90,12 @@ export interface DevStackPorts {
   timeScale: number;
 }
 
-export function startDevStackFromConfig(cfg: SluiceConfig, p: DevStackPorts, log: (line: string) => void): Promise<DevStack> {
+export function startDevStackFromConfig(
+  cfg: SluiceConfig,
+  p: DevStackPorts,
+  log: (line: string) => void,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<DevStack> {
   return startDevStack({
     stateDir: cfg.SLUICE_STATE_DIR,
     storeDir: cfg.storeDir,
@@ -54,13 +107,20 @@ export function startDevStackFromConfig(cfg: SluiceConfig, p: DevStackPorts, log
     baseURL: cfg.ANTHROPIC_BASE_URL,
     emulatorPort: p.emulatorPort,
     emulator: { timeScale: p.timeScale },
+    worker: workerSettingsFromConfig(cfg, env),
+    metricsAddress: cfg.SLUICE_METRICS_ADDRESS,
     log,
   });
 }
 
 export async function startDevStack(o: DevStackOptions): Promise<DevStack> {
   // The SDK's INFO lines (bundle sizes, state changes) would bury the progress bar; warnings still show.
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  Runtime.install({
+    logger: new DefaultLogger('WARN'),
+    telemetryOptions: o.metricsAddress
+      ? { metrics: { prometheus: { bindAddress: o.metricsAddress, histogramBucketOverrides: SLUICE_HISTOGRAM_BUCKETS } } }
+      : undefined,
+  });
   const binary = await requireTemporalCliPath({ log: o.log });
   const started = Date.now();
   const temporal = await startDevServer({
@@ -94,7 +154,10 @@ export async function startDevStack(o: DevStackOptions): Promise<DevStack> {
     }
     const connection = await NativeConnection.connect({ address: temporal.address });
     cleanup.unshift(() => connection.close());
+    const settings = o.worker ?? {};
+    if (settings.store) cleanup.push(() => (settings.store as { close?: () => Promise<void> }).close?.() ?? Promise.resolve());
     const worker = await createSluiceWorker({
+      ...settings,
       connection,
       namespace: o.namespace,
       taskQueue: o.taskQueue,
@@ -103,6 +166,12 @@ export async function startDevStack(o: DevStackOptions): Promise<DevStack> {
       storeDir: o.storeDir,
       webUiUrl: temporal.uiUrl,
     });
+    o.log(`Worker on queue ${o.taskQueue}: payload encryption ${settings.dataConverter ? 'on (SLUICE_CODEC_KEYS)' : 'off'}`);
+    const record: DevStackRecord = { temporalAddress: temporal.address, webUi: temporal.uiUrl, namespace: o.namespace, pid: process.pid };
+    const recordPath = path.join(o.stateDir, DEV_STACK_FILE);
+    await mkdir(o.stateDir, { recursive: true, mode: 0o700 });
+    await writeFile(recordPath, JSON.stringify(record, null, 2) + '\n', { mode: 0o600 });
+    cleanup.unshift(() => rm(recordPath, { force: true }));
     const workerDone = worker.run();
     return {
       temporal,

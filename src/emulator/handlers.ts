@@ -18,7 +18,8 @@ import { validateCreateBody, validateParams } from './validation';
 export type Reply =
   | { kind: 'json'; body: unknown }
   | { kind: 'error'; type: ErrorType | 'request_too_large'; message?: string }
-  | { kind: 'results'; batch: StoredBatch };
+  | { kind: 'results'; batch: StoredBatch }
+  | { kind: 'stream'; message: ReturnType<typeof syntheticMessage> };
 
 export interface Services {
   config: EmulatorConfig;
@@ -175,7 +176,8 @@ function messages(services: Services, call: Call): Reply {
   const header = call.headers[SYNC_CUSTOM_ID_HEADER];
   const key = services.stats.syncKey(typeof header === 'string' ? header : undefined, summary.digest);
   services.stats.recordSync(key);
-  return { kind: 'json', body: syntheticMessage(key.startsWith('sync:') ? '' : key, summary, 'standard') };
+  const message = syntheticMessage(key.startsWith('sync:') ? '' : key, summary, 'standard');
+  return record['stream'] === true ? { kind: 'stream', message } : { kind: 'json', body: message };
 }
 
 function models(services: Services, call: Call): Reply {

@@ -235,11 +235,7 @@ export function validateParams(params: Record<string, unknown>, models: ModelRul
   if (messages) return messages;
   const stream = params['stream'];
   if (stream !== undefined && typeof stream !== 'boolean') return 'stream: Input should be a valid boolean';
-  if (stream === true) {
-    return where === 'batch'
-      ? 'stream: Streaming is not supported in the Message Batches API'
-      : 'stream: streaming is not supported by the Sluice emulator';
-  }
+  if (stream === true && where === 'batch') return 'stream: Streaming is not supported in the Message Batches API';
   const range =
     rangeProblem('temperature', params['temperature'], 0, 1) ??
     rangeProblem('top_p', params['top_p'], 0, 1) ??

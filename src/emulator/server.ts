@@ -9,6 +9,7 @@ import type { Endpoint } from './config';
 import type { Call, Reply, Services } from './handlers';
 import { HANDLERS } from './handlers';
 import { parseJson, readBody, sendError, sendJson, sleep } from './http';
+import { sendMessageStream } from './sse';
 import { newRequestId } from './ids';
 import { streamResults } from './results-stream';
 
@@ -102,6 +103,8 @@ async function send(res: ServerResponse, reply: Reply, services: Services): Prom
       return sendError(res, reply.type, reply.message);
     case 'results':
       return streamResults(res, reply.batch, { cutAfterLines: services.faults.resultsCutAfterLines() });
+    case 'stream':
+      return sendMessageStream(res, reply.message);
   }
 }
 

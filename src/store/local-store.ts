@@ -7,6 +7,9 @@ import { finished } from 'node:stream/promises';
 import { BlobNotFoundError, type BlobStore } from './blob-store';
 
 let tmpCounter = 0;
+/** Blobs hold prompts and results: only their owner may read them (whatever the umask says). */
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
 
 export class LocalDirectoryStore implements BlobStore {
   readonly description: string;
@@ -25,7 +28,7 @@ export class LocalDirectoryStore implements BlobStore {
   async writeLines(key: string, lines: AsyncIterable<string> | Iterable<string>) {
     const target = this.pathOf(key);
     const tmp = await this.tmpPathFor(target);
-    const out = createWriteStream(tmp);
+    const out = createWriteStream(tmp, { mode: FILE_MODE });
     let count = 0;
     let bytes = 0;
     try {
@@ -70,7 +73,7 @@ export class LocalDirectoryStore implements BlobStore {
   async writeJson(key: string, value: unknown) {
     const target = this.pathOf(key);
     const tmp = await this.tmpPathFor(target);
-    await writeFile(tmp, JSON.stringify(value, null, 2) + '\n');
+    await writeFile(tmp, JSON.stringify(value, null, 2) + '\n', { mode: FILE_MODE });
     await rename(tmp, target);
   }
 
@@ -85,9 +88,9 @@ export class LocalDirectoryStore implements BlobStore {
 
   async createJsonExclusive(key: string, value: unknown): Promise<boolean> {
     const target = this.pathOf(key);
-    await mkdir(path.dirname(target), { recursive: true });
+    await this.ensureDir(path.dirname(target));
     try {
-      const handle = await open(target, 'wx');
+      const handle = await open(target, 'wx', FILE_MODE);
       try {
         await handle.writeFile(JSON.stringify(value) + '\n');
       } finally {
@@ -134,8 +137,14 @@ export class LocalDirectoryStore implements BlobStore {
     await rm(this.pathOf(key), { force: true, recursive: true });
   }
 
+  /** Creates a directory and its missing parents private to their user; the root too, on first use. */
+  private async ensureDir(dir: string) {
+    await mkdir(this.root, { recursive: true, mode: DIR_MODE });
+    await mkdir(dir, { recursive: true, mode: DIR_MODE });
+  }
+
   private async tmpPathFor(target: string) {
-    await mkdir(path.dirname(target), { recursive: true });
+    await this.ensureDir(path.dirname(target));
     return path.join(path.dirname(target), `.tmp-${process.pid}-${++tmpCounter}-${path.basename(target)}`);
   }
 }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Command } from 'commander';
 import { downloadResults, startJob, waitForJob } from '../../client/jobs';
+import { dataConverterFromEnv } from '../../codec';
 import { loadConfig } from '../../config';
 import { startDevStackFromConfig } from '../../dev/stack';
 import { LocalDirectoryStore } from '../../store/local-store';
@@ -55,7 +56,7 @@ async function demoCommand(opts: DemoOptions): Promise<void> {
   let interrupted = false;
   const interrupt = untilInterrupted().then(() => (interrupted = true));
   try {
-    const client = new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE });
+    const client = new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE, dataConverter: dataConverterFromEnv() });
     const store = new LocalDirectoryStore(cfg.storeDir);
     const { workflowId, prepared } = await startJob({
       client,

@@ -26,7 +26,8 @@ export function registerDevCommand(program: Command) {
 export async function devCommand(opts: DevOptions): Promise<void> {
   const cfg = loadConfig();
   const stack = await startDevStackFromConfig(cfg, opts, (line) => console.error(line));
-  const addressNote = opts.port === 7233 ? '' : `  (export TEMPORAL_ADDRESS=${stack.temporal.address} first)`;
+  // `sluice run` from this directory finds the ports in .sluice/dev-stack.json; from elsewhere it needs them said.
+  const addressNote = opts.port === 7233 ? '' : `  (from another directory: export TEMPORAL_ADDRESS=${stack.temporal.address} SLUICE_WEB_UI=${stack.temporal.uiUrl ?? ''})`;
   console.error(
     [
       '',

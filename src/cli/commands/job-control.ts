@@ -1,11 +1,11 @@
 /** `sluice status|results|cancel JOB`: look at, fetch from, or stop a job by its workflow id. */
-import path from 'node:path';
 import type { Command } from 'commander';
-import { cancelJob, downloadResults, jobProgress } from '../../client/jobs';
+import { cancelJob, jobProgress } from '../../client/jobs';
 import { formatDuration, parseDuration } from '../../domain/duration';
 import { intakeResults } from '../../client/intake';
 import { UsageError } from '../errors';
 import { openContext } from '../context';
+import { checkJobId, outDirFor, writeJobOutput } from '../output-files';
 
 export function registerJobControlCommands(program: Command) {
   program
@@ -14,6 +14,7 @@ export function registerJobControlCommands(program: Command) {
     .argument('<job>', 'the workflow id that `sluice run` printed')
     .option('--json', 'print the progress as JSON')
     .action(async (job: string, opts: { json?: boolean }) => {
+      checkJobId(job);
       const ctx = await openContext();
       try {
         const p = await jobProgress(ctx.client, job);
@@ -44,6 +45,7 @@ export function registerJobControlCommands(program: Command) {
     .option('--since <duration>', 'with --intake: only sub-batches started this long ago or later, e.g. 24h')
     .action(async (job: string | undefined, opts: { out?: string; intake?: string; since?: string }) => {
       if (!job && !opts.intake) throw new UsageError('name a job, or --intake NAME');
+      if (job) checkJobId(job);
       const ctx = await openContext();
       try {
         if (opts.intake) {
@@ -51,7 +53,7 @@ export function registerJobControlCommands(program: Command) {
           for await (const line of intakeResults(ctx.client, ctx.store, opts.intake, sinceMs)) console.log(JSON.stringify(line));
           return;
         }
-        const written = await downloadResults(ctx.store, job!, path.resolve(opts.out ?? path.join('out', job!)));
+        const written = await writeJobOutput(ctx.store, job!, outDirFor(job!, opts.out));
         console.log(written.join('\n'));
       } finally {
         await ctx.close();
@@ -63,6 +65,7 @@ export function registerJobControlCommands(program: Command) {
     .description('cancel a job: its batches in flight are canceled, results so far are kept')
     .argument('<job>', 'the workflow id')
     .action(async (job: string) => {
+      checkJobId(job);
       const ctx = await openContext();
       try {
         await cancelJob(ctx.client, job);

@@ -1,17 +1,25 @@
-/** `sluice run INPUT`: validate, start the job, follow it with a progress bar, write the output. */
+/**
+ * `sluice run INPUT`: validate, start the job, follow it with a progress bar, write the output. Everything that can
+ * be checked is checked before the job starts (flags, --out), and when the command stops following before the
+ * end it says that the job goes on and how to get its results.
+ */
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { modelCatalogFromEnv } from '../../anthropic/model-catalog';
-import { downloadResults, startJob, waitForJob } from '../../client/jobs';
+import { startJob } from '../../client/jobs';
 import { parseDuration } from '../../domain/duration';
+import { InputError, parseConfig } from '../../domain/errors';
 import { JobDefaultsSchema } from '../../domain/request';
-import { parseConfig } from '../../domain/errors';
-import type { JobOptionsInput } from '../../domain/job';
+import { JobOptionsSchema, type JobOptionsInput } from '../../domain/job';
 import type { SlaPolicyInput } from '../../domain/sla-route';
 import { UsageError } from '../errors';
 import { openContext } from '../context';
+import { howToGetResults, StoppedFollowingError, waitRiding, warnWhileNoWorker } from '../follow-job';
 import { addJobShapeOptions, checkJobFlags, type JobShapeFlags } from '../job-flags';
+import { outDirFor, prepareOutDir, writeJobOutput } from '../output-files';
 import { followJob } from '../progress-bar';
+import { checkDeadline, checkInputFile, checkName, slaWarning, stdinAsFile } from '../run-input';
+import { untilInterrupted } from '../signals';
 import { printSummary } from '../summary';
 import { int } from '../parse';
 
@@ -36,7 +44,7 @@ export function registerRunCommand(program: Command) {
   const run = program
     .command('run')
     .description('run a JSONL file of requests as one job through the Message Batches API')
-    .argument('<input>', 'JSONL file: one {"custom_id"?, "params": {...}} per line')
+    .argument('<input>', 'JSONL file: one {"custom_id"?, "params": {...}} per line; - reads standard input')
     .option('--out <dir>', 'where results.jsonl, failures.jsonl and summary.json go (default out/<job id>)')
     .option('--name <name>', 'job name shown in the Web UI (default: the file name)')
     .option('--skip-invalid', 'write bad lines to rejects.jsonl and run the rest')
@@ -59,11 +67,18 @@ export function registerRunCommand(program: Command) {
 export function slaPolicyFrom(opts: RunOptions, nowMs: number): SlaPolicyInput {
   if (opts.sla && opts.deadline) throw new UsageError('give --sla or --deadline, not both');
   let deadlineMs: number | undefined;
-  if (opts.sla) deadlineMs = nowMs + parseDuration(opts.sla, '--sla');
+  if (opts.sla) {
+    const slaMs = parseDuration(opts.sla, '--sla');
+    if (slaMs <= 0) throw new UsageError(`--sla ${opts.sla}: must be longer than 0`);
+    deadlineMs = nowMs + slaMs;
+    checkDeadline(deadlineMs, nowMs, '--sla', opts.sla);
+  }
   if (opts.deadline) {
-    deadlineMs = Date.parse(opts.deadline);
+    // A date alone ("2026-12-01") or a bare number ("99999", year 99999) is not what anyone means by a deadline.
+    deadlineMs = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(opts.deadline) ? Date.parse(opts.deadline) : NaN;
     if (!Number.isFinite(deadlineMs)) throw new UsageError(`--deadline must be a date and time such as 2026-12-01T06:00Z (got "${opts.deadline}")`);
     if (deadlineMs <= nowMs) throw new UsageError(`--deadline ${opts.deadline} has already passed`);
+    checkDeadline(deadlineMs, nowMs, '--deadline', opts.deadline);
   }
   return {
     deadlineMs,
@@ -94,37 +109,78 @@ export async function runCommand(input: string, opts: RunOptions): Promise<void>
     const capMs = opts.pollCap ? parseDuration(opts.pollCap, '--poll-cap') : Math.max(initialMs, 300_000);
     options.poll = { initialMs, capMs, growth: 1.5 };
   }
-  options.sla = slaPolicyFrom(opts, Date.now());
+  const nowMs = Date.now();
+  options.sla = slaPolicyFrom(opts, nowMs);
   checkJobFlags(options);
+  if (opts.name !== undefined) checkName(opts.name);
+  const warning = slaWarning(parseConfig(JobOptionsSchema, options).sla, nowMs);
+  if (warning) console.error(warning);
+  // Before anything is sent: a file in the way of --out must not surface after the batches are paid.
+  await prepareOutDir(path.resolve(opts.out ?? 'out'));
+
+  if (input !== '-') await checkInputFile(input);
+  const fromStdin = input === '-' ? await stdinAsFile() : undefined;
   const ctx = await openContext();
   try {
-    const { workflowId, prepared } = await startJob({
-      client: ctx.client,
-      store: ctx.store,
-      taskQueue: ctx.config.SLUICE_TASK_QUEUE,
-      file: input,
-      name: opts.name,
-      defaults,
-      options,
-      skipInvalid: opts.skipInvalid,
-      models: await modelCatalogFromEnv(ctx.config),
-    });
+    let started;
+    try {
+      started = await startJob({
+        client: ctx.client,
+        store: ctx.store,
+        taskQueue: ctx.config.SLUICE_TASK_QUEUE,
+        file: fromStdin?.file ?? input,
+        name: opts.name ?? (fromStdin ? 'stdin' : undefined),
+        defaults,
+        options,
+        skipInvalid: opts.skipInvalid,
+        models: await modelCatalogFromEnv(ctx.config),
+      });
+    } catch (err) {
+      // Issues name the input as the user gave it, not the temporary copy of standard input.
+      if (fromStdin && err instanceof InputError) throw new InputError(err.issues, { file: '<stdin>', cause: err });
+      throw err;
+    }
+    const { workflowId, prepared } = started;
+    const outDir = outDirFor(workflowId, opts.out);
     if (prepared.rejected > 0) {
       console.error(`${prepared.rejected} bad lines skipped (see rejects.jsonl in the output).`);
     }
     console.error(`Started ${workflowId}: ${prepared.requestCount} requests.`);
+    const log = (line: string) => console.error(line);
+    const noWorker = (until: Promise<unknown>) =>
+      warnWhileNoWorker(ctx.client, {
+        namespace: ctx.config.TEMPORAL_NAMESPACE,
+        taskQueue: ctx.config.SLUICE_TASK_QUEUE,
+        address: ctx.config.TEMPORAL_ADDRESS,
+        log,
+        until,
+      });
     if (opts.detach) {
       console.log(workflowId);
       console.error(`Web UI: ${ctx.uiLink(workflowId)}\nFollow it with: sluice status ${workflowId}`);
+      await noWorker(new Promise((r) => setTimeout(r, 4_000)));
       return;
     }
-    const done = waitForJob(ctx.client, workflowId);
-    await followJob(ctx.client, workflowId, done);
-    const summary = await done;
-    const outDir = path.resolve(opts.out ?? path.join('out', workflowId));
-    await downloadResults(ctx.store, workflowId, outDir);
+    const interrupted = untilInterrupted();
+    const done = waitRiding(ctx.client, workflowId, { address: ctx.config.TEMPORAL_ADDRESS, log, interrupted });
+    const watching = noWorker(done);
+    let summary;
+    try {
+      await followJob(ctx.client, workflowId, done);
+      summary = await done;
+    } catch (err) {
+      if (err instanceof StoppedFollowingError) {
+        const why = err.interrupted ? 'Interrupted: stopped following.' : `${err.message} Stopped following.`;
+        throw new StoppedFollowingError(`${why}\n${howToGetResults(workflowId, outDir)}`, err.interrupted);
+      }
+      throw err;
+    } finally {
+      await watching.catch(() => {});
+    }
+    await writeJobOutput(ctx.store, workflowId, outDir);
     printSummary(summary, outDir, ctx.uiLink(workflowId));
   } finally {
+    await fromStdin?.cleanup();
     await ctx.close();
   }
 }
