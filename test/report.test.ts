@@ -26,7 +26,15 @@ const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = process.env.SLUICE_UPDATE_SCREENSHOT
   ? path.resolve(__dirname, '..', 'docs', 'report.png')
   : path.join(os.tmpdir(), `sluice-report-${process.pid}.png`);
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 const WEB_UI = 'http://127.0.0.1:8233';
 const PROMPT = 'Summarise document number';
 
@@ -50,11 +58,27 @@ describe('the job report', () => {
   let outDir: string;
 
   /** Runs a job to its end on a worker of its own (a worker stays up only while its job runs). */
-  async function runJob(file: string, name: string, options: () => JobOptionsInput, defaults = { model: 'claude-haiku-4-5', max_tokens: 128 }) {
+  async function runJob(
+    file: string,
+    name: string,
+    options: () => JobOptionsInput,
+    defaults = { model: 'claude-haiku-4-5', max_tokens: 128 },
+  ) {
     // The worker first: it takes a few seconds to bundle the workflows, and deadlines are set from the job's start.
     const worker = await stack.startWorker({ webUiUrl: WEB_UI });
-    const started = await startJob({ client: stack.env.client, store: stack.store, taskQueue: stack.taskQueue, file, name, defaults, options: options() });
-    return { workflowId: started.workflowId, summary: await worker.runUntil(waitForJob(stack.env.client, started.workflowId)) };
+    const started = await startJob({
+      client: stack.env.client,
+      store: stack.store,
+      taskQueue: stack.taskQueue,
+      file,
+      name,
+      defaults,
+      options: options(),
+    });
+    return {
+      workflowId: started.workflowId,
+      summary: await worker.runUntil(waitForJob(stack.env.client, started.workflowId)),
+    };
   }
 
   /** `sluice report JOB --out DIR`, with the CLI's environment pointing at this stack; returns the exit code and output. */
@@ -108,7 +132,10 @@ describe('the job report', () => {
     if (skip) return;
     stack = await startStack({
       timeScale: 0.001,
-      latency: { batch: { kind: 'lognormal', medianMs: 1_200_000, sigma: 0.35, minMs: 600_000, maxMs: 3_000_000 }, spread: 0.5 },
+      latency: {
+        batch: { kind: 'lognormal', medianMs: 1_200_000, sigma: 0.35, minMs: 600_000, maxMs: 3_000_000 },
+        spread: 0.5,
+      },
       faults: {
         errorCustomIds: [
           { pattern: '^flaky-', type: 'overloaded_error' },
@@ -139,54 +166,82 @@ describe('the job report', () => {
     assert.ok(html.includes(`href="${uiLink(WEB_UI, stack.env.namespace ?? 'default', workflowId)}"`));
   });
 
-  test('sluice report JOB --out DIR writes the page; an unknown job is refused with exit code 2', { skip }, async (t) => {
-    const cliOut = path.join(outDir, 'cli');
-    assert.deepEqual(await sluiceReport(t, workflowId, '--out', cliOut), { code: 0, printed: [path.join(cliOut, 'report.html')] });
-    const unknown = await sluiceReport(t, 'no-such-job');
-    assert.equal(unknown.code, 2);
-    assert.match(unknown.printed[0]!, /jobs\/no-such-job\/output\/summary\.json is not in the store: no-such-job is not a finished job/);
-  });
+  test(
+    'sluice report JOB --out DIR writes the page; an unknown job is refused with exit code 2',
+    { skip },
+    async (t) => {
+      const cliOut = path.join(outDir, 'cli');
+      assert.deepEqual(await sluiceReport(t, workflowId, '--out', cliOut), {
+        code: 0,
+        printed: [path.join(cliOut, 'report.html')],
+      });
+      const unknown = await sluiceReport(t, 'no-such-job');
+      assert.equal(unknown.code, 2);
+      assert.match(
+        unknown.printed[0]!,
+        /jobs\/no-such-job\/output\/summary\.json is not in the store: no-such-job is not a finished job/,
+      );
+    },
+  );
 
   test('the page holds no prompt and no answer text', { skip }, async () => {
     const html = await readFile(path.join(outDir, 'cli', 'report.html'), 'utf8');
     assert.ok(!html.includes(PROMPT));
     const results = await readJsonl<OutcomeLine>(path.join(outDir, 'results.jsonl'));
-    const answer = (results.find((r) => r.status === 'succeeded')!.message as { content: { text: string }[] }).content[0]!.text;
+    const answer = (results.find((r) => r.status === 'succeeded')!.message as { content: { text: string }[] })
+      .content[0]!.text;
     assert.ok(answer.length > 20 && !html.includes(answer), 'an answer is on the page');
     assert.ok(!html.includes('too large for this model'), 'error messages stay out: only types are shown');
   });
 
-  test('opens in Chromium with no network, draws every chart, and shows the numbers of summary.json', { skip }, async () => {
-    const page = await openReport(path.join(outDir, 'cli', 'report.html'));
-    await checkSummaryFigures(page, summary);
-    await checkCharts(page, workflowId, summary, true);
-    // This job has refused requests, retries and synchronous fallbacks: all of them are drawn.
-    assert.match(await page.locator('#failure-table').innerText(), /invalid_request_error\s+failed\s+5\s+bad-7 bad-67 bad-127 bad-187 bad-247/);
-    assert.ok(summary.byMode.sync > 0 || summary.attempts['3']! > 0, JSON.stringify(summary.attempts));
-    assert.equal(await page.locator('#web-ui-link').getAttribute('href'), uiLink(WEB_UI, stack.env.namespace ?? 'default', workflowId));
-    assert.match(await page.locator('#options-table').innerText(), /maxAttempts\s+3/);
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
-  });
+  test(
+    'opens in Chromium with no network, draws every chart, and shows the numbers of summary.json',
+    { skip },
+    async () => {
+      const page = await openReport(path.join(outDir, 'cli', 'report.html'));
+      await checkSummaryFigures(page, summary);
+      await checkCharts(page, workflowId, summary, true);
+      // This job has refused requests, retries and synchronous fallbacks: all of them are drawn.
+      assert.match(
+        await page.locator('#failure-table').innerText(),
+        /invalid_request_error\s+failed\s+5\s+bad-7 bad-67 bad-127 bad-187 bad-247/,
+      );
+      assert.ok(summary.byMode.sync > 0 || summary.attempts['3']! > 0, JSON.stringify(summary.attempts));
+      assert.equal(
+        await page.locator('#web-ui-link').getAttribute('href'),
+        uiLink(WEB_UI, stack.env.namespace ?? 'default', workflowId),
+      );
+      assert.match(await page.locator('#options-table').innerText(), /maxAttempts\s+3/);
+      await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    },
+  );
 
-  test('sluice report of the demo job (examples/demo.jsonl, as npm start runs it) draws every chart', { skip }, async (t) => {
-    const demo = await runJob(DEMO_INPUT, 'demo', () => ({ poll: { initialMs: 200, growth: 1.5, capMs: 500 } }), {
-      model: 'claude-haiku-4-5',
-      max_tokens: 256,
-    });
-    assert.equal(demo.summary.requests, 1_000);
-    const cliOut = path.join(outDir, 'demo');
-    assert.equal((await sluiceReport(t, demo.workflowId, '--out', cliOut)).code, 0);
-    const page = await openReport(path.join(cliOut, 'report.html'));
-    await checkSummaryFigures(page, demo.summary);
-    await checkCharts(page, demo.workflowId, demo.summary, false);
-  });
+  test(
+    'sluice report of the demo job (examples/demo.jsonl, as npm start runs it) draws every chart',
+    { skip },
+    async (t) => {
+      const demo = await runJob(DEMO_INPUT, 'demo', () => ({ poll: { initialMs: 200, growth: 1.5, capMs: 500 } }), {
+        model: 'claude-haiku-4-5',
+        max_tokens: 256,
+      });
+      assert.equal(demo.summary.requests, 1_000);
+      const cliOut = path.join(outDir, 'demo');
+      assert.equal((await sluiceReport(t, demo.workflowId, '--out', cliOut)).code, 0);
+      const page = await openReport(path.join(cliOut, 'report.html'));
+      await checkSummaryFigures(page, demo.summary);
+      await checkCharts(page, demo.workflowId, demo.summary, false);
+    },
+  );
 
   /** Every cell marked data-summary="a.b" shows summary.a.b: counts with thousands separators, USD with 6 decimals. */
   async function checkSummaryFigures(page: Page, s: ReportSummary) {
     const marked = page.locator('[data-summary]');
     const cells: { field: string; text: string }[] = [];
     for (let i = 0; i < (await marked.count()); i++) {
-      cells.push({ field: (await marked.nth(i).getAttribute('data-summary'))!, text: (await marked.nth(i).textContent()) ?? '' });
+      cells.push({
+        field: (await marked.nth(i).getAttribute('data-summary'))!,
+        text: (await marked.nth(i).textContent()) ?? '',
+      });
     }
     assert.ok(cells.length >= 18, `${cells.length} figures`);
     for (const { field, text } of cells) {
@@ -200,7 +255,8 @@ describe('the job report', () => {
     type Series = { name: string; data: unknown[]; markLine?: { data: { name: string }[] } };
     const option = (id: string) =>
       page.evaluate((chartId) => {
-        const chart = (globalThis as unknown as { sluiceCharts: Record<string, { getOption(): unknown }> }).sluiceCharts[chartId]!;
+        const chart = (globalThis as unknown as { sluiceCharts: Record<string, { getOption(): unknown }> })
+          .sluiceCharts[chartId]!;
         return JSON.parse(JSON.stringify(chart.getOption())) as { series: Series[]; xAxis: { data?: string[] }[] };
       }, id);
     const value = (d: unknown) => (typeof d === 'object' && d !== null ? (d as { value: unknown }).value : d);
@@ -216,15 +272,29 @@ describe('the job report', () => {
     const timeline = await option('timeline');
     const bars = Object.fromEntries(timeline.series.map((s) => [s.name, s.data.length]));
     const batches = submissions.filter((s) => s?.batchId).length;
-    assert.equal(Object.values(bars).reduce((a, b) => a + b, 0), batches + syncTimings.length, JSON.stringify(bars));
-    assert.equal(bars['batch, retries']! > 0, submissions.some((s) => s?.shardKey.startsWith('r')), JSON.stringify(bars));
+    assert.equal(
+      Object.values(bars).reduce((a, b) => a + b, 0),
+      batches + syncTimings.length,
+      JSON.stringify(bars),
+    );
+    assert.equal(
+      bars['batch, retries']! > 0,
+      submissions.some((s) => s?.shardKey.startsWith('r')),
+      JSON.stringify(bars),
+    );
     assert.equal(bars['synchronous'], syncTimings.length);
     assert.equal(summary.byMode.sync > 0, syncTimings.length > 0);
     if (summary.attempts['2'] !== undefined || summary.attempts['3'] !== undefined) {
-      assert.ok(bars['batch, retries']! + bars['synchronous'] > 0, `retries or fallbacks are drawn: ${JSON.stringify(bars)}`);
+      assert.ok(
+        bars['batch, retries']! + bars['synchronous'] > 0,
+        `retries or fallbacks are drawn: ${JSON.stringify(bars)}`,
+      );
     }
     // The deadline and the latest batch submission as lines, when the job has a deadline.
-    assert.deepEqual(timeline.series[0]!.markLine!.data.map((m) => m.name), hasDeadline ? ['latest batch submission', 'deadline'] : []);
+    assert.deepEqual(
+      timeline.series[0]!.markLine!.data.map((m) => m.name),
+      hasDeadline ? ['latest batch submission', 'deadline'] : [],
+    );
     const timelineText = (await page.locator('#chart-timeline svg').textContent())!;
     assert.equal(/deadline/.test(timelineText) && /latest batch submission/.test(timelineText), hasDeadline);
 
@@ -233,7 +303,9 @@ describe('the job report', () => {
     // Latency: the histogram counts the batches that ended on their own; p50/p90/p99 drawn as labelled lines.
     const latency = await option('latency');
     const binned = latency.series[0]!.data.reduce<number>((a, d) => a + (value(d) as number[])[2]!, 0);
-    const endedOnTheirOwn = timeline.series.filter((s) => s.name.startsWith('batch,')).reduce((a, s) => a + s.data.length, 0);
+    const endedOnTheirOwn = timeline.series
+      .filter((s) => s.name.startsWith('batch,'))
+      .reduce((a, s) => a + s.data.length, 0);
     assert.equal(binned, endedOnTheirOwn);
     const latencyText = (await page.locator('#chart-latency svg').textContent())!;
     assert.match(latencyText, new RegExp(`Batch latency: ${binned} batches`));
@@ -243,7 +315,10 @@ describe('the job report', () => {
     const done = await option('done');
     const last = done.series[0]!.data.at(-1) as [number, number];
     assert.equal(last[1], summary.outcomes.succeeded + summary.outcomes.failed);
-    assert.match((await page.locator('#chart-done svg').textContent())!, new RegExp(`of ${summary.requests.toLocaleString('en-US')}`));
+    assert.match(
+      (await page.locator('#chart-done svg').textContent())!,
+      new RegExp(`of ${summary.requests.toLocaleString('en-US')}`),
+    );
 
     // Cost: the bars at the prices paid add up to the cost, those at synchronous prices to what sync would cost.
     const cost = await option('cost');
@@ -251,17 +326,28 @@ describe('the job report', () => {
     let paid = 0;
     let syncEq = 0;
     for (const s of cost.series) {
-      s.data.forEach((d, i) => (labels[i]!.endsWith('at synchronous prices') ? (syncEq += value(d) as number) : (paid += value(d) as number)));
+      s.data.forEach((d, i) =>
+        labels[i]!.endsWith('at synchronous prices') ? (syncEq += value(d) as number) : (paid += value(d) as number),
+      );
     }
     close(paid, summary.costUsd, 'cost');
     close(syncEq, summary.syncEquivalentUsd, 'synchronous equivalent');
-    assert.match((await page.locator('#chart-cost svg').textContent())!, new RegExp(`\\$${summary.costUsd.toFixed(6).replace('.', '\\.')}`));
+    assert.match(
+      (await page.locator('#chart-cost svg').textContent())!,
+      new RegExp(`\\$${summary.costUsd.toFixed(6).replace('.', '\\.')}`),
+    );
 
     // Failures: every request that did not succeed, by type.
     const failures = await option('failures');
     const unsuccessful = summary.requests - summary.outcomes.succeeded;
-    assert.equal(failures.series[0]!.data.reduce<number>((a, d) => a + (value(d) as number), 0), unsuccessful);
-    assert.match((await page.locator('#chart-failures svg').textContent())!, unsuccessful ? new RegExp(`by error type: ${unsuccessful}`) : /No failures/);
+    assert.equal(
+      failures.series[0]!.data.reduce<number>((a, d) => a + (value(d) as number), 0),
+      unsuccessful,
+    );
+    assert.match(
+      (await page.locator('#chart-failures svg').textContent())!,
+      unsuccessful ? new RegExp(`by error type: ${unsuccessful}`) : /No failures/,
+    );
 
     // Attempts: requests that took k attempts equal summary.attempts[k].
     const attempts = await option('attempts');
@@ -269,7 +355,11 @@ describe('the job report', () => {
     const took = attempts.series.filter((s) => s.name.startsWith('took this many'));
     for (const [k, n] of Object.entries(summary.attempts)) {
       const i = categories.indexOf(`attempt ${k}`);
-      assert.equal(took.reduce((a, s) => a + (value(s.data[i]) as number), 0), n, `attempt ${k}`);
+      assert.equal(
+        took.reduce((a, s) => a + (value(s.data[i]) as number), 0),
+        n,
+        `attempt ${k}`,
+      );
     }
   }
 });

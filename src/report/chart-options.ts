@@ -106,7 +106,9 @@ export function timelineChart(d: ReportData): Option {
     renderItem: '@fn:ganttBar',
     itemStyle: { color: KIND_COLORS[kind] },
     encode: { x: [1, 2], y: 0 },
-    data: rows.flatMap((r, index) => (rowKind(r) === kind ? [{ value: [index, r.startMs, r.endMs, r.requests], tip: rowTip(r) }] : [])),
+    data: rows.flatMap((r, index) =>
+      rowKind(r) === kind ? [{ value: [index, r.startMs, r.endMs, r.requests], tip: rowTip(r) }] : [],
+    ),
     ...(i === 0 ? { markLine: { symbol: 'none', silent: true, data: slaLines(d) } } : {}),
   }));
   return {
@@ -121,7 +123,9 @@ export function timelineChart(d: ReportData): Option {
       data: rows.map((r) => r.label),
       axisLabel: { show: rows.length <= LABELLED_ROWS, fontSize: 10 },
     },
-    ...(rows.length > LABELLED_ROWS ? { dataZoom: [{ type: 'slider', yAxisIndex: 0, right: 5, startValue: 0, endValue: LABELLED_ROWS }] } : {}),
+    ...(rows.length > LABELLED_ROWS
+      ? { dataZoom: [{ type: 'slider', yAxisIndex: 0, right: 5, startValue: 0, endValue: LABELLED_ROWS }] }
+      : {}),
     series,
   };
 }
@@ -224,7 +228,10 @@ export function costChart(d: ReportData): Option {
       itemStyle: { color: KIND_OF_TOKEN_COLORS[i] },
       data: bars.map((b) => b.byKind[kind]),
       ...(i === TOKEN_KINDS.length - 1
-        ? { label: { show: true, position: 'top', formatter: '@fn:barTotal', color: '#333' }, totals: bars.map((b) => usd(sumByKind(b.byKind))) }
+        ? {
+            label: { show: true, position: 'top', formatter: '@fn:barTotal', color: '#333' },
+            totals: bars.map((b) => usd(sumByKind(b.byKind))),
+          }
         : {}),
     })),
   };
@@ -234,7 +241,11 @@ export function failuresChart(d: ReportData): Option {
   const groups = d.outcomes.failures;
   const failed = groups.reduce((a, g) => a + g.count, 0);
   return {
-    title: { text: failed ? `Requests without success, by error type: ${count(failed)}` : 'No failures: every request succeeded' },
+    title: {
+      text: failed
+        ? `Requests without success, by error type: ${count(failed)}`
+        : 'No failures: every request succeeded',
+    },
     tooltip: { formatter: '@fn:tip' },
     grid: { left: 170, right: 60, top: 50, bottom: 30 },
     xAxis: { type: 'value', minInterval: 1 },

@@ -75,7 +75,9 @@ export function renderReportHtml(d: ReportData): string {
 <body>
 <header><h1>${escapeHtml(title)}</h1>
 <p>Job <code>${escapeHtml(d.jobId)}</code>${
-    d.webUiLink ? ` · <a id="web-ui-link" href="${escapeHtml(d.webUiLink)}">open the job in the Temporal Web UI</a>` : ''
+    d.webUiLink
+      ? ` · <a id="web-ui-link" href="${escapeHtml(d.webUiLink)}">open the job in the Temporal Web UI</a>`
+      : ''
   } · started ${isoTime(d.startedAtMs)}, finished ${escapeHtml(d.summary.finishedAt)} · report written ${isoTime(d.generatedAtMs)}</p></header>
 <main>
 ${headline(d)}
@@ -142,7 +144,8 @@ function costTable(d: ReportData): string {
 
 function failureTable(d: ReportData): string {
   const rows = d.outcomes.failures.map(
-    (g) => `<tr><td>${escapeHtml(g.type)}</td><td>${g.status}</td><td>${count(g.count)}</td><td>${g.examples.map((e) => `<code>${escapeHtml(e)}</code>`).join(' ')}</td></tr>`,
+    (g) =>
+      `<tr><td>${escapeHtml(g.type)}</td><td>${g.status}</td><td>${count(g.count)}</td><td>${g.examples.map((e) => `<code>${escapeHtml(e)}</code>`).join(' ')}</td></tr>`,
   );
   const retries = d.retriesByAttempt.map((r) => `<tr><td>attempt ${r.attempt}</td><td>${count(r.requests)}</td></tr>`);
   return `<div class="pair"><table id="failure-table"><thead><tr><th>error type</th><th>outcome</th><th>requests</th><th>examples</th></tr></thead>
