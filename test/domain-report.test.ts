@@ -312,6 +312,7 @@ function records(
       name: o.name ?? 'x',
       requestCount: 3,
       submittedAtMs: T0,
+      source: '/home/ann/data/tickets.jsonl',
       options: JobOptionsSchema.parse(o.deadline ? { sla: { deadlineMs: T0 + 30 * 3_600_000 } } : {}),
     },
     submissions: [{ shardKey: 's000000', requests: 3, intentAtMs: T0 + 10, batchId: 'b1' }],
@@ -381,6 +382,7 @@ describe('shapeReport', () => {
     assert.equal(value('sla.deadlineMs'), new Date(T0 + 30 * 3_600_000).toISOString());
     assert.equal(value('sla.mode'), '"auto"');
     assert.equal(value('submitted'), new Date(T0).toISOString());
+    assert.equal(value('source'), 'tickets.jsonl', 'the file, not where it is kept');
   });
 
   it('without the start input, takes the name from the summary and the start from the wall time', () => {

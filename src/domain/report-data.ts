@@ -270,7 +270,9 @@ export function optionRows(spec: ReportSpec): { field: string; value: string }[]
     { field: 'name', value: spec.name },
     { field: 'requests', value: String(spec.requestCount) },
   ];
-  if (spec.source !== undefined) rows.push({ field: 'source', value: spec.source });
+  // The file's name, not its path: a report is shared, and the path says where someone keeps their files.
+  if (spec.source !== undefined)
+    rows.push({ field: 'source', value: spec.source.split(/[\\/]/).at(-1) ?? spec.source });
   if (spec.submittedAtMs !== undefined)
     rows.push({ field: 'submitted', value: new Date(spec.submittedAtMs).toISOString() });
   const walk = (prefix: string, value: unknown) => {

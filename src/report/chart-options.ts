@@ -114,8 +114,8 @@ export function timelineChart(d: ReportData): Option {
   return {
     title: { text: `Sub-batches: ${count(rows.length)}, submitted → ended` },
     tooltip: { formatter: '@fn:tip' },
-    legend: { top: 28 },
-    grid: { left: rows.length <= LABELLED_ROWS ? 210 : 40, right: 40, top: 70, bottom: 60 },
+    legend: { top: 36 },
+    grid: { left: rows.length <= LABELLED_ROWS ? 210 : 40, right: 40, top: 80, bottom: 60 },
     xAxis: { type: 'time', min, max },
     yAxis: {
       type: 'category',
@@ -176,8 +176,8 @@ export function doneChart(d: ReportData): Option {
   return {
     title: { text: `Requests done over time (of ${count(total)})` },
     tooltip: { trigger: 'axis' },
-    legend: { top: 28 },
-    grid: { left: 60, right: 30, top: 70, bottom: 40 },
+    legend: { top: 36 },
+    grid: { left: 60, right: 30, top: 80, bottom: 40 },
     xAxis: { type: 'time', min, max },
     yAxis: { type: 'value', max: total, minInterval: 1 },
     series: [
@@ -217,8 +217,8 @@ export function costChart(d: ReportData): Option {
   return {
     title: { text: `Cost ${usd(d.summary.costUsd)}; synchronously ${usd(d.summary.syncEquivalentUsd)}` },
     tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
-    legend: { top: 28 },
-    grid: { left: 80, right: 30, top: 70, bottom: 60 },
+    legend: { top: 36 },
+    grid: { left: 80, right: 30, top: 80, bottom: 60 },
     xAxis: { type: 'category', data: bars.map((b) => b.label), axisLabel: { interval: 0 } },
     yAxis: { type: 'value', name: 'USD' },
     series: TOKEN_KINDS.map((kind, i) => ({
@@ -280,8 +280,8 @@ export function attemptsChart(d: ReportData): Option {
   return {
     title: { text: `Attempts: ${count(d.retriesByAttempt.reduce((n, r) => n + r.requests, 0))} retries` },
     tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
-    legend: { top: 28 },
-    grid: { left: 60, right: 30, top: 70, bottom: 40 },
+    legend: { top: 36 },
+    grid: { left: 60, right: 30, top: 80, bottom: 40 },
     xAxis: { type: 'category', data: attempts.map((a) => (a === 0 ? 'never sent' : `attempt ${a}`)) },
     yAxis: { type: 'value', minInterval: 1 },
     series: [

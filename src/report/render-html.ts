@@ -34,7 +34,7 @@ const CHART_TITLES: Record<ChartId, { heading: string; note: string; height: num
   },
   latency: {
     heading: 'Batch latency',
-    note: 'How long the batches took, created to ended, with the 50th, 90th and 99th percentiles.',
+    note: 'How long the batches took as the API reports it (created_at to ended_at), with the 50th, 90th and 99th percentiles. Canceled batches are left out.',
     height: 340,
   },
   done: {
