@@ -201,11 +201,22 @@ describe('the job report', () => {
       const page = await openReport(path.join(outDir, 'cli', 'report.html'));
       await checkSummaryFigures(page, summary);
       await checkCharts(page, workflowId, summary, true);
-      // This job has refused requests, retries and synchronous fallbacks: all of them are drawn.
-      assert.match(
-        await page.locator('#failure-table').innerText(),
-        /invalid_request_error\s+failed\s+5\s+bad-7 bad-67 bad-127 bad-187 bad-247/,
+      // The failures table lists each error type of results.jsonl with its count and first custom_ids.
+      const results = await readJsonl<OutcomeLine>(path.join(outDir, 'results.jsonl'));
+      const byType = new Map<string, string[]>();
+      for (const r of results.filter((x) => x.status !== 'succeeded')) {
+        const type = r.error?.type ?? r.status;
+        byType.set(type, [...(byType.get(type) ?? []), r.custom_id]);
+      }
+      const rows = (await page.locator('#failure-table tbody tr').allInnerTexts()).map((t) =>
+        t.split('\t').map((c) => c.trim()),
       );
+      assert.deepEqual(
+        rows.map(([type, , n, examples]) => [type, Number(n), examples]).sort(),
+        [...byType].map(([type, ids]) => [type, ids.length, ids.slice(0, 5).join(' ')]).sort(),
+      );
+      // The refused requests (batch answers only) and the retried ones went as planned unless the job ran late.
+      if (summary.byMode.sync === 0) assert.equal(byType.get('invalid_request_error')?.length, 5);
       assert.ok(summary.byMode.sync > 0 || summary.attempts['3']! > 0, JSON.stringify(summary.attempts));
       assert.equal(
         await page.locator('#web-ui-link').getAttribute('href'),
