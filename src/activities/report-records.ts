@@ -6,12 +6,22 @@
 import { jobKeys, type BatchSeenEnded, type SyncTiming } from '../domain/job';
 import type { BlobStore } from '../store/blob-store';
 
-export async function recordSyncStarted(store: BlobStore, jobId: string, shardKey: string, requests: number): Promise<void> {
+export async function recordSyncStarted(
+  store: BlobStore,
+  jobId: string,
+  shardKey: string,
+  requests: number,
+): Promise<void> {
   const timing: SyncTiming = { shardKey, requests, startedAtMs: Date.now() };
   await store.createJsonExclusive(jobKeys.syncTiming(jobId, shardKey), timing);
 }
 
-export async function recordSyncEnded(store: BlobStore, jobId: string, shardKey: string, requests: number): Promise<void> {
+export async function recordSyncEnded(
+  store: BlobStore,
+  jobId: string,
+  shardKey: string,
+  requests: number,
+): Promise<void> {
   const key = jobKeys.syncTiming(jobId, shardKey);
   const now = Date.now();
   const started = (await store.readJson<SyncTiming>(key)) ?? { shardKey, requests, startedAtMs: now };

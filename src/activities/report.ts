@@ -10,7 +10,10 @@ import { uiLink } from '../domain/web-ui';
 import { writeJobReport } from '../report';
 import type { ActivityDeps } from './deps';
 
-export async function writeReportAfterFinalize(deps: Pick<ActivityDeps, 'store' | 'prices' | 'webUiUrl'>, jobId: string): Promise<void> {
+export async function writeReportAfterFinalize(
+  deps: Pick<ActivityDeps, 'store' | 'prices' | 'webUiUrl'>,
+  jobId: string,
+): Promise<void> {
   const info = activityInfo();
   const workflowId = info.workflowExecution?.workflowId ?? jobId;
   try {
@@ -25,7 +28,10 @@ export async function writeReportAfterFinalize(deps: Pick<ActivityDeps, 'store' 
       onProgress: (outcomes) => heartbeat({ report: outcomes }),
     });
   } catch (err) {
-    log.warn('The job report could not be written', { jobId, error: err instanceof SluiceError ? err.message : (err as Error)?.name });
+    log.warn('The job report could not be written', {
+      jobId,
+      error: err instanceof SluiceError ? err.message : (err as Error)?.name,
+    });
   }
 }
 

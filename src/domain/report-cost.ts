@@ -27,7 +27,12 @@ export function zeroByKind(): ByTokenKind {
 }
 
 export function addByKind(a: ByTokenKind, b: ByTokenKind): ByTokenKind {
-  return { input: a.input + b.input, output: a.output + b.output, cacheWrite: a.cacheWrite + b.cacheWrite, cacheRead: a.cacheRead + b.cacheRead };
+  return {
+    input: a.input + b.input,
+    output: a.output + b.output,
+    cacheWrite: a.cacheWrite + b.cacheWrite,
+    cacheRead: a.cacheRead + b.cacheRead,
+  };
 }
 
 export function sumByKind(k: ByTokenKind): number {

@@ -133,7 +133,9 @@ export function shapeReport(r: ReportRecords): ReportData {
     finishedAtMs,
     deadlineMs,
     latestBatchSubmissionMs:
-      sla && deadlineMs !== undefined ? latestBatchSubmissionMs({ deadlineMs, windowMs: sla.windowMs, marginMs: sla.marginMs }) : undefined,
+      sla && deadlineMs !== undefined
+        ? latestBatchSubmissionMs({ deadlineMs, windowMs: sla.windowMs, marginMs: sla.marginMs })
+        : undefined,
     summary: r.summary,
     options: r.spec ? optionRows(r.spec) : [],
     timeline,
@@ -184,19 +186,17 @@ export function timelineRows(
         counts: t?.counts,
       };
     });
-  const sync = r.syncTimings.map(
-    (t): TimelineRow => ({
-      label: `${t.shardKey} synchronous`,
-      kind: 'sync',
-      shardKey: t.shardKey,
-      requests: t.requests,
-      startMs: t.startedAtMs,
-      endMs: t.endedAtMs ?? finishedAtMs,
-      ended: t.endedAtMs !== undefined,
-      canceled: false,
-      reconciled: false,
-    }),
-  );
+  const sync = r.syncTimings.map((t): TimelineRow => ({
+    label: `${t.shardKey} synchronous`,
+    kind: 'sync',
+    shardKey: t.shardKey,
+    requests: t.requests,
+    startMs: t.startedAtMs,
+    endMs: t.endedAtMs ?? finishedAtMs,
+    ended: t.endedAtMs !== undefined,
+    canceled: false,
+    reconciled: false,
+  }));
   const byStart = (a: TimelineRow, b: TimelineRow) => a.startMs - b.startMs || a.shardKey.localeCompare(b.shardKey);
   return [...batches.sort(byStart), ...sync.sort(byStart)];
 }
@@ -216,7 +216,11 @@ export function histogram(values: readonly number[]): LatencyFacts['bins'] {
   if (min === max) return [{ fromMs: min, toMs: max, count: values.length }];
   const n = Math.min(20, Math.max(1, Math.ceil(Math.sqrt(values.length))));
   const width = (max - min) / n;
-  const bins = Array.from({ length: n }, (_, i) => ({ fromMs: min + i * width, toMs: i === n - 1 ? max : min + (i + 1) * width, count: 0 }));
+  const bins = Array.from({ length: n }, (_, i) => ({
+    fromMs: min + i * width,
+    toMs: i === n - 1 ? max : min + (i + 1) * width,
+    count: 0,
+  }));
   for (const v of values) bins[Math.min(n - 1, Math.floor((v - min) / width))]!.count++;
   return bins;
 }
@@ -266,15 +270,21 @@ export function optionRows(spec: ReportSpec): { field: string; value: string }[]
     { field: 'name', value: spec.name },
     { field: 'requests', value: String(spec.requestCount) },
   ];
-  if (spec.source !== undefined) rows.push({ field: 'source', value: spec.source });
-  if (spec.submittedAtMs !== undefined) rows.push({ field: 'submitted', value: new Date(spec.submittedAtMs).toISOString() });
+  // The file's name, not its path: a report is shared, and the path says where someone keeps their files.
+  if (spec.source !== undefined)
+    rows.push({ field: 'source', value: spec.source.split(/[\\/]/).at(-1) ?? spec.source });
+  if (spec.submittedAtMs !== undefined)
+    rows.push({ field: 'submitted', value: new Date(spec.submittedAtMs).toISOString() });
   const walk = (prefix: string, value: unknown) => {
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) walk(prefix ? `${prefix}.${k}` : k, v);
       return;
     }
     const text = JSON.stringify(value) ?? 'undefined';
-    rows.push({ field: prefix, value: /AtMs$|deadlineMs$/.test(prefix) && typeof value === 'number' ? `${new Date(value).toISOString()}` : text });
+    rows.push({
+      field: prefix,
+      value: /AtMs$|deadlineMs$/.test(prefix) && typeof value === 'number' ? `${new Date(value).toISOString()}` : text,
+    });
   };
   walk('', spec.options);
   return rows;

@@ -65,7 +65,8 @@ export function createOutcomeFold(ctx: OutcomeFoldContext) {
 
   function settle(o: OutcomeLine, field: 'succeeded' | 'failed') {
     const lastBatch = o.batch_ids.at(-1);
-    const atMs = o.mode === 'sync' ? ctx.syncEndedAtMs(o.custom_id) : lastBatch ? ctx.batchEndedAtMs(lastBatch) : undefined;
+    const atMs =
+      o.mode === 'sync' ? ctx.syncEndedAtMs(o.custom_id) : lastBatch ? ctx.batchEndedAtMs(lastBatch) : undefined;
     if (atMs === undefined) unknownTime++;
     const at = atMs ?? ctx.finishedAtMs;
     const point = settled.get(at) ?? { succeeded: 0, failed: 0 };

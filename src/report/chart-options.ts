@@ -106,14 +106,16 @@ export function timelineChart(d: ReportData): Option {
     renderItem: '@fn:ganttBar',
     itemStyle: { color: KIND_COLORS[kind] },
     encode: { x: [1, 2], y: 0 },
-    data: rows.flatMap((r, index) => (rowKind(r) === kind ? [{ value: [index, r.startMs, r.endMs, r.requests], tip: rowTip(r) }] : [])),
+    data: rows.flatMap((r, index) =>
+      rowKind(r) === kind ? [{ value: [index, r.startMs, r.endMs, r.requests], tip: rowTip(r) }] : [],
+    ),
     ...(i === 0 ? { markLine: { symbol: 'none', silent: true, data: slaLines(d) } } : {}),
   }));
   return {
     title: { text: `Sub-batches: ${count(rows.length)}, submitted → ended` },
     tooltip: { formatter: '@fn:tip' },
-    legend: { top: 28 },
-    grid: { left: rows.length <= LABELLED_ROWS ? 210 : 40, right: 40, top: 70, bottom: 60 },
+    legend: { top: 36 },
+    grid: { left: rows.length <= LABELLED_ROWS ? 210 : 40, right: 40, top: 80, bottom: 60 },
     xAxis: { type: 'time', min, max },
     yAxis: {
       type: 'category',
@@ -121,7 +123,9 @@ export function timelineChart(d: ReportData): Option {
       data: rows.map((r) => r.label),
       axisLabel: { show: rows.length <= LABELLED_ROWS, fontSize: 10 },
     },
-    ...(rows.length > LABELLED_ROWS ? { dataZoom: [{ type: 'slider', yAxisIndex: 0, right: 5, startValue: 0, endValue: LABELLED_ROWS }] } : {}),
+    ...(rows.length > LABELLED_ROWS
+      ? { dataZoom: [{ type: 'slider', yAxisIndex: 0, right: 5, startValue: 0, endValue: LABELLED_ROWS }] }
+      : {}),
     series,
   };
 }
@@ -172,8 +176,8 @@ export function doneChart(d: ReportData): Option {
   return {
     title: { text: `Requests done over time (of ${count(total)})` },
     tooltip: { trigger: 'axis' },
-    legend: { top: 28 },
-    grid: { left: 60, right: 30, top: 70, bottom: 40 },
+    legend: { top: 36 },
+    grid: { left: 60, right: 30, top: 80, bottom: 40 },
     xAxis: { type: 'time', min, max },
     yAxis: { type: 'value', max: total, minInterval: 1 },
     series: [
@@ -213,8 +217,8 @@ export function costChart(d: ReportData): Option {
   return {
     title: { text: `Cost ${usd(d.summary.costUsd)}; synchronously ${usd(d.summary.syncEquivalentUsd)}` },
     tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
-    legend: { top: 28 },
-    grid: { left: 80, right: 30, top: 70, bottom: 60 },
+    legend: { top: 36 },
+    grid: { left: 80, right: 30, top: 80, bottom: 60 },
     xAxis: { type: 'category', data: bars.map((b) => b.label), axisLabel: { interval: 0 } },
     yAxis: { type: 'value', name: 'USD' },
     series: TOKEN_KINDS.map((kind, i) => ({
@@ -224,7 +228,10 @@ export function costChart(d: ReportData): Option {
       itemStyle: { color: KIND_OF_TOKEN_COLORS[i] },
       data: bars.map((b) => b.byKind[kind]),
       ...(i === TOKEN_KINDS.length - 1
-        ? { label: { show: true, position: 'top', formatter: '@fn:barTotal', color: '#333' }, totals: bars.map((b) => usd(sumByKind(b.byKind))) }
+        ? {
+            label: { show: true, position: 'top', formatter: '@fn:barTotal', color: '#333' },
+            totals: bars.map((b) => usd(sumByKind(b.byKind))),
+          }
         : {}),
     })),
   };
@@ -234,7 +241,11 @@ export function failuresChart(d: ReportData): Option {
   const groups = d.outcomes.failures;
   const failed = groups.reduce((a, g) => a + g.count, 0);
   return {
-    title: { text: failed ? `Requests without success, by error type: ${count(failed)}` : 'No failures: every request succeeded' },
+    title: {
+      text: failed
+        ? `Requests without success, by error type: ${count(failed)}`
+        : 'No failures: every request succeeded',
+    },
     tooltip: { formatter: '@fn:tip' },
     grid: { left: 170, right: 60, top: 50, bottom: 30 },
     xAxis: { type: 'value', minInterval: 1 },
@@ -269,8 +280,8 @@ export function attemptsChart(d: ReportData): Option {
   return {
     title: { text: `Attempts: ${count(d.retriesByAttempt.reduce((n, r) => n + r.requests, 0))} retries` },
     tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
-    legend: { top: 28 },
-    grid: { left: 60, right: 30, top: 70, bottom: 40 },
+    legend: { top: 36 },
+    grid: { left: 60, right: 30, top: 80, bottom: 40 },
     xAxis: { type: 'category', data: attempts.map((a) => (a === 0 ? 'never sent' : `attempt ${a}`)) },
     yAxis: { type: 'value', minInterval: 1 },
     series: [

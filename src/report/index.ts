@@ -27,7 +27,9 @@ export interface JobReportInput {
 }
 
 export async function buildJobReport(i: JobReportInput): Promise<string> {
-  const spec = i.client ? await readJobSpec(i.client, i.workflowId ?? i.jobId, i.runId).catch(() => undefined) : undefined;
+  const spec = i.client
+    ? await readJobSpec(i.client, i.workflowId ?? i.jobId, i.runId).catch(() => undefined)
+    : undefined;
   const records = await readReportRecords({ ...i, spec });
   return renderReportHtml(shapeReport(records));
 }

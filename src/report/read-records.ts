@@ -7,14 +7,22 @@ import { SluiceError } from '../domain/errors';
 import { jobKeys, type BatchSeenEnded, type BatchTiming, type OutcomeLine, type SyncTiming } from '../domain/job';
 import { mapLimit } from '../domain/map-limit';
 import type { PriceTable } from '../domain/prices';
-import { batchEndedOnSluiceClock, type ReportRecords, type ReportSpec, type ReportSummary, type SubmissionFacts } from '../domain/report-data';
+import {
+  batchEndedOnSluiceClock,
+  type ReportRecords,
+  type ReportSpec,
+  type ReportSummary,
+  type SubmissionFacts,
+} from '../domain/report-data';
 import { createOutcomeFold } from '../domain/report-outcomes';
 import type { BlobStore } from '../store/blob-store';
 
 export class JobNotFinishedError extends SluiceError {
   override name = 'JobNotFinishedError';
   constructor(readonly jobId: string) {
-    super(`${jobKeys.output(jobId, 'summary.json')} is not in the store: ${jobId} is not a finished job (see sluice status ${jobId})`);
+    super(
+      `${jobKeys.output(jobId, 'summary.json')} is not in the store: ${jobId} is not a finished job (see sluice status ${jobId})`,
+    );
   }
 }
 
@@ -40,7 +48,9 @@ export async function readReportRecords(i: ReadRecordsInput): Promise<ReportReco
     (s): s is SubmissionFacts => s !== undefined,
   );
   const batchIds = submissions.flatMap((s) => (s.batchId ? [s.batchId] : []));
-  const timings = (await readAll<BatchTiming>(store, batchIds.map(jobKeys.timing))).filter((t): t is BatchTiming => t !== undefined);
+  const timings = (await readAll<BatchTiming>(store, batchIds.map(jobKeys.timing))).filter(
+    (t): t is BatchTiming => t !== undefined,
+  );
   const seenEnded = (await readAll<BatchSeenEnded>(store, batchIds.map(jobKeys.seenEnded))).filter(
     (t): t is BatchSeenEnded => t !== undefined,
   );
@@ -58,7 +68,11 @@ export async function readReportRecords(i: ReadRecordsInput): Promise<ReportReco
   const timingOf = new Map(timings.map((t) => [t.batchId, t]));
   const seenOf = new Map(seenEnded.map((t) => [t.batchId, t]));
   const batchEnd = new Map(
-    submissions.flatMap((s) => (s.batchId ? [[s.batchId, batchEndedOnSluiceClock(s, timingOf.get(s.batchId), seenOf.get(s.batchId))] as const] : [])),
+    submissions.flatMap((s) =>
+      s.batchId
+        ? [[s.batchId, batchEndedOnSluiceClock(s, timingOf.get(s.batchId), seenOf.get(s.batchId))] as const]
+        : [],
+    ),
   );
   const syncEnd = new Map(syncTimings.map((t) => [t.shardKey, t.endedAtMs]));
   const fold = createOutcomeFold({

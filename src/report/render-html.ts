@@ -34,7 +34,7 @@ const CHART_TITLES: Record<ChartId, { heading: string; note: string; height: num
   },
   latency: {
     heading: 'Batch latency',
-    note: 'How long the batches took, created to ended, with the 50th, 90th and 99th percentiles.',
+    note: 'How long the batches took as the API reports it (created_at to ended_at), with the 50th, 90th and 99th percentiles. Canceled batches are left out.',
     height: 340,
   },
   done: {
@@ -75,7 +75,9 @@ export function renderReportHtml(d: ReportData): string {
 <body>
 <header><h1>${escapeHtml(title)}</h1>
 <p>Job <code>${escapeHtml(d.jobId)}</code>${
-    d.webUiLink ? ` · <a id="web-ui-link" href="${escapeHtml(d.webUiLink)}">open the job in the Temporal Web UI</a>` : ''
+    d.webUiLink
+      ? ` · <a id="web-ui-link" href="${escapeHtml(d.webUiLink)}">open the job in the Temporal Web UI</a>`
+      : ''
   } · started ${isoTime(d.startedAtMs)}, finished ${escapeHtml(d.summary.finishedAt)} · report written ${isoTime(d.generatedAtMs)}</p></header>
 <main>
 ${headline(d)}
@@ -142,7 +144,8 @@ function costTable(d: ReportData): string {
 
 function failureTable(d: ReportData): string {
   const rows = d.outcomes.failures.map(
-    (g) => `<tr><td>${escapeHtml(g.type)}</td><td>${g.status}</td><td>${count(g.count)}</td><td>${g.examples.map((e) => `<code>${escapeHtml(e)}</code>`).join(' ')}</td></tr>`,
+    (g) =>
+      `<tr><td>${escapeHtml(g.type)}</td><td>${g.status}</td><td>${count(g.count)}</td><td>${g.examples.map((e) => `<code>${escapeHtml(e)}</code>`).join(' ')}</td></tr>`,
   );
   const retries = d.retriesByAttempt.map((r) => `<tr><td>attempt ${r.attempt}</td><td>${count(r.requests)}</td></tr>`);
   return `<div class="pair"><table id="failure-table"><thead><tr><th>error type</th><th>outcome</th><th>requests</th><th>examples</th></tr></thead>
