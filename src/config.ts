@@ -88,6 +88,11 @@ export const EnvSchema = z.object({
   SLUICE_QUEUE_MAX_REQUESTS: positiveInt.default(100_000),
   SLUICE_QUEUE_MAX_BATCHES: positiveInt.default(1_000),
   SLUICE_QUEUE_PREEMPT: z.enum(['stop', 'cancel']).default('stop'),
+  /**
+   * Worker-clock ms per ms of the API's clock: 1 against the real API; the emulator's time scale (e.g. 0.001) when
+   * it compresses time. Learned batch windows (`--window learned`) convert the API's batch latencies with it.
+   */
+  SLUICE_API_TIME_SCALE: z.coerce.number().positive().max(1).default(1),
   SLUICE_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 export type SluiceEnv = z.output<typeof EnvSchema>;

@@ -37,6 +37,8 @@ export interface SluiceWorkerOptions {
   workflowBundlePath?: string;
   /** E.g. dataConverterFromEnv(): payload encryption. Clients of the same jobs need the same one. */
   dataConverter?: DataConverter;
+  /** Job-clock ms per API-clock ms (the emulator's timeScale; 1 against the real API), for learned windows. */
+  apiTimeScale?: number;
 }
 
 export async function createSluiceWorker(o: SluiceWorkerOptions): Promise<Worker> {
@@ -49,6 +51,7 @@ export async function createSluiceWorker(o: SluiceWorkerOptions): Promise<Worker
     anthropicNoRetry: new Anthropic({ ...clientOptions, maxRetries: 0 }),
     prices: withPriceOverrides(o.prices ?? {}),
     queueCapacity: parseConfig(QueueCapacitySchema, o.queueCapacity ?? {}, 'queue'),
+    apiTimeScale: o.apiTimeScale,
   });
   const workflows: Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle'> = o.workflowBundlePath
     ? { workflowBundle: { codePath: o.workflowBundlePath } }
@@ -108,6 +111,7 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
         },
         workflowBundlePath: cfg.SLUICE_WORKFLOW_BUNDLE,
         dataConverter,
+        apiTimeScale: cfg.SLUICE_API_TIME_SCALE,
       });
       console.error(
         [

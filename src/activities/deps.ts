@@ -16,4 +16,9 @@ export interface ActivityDeps {
   prices: PriceTable;
   /** Room in the account's batch queue that the task queue's scheduler hands out. */
   queueCapacity: QueueCapacity;
+  /**
+   * Job-clock ms per ms of the API's clock (created_at, ended_at): 1 against the real API, the emulator's timeScale
+   * against a time-compressed one. Learned windows convert the API's batch latencies with it. Default 1.
+   */
+  apiTimeScale?: number;
 }

@@ -101,6 +101,7 @@ export async function startDevStack(o: DevStackOptions): Promise<DevStack> {
       apiKey,
       baseURL,
       storeDir: o.storeDir,
+      apiTimeScale: emulator?.config.timeScale,
     });
     const workerDone = worker.run();
     return {

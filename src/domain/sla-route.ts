@@ -4,13 +4,21 @@
  */
 import { z } from 'zod';
 import { DurationSchema } from './duration';
+import { LearnedWindowOptionsSchema } from './latency-model';
 import { batchTrusted, latestBatchSubmissionMs, MARGIN_MS, WINDOW_MS } from './sla';
 
 export const SlaPolicySchema = z.strictObject({
   /** When all results must be in (epoch ms); none = no deadline, everything may go by batch. */
   deadlineMs: z.number().int().positive().optional(),
-  /** The batch processing window W (24 h by the API; shorter in tests). */
+  /** The batch processing window W (24 h by the API; shorter in tests). With `window: 'learned'`, the cap and fallback. */
   windowMs: DurationSchema.default(WINDOW_MS),
+  /**
+   * fixed: the rule plans with windowMs. learned: with a quantile of the account's own batch latencies, fitted when
+   * the job is planned (src/domain/latency-model.ts); windowMs when the records are thin or stale.
+   */
+  window: z.enum(['fixed', 'learned']).default('fixed'),
+  /** How the learned window is fitted (used only with `window: 'learned'`). */
+  learn: LearnedWindowOptionsSchema.optional(),
   /** Margin M kept after the window. */
   marginMs: DurationSchema.default(MARGIN_MS),
   /** Past the window rule, send requests synchronously (true) or report them sla_missed (false). */
@@ -31,6 +39,11 @@ export type SlaPolicy = z.output<typeof SlaPolicySchema>;
 
 export type Route = 'batch' | 'sync' | 'sla_missed';
 
+/** The policy a job runs with once its learned window is known (the fixed policy until then, or when not learned). */
+export function withLearnedWindow(p: SlaPolicy, learnedWindowMs: number | undefined): SlaPolicy {
+  return p.window === 'learned' && learnedWindowMs !== undefined ? { ...p, windowMs: learnedWindowMs } : p;
+}
+
 export function routeFor(nowMs: number, jobRequests: number, p: SlaPolicy): Route {
   if (p.mode === 'sync') return 'sync';
   if (p.mode === 'auto' && jobRequests <= p.syncThreshold) return 'sync';
@@ -45,12 +58,30 @@ export function expectedSyncMs(requests: number, p: SlaPolicy): number {
 }
 
 /**
+ * The time to redo all of these batches synchronously: maxSyncShardsInFlight of them at a time, largest first.
+ * A wrong learned window can leave every batch straggling at once; this is the time the safety net then needs.
+ */
+export function expectedSyncAllMs(batchSizes: readonly number[], p: SlaPolicy): number {
+  const sizes = [...batchSizes].sort((a, b) => b - a);
+  let totalMs = 0;
+  for (let i = 0; i < sizes.length; i += p.maxSyncShardsInFlight) totalMs += expectedSyncMs(sizes[i]!, p);
+  return totalMs;
+}
+
+/**
  * A batch still in flight when only the time to redo its requests synchronously is left: cancel it and finish
  * its unfinished requests synchronously. Never in batch-only mode or without fallback (nothing to switch to).
+ * With a learned window the time left must cover all batches in flight (`inFlightSizes`, this one included), so
+ * that a model that was wrong for every batch still leaves room to finish them all synchronously.
  */
-export function isStraggler(nowMs: number, batchRequests: number, p: SlaPolicy): boolean {
+export function isStraggler(nowMs: number, batchRequests: number, p: SlaPolicy, inFlightSizes?: readonly number[]): boolean {
   if (p.deadlineMs === undefined || p.mode !== 'auto' || !p.syncFallback) return false;
-  return nowMs >= p.deadlineMs - expectedSyncMs(batchRequests, p);
+  return nowMs >= stragglerCutoffMs(p.deadlineMs, batchRequests, p, inFlightSizes);
+}
+
+function stragglerCutoffMs(deadlineMs: number, batchRequests: number, p: SlaPolicy, inFlightSizes?: readonly number[]): number {
+  if (p.window === 'learned' && inFlightSizes !== undefined) return deadlineMs - expectedSyncAllMs(inFlightSizes, p);
+  return deadlineMs - expectedSyncMs(batchRequests, p);
 }
 
 /** When the next SLA decision falls due after `nowMs` (latest batch submission, or a straggler cutoff). */
@@ -58,7 +89,7 @@ export function nextSlaEventMs(nowMs: number, inFlightSizes: readonly number[], 
   if (p.deadlineMs === undefined) return undefined;
   const events = [latestBatchSubmissionMs({ deadlineMs: p.deadlineMs, windowMs: p.windowMs, marginMs: p.marginMs })];
   if (p.mode === 'auto' && p.syncFallback) {
-    for (const size of inFlightSizes) events.push(p.deadlineMs - expectedSyncMs(size, p));
+    for (const size of inFlightSizes) events.push(stragglerCutoffMs(p.deadlineMs, size, p, p.window === 'learned' ? inFlightSizes : undefined));
   }
   const future = events.filter((t) => t > nowMs);
   return future.length ? Math.min(...future) : undefined;

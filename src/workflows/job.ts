@@ -24,7 +24,7 @@ import { addTallies } from '../domain/cost';
 import { originalShardKey, type JobSpec, type ShardRef } from '../domain/job';
 import { mapLimit } from '../domain/map-limit';
 import { nextPollIntervalMs } from '../domain/poll';
-import { isStraggler, nextSlaEventMs, routeFor } from '../domain/sla-route';
+import { isStraggler, nextSlaEventMs, routeFor, withLearnedWindow } from '../domain/sla-route';
 import {
   detailsMarkdown,
   finishedRequests,
@@ -65,7 +65,8 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
   const s = state ?? initialJobState(Date.now(), spec.requestCount, opts.priority);
   const long: ActivityOptions = { startToCloseTimeout: '30m', heartbeatTimeout: opts.heartbeatTimeoutMs, retry };
 
-  const sla = opts.sla;
+  // A job with `window: 'learned'` plans with the window its plan fitted; every other job with opts.sla as before.
+  let sla = withLearnedWindow(opts.sla, s.learnedWindowMs);
   const progressNow = () => progressOf(s, Date.now(), sla);
   setHandler(progressQuery, progressNow);
   setHandler(cancelSignal, () => {
@@ -106,10 +107,19 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
     if (s.phase === 'planning') {
       setPhase('planning', 'split the input into sub-batches');
       const plan = await acts.planJob.executeWithOptions({ ...long, summary: `plan ${spec.requestCount} requests` }, [
-        { jobId: spec.jobId, inputKey: spec.inputKey, batchSize: opts.batchSize },
+        {
+          jobId: spec.jobId,
+          inputKey: spec.inputKey,
+          batchSize: opts.batchSize,
+          ...(opts.sla.window === 'learned' ? { learnWindow: { fixedWindowMs: opts.sla.windowMs, options: opts.sla.learn } } : {}),
+        },
       ]);
       s.shardSizes = plan.shardSizes;
       s.requestCount = plan.requestCount;
+      if (plan.window) {
+        s.learnedWindowMs = plan.window.windowMs;
+        sla = withLearnedWindow(opts.sla, s.learnedWindowMs);
+      }
       setPhase('running', 'submit the first sub-batches');
     }
 
@@ -331,7 +341,8 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
 
   async function cancelStragglers() {
     const now = Date.now();
-    const stragglers = s.inFlight.filter((b) => !b.straggler && isStraggler(now, b.requests, sla));
+    const sizes = s.inFlight.filter((b) => !b.straggler).map((b) => b.requests);
+    const stragglers = s.inFlight.filter((b) => !b.straggler && isStraggler(now, b.requests, sla, sizes));
     if (stragglers.length === 0 || s.cancelRequested) return;
     for (const b of stragglers) b.straggler = true;
     await acts.cancelBatches.executeWithOptions(
