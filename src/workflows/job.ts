@@ -345,6 +345,11 @@ export async function sluiceJob({ spec, state }: JobInput): Promise<JobResult> {
     const stragglers = s.inFlight.filter((b) => !b.straggler && isStraggler(now, b.requests, sla, sizes));
     if (stragglers.length === 0 || s.cancelRequested) return;
     for (const b of stragglers) b.straggler = true;
+    // A straggler proves the learned window wrong for now: the rest of the job plans with the fixed window again.
+    if (sla.window === 'learned' && s.learnedWindowMs !== undefined && s.learnedWindowMs < opts.sla.windowMs) {
+      s.learnedWindowMs = opts.sla.windowMs;
+      sla = withLearnedWindow(opts.sla, s.learnedWindowMs);
+    }
     await acts.cancelBatches.executeWithOptions(
       { ...short, summary: `cancel ${stragglers.length} batches that can no longer meet the deadline` },
       [{ batchIds: stragglers.map((b) => b.batchId) }],
