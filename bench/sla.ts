@@ -48,7 +48,9 @@ const SLAS = args.slas.split(',').map((s) => parseDuration(s, '--slas'));
 const WARMUP_BATCHES = Number(args['warmup-batches']);
 const H = 3_600_000;
 const POLL = { initialMs: 100, growth: 1.5, capMs: 500 };
-const DEFAULTS = { model: 'claude-sonnet-4-5', max_tokens: 512 };
+const DEFAULTS = { model: 'claude-haiku-4-5', max_tokens: 512 };
+/** The deadline of the warm-up jobs that make the account's history (nominal). */
+const WARMUP_DEADLINE_MS = 10 * 3_600_000;
 
 interface NightResult {
   strategy: Strategy;
@@ -103,15 +105,18 @@ async function main() {
   const targets: { what: string; ok: boolean }[] = [];
 
   await worker.runUntil(async () => {
-    // The account's history: batch-only jobs of small batches, whose ended batches the poll activity records.
+    // The account's history: earlier jobs of small batches with 10 h deadlines, whose ended batches the poll
+    // activity records. Batches still running near their deadline were canceled: they count as censored samples.
     const warmupJobs = 4;
     const perJob = Math.ceil(WARMUP_BATCHES / warmupJobs);
+    const warmup = (deadlineMs: number) => ({ deadlineMs, windowMs: 5 * 60_000 * SCALE, marginMs: 0, syncRequestMs: Math.max(1, 60_000 * SCALE) });
     await Promise.all(
-      Array.from({ length: warmupJobs }, async (_, j) =>
-        run(`warmup-${j}`, await writeInput(`warmup-${j}`, perJob * 10), { batchSize: 10, poll: POLL, sla: { mode: 'batch' } }),
-      ),
+      Array.from({ length: warmupJobs }, async (_, j) => {
+        const file = await writeInput(`warmup-${j}`, perJob * 10);
+        return run(`warmup-${j}`, file, { batchSize: 10, poll: POLL, sla: warmup(Date.now() + WARMUP_DEADLINE_MS * SCALE) });
+      }),
     );
-    console.log(`Warm-up: ${warmupJobs * perJob} batches ended and recorded (${((Date.now() - started) / 1000).toFixed(0)} s).`);
+    console.log(`Warm-up: ${warmupJobs * perJob} batches recorded (${((Date.now() - started) / 1000).toFixed(0)} s).`);
 
     for (const slaMs of SLAS) {
       const model = await learnWindow(store, {
