@@ -44,7 +44,8 @@ export const LEARN = { quantile: 0.99, floorMs: 1 * H, minSamples: 100 };
 /** Each strategy's SLA policy, with every duration compressed by `scale`. */
 export function policyFor(strategy: Strategy, deadlineMs: number, scale: number): SlaPolicyInput {
   const scaled = { windowMs: 24 * H * scale, marginMs: 2 * H * scale, syncRequestMs: Math.max(1, MIN * scale) };
-  const sync = { syncConcurrency: 16, maxSyncShardsInFlight: 4 };
+  // Canceling a straggler, collecting and finalizing take about a second of real time here: an hour nominal.
+  const sync = { syncConcurrency: 16, maxSyncShardsInFlight: 4, stragglerLeadMs: Math.round(H * scale) };
   switch (strategy) {
     case 'all-sync':
       return { ...scaled, ...sync, mode: 'sync' };

@@ -180,6 +180,10 @@ async function main() {
           ];
         }),
       );
+      for (const r of results.filter((x) => !x.met || (x.strategy.startsWith('sluice') && x.summary.byMode.sync > requests / 2))) {
+        const late = `${r.lateMs > 0 ? '+' : '−'}${(Math.abs(r.lateMs) / SCALE / H).toFixed(1)} h`;
+        console.log(`  ${r.summary.name}: ${r.summary.byMode.batch} batch / ${r.summary.byMode.sync} sync, ${r.summary.batchesCreated} batches, ${late}`);
+      }
       console.log(`(${((Date.now() - phaseStarted) / 1000).toFixed(0)} s)`);
       const sla = formatDuration(slaMs);
       targets.push({ what: `${sla}: Sluice (24 h window) meets every deadline`, ok: metShare('sluice, 24 h window') === 1 });

@@ -33,6 +33,12 @@ export const SlaPolicySchema = z.strictObject({
   maxSyncShardsInFlight: z.number().int().min(1).max(64).default(2),
   /** What one synchronous call is expected to take, retries included: the straggler rule plans with it. */
   syncRequestMs: DurationSchema.default(60_000),
+  /**
+   * Time kept before the deadline, on top of the synchronous calls, for canceling a straggler, collecting what it
+   * finished and writing the results. Default 0 (the calls dominate); compressed-time runs, where these steps take
+   * hours of nominal time, need more.
+   */
+  stragglerLeadMs: DurationSchema.default(0),
 });
 export type SlaPolicyInput = z.input<typeof SlaPolicySchema>;
 export type SlaPolicy = z.output<typeof SlaPolicySchema>;
@@ -80,8 +86,10 @@ export function isStraggler(nowMs: number, batchRequests: number, p: SlaPolicy, 
 }
 
 function stragglerCutoffMs(deadlineMs: number, batchRequests: number, p: SlaPolicy, inFlightSizes?: readonly number[]): number {
-  if (p.window === 'learned' && inFlightSizes !== undefined) return deadlineMs - expectedSyncAllMs(inFlightSizes, p);
-  return deadlineMs - expectedSyncMs(batchRequests, p);
+  // `?? 0`: options recorded before stragglerLeadMs existed carry none.
+  const leadMs = p.stragglerLeadMs ?? 0;
+  if (p.window === 'learned' && inFlightSizes !== undefined) return deadlineMs - leadMs - expectedSyncAllMs(inFlightSizes, p);
+  return deadlineMs - leadMs - expectedSyncMs(batchRequests, p);
 }
 
 /** When the next SLA decision falls due after `nowMs` (latest batch submission, or a straggler cutoff). */
