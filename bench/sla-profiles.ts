@@ -28,7 +28,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
   },
   stress: {
     name: 'stress',
-    description: 'median 2 h, log-normal σ 1.5 (~8 % of batches past 24 h), 0.2 % of requests expire, work arrives 2 h late',
+    description: 'median 2 h, log-normal σ 1.5 (~5 % of batches past 24 h), 0.2 % of requests expire (~18 % of 100-request batches hold one), work arrives 2 h late',
     latency: { batch: { kind: 'lognormal', medianMs: 2 * H, sigma: 1.5, minMs: 60_000, maxMs: 48 * H }, spread: 0.9 },
     expiredRate: 0.002,
     lateMs: 2 * H,
