@@ -101,6 +101,11 @@ export const EnvSchema = z.object({
   SLUICE_CREATE_TIMEOUT_MS: unsetWhenEmpty(positiveInt),
   SLUICE_RECONCILE_LIST_LAG_MS: unsetWhenEmpty(positiveInt),
   SLUICE_RECONCILE_CLAIM_GRACE_MS: unsetWhenEmpty(positiveInt),
+  /**
+   * Worker-clock ms per ms of the API's clock: 1 against the real API; the emulator's time scale (e.g. 0.001) when
+   * it compresses time. Learned batch windows (`--window learned`) convert the API's batch latencies with it.
+   */
+  SLUICE_API_TIME_SCALE: z.coerce.number().positive().max(1).default(1),
   SLUICE_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 export type SluiceEnv = z.output<typeof EnvSchema>;

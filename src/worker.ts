@@ -43,6 +43,8 @@ export interface SluiceWorkerOptions {
   dataConverter?: DataConverter;
   /** The Temporal Web UI, for the link in each job's report. */
   webUiUrl?: string;
+  /** Job-clock ms per API-clock ms (the emulator's timeScale; 1 against the real API), for learned windows. */
+  apiTimeScale?: number;
 }
 
 export async function createSluiceWorker(o: SluiceWorkerOptions): Promise<Worker> {
@@ -57,6 +59,7 @@ export async function createSluiceWorker(o: SluiceWorkerOptions): Promise<Worker
     queueCapacity: parseConfig(QueueCapacitySchema, o.queueCapacity ?? {}, 'queue'),
     webUiUrl: o.webUiUrl,
     submission: parseConfig(SubmissionTimingSchema, o.submission ?? {}, 'submission'),
+    apiTimeScale: o.apiTimeScale,
   });
   const workflows: Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle'> = o.workflowBundlePath
     ? { workflowBundle: { codePath: o.workflowBundlePath } }
@@ -120,6 +123,7 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
         submission: submissionTimingFromEnv(cfg),
         dataConverter,
         webUiUrl: cfg.SLUICE_WEB_UI,
+        apiTimeScale: cfg.SLUICE_API_TIME_SCALE,
       });
       console.error(
         [

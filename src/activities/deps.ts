@@ -21,4 +21,9 @@ export interface ActivityDeps {
   webUiUrl?: string;
   /** Create timeout and reconciliation timing (defaults in SubmissionTimingSchema); validated where activities are built. */
   submission?: SubmissionTimingInput;
+  /**
+   * Job-clock ms per ms of the API's clock (created_at, ended_at): 1 against the real API, the emulator's timeScale
+   * against a time-compressed one. Learned windows convert the API's batch latencies with it. Default 1.
+   */
+  apiTimeScale?: number;
 }

@@ -12,21 +12,27 @@ import { formatPath } from '../domain/format';
 import type { InputIssue } from '../domain/request';
 import { createBatchCutter } from '../domain/split';
 import { jobKeys, originalShardKey, type NormalizedRequest, type ShardLine } from '../domain/job';
+import type { LatencyModel } from '../domain/latency-model';
 import type { ActivityDeps } from './deps';
+import { learnWindow, type LearnWindowInput } from './latency';
 
 export interface PlanInput {
   jobId: string;
   inputKey: string;
   batchSize: number;
+  /** Only for jobs with `window: 'learned'`: fit the window from the account's batch timings. */
+  learnWindow?: LearnWindowInput;
 }
 
 export interface PlanResult {
   requestCount: number;
   /** Requests in each original shard, in input order; shard i has key originalShardKey(i). */
   shardSizes: number[];
+  /** The learned window model (numbers only), when the input asked for one. */
+  window?: LatencyModel;
 }
 
-export function planActivity({ store, anthropic }: ActivityDeps) {
+export function planActivity({ store, anthropic, apiTimeScale }: ActivityDeps) {
   return async function planJob(input: PlanInput): Promise<PlanResult> {
     // A plan that was written completely is final: running the activity again returns it unchanged.
     const done = await store.readJson<PlanResult>(jobKeys.plan(input.jobId));
@@ -69,7 +75,9 @@ export function planActivity({ store, anthropic }: ActivityDeps) {
       requestCount++;
     }
     await flush();
-    const plan = { requestCount, shardSizes };
+    const plan: PlanResult = { requestCount, shardSizes };
+    // Fitted once and kept in plan.json with the shards: a rerun of the activity returns the same window.
+    if (input.learnWindow) plan.window = await learnWindow(store, { ...input.learnWindow, nowMs: Date.now(), apiTimeScale });
     await store.writeJson(jobKeys.plan(input.jobId), plan);
     return plan;
   };

@@ -109,5 +109,6 @@ function timingOf(batch: MessageBatch): BatchTiming {
     ...(batch.cancel_initiated_at ? { cancelInitiatedAtMs: Date.parse(batch.cancel_initiated_at) } : {}),
     requests: succeeded + errored + canceled + expired + processing,
     counts: { succeeded, errored, canceled, expired },
+    seenAtMs: Date.now(),
   };
 }

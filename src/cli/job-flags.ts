@@ -4,6 +4,7 @@
  * for a Temporal server that a typo never needed.
  */
 import type { Command } from 'commander';
+import { parseDuration } from '../domain/duration';
 import { ConfigError, parseConfig } from '../domain/errors';
 import { JobOptionsSchema, type JobOptionsInput } from '../domain/job';
 import { int, number } from './parse';
@@ -38,6 +39,15 @@ export function checkJobFlags(options: JobOptionsInput): void {
     throw new ConfigError(flag, reason, { cause: err });
   }
 }
+
+/** `--window 24h` (a fixed W) or `--window learned` (fitted from the account's own batches at planning). */
+export function windowFromFlag(value: string | undefined, flag = '--window'): { windowMs?: number; window?: 'learned' } {
+  if (value === undefined || value === '') return {};
+  if (value.trim().toLowerCase() === 'learned') return { window: 'learned' };
+  return { windowMs: parseDuration(value, flag) };
+}
+
+export const WINDOW_FLAG_HELP = 'batch window W the SLA rule assumes: a duration (default 24h), or "learned" from this account\'s batches';
 
 /** What addJobShapeOptions adds, as commander parses it. */
 export interface JobShapeFlags {

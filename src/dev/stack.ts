@@ -165,6 +165,7 @@ export async function startDevStack(o: DevStackOptions): Promise<DevStack> {
       baseURL,
       storeDir: o.storeDir,
       webUiUrl: temporal.uiUrl,
+      apiTimeScale: emulator?.config.timeScale,
     });
     o.log(`Worker on queue ${o.taskQueue}: payload encryption ${settings.dataConverter ? 'on (SLUICE_CODEC_KEYS)' : 'off'}`);
     const record: DevStackRecord = { temporalAddress: temporal.address, webUi: temporal.uiUrl, namespace: o.namespace, pid: process.pid };

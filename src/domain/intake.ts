@@ -38,6 +38,11 @@ export const IntakeOptionsSchema = z.strictObject({
       standard: { slaMs: 3_600_000, windowMs: 1_800_000, marginMs: 600_000 },
       bulk: { slaMs: 30 * 3_600_000, windowMs: 24 * 3_600_000, marginMs: 2 * 3_600_000 },
     }),
+  /**
+   * The window the cut sub-batches' jobs plan with: fixed (their tier's windowMs) or learned from the account's
+   * batches (never longer than the tier's windowMs). When to cut still follows the tier's windowMs.
+   */
+  window: z.enum(['fixed', 'learned']).default('fixed'),
   /** Synchronous calls at once for urgent requests and fallbacks. */
   syncConcurrency: z.number().int().min(1).max(64).default(8),
   /** Sub-batches (child jobs) running at once. */

@@ -134,6 +134,11 @@ export interface BatchTiming {
   cancelInitiatedAtMs?: number;
   requests: number;
   counts: { succeeded: number; errored: number; canceled: number; expired: number };
+  /**
+   * When the worker saw it ended, by the worker's clock (the API's clock may differ: the emulator compresses time).
+   * Latency models judge staleness by it. Absent in records written before it existed.
+   */
+  seenAtMs?: number;
 }
 
 /**

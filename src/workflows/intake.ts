@@ -188,7 +188,8 @@ export async function sluiceIntake({ name, options: o, state }: IntakeInput): Pr
       const deadlineMs = Math.min(...items.map((b) => b.deadlineMs));
       const tier = items[0]!.tier;
       const rule = o.tiers[tier];
-      await startCut(tier, items, { deadlineMs, windowMs: rule.windowMs, marginMs: rule.marginMs, syncConcurrency: o.syncConcurrency });
+      const learned = o.window === 'learned' ? { window: 'learned' } : {}; // only then: other cuts start as before
+      await startCut(tier, items, { deadlineMs, windowMs: rule.windowMs, marginMs: rule.marginMs, syncConcurrency: o.syncConcurrency, ...learned });
     }
   }
 

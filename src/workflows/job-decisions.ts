@@ -7,7 +7,7 @@
 import { originalShardKey, type JobOptions, type ShardRef } from '../domain/job';
 import type { Room } from '../domain/queue';
 import { nextPollIntervalMs } from '../domain/poll';
-import { isStraggler, nextSlaEventMs, routeFor, type Route } from '../domain/sla-route';
+import { isStraggler, nextSlaEventMs, routeFor, withLearnedWindow, type Route, type SlaPolicy } from '../domain/sla-route';
 import { finishedRequests, type InFlightBatch, type JobState } from './job-state';
 import { seatAllows, type QueueSeatState } from './job-queue';
 
@@ -119,7 +119,8 @@ export function preemptionVictims(inFlight: readonly InFlightBatch[], cancelRequ
 /** Batches that can no longer meet the deadline: cancel them, their requests finish synchronously. */
 export function stragglersToCancel(s: JobState, nowMs: number, opts: JobOptions): InFlightBatch[] {
   if (s.cancelRequested) return [];
-  return s.inFlight.filter((b) => !b.straggler && isStraggler(nowMs, b.requests, opts.sla));
+  const sizes = s.inFlight.filter((b) => !b.straggler).map((b) => b.requests);
+  return s.inFlight.filter((b) => !b.straggler && isStraggler(nowMs, b.requests, opts.sla, sizes));
 }
 
 export function cancelGraceOver(s: JobState, nowMs: number, opts: JobOptions): boolean {
@@ -191,4 +192,15 @@ export function nextActionText(s: JobState): string {
 /** How a submission is labeled in the Web UI's activity summary. */
 export function submissionLabel(shard: ShardRef, shardCount: number): string {
   return shard.key.startsWith('s') ? `sub-batch ${Number(shard.key.slice(1)) + 1}/${shardCount}` : `retry ${shard.key}`;
+}
+
+/** The options the job decides with: for `window: 'learned'`, the fitted window in place of the fixed one. */
+export function withLearnedWindowOf(opts: JobOptions, learnedWindowMs: number | undefined): JobOptions {
+  const sla = withLearnedWindow(opts.sla, learnedWindowMs);
+  return sla === opts.sla ? opts : { ...opts, sla };
+}
+
+/** A straggler under a learned window shorter than the fixed one: the model was wrong, go back to the fixed window. */
+export function learnedWindowDisproved(sla: SlaPolicy, learnedWindowMs: number | undefined): boolean {
+  return sla.window === 'learned' && learnedWindowMs !== undefined && learnedWindowMs < sla.windowMs;
 }

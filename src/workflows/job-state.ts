@@ -58,6 +58,8 @@ export interface JobState {
   /** When the job's batches were canceled: it waits for them until cancelGraceMs after that. */
   canceledAtMs?: number;
   fatalError?: string;
+  /** The window fitted at planning for a job with `window: 'learned'` (kept through continue-as-new). */
+  learnedWindowMs?: number;
   /** Its seat in the task queue's scheduler. */
   seat: QueueSeatState;
   /** Why the job is not submitting although it has work (waiting for room, preempted, paused). */
@@ -136,6 +138,8 @@ export interface JobProgress {
 export interface SlaView {
   deadline: string;
   latestBatchSubmission: string;
+  /** The window W the rule uses (the learned one once fitted). */
+  windowMs: number;
   atRisk: boolean;
   /** Where a sub-batch submitted now would go. */
   routeNow: 'batch' | 'sync' | 'sla_missed';
@@ -147,6 +151,7 @@ export function slaViewOf(s: JobState, p: SlaPolicy, nowMs: number): SlaView | u
   return {
     deadline: new Date(p.deadlineMs).toISOString(),
     latestBatchSubmission: new Date(latestBatchSubmissionMs({ deadlineMs: p.deadlineMs, windowMs: p.windowMs, marginMs: p.marginMs })).toISOString(),
+    windowMs: p.windowMs,
     atRisk: slaAtRisk(nowMs, s.requestCount - finishedRequests(s), p),
     routeNow: routeFor(nowMs, s.requestCount, p),
     syncRequests: s.syncRequests,

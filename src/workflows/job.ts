@@ -62,12 +62,14 @@ export async function sluiceJob(input: JobInput): Promise<JobResult> {
 }
 
 async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>): Promise<JobResult> {
-  const opts = spec.options;
-  const sla = opts.sla;
-  const s = state ?? initialJobState(Date.now(), spec.requestCount, opts.priority);
+  const s = state ?? initialJobState(Date.now(), spec.requestCount, spec.options.priority);
+  // A job with `window: 'learned'` decides with the window its plan fitted (until a straggler proves it wrong);
+  // every other job with its options as given.
+  let opts = decide.withLearnedWindowOf(spec.options, s.learnedWindowMs);
+  const sla = spec.options.sla;
   const long = longFor(opts);
 
-  const progressNow = () => progressOf(s, Date.now(), sla);
+  const progressNow = () => progressOf(s, Date.now(), opts.sla);
   setHandler(progressQuery, progressNow);
   // The one way in for a cancel, by signal or by Temporal cancellation: the loop carries it out at its next round.
   const requestCancel = () => {
@@ -110,10 +112,19 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
     if (s.phase === 'planning') {
       setPhase('planning', 'split the input into sub-batches');
       const plan = await acts.planJob.executeWithOptions({ ...long, summary: `plan ${spec.requestCount} requests` }, [
-        { jobId: spec.jobId, inputKey: spec.inputKey, batchSize: opts.batchSize },
+        {
+          jobId: spec.jobId,
+          inputKey: spec.inputKey,
+          batchSize: opts.batchSize,
+          ...(sla.window === 'learned' ? { learnWindow: { fixedWindowMs: sla.windowMs, options: sla.learn } } : {}),
+        },
       ]);
       s.shardSizes = plan.shardSizes;
       s.requestCount = plan.requestCount;
+      if (plan.window) {
+        s.learnedWindowMs = plan.window.windowMs;
+        opts = decide.withLearnedWindowOf(spec.options, s.learnedWindowMs);
+      }
       setPhase('running', 'submit the first sub-batches');
     }
 
@@ -224,6 +235,11 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
     const stragglers = decide.stragglersToCancel(s, Date.now(), opts);
     if (stragglers.length === 0) return;
     for (const b of stragglers) b.straggler = true;
+    // A straggler proves the learned window wrong for now: the rest of the job plans with the fixed window again.
+    if (decide.learnedWindowDisproved(sla, s.learnedWindowMs)) {
+      s.learnedWindowMs = sla.windowMs;
+      opts = decide.withLearnedWindowOf(spec.options, s.learnedWindowMs);
+    }
     await batches.cancel(stragglers, `cancel ${stragglers.length} batches that can no longer meet the deadline`);
   }
 

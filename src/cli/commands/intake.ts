@@ -19,8 +19,14 @@ export function registerIntakeCommands(program: Command) {
     .addOption(new Option('--tier <tier>', 'tier of requests that name none (default bulk)').choices([...TIERS]))
     .option('--batch-size <n>', 'requests per sub-batch (default 100)', int('--batch-size'))
     .option('--max-buffered <n>', 'requests waiting at most before enqueue answers "queue full" (default 10000)', int('--max-buffered'))
-    .action(async (name: string, opts: { tier?: Tier; batchSize?: number; maxBuffered?: number }) => {
-      const options: IntakeOptionsInput = { defaultTier: opts.tier, batchSize: opts.batchSize, maxBuffered: opts.maxBuffered };
+    .addOption(
+      new Option('--window <window>', "window the cut sub-batches plan with: their tier's (fixed) or learned from this account's batches").choices([
+        'fixed',
+        'learned',
+      ]),
+    )
+    .action(async (name: string, opts: { tier?: Tier; batchSize?: number; maxBuffered?: number; window?: 'fixed' | 'learned' }) => {
+      const options: IntakeOptionsInput = { defaultTier: opts.tier, batchSize: opts.batchSize, maxBuffered: opts.maxBuffered, window: opts.window };
       const ctx = await openContext();
       try {
         const id = await createIntake({ client: ctx.client, taskQueue: ctx.config.SLUICE_TASK_QUEUE, intake: name, options });

@@ -15,7 +15,7 @@ import type { SlaPolicyInput } from '../../domain/sla-route';
 import { UsageError } from '../errors';
 import { openContext } from '../context';
 import { howToGetResults, StoppedFollowingError, waitRiding, warnWhileNoWorker } from '../follow-job';
-import { addJobShapeOptions, checkJobFlags, type JobShapeFlags } from '../job-flags';
+import { addJobShapeOptions, checkJobFlags, windowFromFlag, WINDOW_FLAG_HELP, type JobShapeFlags } from '../job-flags';
 import { outDirFor, prepareOutDir, writeJobOutput } from '../output-files';
 import { followJob } from '../progress-bar';
 import { checkDeadline, checkInputFile, checkName, slaWarning, stdinAsFile } from '../run-input';
@@ -50,7 +50,7 @@ export function registerRunCommand(program: Command) {
     .option('--skip-invalid', 'write bad lines to rejects.jsonl and run the rest')
     .option('--sla <duration>', 'all results due this long after the start, e.g. 30h')
     .option('--deadline <time>', 'all results due at this time, e.g. 2026-12-01T06:00Z')
-    .option('--window <duration>', 'batch processing window W the SLA rule assumes (default 24h)')
+    .option('--window <duration|learned>', WINDOW_FLAG_HELP)
     .option('--margin <duration>', 'margin M kept after the window (default 2h)')
     .option('--no-sync-fallback', 'past the window rule, report requests sla_missed instead of sending them synchronously')
     .addOption(new Option('--mode <mode>', 'auto: batch unless tiny or late; batch: never sync; sync: never batch').choices(['auto', 'batch', 'sync']))
@@ -82,7 +82,7 @@ export function slaPolicyFrom(opts: RunOptions, nowMs: number): SlaPolicyInput {
   }
   return {
     deadlineMs,
-    windowMs: opts.window ? parseDuration(opts.window, '--window') : undefined,
+    ...windowFromFlag(opts.window),
     marginMs: opts.margin ? parseDuration(opts.margin, '--margin') : undefined,
     syncFallback: opts.syncFallback,
     mode: opts.mode,

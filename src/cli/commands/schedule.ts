@@ -18,7 +18,7 @@ import type { JobOptionsInput } from '../../domain/job';
 import { OVERLAP_POLICIES, type OverlapPolicy } from '../../domain/schedule';
 import { openContext, type CliContext } from '../context';
 import { int } from '../parse';
-import { addJobShapeOptions, type JobShapeFlags } from '../job-flags';
+import { addJobShapeOptions, windowFromFlag, WINDOW_FLAG_HELP, type JobShapeFlags } from '../job-flags';
 
 export interface ScheduleCreateOptions extends JobShapeFlags {
   input: string;
@@ -57,7 +57,7 @@ export function registerScheduleCommands(program: Command) {
     .option('--every <duration>', 'when, as an interval: 4h, 30m, 3s')
     .option('--timezone <zone>', 'IANA zone for --cron, e.g. Europe/Berlin (default UTC)')
     .option('--sla <duration>', "each run's job is due this long after the run; alone, it sets the cadence to SLA − window − margin")
-    .option('--window <duration>', 'batch processing window W the SLA rule assumes (default 24h)')
+    .option('--window <duration|learned>', `${WINDOW_FLAG_HELP} (the cadence from --sla alone uses the fixed window)`)
     .option('--margin <duration>', 'margin M kept after the window (default 2h)')
     .option('--priority <n>', '1 is most urgent (default 5; SluicePriority in the Web UI)', int('--priority'))
     .addOption(new Option('--overlap <policy>', 'when a run is due while the last one runs (default skip)').choices(overlapChoices))
@@ -145,7 +145,7 @@ export function auditOptionsFrom(opts: ScheduleCreateOptions): Omit<AuditOptions
     maxAttempts: opts.maxAttempts,
     maxBatchesInFlight: opts.maxInFlight,
     priority: opts.priority,
-    sla: { windowMs: duration(opts.window, '--window'), marginMs: duration(opts.margin, '--margin'), syncFallback: opts.syncFallback },
+    sla: { ...windowFromFlag(opts.window), marginMs: duration(opts.margin, '--margin'), syncFallback: opts.syncFallback },
   };
   if (opts.pollInitial || opts.pollCap) {
     const initialMs = duration(opts.pollInitial, '--poll-initial') ?? 30_000;
