@@ -6,6 +6,7 @@ import { startJob, waitForJob } from '../src/client/jobs';
 import { jobKeys, type BatchTiming } from '../src/domain/job';
 import type { SlaPolicyInput } from '../src/domain/sla-route';
 import { startStack, writeJobInput, type TestStack } from './helpers/stack';
+import { sendsByCustomId } from './helpers/wire';
 
 const SCALE = 0.001;
 const DAY_MS = 86_400_000;
@@ -60,7 +61,9 @@ async function runLearnedJob(count: number, batchNominalMs: number, seed: (stack
     options: { poll: POLL, sla: { ...SLA, deadlineMs } },
   });
   const summary = await worker.runUntil(waitForJob(stack.env.client, workflowId));
-  return { summary, stats: stack.emulator.stats(), deadlineMs, finishedAtMs: Date.parse(summary.finishedAt) };
+  const stats = stack.emulator.stats();
+  // Batches carry Sluice's wire ids; count sends by the user's custom_id.
+  return { summary, stats: { ...stats, submissions: await sendsByCustomId(stack.store, stats) }, deadlineMs, finishedAtMs: Date.parse(summary.finishedAt) };
 }
 
 describe('a job with --window learned', () => {
