@@ -13,7 +13,7 @@ for (let i = 0; i < 1_000; i++) {
     JSON.stringify({
       custom_id: `ticket-${String(i + 1).padStart(4, '0')}`,
       params: {
-        model: 'claude-haiku-4-5',
+        model: 'claude-haiku-5-5',
         max_tokens: 64,
         system: 'You triage customer support tickets. Answer with one word: billing, bug, access or question.',
         messages: [{ role: 'user', content: ticket }],

@@ -5,13 +5,16 @@
 // generated into a temporary directory instead of being committed.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import Anthropic from '@anthropic-ai/sdk';
+import { readModelCatalog } from '../src/anthropic/model-catalog';
 import { prepareInput } from '../src/client/prepare-input';
+import type { ModelCatalog } from '../src/domain/models';
 import { InputError, LISTED_ISSUES } from '../src/domain/errors';
 import { jobKeys, type NormalizedRequest } from '../src/domain/job';
 import type { InputIssue } from '../src/domain/request';
@@ -38,6 +41,8 @@ interface Case {
   maxRequestBytes?: number;
   /** false: only through prepareInput (the CLI has no flag for the limit). */
   cli?: boolean;
+  /** Good files: the model of each request whose line names its own (the others get the default). */
+  models?: Record<string, string>;
 }
 interface Manifest {
   defaults: { model: string; max_tokens: number };
@@ -46,6 +51,13 @@ interface Manifest {
   generated: Record<string, Case>;
 }
 const manifest = JSON.parse(readFileSync(path.join(CORPUS, 'expected.json'), 'utf8')) as Manifest;
+// More kinds, each group in its own expected-<group>.json (fewer merge conflicts): merged into one manifest.
+for (const extra of readdirSync(CORPUS).filter((f) => /^expected-.+\.json$/.test(f))) {
+  const more = JSON.parse(readFileSync(path.join(CORPUS, extra), 'utf8')) as Partial<Manifest>;
+  Object.assign(manifest.bad, more.bad);
+  Object.assign(manifest.good, more.good);
+  Object.assign(manifest.generated, more.generated);
+}
 
 /** Prompt text of the corpus: never in an issue or in the CLI's output. */
 const PROMPT_TEXTS = ['Say hello', 'lorem ipsum', 'café', 'Summarise'];
@@ -130,6 +142,7 @@ describe('the bad-input corpus', () => {
   let running: Promise<void>;
   let genDir: string;
   let scratch: LocalDirectoryStore;
+  let models: ModelCatalog;
   const fileOf = (name: string) => (name in manifest.generated ? path.join(genDir, name) : path.join(CORPUS, name));
   const badCases = () => Object.entries({ ...manifest.bad, ...manifest.generated });
 
@@ -140,6 +153,8 @@ describe('the bad-input corpus', () => {
     genDir = await mkdtemp(path.join(os.tmpdir(), 'sluice-bad-input-'));
     for (const [name, generate] of Object.entries(GENERATORS)) await generate(path.join(genDir, name));
     scratch = new LocalDirectoryStore(await mkdtemp(path.join(os.tmpdir(), 'sluice-bad-input-store-')));
+    // The account's models, as `sluice run` reads them when it has a key (the emulator serves the Models API).
+    models = await readModelCatalog(new Anthropic({ apiKey: stack.emulator.apiKey, baseURL: stack.emulator.url }));
   });
   after(async () => {
     await stack.close();
@@ -158,7 +173,7 @@ describe('the bad-input corpus', () => {
       const jobId = `bad-${name}`;
       let thrown: unknown;
       try {
-        await prepareInput({ file: fileOf(name), jobId, store: scratch, defaults: c.defaults ?? manifest.defaults, maxRequestBytes: c.maxRequestBytes });
+        await prepareInput({ file: fileOf(name), jobId, store: scratch, defaults: c.defaults ?? manifest.defaults, maxRequestBytes: c.maxRequestBytes, models });
       } catch (err) {
         thrown = err;
       }
@@ -171,11 +186,11 @@ describe('the bad-input corpus', () => {
 
   for (const [name, c] of Object.entries(manifest.good)) {
     test(`prepareInput accepts ${name} (${c.kind})`, async () => {
-      const prepared = await prepareInput({ file: fileOf(name), jobId: `good-${name}`, store: scratch, defaults: manifest.defaults });
+      const prepared = await prepareInput({ file: fileOf(name), jobId: `good-${name}`, store: scratch, defaults: manifest.defaults, models });
       const stored: NormalizedRequest[] = [];
       for await (const l of scratch.readLines(prepared.inputKey)) stored.push(JSON.parse(l) as NormalizedRequest);
       assert.deepEqual(stored.map((r) => [r.custom_id, r.line]), c.requests);
-      for (const r of stored) assert.equal(r.params.model, manifest.defaults.model);
+      for (const r of stored) assert.equal(r.params.model, c.models?.[r.custom_id] ?? manifest.defaults.model);
     });
   }
 
@@ -200,13 +215,15 @@ describe('the bad-input corpus', () => {
     assert.deepEqual(stored.map((r) => [r.custom_id, r.line]), [['req-0000000', 1], ['req-0000002', 3], ['req-0000004', 5]]);
   });
 
-  test('`sluice run` refuses each bad file: exit code 2, file:line: field: reason, nothing sent', { timeout: 240_000 }, async () => {
+  test('`sluice run` refuses each bad file: exit code 2, file:line: field: reason, nothing sent', { timeout: 900_000 }, async () => {
     const env = {
       TEMPORAL_ADDRESS: stack.env.address,
       TEMPORAL_NAMESPACE: stack.env.namespace ?? 'default',
       SLUICE_TASK_QUEUE: stack.taskQueue,
       SLUICE_STORE_DIR: stack.storeDir,
       SLUICE_WEB_UI: 'http://127.0.0.1:8233',
+      ANTHROPIC_API_KEY: stack.emulator.apiKey,
+      ANTHROPIC_BASE_URL: stack.emulator.url,
     };
     const cases = badCases().filter(([, c]) => c.cli !== false);
     const runs = await mapLimit(cases, 6, async ([name, c]) => {

@@ -3,6 +3,7 @@
  * input into shards of at most batchSize requests (and 256 MB).
  */
 import { ApplicationFailure, heartbeat, log } from '@temporalio/activity';
+import Anthropic from '@anthropic-ai/sdk';
 import { modelsApiUnavailable, readModelCatalog } from '../anthropic/model-catalog';
 import { InputError } from '../domain/errors';
 import { REQUEST_ENVELOPE_BYTES } from '../domain/limits';
@@ -13,6 +14,7 @@ import type { InputIssue } from '../domain/request';
 import { createBatchCutter } from '../domain/split';
 import { jobKeys, originalShardKey, type NormalizedRequest, type ShardLine } from '../domain/job';
 import type { LatencyModel } from '../domain/latency-model';
+import { toApiFailure } from './api-failure';
 import type { ActivityDeps } from './deps';
 import { learnWindow, type LearnWindowInput } from './latency';
 
@@ -86,8 +88,10 @@ export function planActivity({ store, anthropic, apiTimeScale }: ActivityDeps) {
     try {
       return await readModelCatalog(anthropic);
     } catch (err) {
-      if (!modelsApiUnavailable(err)) throw err;
-      log.warn('The Models API is not available to this key: requests are checked against the built-in lineup');
+      if (!modelsApiUnavailable(err)) throw toApiFailure(err, 'read the Models API');
+      log.warn('The Models API refused this key: requests are checked against the built-in lineup', {
+        status: err instanceof Anthropic.APIError ? (err.status as number | undefined) : undefined,
+      });
       return LINEUP_CATALOG;
     }
   }

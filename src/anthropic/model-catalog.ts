@@ -12,11 +12,13 @@ export async function readModelCatalog(anthropic: Anthropic): Promise<ModelCatal
 }
 
 /**
- * True when the answer means "this endpoint is not there for this key" (a proxy without /v1/models, a key
- * without the permission): Sluice then checks against its built-in lineup instead of stopping every job.
+ * True when the Models API refused the call for good (a proxy without /v1/models, a key without the permission, a
+ * bad key): Sluice then checks against its built-in lineup instead of stopping there, and a bad key is reported by
+ * the call that needs it (the create), as before. Rate limits, 5xx and lost connections are worth a retry.
  */
 export function modelsApiUnavailable(err: unknown): boolean {
-  return err instanceof Anthropic.NotFoundError || err instanceof Anthropic.PermissionDeniedError;
+  if (!(err instanceof Anthropic.APIError) || typeof err.status !== 'number') return false;
+  return err.status >= 400 && err.status < 500 && ![408, 409, 429].includes(err.status);
 }
 
 /**

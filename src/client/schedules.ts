@@ -2,7 +2,7 @@
  * Recurring audits on Temporal Schedules, from your own code (the `sluice schedule` commands use the same helpers).
  *
  *   await createSchedule({ client, taskQueue: 'sluice', name: 'nightly',
- *     audit: { input: '/data/docs/*.jsonl', defaults: { model: 'claude-haiku-4-5', max_tokens: 512 } },
+ *     audit: { input: '/data/docs/*.jsonl', defaults: { model: 'claude-haiku-5-5', max_tokens: 512 } },
  *     cadence: { cron: '0 2 * * *', timezone: 'Europe/Berlin' } });
  *
  * Each schedule `sluice-schedule-<name>` starts the `sluiceAudit` workflow (id `sluice-audit-<name>-<due time>`),

@@ -5,6 +5,7 @@ export * from './duration';
 export * from './errors';
 export * from './format';
 export * from './limits';
+export * from './models';
 export * from './poll';
 export * from './prices';
 export * from './request';

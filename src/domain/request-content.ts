@@ -28,13 +28,13 @@ export const CONTENT_BLOCK_TYPES = [
 
 export const IMAGE_MEDIA_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp'] as const;
 
-const NON_EMPTY_TEXT = 'must be non-empty text';
+const NON_EMPTY_TEXT = 'must contain non-whitespace text';
 
 export const TextBlockSchema = closedObject(
   {
     type: z.literal('text'),
     text: z.string({ error: expect('must be a string') }).refine((t) => t.trim() !== '', {
-      error: (issue) => `${NON_EMPTY_TEXT}: text blocks must contain non-whitespace text (got ${describeValue(issue.input)})`,
+      error: (issue) => `${NON_EMPTY_TEXT} (got ${describeValue(issue.input)})`,
     }),
     cache_control: cacheControl.optional(),
     citations: z.array(z.unknown()).nullable().optional(),
@@ -98,9 +98,10 @@ export function discriminatorError(what: string, known: readonly string[], other
   return (issue: { code?: string; input?: unknown; note?: string }) => {
     if (issue.code === 'invalid_union' && issue.note === 'No matching discriminator' && isPlainObject(issue.input)) {
       const type = issue.input['type'];
-      if (type === undefined) return `is required: one of ${known.join(', ')}`;
+      const list = known.length <= 6 ? known.join(', ') : `${known.slice(0, 6).join(', ')} and ${known.length - 6} more`;
+      if (type === undefined) return `is required: one of ${list}`;
       const hint = typeof type === 'string' ? didYouMean(type, known) : '';
-      return `is not ${what} (got ${describeValue(type)}; known: ${known.join(', ')})${hint}`;
+      return `is not ${what} (got ${describeValue(type)}; known: ${list})${hint}`;
     }
     return expect(otherwise)(issue);
   };

@@ -165,6 +165,32 @@ export function unknownParamIssues(params: Record<string, unknown>): ParamIssue[
   return issues;
 }
 
+/** Subtrees whose keys are the user's own names (JSON Schema properties, tool inputs): any key is fine there. */
+const FREE_FORM_KEYS = new Set(['input_schema', 'input', 'input_examples']);
+
+/**
+ * Own "__proto__" keys below the top level (zod reads such a key as a prototype, so the schema cannot see it).
+ * JSON.parse makes them plain data; the API has no field of that name, and a prototype key in a request is a
+ * mistake or a probe. Iterative, so deep input cannot exhaust the stack.
+ */
+export function protoKeyIssues(params: Record<string, unknown>): ParamIssue[] {
+  const issues: ParamIssue[] = [];
+  const todo: { node: unknown; path: (string | number)[] }[] = Object.entries(params)
+    .filter(([key]) => !FREE_FORM_KEYS.has(key) && key !== '__proto__')
+    .map(([key, node]) => ({ node, path: [key] }));
+  while (todo.length > 0) {
+    const { node, path } = todo.pop()!;
+    if (Array.isArray(node)) node.forEach((child, i) => todo.push({ node: child, path: [...path, i] }));
+    else if (isPlainObject(node)) {
+      for (const [key, child] of Object.entries(node)) {
+        if (key === '__proto__') issues.push({ path: [...path, key], reason: 'is not a field of anything in a Messages API request' });
+        else if (!FREE_FORM_KEYS.has(key)) todo.push({ node: child, path: [...path, key] });
+      }
+    }
+  }
+  return issues;
+}
+
 /** Rules across fields, each as the API states it. */
 function crossFieldIssues(params: Record<string, unknown>): ParamIssue[] {
   const issues = toolIssues(params);

@@ -6,7 +6,7 @@ import { findDuplicateKey } from './json-duplicate-keys';
 import { REQUEST_ENVELOPE_BYTES, utf8Bytes } from './limits';
 import { LINEUP_CATALOG, type ModelCatalog } from './models';
 import { modelIssues } from './request-model-rules';
-import { maxTokens, MessageParamsSchema, model, system, temperature, unknownParamIssues, type MessageParams, type ParamIssue } from './request-params';
+import { maxTokens, MessageParamsSchema, model, system, protoKeyIssues, temperature, unknownParamIssues, type MessageParams, type ParamIssue } from './request-params';
 import { expect, isPlainObject } from './request-zod';
 
 export { KNOWN_PARAMS, MessageParamsSchema, type MessageParams } from './request-params';
@@ -124,7 +124,7 @@ export function validateInputLine(
       reason: 'appears twice in one object: JSON keeps only the last value, so say which one you mean',
     });
   }
-  const paramIssues: ParamIssue[] = unknownParamIssues(merged);
+  const paramIssues: ParamIssue[] = [...unknownParamIssues(merged), ...protoKeyIssues(merged)];
   const checked = MessageParamsSchema.safeParse(merged);
   if (!checked.success) errors.push(...toIssues(checked.error, lineNumber, ['params']));
   else paramIssues.push(...modelIssues(merged, opts.models ?? LINEUP_CATALOG));

@@ -18,6 +18,11 @@ const BODY_FIELDS = new Set([
   'service_tier', 'speed', 'billing_policy', 'compaction', 'context_management', 'fallback_credit_token', 'fallbacks',
   'mcp_servers', 'output_format', 'thread',
 ]);
+/** The fields of the blocks whose extra fields the emulator refuses (the others are passed through). */
+const BLOCK_FIELDS: Record<string, string[]> = {
+  text: ['type', 'text', 'cache_control', 'citations'],
+  image: ['type', 'source', 'cache_control', 'transformations'],
+};
 const MEDIA_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp'];
 const THINKING_DOCS = 'https://docs.claude.com/en/docs/build-with-claude/extended-thinking';
 
@@ -51,6 +56,9 @@ function sniffImage(data: string): string | null {
 function imageProblem(block: Record<string, unknown>, at: string): string | null {
   const source = block['source'];
   if (!isObject(source)) return `${at}.image.source: Field required`;
+  if (!['base64', 'url', 'file'].includes(String(source['type']))) {
+    return `${at}.image.source: Input tag '${String(source['type'])}' found using 'type' does not match any of the expected tags: 'base64', 'url', 'file'`;
+  }
   if (source['type'] !== 'base64') return null;
   const where = `${at}.image.source.base64`;
   if (typeof source['media_type'] !== 'string' || !MEDIA_TYPES.includes(source['media_type'])) {
@@ -67,12 +75,26 @@ function imageProblem(block: Record<string, unknown>, at: string): string | null
   return null;
 }
 
+function cacheControlProblem(value: unknown, at: string): string | null {
+  if (value === undefined || value === null) return null;
+  if (!isObject(value) || value['type'] !== 'ephemeral') {
+    return `${at}: Input tag '${isObject(value) ? String(value['type']) : ''}' found using 'type' does not match any of the expected tags: 'ephemeral'`;
+  }
+  if (value['ttl'] !== undefined && value['ttl'] !== '5m' && value['ttl'] !== '1h') return `${at}.ephemeral.ttl: Input should be '5m' or '1h'`;
+  return null;
+}
+
 function blockProblem(block: unknown, at: string): string | null {
   if (!isObject(block)) return `${at}: Input should be a valid dictionary or object to extract fields from`;
   const type = block['type'];
   if (typeof type !== 'string' || !BLOCK_TAGS.includes(type)) {
     return `${at}: Input tag '${String(type)}' found using 'type' does not match any of the expected tags: ${quoteList(BLOCK_TAGS)}`;
   }
+  const cache = cacheControlProblem(block['cache_control'], `${at}.${type}.cache_control`);
+  if (cache) return cache;
+  const fields = BLOCK_FIELDS[type];
+  const extra = fields === undefined ? undefined : Object.keys(block).find((k) => !fields.includes(k));
+  if (extra !== undefined) return `${at}.${type}.${extra}: Extra inputs are not permitted`;
   if (type === 'text') {
     if (typeof block['text'] !== 'string') return `${at}.text.text: Input should be a valid string`;
     if (block['text'] === '') return 'messages: text content blocks must be non-empty';
@@ -145,6 +167,9 @@ function toolsProblem(params: Record<string, unknown>): string | null {
     if (!isObject(tool)) return `tools.${i}: Input should be a valid dictionary or object to extract fields from`;
     const custom = tool['type'] === undefined || tool['type'] === null || tool['type'] === 'custom';
     if (typeof tool['name'] !== 'string') return `tools.${i}.${custom ? 'custom.' : ''}name: Field required`;
+    if (!/^[a-zA-Z0-9_-]{1,128}$/.test(tool['name'])) {
+      return `tools.${i}.${custom ? 'custom.' : ''}name: String should match pattern '^[a-zA-Z0-9_-]{1,128}$'`;
+    }
     if (custom) {
       const schema = tool['input_schema'];
       if (schema === undefined) return `tools.${i}.custom.input_schema: Field required`;
@@ -159,6 +184,9 @@ function toolsProblem(params: Record<string, unknown>): string | null {
   if (choice !== undefined) {
     if (!isObject(choice) || !['auto', 'any', 'tool', 'none'].includes(String(choice['type']))) {
       return `tool_choice: Input tag '${isObject(choice) ? String(choice['type']) : ''}' found using 'type' does not match any of the expected tags: 'auto', 'any', 'tool', 'none'`;
+    }
+    if ((choice['type'] === 'any' || choice['type'] === 'tool') && names.length === 0) {
+      return 'tool_choice: tool_choice may only be specified while providing tools.';
     }
     if (choice['type'] === 'tool' && !names.includes(String(choice['name']))) {
       return `tool_choice: Tool '${String(choice['name'])}' not found in tools`;
@@ -189,6 +217,9 @@ function thinkingProblem(params: Record<string, unknown>): string | null {
     }
     if (params['top_k'] !== undefined) {
       return `\`top_k\` is not supported when thinking is enabled. Please consult our documentation at ${THINKING_DOCS}#feature-compatibility`;
+    }
+    if (typeof params['top_p'] === 'number' && params['top_p'] < 0.95) {
+      return `\`top_p\` must be greater than or equal to 0.95 and less than or equal to 1 when thinking is enabled. Please consult our documentation at ${THINKING_DOCS}#feature-compatibility`;
     }
   }
   return null;
@@ -236,6 +267,15 @@ export function validateParams(params: Record<string, unknown>, models: ModelRul
   const stream = params['stream'];
   if (stream !== undefined && typeof stream !== 'boolean') return 'stream: Input should be a valid boolean';
   if (stream === true && where === 'batch') return 'stream: Streaming is not supported in the Message Batches API';
+  const system = params['system'];
+  if (system !== undefined && typeof system !== 'string') {
+    if (!Array.isArray(system)) return 'system: Input should be a valid string or list';
+    for (let i = 0; i < system.length; i++) {
+      const block: unknown = system[i];
+      if (!isObject(block) || block['type'] !== 'text' || typeof block['text'] !== 'string') return `system.${i}: Input should be a valid text block`;
+      if (block['text'].trim() === '') return 'system: text content blocks must be non-empty';
+    }
+  }
   const range =
     rangeProblem('temperature', params['temperature'], 0, 1) ??
     rangeProblem('top_p', params['top_p'], 0, 1) ??

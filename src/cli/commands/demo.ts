@@ -64,7 +64,7 @@ async function demoCommand(opts: DemoOptions): Promise<void> {
       taskQueue: cfg.SLUICE_TASK_QUEUE,
       file: opts.input,
       name: 'demo',
-      defaults: { model: 'claude-haiku-4-5', max_tokens: 256 },
+      defaults: { model: 'claude-haiku-5-5', max_tokens: 256 },
       // Polls matched to the compressed clock of the emulator.
       options: { poll: { initialMs: 500, growth: 1.5, capMs: 3_000 } },
     });
