@@ -4,18 +4,7 @@ import { REQUEST_ENVELOPE_BYTES } from '../domain/limits';
 import { createBatchCutter } from '../domain/split';
 import { jobKeys, originalShardKey, type NormalizedRequest, type ShardLine } from '../domain/job';
 import type { ActivityDeps } from './deps';
-
-export interface PlanInput {
-  jobId: string;
-  inputKey: string;
-  batchSize: number;
-}
-
-export interface PlanResult {
-  requestCount: number;
-  /** Requests in each original shard, in input order; shard i has key originalShardKey(i). */
-  shardSizes: number[];
-}
+import type { PlanInput, PlanResult } from '../contracts/activities';
 
 export function planActivity({ store }: ActivityDeps) {
   return async function planJob(input: PlanInput): Promise<PlanResult> {

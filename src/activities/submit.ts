@@ -11,19 +11,7 @@ import { recordBatchCreated } from '../metrics';
 import type { BlobStore } from '../store/blob-store';
 import { toApiFailure } from './api-failure';
 import type { ActivityDeps } from './deps';
-
-export interface SubmitInput {
-  jobId: string;
-  shardKey: string;
-}
-
-export interface SubmitResult {
-  batchId: string;
-  requests: number;
-  /** True when the batch was found through reconciliation rather than created by this call. */
-  reconciled: boolean;
-  createdAtMs: number;
-}
+import type { SubmitInput, SubmitResult } from '../contracts/activities';
 
 /** The store's record of one submission. */
 export interface SubmissionRecord {

@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
-import type { JobSummary } from '../activities/finalize';
+import type { JobSummary } from '../contracts/activities';
 import { parseConfig } from '../domain/errors';
 import { jobKeys, jobWorkflowId, JobOptionsSchema, type JobOptionsInput, type JobSpec } from '../domain/job';
 import type { JobDefaults } from '../domain/request';

@@ -9,6 +9,11 @@ import { DEFAULT_REQUESTS_PER_BATCH, MAX_REQUESTS_PER_BATCH } from './limits';
 import { PollOptionsSchema } from './poll';
 import { SlaPolicySchema } from './sla-route';
 import type { MessageParams } from './request';
+import { jobKeys, originalShardKey, retryShardKey } from '../contracts/store-keys';
+import { jobWorkflowId } from '../contracts/workflow-ids';
+
+// Moved to src/contracts; re-exported so existing imports keep working.
+export { jobKeys, jobWorkflowId, originalShardKey, retryShardKey };
 
 export const JobOptionsSchema = z.strictObject({
   /** Requests per sub-batch (default 100; the API takes up to 100,000 and 256 MB). */
@@ -94,27 +99,6 @@ export interface ShardRef {
   requests: number;
 }
 
-export const jobKeys = {
-  input: (jobId: string) => `jobs/${jobId}/input.jsonl`,
-  rejects: (jobId: string) => `jobs/${jobId}/rejects.jsonl`,
-  plan: (jobId: string) => `jobs/${jobId}/plan.json`,
-  shard: (jobId: string, shardKey: string) => `jobs/${jobId}/shards/${shardKey}.jsonl`,
-  submission: (jobId: string, shardKey: string) => `jobs/${jobId}/submissions/${shardKey}.json`,
-  submissionsOf: (jobId: string) => `jobs/${jobId}/submissions/`,
-  outcomes: (jobId: string, origin: number, batchId: string) =>
-    `jobs/${jobId}/outcomes/${originKey(origin)}/${batchId}.jsonl`,
-  outcomesOf: (jobId: string, origin: number) => `jobs/${jobId}/outcomes/${originKey(origin)}/`,
-  retries: (jobId: string, batchId: string) => `jobs/${jobId}/retries/${batchId}.jsonl`,
-  retriesOf: (jobId: string) => `jobs/${jobId}/retries/`,
-  /** One synchronous call's outcome, recorded before the next so a rerun never pays twice. */
-  syncDone: (jobId: string, shardKey: string, customId: string) => `jobs/${jobId}/sync/${shardKey}/${customId}.json`,
-  output: (jobId: string, file: 'results.jsonl' | 'failures.jsonl' | 'summary.json') => `jobs/${jobId}/output/${file}`,
-  /** Account-wide index of the batches Sluice created, for reconciliation and audits. */
-  batch: (batchId: string) => `batches/${batchId}.json`,
-  /** Account-wide: when an ended batch was created and ended, and its counts (a BatchTiming), for reports and latency models. */
-  timing: (batchId: string) => `timings/${batchId}.json`,
-  timings: () => 'timings/',
-};
 
 /** What the API said about a batch when the poll first saw it ended: times and counts, nothing of its content. */
 export interface BatchTiming {
@@ -127,26 +111,6 @@ export interface BatchTiming {
   counts: { succeeded: number; errored: number; canceled: number; expired: number };
 }
 
-export function originalShardKey(index: number): string {
-  return `s${String(index).padStart(6, '0')}`;
-}
 
-export function retryShardKey(round: number, index: number): string {
-  return `r${String(round).padStart(3, '0')}-${String(index).padStart(6, '0')}`;
-}
 
-function originKey(origin: number): string {
-  return originalShardKey(origin);
-}
 
-/** Workflow ids that read well in the Web UI: sluice-job-<name>-<yyyymmdd-hhmmss>. */
-export function jobWorkflowId(name: string, nowMs: number): string {
-  const slug =
-    name
-      .toLowerCase()
-      .replace(/[^a-z0-9]+/g, '-')
-      .replace(/^-+|-+$/g, '')
-      .slice(0, 40) || 'job';
-  const stamp = new Date(nowMs).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `sluice-job-${slug}-${stamp}`;
-}
