@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import { formatDuration } from '../domain/duration';
 import { progressQuery } from '../workflows';
 import type { JobProgress } from '../workflows/job-state';
+import { requestsDone } from '../domain/outcome-count';
 
 export async function followJob(client: Client, workflowId: string, done: Promise<unknown>, intervalMs = 500): Promise<void> {
   const tty = Boolean(process.stderr.isTTY);
@@ -22,7 +23,7 @@ export async function followJob(client: Client, workflowId: string, done: Promis
   void done.finally(() => (finished = true)).catch(() => {});
   const handle = client.workflow.getHandle(workflowId);
   const show = (p: JobProgress) => {
-    const value = p.requests.succeeded + p.requests.failed + p.requests.canceled;
+    const value = requestsDone(p.requests);
     const payload = {
       phase: p.phase,
       batches: p.batches.inFlight,

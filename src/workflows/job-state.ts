@@ -4,6 +4,7 @@
  */
 import { emptyTally, type CostTally } from '../domain/cost';
 import { formatDuration } from '../domain/duration';
+import { requestsDone } from '../domain/outcome-count';
 import type { ShardRef } from '../domain/job';
 import { initialSeat, type QueueSeatState } from './job-queue';
 import { latestBatchSubmissionMs } from '../domain/sla';
@@ -100,7 +101,7 @@ export function initialJobState(nowMs: number, requestCount: number, priority: n
 }
 
 export function finishedRequests(s: JobState): number {
-  return s.succeeded + s.failed + s.canceled + s.slaMissed;
+  return requestsDone(s);
 }
 
 export function slaViewOf(s: JobState, p: SlaPolicy, nowMs: number): SlaView | undefined {
@@ -177,7 +178,7 @@ export function detailsMarkdown(p: JobProgress, nextAction: string): string {
     `| | |`,
     `|---|---|`,
     `| phase | ${p.phase}${p.heldReason ? ` (${p.heldReason})` : ''}, priority ${p.priority} |`,
-    `| done | ${r.succeeded + r.failed + r.canceled + r.slaMissed} / ${r.total} (${r.succeeded} ok, ${r.failed} failed) |`,
+    `| done | ${requestsDone(r)} / ${r.total} (${r.succeeded} ok, ${r.failed} failed${r.slaMissed ? `, ${r.slaMissed} sla_missed` : ''}) |`,
     `| in flight | ${r.inFlight} requests in ${p.batches.inFlight} batches${r.inSync ? `, ${r.inSync} sync` : ''} |`,
     `| waiting | ${r.notYetSubmitted} not yet sent, ${r.waitingToRetry} to retry |`,
     `| cost | USD ${p.costUsd.toFixed(4)} (the synchronous API: USD ${p.syncEquivalentUsd.toFixed(4)}) |`,
