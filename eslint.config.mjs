@@ -2,6 +2,13 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
+
+// What crosses the activity boundary is declared in src/contracts; only the worker wires the activities themselves.
+const noActivityImports = {
+  group: ['**/activities', '**/activities/*', '!**/contracts/activities'],
+  message: 'Import activity inputs and outputs from src/contracts/activities (only src/worker.ts builds the activities).',
+};
 
 // Workflow and domain code is replayed deterministically inside Temporal's sandbox: no Node built-ins,
 // no I/O libraries, nothing but pure logic and @temporalio/workflow.
@@ -10,7 +17,8 @@ const forbiddenInPureCode = {
   patterns: [
     { group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity'], message: 'Pure code must not do I/O.' },
     { group: ['@anthropic-ai/sdk', '@anthropic-ai/sdk/*'], message: 'API calls belong in activities.' },
-    { group: ['**/activities/*', '**/activities', '**/store/*', '**/emulator/*', '**/cli/*'], message: 'Workflows and domain code only import pure modules (import types with `import type`).', allowTypeImports: true },
+    { group: ['**/store/*', '**/emulator/*', '**/cli/*'], message: 'Workflows and domain code only import pure modules (import types with `import type`).', allowTypeImports: true },
+    noActivityImports,
   ],
 };
 
@@ -31,6 +39,22 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' }],
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
     },
+  },
+  {
+    // Layers import downwards only: a cycle means two modules are one idea, or a contract sits in the wrong place.
+    files: ['src/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.json'] })],
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+    },
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
+  },
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/activities/**', 'src/worker.ts', 'src/contracts/**'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [noActivityImports] }] },
   },
   {
     files: ['src/workflows/**/*.ts', 'src/domain/**/*.ts'],

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { learnWindow } from '../src/activities/latency';
+import { learnWindow } from '../src/store/batch-timings';
 import type { JobSummary } from '../src/activities/finalize';
 import { cancelJob, startJob, waitForJob } from '../src/client/jobs';
 import { freePort, startDevServer } from '../src/dev/dev-server';

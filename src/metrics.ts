@@ -14,7 +14,7 @@
  */
 import { activityInfo } from '@temporalio/activity';
 import type { MetricCounter, MetricGauge, MetricHistogram, MetricMeter, MetricTags } from '@temporalio/common';
-import type { CollectResult } from './activities/collect';
+import type { CollectResult } from './contracts/activities';
 
 export const SLUICE_METRICS = {
   requests: {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { JobOptionsSchema, type JobOptionsInput, type ShardRef } from '../src/domain/job';
-import type { CollectResult } from '../src/activities/collect';
+import type { CollectResult } from '../src/contracts/activities';
 import { emptyTally } from '../src/domain/cost';
 import * as decide from '../src/workflows/job-decisions';
 import { initialJobState, type InFlightBatch, type JobState } from '../src/workflows/job-state';

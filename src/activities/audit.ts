@@ -17,79 +17,18 @@ import Anthropic from '@anthropic-ai/sdk';
 import { heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { snapshotInput, type SnapshotResult } from '../client/snapshot-input';
-import { auditKeys, RESULTS_RETENTION_MS, type ReconcileOptions } from '../domain/audit';
+import { auditKeys, RESULTS_RETENTION_MS } from '../domain/audit';
 import { ConfigError } from '../domain/errors';
 import { jobKeys } from '../domain/job';
-import type { JobDefaults } from '../domain/request';
 import type { BlobStore } from '../store/blob-store';
 import { toApiFailure } from './api-failure';
 import type { ActivityDeps } from './deps';
 import { streamBatchResults } from './results-stream';
 import type { BatchIndexEntry } from './submit';
+import type { AuditSnapshot, OrphanBatch, ReconcileInput, ReconcileResult, SnapshotAuditInput, UncollectedBatch } from '../contracts/activities';
 
-export interface SnapshotAuditInput {
-  jobId: string;
-  input: string;
-  defaults: JobDefaults;
-}
-
-/** What the workflow keeps of a snapshot: counts and keys (the file list stays in the store). */
-export interface AuditSnapshot {
-  inputKey: string;
-  requestCount: number;
-  rejected: number;
-  rejectsKey?: string;
-  files: number;
-  bytes: number;
-  snapshotKey: string;
-}
-
-export interface OrphanBatch {
-  batchId: string;
-  createdAt: string;
-  /** processing_status when listed. */
-  status: string;
-  requests: number;
-  /** A cancel was sent by this audit. */
-  canceled: boolean;
-}
-
-export interface UncollectedBatch {
-  batchId: string;
-  jobId: string;
-  shardKey: string;
-  /** Where the results were copied. */
-  key: string;
-  lines: number;
-}
-
-export interface ReconcileInput extends ReconcileOptions {
-  schedule: string;
-  stamp: string;
-  auditId: string;
-  scheduledAt: string;
-  /** The snapshot and job parts of the report, as the workflow saw them. */
-  snapshot?: AuditSnapshot;
-  job?: unknown;
-  problem?: string;
-}
-
-export interface ReconcileResult {
-  /** Batches looked at. */
-  listed: number;
-  recorded: number;
-  /** Unrecorded batches left alone for being younger than the grace period. */
-  young: number;
-  orphanCount: number;
-  canceledOrphans: number;
-  /** The first MAX_LISTED orphans; the report in the store has them all. */
-  orphans: OrphanBatch[];
-  uncollectedCount: number;
-  uncollected: UncollectedBatch[];
-  /** Uncollected batches whose results an earlier audit already copied. */
-  alreadyCopied: number;
-  reportKey: string;
-}
+// Moved to src/contracts; re-exported so existing imports keep working.
+export type { AuditSnapshot, OrphanBatch, ReconcileInput, ReconcileResult, SnapshotAuditInput, UncollectedBatch };
 
 /** Keeps the activity's result (which enters history) small however many batches the account has. */
 const MAX_LISTED = 50;
@@ -123,7 +62,7 @@ export function auditActivities({ store, anthropic }: ActivityDeps) {
 
   async function reconcileAccount(input: ReconcileInput): Promise<ReconcileResult> {
     const nowMs = Date.now();
-    const claimed = new Set((await store.list('batches/')).map((key) => key.slice('batches/'.length).replace(/\.json$/, '')));
+    const claimed = new Set((await store.list(jobKeys.batches())).map((key) => key.slice(jobKeys.batches().length).replace(/\.json$/, '')));
     const collected = new CollectedIndex(store);
     const orphans: OrphanBatch[] = [];
     const uncollected: UncollectedBatch[] = [];
@@ -250,7 +189,7 @@ class CollectedIndex {
     let filed = this.byJob.get(jobId);
     if (!filed) {
       filed = new Set<string>();
-      const keys = [...(await this.store.list(`jobs/${jobId}/outcomes/`)), ...(await this.store.list(jobKeys.retriesOf(jobId)))];
+      const keys = [...(await this.store.list(jobKeys.outcomesOfJob(jobId))), ...(await this.store.list(jobKeys.retriesOf(jobId)))];
       for (const key of keys) filed.add(key.slice(key.lastIndexOf('/') + 1).replace(/\.jsonl$/, ''));
       this.byJob.set(jobId, filed);
     }

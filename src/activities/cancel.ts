@@ -3,9 +3,10 @@ import Anthropic from '@anthropic-ai/sdk';
 import { toApiFailure } from './api-failure';
 import type { ActivityDeps } from './deps';
 import { mapLimit } from '../domain/map-limit';
+import type { CancelInput } from '../contracts/activities';
 
 export function cancelActivity({ anthropic }: ActivityDeps) {
-  return async function cancelBatches(input: { batchIds: string[] }): Promise<{ canceling: number }> {
+  return async function cancelBatches(input: CancelInput): Promise<{ canceling: number }> {
     let canceling = 0;
     await mapLimit(input.batchIds, 8, async (batchId) => {
       try {

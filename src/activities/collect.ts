@@ -6,7 +6,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { activityInfo, heartbeat, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { addUsage, emptyTally, type CostTally, type Usage } from '../domain/cost';
+import { addUsage, emptyTally, type Usage } from '../domain/cost';
 import { jobKeys, type OutcomeLine, type ShardLine } from '../domain/job';
 import { reconcileKeys } from '../domain/reconcile';
 import { classifyResult, type BatchResult } from '../domain/retry';
@@ -16,32 +16,10 @@ import { FailureType, toApiFailure } from './api-failure';
 import { streamBatchResults } from './results-stream';
 import type { ActivityDeps } from './deps';
 import type { BlobStore } from '../store/blob-store';
+import type { CollectInput, CollectResult } from '../contracts/activities';
 
-export interface CollectInput {
-  jobId: string;
-  batchId: string;
-  /** From the poll that saw the batch end; saves a retrieve. */
-  resultsUrl?: string;
-  shardKey: string;
-  maxAttempts: number;
-  jobCanceled: boolean;
-  /**
-   * Sluice canceled this batch itself to make room for more urgent work: its canceled requests were never sent to
-   * the model, cost nothing, and go back to the queue without using up an attempt.
-   */
-  freeCancel?: boolean;
-}
-
-export interface CollectResult {
-  succeeded: number;
-  failed: number;
-  canceled: number;
-  /** Requests filed for another attempt under jobKeys.retries(jobId, batchId). */
-  retry: number;
-  tally: CostTally;
-  /** Why requests failed or were retried, by error type (counts only). */
-  reasons: Record<string, number>;
-}
+// Moved to src/contracts; re-exported so existing imports keep working.
+export type { CollectInput, CollectResult };
 
 const HEARTBEAT_EVERY = 1_000;
 /** Attempts after which a 404 on the results of an ended batch means they are gone (deleted, or past 29 days). */

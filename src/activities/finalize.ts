@@ -9,40 +9,10 @@ import { jobKeys, originalShardKey, type OutcomeLine, type OutcomeStatus, type S
 import type { ActivityDeps } from './deps';
 import { writeReportAfterFinalize } from './report';
 import type { SubmissionRecord } from './submit';
+import type { FinalizeInput, JobSummary } from '../contracts/activities';
 
-export interface FinalizeInput {
-  jobId: string;
-  name: string;
-  shardCount: number;
-  /** Requests without an outcome are 'canceled' when the job was canceled, else 'not_run'. */
-  jobCanceled: boolean;
-  /** The job stopped on a fatal error: requests without an outcome are not_run. */
-  stoppedEarly?: boolean;
-  startedAtMs: number;
-  batchesCreated: number;
-  apiCalls: Record<string, number>;
-}
-
-export interface JobSummary {
-  jobId: string;
-  name: string;
-  requests: number;
-  outcomes: Record<OutcomeStatus, number>;
-  /** How many requests needed 1, 2, 3... attempts. */
-  attempts: Record<string, number>;
-  byMode: { batch: number; sync: number };
-  tokens: { input: number; output: number; cacheCreation: number; cacheRead: number };
-  costUsd: number;
-  /** What the batch and the synchronous requests cost, apart. */
-  costByMode: { batch: number; sync: number };
-  syncEquivalentUsd: number;
-  savedUsd: number;
-  unpricedModels: string[];
-  batchesCreated: number;
-  apiCalls: Record<string, number>;
-  wallTimeMs: number;
-  finishedAt: string;
-}
+// Moved to src/contracts; re-exported so existing imports keep working.
+export type { FinalizeInput, JobSummary };
 
 export function finalizeActivity({ store, prices, webUiUrl }: ActivityDeps) {
   return async function finalizeJob(input: FinalizeInput): Promise<JobSummary> {

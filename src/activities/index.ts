@@ -1,4 +1,5 @@
 /** All of Sluice's activities, built from their dependencies (the worker passes the real ones). */
+import type { SluiceActivities } from '../contracts/activities';
 import { auditActivities } from './audit';
 import { cancelActivity } from './cancel';
 import { collectActivity } from './collect';
@@ -12,7 +13,7 @@ import { packRetriesActivity } from './retries';
 import { submitActivity } from './submit';
 import { slaMissedActivity, syncActivity } from './sync';
 
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(deps: ActivityDeps): SluiceActivities {
   return {
     planJob: planActivity(deps),
     submitBatch: submitActivity(deps),
@@ -29,5 +30,5 @@ export function createActivities(deps: ActivityDeps) {
   };
 }
 
-export type SluiceActivities = ReturnType<typeof createActivities>;
+export type { SluiceActivities };
 export type { ActivityDeps } from './deps';

@@ -3,32 +3,14 @@
  * job's input, and checking which of its sub-batch jobs have finished, with their outcomes.
  */
 import { Context } from '@temporalio/activity';
-import type { JobSummary } from './finalize';
 import { jobKeys, type NormalizedRequest, type OutcomeLine } from '../domain/job';
 import type { ActivityDeps } from './deps';
+import type { CheckIntakeJobsInput, CutInput, FinishedJob, JobSummary } from '../contracts/activities';
+import { intakeKeys } from '../contracts/store-keys';
 
-export const intakeKeys = {
-  segment: (intake: string, id: string) => `intakes/${intake}/segments/${id}.jsonl`,
-  deadLetter: (intake: string, jobId: string) => `intakes/${intake}/dead-letter/${jobId}.jsonl`,
-  deadLetters: (intake: string) => `intakes/${intake}/dead-letter/`,
-};
+// Moved to src/contracts; re-exported so existing imports keep working.
+export { intakeKeys };
 
-export interface CutInput {
-  intake: string;
-  jobId: string;
-  items: { customId: string; segment: string }[];
-}
-
-export interface FinishedJob {
-  jobId: string;
-  succeeded: number;
-  failed: number;
-  /** Canceled, sla_missed or not run. */
-  other: number;
-  costUsd: number;
-  /** Final status of the requests whose owners wait for a signal. */
-  statuses: Record<string, string>;
-}
 
 export function intakeActivities({ store }: ActivityDeps) {
   return {
@@ -52,7 +34,7 @@ export function intakeActivities({ store }: ActivityDeps) {
       return { inputKey, requestCount: picked.length };
     },
 
-    async checkIntakeJobs(input: { intake: string; jobs: { jobId: string; notifyIds: string[] }[] }): Promise<{ finished: FinishedJob[] }> {
+    async checkIntakeJobs(input: CheckIntakeJobsInput): Promise<{ finished: FinishedJob[] }> {
       const client = Context.current().client;
       const finished: FinishedJob[] = [];
       for (const job of input.jobs) {

@@ -13,26 +13,10 @@ import { formatPath } from '../domain/format';
 import type { InputIssue } from '../domain/request';
 import { createBatchCutter } from '../domain/split';
 import { jobKeys, originalShardKey, type NormalizedRequest, type ShardLine } from '../domain/job';
-import type { LatencyModel } from '../domain/latency-model';
 import { toApiFailure } from './api-failure';
 import type { ActivityDeps } from './deps';
-import { learnWindow, type LearnWindowInput } from './latency';
-
-export interface PlanInput {
-  jobId: string;
-  inputKey: string;
-  batchSize: number;
-  /** Only for jobs with `window: 'learned'`: fit the window from the account's batch timings. */
-  learnWindow?: LearnWindowInput;
-}
-
-export interface PlanResult {
-  requestCount: number;
-  /** Requests in each original shard, in input order; shard i has key originalShardKey(i). */
-  shardSizes: number[];
-  /** The learned window model (numbers only), when the input asked for one. */
-  window?: LatencyModel;
-}
+import { learnWindow } from '../store/batch-timings';
+import type { PlanInput, PlanResult } from '../contracts/activities';
 
 export function planActivity({ store, anthropic, apiTimeScale }: ActivityDeps) {
   return async function planJob(input: PlanInput): Promise<PlanResult> {

@@ -12,29 +12,7 @@ import { jobKeys, type BatchTiming } from '../domain/job';
 import { mapLimit } from '../domain/map-limit';
 import { recordPolled } from '../metrics';
 import { recordSeenEnded } from './report-records';
-
-export interface PollInput {
-  batches: { batchId: string; submittedAtMs: number }[];
-  /** Use the list endpoint when more batches than this are in flight. */
-  listThreshold: number;
-}
-
-export interface RequestCounts {
-  processing: number;
-  succeeded: number;
-  errored: number;
-  canceled: number;
-  expired: number;
-}
-
-export interface PollResult {
-  ended: { batchId: string; counts: RequestCounts; resultsUrl?: string }[];
-  /** Ids of batches that are canceling. */
-  canceling: string[];
-  /** Sum of request counts over the batches not yet ended. */
-  open: RequestCounts;
-  calls: number;
-}
+import type { PollInput, PollResult, RequestCounts } from '../contracts/activities';
 
 /** A retrieve that answers 404 this soon after create is the API catching up, not a lost batch. */
 const JUST_CREATED_MS = 120_000;

@@ -4,7 +4,8 @@
  */
 import { activityInfo, Context } from '@temporalio/activity';
 import type { QueueCapacity } from '../domain/queue';
-import { requestRoomSignal, schedulerWorkflowId, sluiceScheduler, type RoomRequest } from '../workflows/scheduler';
+import { requestRoomSignal, type RoomRequest } from '../contracts/messages';
+import { schedulerWorkflowId, sluiceScheduler } from '../workflows/scheduler';
 import type { ActivityDeps } from './deps';
 
 export function queueActivity({ queueCapacity }: ActivityDeps) {

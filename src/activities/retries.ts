@@ -3,15 +3,7 @@ import { jobKeys, retryShardKey, type ShardRef } from '../domain/job';
 import { REQUEST_ENVELOPE_BYTES } from '../domain/limits';
 import { createBatchCutter } from '../domain/split';
 import type { ActivityDeps } from './deps';
-
-export interface PackRetriesInput {
-  jobId: string;
-  /** Batches whose retries file is to be packed, in the order they were collected. */
-  batchIds: string[];
-  /** Distinguishes this packing from earlier ones; shard keys are r<round>-<n>. */
-  round: number;
-  batchSize: number;
-}
+import type { PackRetriesInput } from '../contracts/activities';
 
 export function packRetriesActivity({ store }: ActivityDeps) {
   return async function packRetries(input: PackRetriesInput): Promise<{ shards: ShardRef[] }> {

@@ -16,19 +16,7 @@ import type { BlobStore } from '../store/blob-store';
 import { toApiFailure } from './api-failure';
 import type { ActivityDeps } from './deps';
 import { reconcileLostCreate } from './reconcile-lost';
-
-export interface SubmitInput {
-  jobId: string;
-  shardKey: string;
-}
-
-export interface SubmitResult {
-  batchId: string;
-  requests: number;
-  /** True when the batch was found through reconciliation rather than created by this call. */
-  reconciled: boolean;
-  createdAtMs: number;
-}
+import type { SubmitInput, SubmitResult } from '../contracts/activities';
 
 export type { BatchIndexEntry, SubmissionRecord } from '../domain/submission-records';
 

@@ -11,18 +11,10 @@ import { heartbeat, sleep } from '@temporalio/activity';
 import { addUsage, emptyTally, type Usage } from '../domain/cost';
 import { jobKeys, type OutcomeLine, type ShardLine } from '../domain/job';
 import { mapLimit } from '../domain/map-limit';
-import type { CollectResult } from './collect';
 import { classifySdkError, toApiFailure } from './api-failure';
 import type { ActivityDeps } from './deps';
 import { recordSyncEnded, recordSyncStarted } from './report-records';
-
-export interface SyncInput {
-  jobId: string;
-  shardKey: string;
-  concurrency: number;
-  /** Retries of one call on retryable errors before it counts as failed. */
-  maxRetries?: number;
-}
+import type { CollectResult, SlaMissedInput, SyncInput } from '../contracts/activities';
 
 /** Sent so the emulator (and request logs) can tell which request a call belongs to; the API ignores it. */
 export const CUSTOM_ID_HEADER = 'x-sluice-custom-id';
@@ -115,7 +107,7 @@ export function mustStream(client: Anthropic, maxTokens: number): boolean {
 
 /** Settles a shard without sending it: its requests missed the SLA and may not go synchronously. */
 export function slaMissedActivity({ store }: ActivityDeps) {
-  return async function markSlaMissed(input: { jobId: string; shardKey: string; reason: string }): Promise<{ requests: number }> {
+  return async function markSlaMissed(input: SlaMissedInput): Promise<{ requests: number }> {
     const byOrigin = new Map<number, string[]>();
     let requests = 0;
     for await (const text of store.readLines(jobKeys.shard(input.jobId, input.shardKey))) {

@@ -6,7 +6,7 @@
  */
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import type { JobSummary } from '../activities/finalize';
+import type { JobSummary } from '../contracts/activities';
 import type { sluiceJob } from '../workflows';
 import { SluiceError } from '../domain/errors';
 

@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import { formatDuration } from '../domain/duration';
 import { progressQuery } from '../workflows';
 import type { JobProgress } from '../workflows/job-state';
+import { requestsDone } from '../domain/outcome-count';
 
 const QUERY_WAIT_MS = 2_000;
 
@@ -31,7 +32,7 @@ export async function followJob(client: Client, workflowId: string, done: Promis
   const ask = (): Promise<JobProgress | undefined> =>
     Promise.race([handle.query(progressQuery), new Promise<undefined>((r) => setTimeout(() => r(undefined), QUERY_WAIT_MS)), settled]);
   const show = (p: JobProgress) => {
-    const value = p.requests.succeeded + p.requests.failed + p.requests.canceled;
+    const value = requestsDone(p.requests);
     const payload = {
       phase: p.phase,
       batches: p.batches.inFlight,

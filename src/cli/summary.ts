@@ -1,7 +1,7 @@
 /** The summary a user reads after a job: counts, cost, savings, where the files are. */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { JobSummary } from '../activities/finalize';
+import type { JobSummary } from '../contracts/activities';
 import { formatDuration } from '../domain/duration';
 
 export function printSummary(summary: JobSummary, outDir?: string, uiLink?: string) {

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { SluiceError } from '../domain/errors';
-import { intakeKeys } from '../activities/intake';
+import { intakeKeys } from '../contracts/store-keys';
 import { parseConfig } from '../domain/errors';
 import { IntakeOptionsSchema, TIERS, type IntakeOptionsInput, type Tier } from '../domain/intake';
 import { jobKeys, type NormalizedRequest, type OutcomeLine } from '../domain/job';
@@ -30,7 +30,7 @@ import {
   type EnqueueResult,
   type RequestStatus,
 } from '../workflows';
-import type { IntakeStatus } from '../workflows/intake-state';
+import type { IntakeStatus } from '../contracts/messages';
 
 export interface IntakeRequest {
   custom_id: string;

@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
-import type { JobSummary } from '../activities/finalize';
+import type { JobSummary } from '../contracts/activities';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ConfigError, parseConfig } from '../domain/errors';
 import { jobKeys, jobWorkflowId, JobOptionsSchema, type JobOptions, type JobOptionsInput, type JobSpec } from '../domain/job';

@@ -7,6 +7,11 @@ import { z } from 'zod';
 import { DurationSchema } from './duration';
 import { JobOptionsSchema } from './job';
 import { JobDefaultsSchema } from './request';
+import { auditKeys } from '../contracts/store-keys';
+import { auditWorkflowIdPrefix, scheduleIdOf, scheduleNameOf } from '../contracts/workflow-ids';
+
+// Moved to src/contracts; re-exported so existing imports keep working.
+export { auditKeys, auditWorkflowIdPrefix, scheduleIdOf, scheduleNameOf };
 
 const HOUR_MS = 3_600_000;
 /** Results of a batch stay downloadable for 29 days after its creation. */
@@ -57,32 +62,11 @@ export const AuditOptionsSchema = z.strictObject({
 export type AuditOptionsInput = z.input<typeof AuditOptionsSchema>;
 export type AuditOptions = z.output<typeof AuditOptionsSchema>;
 
-export const auditKeys = {
-  /** One report per run: what the snapshot, the job and the reconciliation found. */
-  report: (schedule: string, stamp: string) => `audits/${schedule}/${stamp}.json`,
-  reportsOf: (schedule: string) => `audits/${schedule}/`,
-  /** Results of a recorded batch that ended and was never collected, as the API returned them. */
-  uncollected: (batchId: string) => `audits/uncollected/${batchId}.jsonl`,
-  /** What a snapshot read: files, sizes, where each file's lines start. Written last: its presence means done. */
-  snapshot: (jobId: string) => `jobs/${jobId}/snapshot.json`,
-};
 
 /** `20260301-020000` (UTC) for a run's report and ids; seconds included, so second-interval schedules never collide. */
 export function auditStamp(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 }
 
-/** The audit's workflow id as the schedule's action gives it; Temporal appends the scheduled time to it. */
-export function auditWorkflowIdPrefix(name: string): string {
-  return `sluice-audit-${name}`;
-}
 
-/** Temporal's id for the schedule of `name`. */
-export function scheduleIdOf(name: string): string {
-  return `sluice-schedule-${name}`;
-}
 
-/** The schedule's name back from its id, or undefined for schedules that are not Sluice's. */
-export function scheduleNameOf(scheduleId: string): string | undefined {
-  return scheduleId.startsWith('sluice-schedule-') ? scheduleId.slice('sluice-schedule-'.length) : undefined;
-}

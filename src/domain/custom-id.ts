@@ -4,7 +4,7 @@
 // checks every id, given or derived, with one DuplicateTracker; a derived id equal to a user's id is
 // reported like any duplicate, naming both lines, and the job is refused before anything is sent.
 import { MAX_CUSTOM_ID_LENGTH } from './limits';
-import type { InputIssue } from './request';
+import type { InputIssue } from './input-issue';
 
 /** What the API accepts as a custom_id. Has no `g` flag, so `.test` keeps no state. */
 export const CUSTOM_ID_PATTERN = /^[a-zA-Z0-9_-]{1,64}$/;

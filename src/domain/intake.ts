@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { DurationSchema } from './duration';
+import { JobOptionsSchema } from './job';
 import { DEFAULT_REQUESTS_PER_BATCH, MAX_REQUESTS_PER_BATCH } from './limits';
 
 export const TIERS = ['urgent', 'standard', 'bulk'] as const;
@@ -47,8 +48,20 @@ export const IntakeOptionsSchema = z.strictObject({
   syncConcurrency: z.number().int().min(1).max(64).default(8),
   /** Sub-batches (child jobs) running at once. */
   maxJobsInFlight: z.number().int().min(1).max(1_000).default(200),
-  /** Job options for each cut sub-batch (poll intervals, attempts...). */
-  job: z.record(z.string(), z.unknown()).default({}),
+  /**
+   * Job options for each cut sub-batch (poll intervals, attempts...), checked here against the job's own schema so
+   * a bad one is refused when the intake is created, not at its first cut (where it would fail every retry of the
+   * workflow task). batchSize and sla are the intake's to set, per cut.
+   */
+  job: z
+    .record(z.string(), z.unknown())
+    .default({})
+    .superRefine((job, ctx) => {
+      const { sla: _sla, batchSize: _batchSize, ...rest } = job;
+      const parsed = JobOptionsSchema.safeParse(rest);
+      if (parsed.success) return;
+      for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+    }),
   /** Cut this long before the latest safe submission, so the sub-batch is still trusted when it is sent. */
   cutLeadMs: DurationSchema.default(60_000),
   /** How often sub-batches in flight are checked for completion. */

@@ -9,6 +9,11 @@ import { DEFAULT_REQUESTS_PER_BATCH, MAX_REQUESTS_PER_BATCH } from './limits';
 import { PollOptionsSchema } from './poll';
 import { SlaPolicySchema } from './sla-route';
 import type { MessageParams } from './request';
+import { jobKeys, originalShardKey, retryShardKey } from '../contracts/store-keys';
+import { jobWorkflowId } from '../contracts/workflow-ids';
+
+// Moved to src/contracts; re-exported so existing imports keep working.
+export { jobKeys, jobWorkflowId, originalShardKey, retryShardKey };
 
 export const JobOptionsSchema = z.strictObject({
   /** Requests per sub-batch (default 100; the API takes up to 100,000 and 256 MB). */
@@ -94,52 +99,8 @@ export interface ShardRef {
   requests: number;
 }
 
-export const jobKeys = {
-  /** Written first and exclusively by the run that owns the job id: no other run writes under jobs/<id>/. */
-  owner: (jobId: string) => `jobs/${jobId}/owner.json`,
-  input: (jobId: string) => `jobs/${jobId}/input.jsonl`,
-  rejects: (jobId: string) => `jobs/${jobId}/rejects.jsonl`,
-  plan: (jobId: string) => `jobs/${jobId}/plan.json`,
-  shard: (jobId: string, shardKey: string) => `jobs/${jobId}/shards/${shardKey}.jsonl`,
-  submission: (jobId: string, shardKey: string) => `jobs/${jobId}/submissions/${shardKey}.json`,
-  submissionsOf: (jobId: string) => `jobs/${jobId}/submissions/`,
-  outcomes: (jobId: string, origin: number, batchId: string) =>
-    `jobs/${jobId}/outcomes/${originKey(origin)}/${batchId}.jsonl`,
-  outcomesOf: (jobId: string, origin: number) => `jobs/${jobId}/outcomes/${originKey(origin)}/`,
-  retries: (jobId: string, batchId: string) => `jobs/${jobId}/retries/${batchId}.jsonl`,
-  retriesOf: (jobId: string) => `jobs/${jobId}/retries/`,
-  /** One synchronous call's outcome, recorded before the next so a rerun never pays twice. */
-  syncDone: (jobId: string, shardKey: string, customId: string) => `jobs/${jobId}/sync/${shardKey}/${customId}.json`,
-  syncDoneOf: (jobId: string) => `jobs/${jobId}/sync/`,
-  output: (jobId: string, file: 'results.jsonl' | 'failures.jsonl' | 'summary.json' | 'report.html') =>
-    `jobs/${jobId}/output/${file}`,
-  /** Account-wide index of the batches Sluice created, for reconciliation and audits. */
-  batch: (batchId: string) => `batches/${batchId}.json`,
-  /** Account-wide: when an ended batch was created and ended, and its counts (a BatchTiming), for reports and latency models. */
-  timing: (batchId: string) => `timings/${batchId}.json`,
-  timings: () => 'timings/',
-  /** Account-wide: when Sluice first saw an ended batch (a BatchSeenEnded), on its own clock, for the report's timeline. */
-  seenEnded: (batchId: string) => `seen-ended/${batchId}.json`,
-  /** When a synchronous sub-batch started and ended (a SyncTiming), for the job report's timeline. */
-  syncTiming: (jobId: string, shardKey: string) => `jobs/${jobId}/sync-timings/${shardKey}.json`,
-  syncTimingsOf: (jobId: string) => `jobs/${jobId}/sync-timings/`,
-};
 
-/** What the API said about a batch when the poll first saw it ended: times and counts, nothing of its content. */
-export interface BatchTiming {
-  batchId: string;
-  createdAtMs: number;
-  endedAtMs: number;
-  /** Set when a cancel was requested before the batch ended. */
-  cancelInitiatedAtMs?: number;
-  requests: number;
-  counts: { succeeded: number; errored: number; canceled: number; expired: number };
-  /**
-   * When the worker saw it ended, by the worker's clock (the API's clock may differ: the emulator compresses time).
-   * Latency models judge staleness by it. Absent in records written before it existed.
-   */
-  seenAtMs?: number;
-}
+export type { BatchTiming } from './batch-timing';
 
 /**
  * When a poll first saw a batch ended, on the worker's clock (BatchTiming's times are the API's clock, which the
@@ -159,29 +120,6 @@ export interface SyncTiming {
   endedAtMs?: number;
 }
 
-export function originalShardKey(index: number): string {
-  return `s${String(index).padStart(6, '0')}`;
-}
 
-export function retryShardKey(round: number, index: number): string {
-  return `r${String(round).padStart(3, '0')}-${String(index).padStart(6, '0')}`;
-}
 
-function originKey(origin: number): string {
-  return originalShardKey(origin);
-}
 
-/**
- * Workflow ids that read well in the Web UI: sluice-job-<name>-<yyyymmdd-hhmmss>, and `-<suffix>` when given (the
- * client adds a random one, so two runs of one file in the same second get distinct ids).
- */
-export function jobWorkflowId(name: string, nowMs: number, suffix?: string): string {
-  const slug =
-    name
-      .toLowerCase()
-      .replace(/[^a-z0-9]+/g, '-')
-      .replace(/^-+|-+$/g, '')
-      .slice(0, 40) || 'job';
-  const stamp = new Date(nowMs).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `sluice-job-${slug}-${stamp}${suffix === undefined ? '' : `-${suffix}`}`;
-}

@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { DurationSchema } from './duration';
-import type { BatchTiming } from './job';
+import type { BatchTiming } from './batch-timing';
 
 const DAY_MS = 86_400_000;
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { CUSTOM_ID_PATTERN } from './custom-id';
 import { describeValue, formatInteger, formatPath } from './format';
 import { findDuplicateKey } from './json-duplicate-keys';
+import type { InputIssue } from './input-issue';
 import { REQUEST_ENVELOPE_BYTES, utf8Bytes } from './limits';
 import { LINEUP_CATALOG, type ModelCatalog } from './models';
 import { modelIssues } from './request-model-rules';
@@ -11,12 +12,8 @@ import { expect, isPlainObject } from './request-zod';
 
 export { KNOWN_PARAMS, MessageParamsSchema, type MessageParams } from './request-params';
 
-/** One thing wrong with one input line. `field` is a path such as "params.messages[0].role". */
-export interface InputIssue {
-  line: number;
-  field?: string;
-  reason: string;
-}
+// Its own module, so custom-id.ts can name it without importing this one (which imports custom-id.ts).
+export type { InputIssue } from './input-issue';
 
 /**
  * A line's verdict. `bytes` is what the request adds to a create body (its params as JSON plus

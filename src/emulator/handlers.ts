@@ -13,7 +13,8 @@ import type { StatsRecorder } from './stats';
 import { summariseParams, syntheticMessage } from './synthetic';
 import type { NominalClock } from './time';
 import { formatTimestamp } from './time';
-import { validateCreateBody, validateParams } from './validation';
+import { validateParams } from './params-validation';
+import { validateCreateBody } from './validation';
 
 export type Reply =
   | { kind: 'json'; body: unknown }

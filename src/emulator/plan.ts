@@ -13,7 +13,7 @@ import { normal } from './prng';
 import type { ParamsSummary } from './synthetic';
 import { summariseParams } from './synthetic';
 import type { BatchRequestInput, ModelRules } from './validation';
-import { validateParams } from './validation';
+import { validateParams } from './params-validation';
 
 export interface StoredRequest extends ParamsSummary {
   customId: string;

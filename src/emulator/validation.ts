@@ -73,4 +73,3 @@ export function validateCreateBody(body: unknown, maxRequests: number): CreateVa
   return { ok: true, requests: requests as BatchRequestInput[] };
 }
 
-export { validateParams } from './params-validation';

@@ -2,39 +2,10 @@
  * The audit workflow's state and the views of it users see: the Web UI's current details, and the static summary
  * and details of the job it starts (the same words `sluice run` gives its jobs).
  */
-import type { AuditSnapshot, ReconcileResult } from '../activities/audit';
-import type { JobSummary } from '../activities/finalize';
+import type { JobSummary } from '../contracts/activities';
 import { formatDuration } from '../domain/duration';
 import { jobKeys, type JobSpec } from '../domain/job';
-
-export type AuditPhase = 'snapshot' | 'job' | 'reconcile' | 'done' | 'failed';
-
-/** What the audit keeps of its job's summary (its full summary.json is in the store). */
-export interface AuditJobOutcome {
-  jobId: string;
-  requests: number;
-  succeeded: number;
-  failed: number;
-  canceled: number;
-  notRun: number;
-  costUsd: number;
-  savedUsd: number;
-  batchesCreated: number;
-  wallTimeMs: number;
-}
-
-export interface AuditState {
-  phase: AuditPhase;
-  schedule: string;
-  input: string;
-  scheduledAt: string;
-  jobId: string;
-  snapshot?: AuditSnapshot;
-  job?: AuditJobOutcome;
-  /** Why the night did not go as planned (no input, the job failed); the audit fails after reconciling. */
-  problem?: string;
-  reconcile?: ReconcileResult;
-}
+import type { AuditJobOutcome, AuditState } from '../contracts/messages';
 
 export function jobOutcomeOf(s: JobSummary): AuditJobOutcome {
   return {
@@ -94,7 +65,9 @@ export function jobStaticDetails(spec: JobSpec, extra: { rejected: number; files
     `**Attempts** at most ${o.maxAttempts} per request`,
     ...(o.sla.deadlineMs === undefined
       ? []
-      : [`**Deadline** ${new Date(o.sla.deadlineMs).toISOString()} (window ${formatDuration(o.sla.windowMs)}, margin ${formatDuration(o.sla.marginMs)})`]),
+      : [
+          `**Deadline** ${new Date(o.sla.deadlineMs).toISOString()} (window ${formatDuration(o.sla.windowMs)}, margin ${formatDuration(o.sla.marginMs)})`,
+        ]),
     `**Output** ${jobKeys.output(spec.jobId, 'results.jsonl')} in the store`,
   ].join('\n\n');
 }

@@ -8,7 +8,6 @@ import {
   ActivityFailure,
   ApplicationFailure,
   ChildWorkflowFailure,
-  defineQuery,
   ParentClosePolicy,
   proxyActivities,
   setCurrentDetails,
@@ -19,36 +18,24 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
-import type { SluiceActivities } from '../activities';
-import type { AuditSnapshot, ReconcileResult } from '../activities/audit';
+import type { SluiceActivities } from '../contracts/activities';
 import { AuditOptionsSchema, auditStamp, type AuditOptionsInput } from '../domain/audit';
 import { jobWorkflowId, type JobSpec } from '../domain/job';
-import {
-  auditDetailsMarkdown,
-  jobOutcomeOf,
-  jobStaticDetails,
-  jobStaticSummary,
-  type AuditJobOutcome,
-  type AuditPhase,
-  type AuditState,
-} from './audit-state';
+import { auditDetailsMarkdown, jobOutcomeOf, jobStaticDetails, jobStaticSummary } from './audit-state';
 import { sluiceJob } from './job';
 import { SluiceDeadline, SluiceJobName, SluicePhase, SluicePriority } from './search-attributes';
-
-export const auditStatusQuery = defineQuery<AuditState>('auditStatus');
+import type { AuditSnapshot } from '../contracts/activities';
+import {
+  auditStatusQuery,
+  type AuditJobOutcome,
+  type AuditPhase,
+  type AuditResult,
+  type AuditState,
+} from '../contracts/messages';
 
 export interface AuditInput {
   /** As the schedule stores them; validated again here, since a schedule outlives the release that created it. */
   options: AuditOptionsInput;
-}
-
-export interface AuditResult {
-  schedule: string;
-  scheduledAt: string;
-  jobId: string;
-  snapshot?: AuditSnapshot;
-  job?: AuditJobOutcome;
-  reconcile: ReconcileResult;
 }
 
 /** Set by Temporal on every workflow a schedule starts: the time the run was due. */
@@ -105,7 +92,10 @@ export async function sluiceAudit({ options }: AuditInput): Promise<AuditResult>
     s.job = await runJob(s.snapshot);
   }
 
-  setPhase('reconcile', `compare the account's batches with Sluice's records${o.reconcile.cancelOrphans ? ', cancel orphans' : ''}`);
+  setPhase(
+    'reconcile',
+    `compare the account's batches with Sluice's records${o.reconcile.cancelOrphans ? ', cancel orphans' : ''}`,
+  );
   const reconcile = await acts.reconcileAccount.executeWithOptions(
     { ...io, summary: `reconcile the account's batches${o.reconcile.cancelOrphans ? ' and cancel orphans' : ''}` },
     [
@@ -124,7 +114,10 @@ export async function sluiceAudit({ options }: AuditInput): Promise<AuditResult>
   s.reconcile = reconcile;
   if (s.problem) {
     setPhase('failed', 'nothing: see the problem and the report');
-    throw ApplicationFailure.nonRetryable(`Audit ${o.name}: ${s.problem} (report: ${reconcile.reportKey})`, 'AuditFailed');
+    throw ApplicationFailure.nonRetryable(
+      `Audit ${o.name}: ${s.problem} (report: ${reconcile.reportKey})`,
+      'AuditFailed',
+    );
   }
   setPhase('done', 'nothing: the audit is over');
   return { schedule: o.name, scheduledAt: s.scheduledAt, jobId, snapshot: s.snapshot, job: s.job, reconcile };
@@ -151,7 +144,11 @@ export async function sluiceAudit({ options }: AuditInput): Promise<AuditResult>
         ...(deadlineMs === undefined ? [] : [{ key: SluiceDeadline, value: new Date(deadlineMs) }]),
       ]),
       staticSummary: jobStaticSummary(spec),
-      staticDetails: jobStaticDetails(spec, { rejected: snapshot.rejected, files: snapshot.files, startedBy: info.workflowId }),
+      staticDetails: jobStaticDetails(spec, {
+        rejected: snapshot.rejected,
+        files: snapshot.files,
+        startedBy: info.workflowId,
+      }),
     });
     try {
       const { summary } = await child.result();

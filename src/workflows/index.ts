@@ -1,17 +1,24 @@
-// The workflow bundle's entry point: every workflow the worker runs, and the messages they take.
-export { sluiceJob, cancelSignal, progressQuery, type JobInput, type JobResult } from './job';
-export { pauseSignal, resumeSignal, setPrioritySignal } from './job-queue';
-export { sluiceScheduler, queueQuery, schedulerWorkflowId, type QueueView } from './scheduler';
-export { sluiceAudit, auditStatusQuery, type AuditInput, type AuditResult } from './audit';
+// The workflow bundle's entry point: every workflow the worker runs, and (from src/contracts) the messages they take.
+export { sluiceJob, type JobInput, type JobResult } from './job';
+export { sluiceScheduler, schedulerWorkflowId } from './scheduler';
+export { sluiceAudit, type AuditInput } from './audit';
+export { sluiceIntake, intakeWorkflowId } from './intake';
 export {
-  sluiceIntake,
+  auditStatusQuery,
+  cancelSignal,
   enqueueUpdate,
   intakeStatusQuery,
-  requestStatusQuery,
+  pauseSignal,
+  progressQuery,
+  queueQuery,
   requestDoneSignal,
-  intakeWorkflowId,
+  requestStatusQuery,
+  resumeSignal,
+  setPrioritySignal,
+  type AuditResult,
   type EnqueueInput,
   type EnqueueItem,
   type EnqueueResult,
+  type QueueView,
   type RequestStatus,
-} from './intake';
+} from '../contracts/messages';

@@ -4,6 +4,7 @@
  */
 import { formatDuration } from '../domain/duration';
 import { nextCutMs, TIERS, type Buffered, type IntakeOptions, type Tier } from '../domain/intake';
+import type { IntakeCounters, IntakeStatus } from '../contracts/messages';
 
 export interface BufferedRequest extends Buffered {
   /** Store key of the segment (one enqueue call) holding its body. */
@@ -38,19 +39,7 @@ export interface IntakeState {
   done: [string, string][];
   /** custom_id → job for requests in flight. */
   inFlight: [string, string][];
-  counters: {
-    enqueued: number;
-    duplicates: number;
-    refusedFull: number;
-    cutRequests: number;
-    /** Sub-batches of the coalesced tiers (standard, bulk) and the requests in them: the fill rate. */
-    coalescedCuts: number;
-    coalescedRequests: number;
-    succeeded: number;
-    failed: number;
-    other: number;
-    costUsd: number;
-  };
+  counters: IntakeCounters;
   /** Enqueue times of the last requests, for the rate. */
   recentEnqueues: number[];
 }
@@ -79,23 +68,6 @@ export function initialIntakeState(name: string): IntakeState {
     },
     recentEnqueues: [],
   };
-}
-
-/** What the `intakeStatus` query answers and the Web UI shows. */
-export interface IntakeStatus {
-  name: string;
-  depthByTier: Record<Tier, number>;
-  oldestWaitMs: number;
-  nextCutInMs?: number;
-  jobsInFlight: number;
-  requestsInFlight: number;
-  /** Average share of a full sub-batch in the standard and bulk cuts so far (urgent requests never wait). */
-  fillRate: number;
-  requestsPerMinute: number;
-  costPerRequestUsd: number;
-  counters: IntakeState['counters'];
-  cuts: number;
-  run: number;
 }
 
 export function intakeStatusOf(s: IntakeState, o: IntakeOptions, nowMs: number): IntakeStatus {

@@ -8,9 +8,6 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
-  defineUpdate,
   getExternalWorkflowHandle,
   ParentClosePolicy,
   patched,
@@ -20,12 +17,21 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { SluiceActivities } from '../activities';
+import type { SluiceActivities } from '../contracts/activities';
 import { cutsDue, nextCutMs, planBuffered, type IntakeOptions, type Tier } from '../domain/intake';
 import { JobOptionsSchema, type JobSpec } from '../domain/job';
 import { CUSTOM_ID_PATTERN } from '../domain/custom-id';
-import { initialIntakeState, intakeDetails, intakeStatusOf, type IntakeState, type IntakeStatus } from './intake-state';
+import { initialIntakeState, intakeDetails, intakeStatusOf, type IntakeState } from './intake-state';
 import { sluiceJob } from './job';
+import {
+  enqueueUpdate,
+  intakeStatusQuery,
+  requestStatusQuery,
+  requestDoneSignal,
+  type EnqueueInput,
+  type EnqueueResult,
+} from '../contracts/messages';
+import { intakeWorkflowId } from '../contracts/workflow-ids';
 
 /** patched() id: child job ids carry the incarnation (histories recorded before it keep the old ids). */
 const INCARNATION_CHILD_IDS = 'intake-child-ids-per-incarnation';
@@ -35,40 +41,8 @@ function incarnationTag(firstRunId: string): string {
   return firstRunId.replace(/-/g, '').slice(-10).toLowerCase();
 }
 
-export interface EnqueueItem {
-  custom_id: string;
-  tier?: Tier;
-  /** Its own deadline (epoch ms) instead of the tier's SLA. */
-  deadlineMs?: number;
-  /** A workflow to signal (requestDoneSignal) when this request has its final outcome. */
-  notifyWorkflowId?: string;
-}
-
-export interface EnqueueInput {
-  /** Store key of the segment the client wrote with these requests' bodies. */
-  segment: string;
-  items: EnqueueItem[];
-}
-
-export type EnqueueStatus = 'accepted' | 'duplicate' | 'refused';
-export interface EnqueueResult {
-  results: { custom_id: string; status: EnqueueStatus; reason?: string }[];
-}
-
-export interface RequestStatus {
-  custom_id: string;
-  state: 'buffered' | 'in_flight' | 'done' | 'unknown';
-  tier?: Tier;
-  jobId?: string;
-}
-
-export const enqueueUpdate = defineUpdate<EnqueueResult, [EnqueueInput]>('enqueue');
-export const intakeStatusQuery = defineQuery<IntakeStatus>('intakeStatus');
-export const requestStatusQuery = defineQuery<RequestStatus, [string]>('requestStatus');
-/** Sent to a workflow that asked to be told when its request is done. */
-export const requestDoneSignal = defineSignal<[{ intake: string; custom_id: string; status: string; jobId: string }]>(
-  'sluiceRequestDone',
-);
+// Moved to src/contracts; re-exported so existing imports keep working.
+export { intakeWorkflowId };
 
 export interface IntakeInput {
   name: string;
@@ -83,9 +57,6 @@ const acts = proxyActivities<SluiceActivities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
 
-export function intakeWorkflowId(name: string): string {
-  return `sluice-intake-${name}`;
-}
 
 export async function sluiceIntake({ name, options: o, state }: IntakeInput): Promise<void> {
   const s = state ?? initialIntakeState(name);
@@ -99,7 +70,8 @@ export async function sluiceIntake({ name, options: o, state }: IntakeInput): Pr
   setHandler(requestStatusQuery, (customId) => {
     const where = known.get(customId);
     if (!where) return { custom_id: customId, state: 'unknown' };
-    if (where === 'buffer') return { custom_id: customId, state: 'buffered', tier: s.buffer.find((b) => b.customId === customId)?.tier };
+    if (where === 'buffer')
+      return { custom_id: customId, state: 'buffered', tier: s.buffer.find((b) => b.customId === customId)?.tier };
     if (where === 'urgent') return { custom_id: customId, state: 'buffered', tier: 'urgent' };
     const inFlight = s.jobs.some((j) => j.jobId === where);
     return { custom_id: customId, state: inFlight ? 'in_flight' : 'done', jobId: where };
@@ -125,10 +97,19 @@ export async function sluiceIntake({ name, options: o, state }: IntakeInput): Pr
         accepted++;
         const tier = item.tier ?? o.defaultTier;
         if (tier === 'urgent') {
-          s.urgent.push({ customId: item.custom_id, segment: input.segment, enqueuedAtMs: now, notifyWorkflowId: item.notifyWorkflowId });
+          s.urgent.push({
+            customId: item.custom_id,
+            segment: input.segment,
+            enqueuedAtMs: now,
+            notifyWorkflowId: item.notifyWorkflowId,
+          });
           known.set(item.custom_id, 'urgent');
         } else {
-          s.buffer.push({ ...planBuffered(item.custom_id, tier, now, o, item.deadlineMs), segment: input.segment, notifyWorkflowId: item.notifyWorkflowId });
+          s.buffer.push({
+            ...planBuffered(item.custom_id, tier, now, o, item.deadlineMs),
+            segment: input.segment,
+            notifyWorkflowId: item.notifyWorkflowId,
+          });
           known.set(item.custom_id, 'buffer');
         }
         s.recentEnqueues.push(now);
@@ -142,7 +123,8 @@ export async function sluiceIntake({ name, options: o, state }: IntakeInput): Pr
     {
       // Refused before it is written to history: a full queue, or items that are not what a client sends.
       validator: (input: EnqueueInput) => {
-        if (!input.segment || !Array.isArray(input.items) || input.items.length === 0) throw new Error('enqueue needs a segment and at least one item');
+        if (!input.segment || !Array.isArray(input.items) || input.items.length === 0)
+          throw new Error('enqueue needs a segment and at least one item');
         for (const item of input.items) {
           if (typeof item.custom_id !== 'string' || !CUSTOM_ID_PATTERN.test(item.custom_id)) {
             throw new Error(`custom_id must match ${CUSTOM_ID_PATTERN.source} (got ${JSON.stringify(item.custom_id)})`);
@@ -156,7 +138,14 @@ export async function sluiceIntake({ name, options: o, state }: IntakeInput): Pr
   for (;;) {
     const now = Date.now();
     const nextCut = nextCutMs(s.buffer);
-    const waitMs = Math.max(1, Math.min(nextCut === undefined ? Infinity : nextCut - now, s.jobs.length ? o.checkEveryMs : Infinity, 24 * 3_600_000));
+    const waitMs = Math.max(
+      1,
+      Math.min(
+        nextCut === undefined ? Infinity : nextCut - now,
+        s.jobs.length ? o.checkEveryMs : Infinity,
+        24 * 3_600_000,
+      ),
+    );
     await condition(() => dirty, waitMs);
     dirty = false;
 
@@ -193,7 +182,11 @@ export async function sluiceIntake({ name, options: o, state }: IntakeInput): Pr
     }
   }
 
-  async function startCut(tier: Tier, items: { customId: string; segment: string; notifyWorkflowId?: string }[], sla: Record<string, unknown>) {
+  async function startCut(
+    tier: Tier,
+    items: { customId: string; segment: string; notifyWorkflowId?: string }[],
+    sla: Record<string, unknown>,
+  ) {
     s.cuts++;
     // An intake recreated after it closed counts its cuts from 1 again: its children's ids name this incarnation,
     // so they never reuse the store prefix of an earlier incarnation's child (whose plan is already there).
@@ -204,7 +197,15 @@ export async function sluiceIntake({ name, options: o, state }: IntakeInput): Pr
       [{ intake: name, jobId, items: items.map((i) => ({ customId: i.customId, segment: i.segment })) }],
     );
     const options = JobOptionsSchema.parse({ ...o.job, batchSize: o.batchSize, sla });
-    const spec: JobSpec = { jobId, name: `${name}-${tier}`, inputKey, requestCount, options, source: `intake ${name}`, submittedAtMs: Date.now() };
+    const spec: JobSpec = {
+      jobId,
+      name: `${name}-${tier}`,
+      inputKey,
+      requestCount,
+      options,
+      source: `intake ${name}`,
+      submittedAtMs: Date.now(),
+    };
     await startChild(sluiceJob, {
       workflowId: jobId,
       args: [{ spec }],

@@ -5,7 +5,7 @@
  * and finalize are long and heartbeat.
  */
 import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
-import type { SluiceActivities } from '../activities';
+import type { SluiceActivities } from '../contracts/activities';
 import type { JobOptions } from '../domain/job';
 import { SUBMIT_HEARTBEAT_TIMEOUT_MS, SUBMIT_START_TO_CLOSE_MS } from '../domain/reconcile';
 import { longActivity, quickActivity, shortActivity, shortCallRetry } from './activity-options';

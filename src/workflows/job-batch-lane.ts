@@ -27,7 +27,12 @@ export function batchLane(spec: JobSpec, s: JobState, seat: QueueSeat) {
             { ...submitOptions, summary: `submit ${submissionLabel(shard, total)} (${shard.requests} requests)` },
             [{ jobId: spec.jobId, shardKey: shard.key }],
           );
-          batchCreated(s, { batchId: r.batchId, shardKey: shard.key, requests: r.requests, submittedAtMs: r.createdAtMs });
+          batchCreated(s, {
+            batchId: r.batchId,
+            shardKey: shard.key,
+            requests: r.requests,
+            submittedAtMs: r.createdAtMs,
+          });
         } catch (err) {
           fatal ??= err instanceof Error ? err : new Error(String(err));
         }
@@ -43,25 +48,29 @@ export function batchLane(spec: JobSpec, s: JobState, seat: QueueSeat) {
     /** Polls every batch in flight; collects those that ended and gives their room back. True if any ended. */
     async pollAndCollect(nowMs: () => number): Promise<boolean> {
       const batches = s.inFlight.map(({ batchId, submittedAtMs }) => ({ batchId, submittedAtMs }));
-      const polled = await acts.pollBatches.executeWithOptions({ ...short, summary: `poll ${batches.length} batches in flight` }, [
-        { batches, listThreshold: opts.listPollThreshold },
-      ]);
+      const polled = await acts.pollBatches.executeWithOptions(
+        { ...short, summary: `poll ${batches.length} batches in flight` },
+        [{ batches, listThreshold: opts.listPollThreshold }],
+      );
       countCall(s, 'poll', polled.calls);
       if (polled.ended.length === 0) return false;
       const resultsUrls = new Map(polled.ended.map((e) => [e.batchId, e.resultsUrl]));
       const done = s.inFlight.filter((b) => resultsUrls.has(b.batchId));
       await mapLimit(done, opts.activityConcurrency, async (batch) => {
-        const r = await acts.collectBatch.executeWithOptions({ ...long, summary: `collect ${batch.requests} results of ${batch.shardKey}` }, [
-          {
-            jobId: spec.jobId,
-            batchId: batch.batchId,
-            resultsUrl: resultsUrls.get(batch.batchId),
-            shardKey: batch.shardKey,
-            maxAttempts: opts.maxAttempts,
-            jobCanceled: s.cancelRequested,
-            freeCancel: batch.preempted === true,
-          },
-        ]);
+        const r = await acts.collectBatch.executeWithOptions(
+          { ...long, summary: `collect ${batch.requests} results of ${batch.shardKey}` },
+          [
+            {
+              jobId: spec.jobId,
+              batchId: batch.batchId,
+              resultsUrl: resultsUrls.get(batch.batchId),
+              shardKey: batch.shardKey,
+              maxAttempts: opts.maxAttempts,
+              jobCanceled: s.cancelRequested,
+              freeCancel: batch.preempted === true,
+            },
+          ],
+        );
         batchCollected(s, batch.batchId, r);
       });
       await seat.release({ requests: done.reduce((n, b) => n + b.requests, 0), batches: done.length });

@@ -105,7 +105,9 @@ export function mustStepAside(seat: QueueSeatState): boolean {
 /** The youngest batches that free at least `cancelRequests` requests for a more urgent job. */
 export function preemptionVictims(inFlight: readonly InFlightBatch[], cancelRequests: number): InFlightBatch[] {
   if (cancelRequests <= 0) return [];
-  const youngest = inFlight.filter((b) => !b.straggler && !b.preempted).sort((a, b) => b.submittedAtMs - a.submittedAtMs);
+  const youngest = inFlight
+    .filter((b) => !b.straggler && !b.preempted)
+    .sort((a, b) => b.submittedAtMs - a.submittedAtMs);
   const victims: InFlightBatch[] = [];
   let freed = 0;
   for (const b of youngest) {
@@ -178,7 +180,10 @@ export function intervalAfterPoll(progressed: boolean, intervalMs: number): numb
 }
 
 /** Continue as new when the server suggests it or the history passes the job's own limit. */
-export function continueAsNewDue(info: { continueAsNewSuggested: boolean; historyLength: number }, opts: JobOptions): boolean {
+export function continueAsNewDue(
+  info: { continueAsNewSuggested: boolean; historyLength: number },
+  opts: JobOptions,
+): boolean {
   return info.continueAsNewSuggested || info.historyLength > opts.maxHistoryEvents;
 }
 

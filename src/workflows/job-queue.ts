@@ -3,21 +3,20 @@
  * granted, gives it back as batches end, and steps aside when told to. All state lives in the job's state (plain
  * JSON, carried through continue-as-new); the seat only adds the messaging.
  */
-import { defineSignal, getExternalWorkflowHandle, setHandler } from '@temporalio/workflow';
-import type { ShardRef } from '../domain/job';
-import type { Room } from '../domain/queue';
+import { getExternalWorkflowHandle, setHandler } from '@temporalio/workflow';
 import {
   grantRoomSignal,
   leaveQueueSignal,
+  pauseSignal,
   preemptSignal,
   releaseRoomSignal,
-  schedulerWorkflowId,
+  resumeSignal,
+  setPrioritySignal,
   type RoomRequest,
-} from './scheduler';
-
-export const setPrioritySignal = defineSignal<[{ priority: number }]>('setPriority');
-export const pauseSignal = defineSignal('pause');
-export const resumeSignal = defineSignal('resume');
+} from '../contracts/messages';
+import type { ShardRef } from '../domain/job';
+import type { Room } from '../domain/queue';
+import { schedulerWorkflowId } from './scheduler';
 
 export interface QueueSeatState {
   priority: number;

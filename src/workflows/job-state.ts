@@ -4,12 +4,15 @@
  */
 import { emptyTally, type CostTally } from '../domain/cost';
 import { formatDuration } from '../domain/duration';
+import { requestsDone } from '../domain/outcome-count';
 import type { ShardRef } from '../domain/job';
 import { initialSeat, type QueueSeatState } from './job-queue';
 import { latestBatchSubmissionMs } from '../domain/sla';
 import { routeFor, slaAtRisk, type SlaPolicy } from '../domain/sla-route';
+import type { JobPhase, JobProgress, SlaView } from '../contracts/messages';
 
-export type JobPhase = 'planning' | 'running' | 'held' | 'canceling' | 'finalizing' | 'done' | 'failed' | 'canceled';
+// Moved to src/contracts; re-exported so existing imports keep working.
+export type { JobPhase, JobProgress, SlaView };
 
 export interface InFlightBatch {
   batchId: string;
@@ -100,50 +103,7 @@ export function initialJobState(nowMs: number, requestCount: number, priority: n
 }
 
 export function finishedRequests(s: JobState): number {
-  return s.succeeded + s.failed + s.canceled + s.slaMissed;
-}
-
-/** What the `progress` query answers. */
-export interface JobProgress {
-  phase: JobPhase;
-  /** Why a held job does not submit. */
-  heldReason?: string;
-  priority: number;
-  requests: {
-    total: number;
-    succeeded: number;
-    failed: number;
-    canceled: number;
-    slaMissed: number;
-    inFlight: number;
-    inSync: number;
-    waitingToRetry: number;
-    notYetSubmitted: number;
-  };
-  batches: { created: number; inFlight: number; collected: number; queuedRetryShards: number };
-  sla?: SlaView;
-  retried: number;
-  reasons: Record<string, number>;
-  tokens: { input: number; output: number };
-  costUsd: number;
-  syncEquivalentUsd: number;
-  requestsPerMinute: number;
-  etaMs?: number;
-  run: number;
-  elapsedMs: number;
-  error?: string;
-}
-
-/** The SLA as the progress query and the Web UI show it. */
-export interface SlaView {
-  deadline: string;
-  latestBatchSubmission: string;
-  /** The window W the rule uses (the learned one once fitted). */
-  windowMs: number;
-  atRisk: boolean;
-  /** Where a sub-batch submitted now would go. */
-  routeNow: 'batch' | 'sync' | 'sla_missed';
-  syncRequests: number;
+  return requestsDone(s);
 }
 
 export function slaViewOf(s: JobState, p: SlaPolicy, nowMs: number): SlaView | undefined {
@@ -219,12 +179,14 @@ export function detailsMarkdown(p: JobProgress, nextAction: string): string {
     `| | |`,
     `|---|---|`,
     `| phase | ${p.phase}${p.heldReason ? ` (${p.heldReason})` : ''}, priority ${p.priority} |`,
-    `| done | ${r.succeeded + r.failed + r.canceled + r.slaMissed} / ${r.total} (${r.succeeded} ok, ${r.failed} failed) |`,
+    `| done | ${requestsDone(r)} / ${r.total} (${r.succeeded} ok, ${r.failed} failed${r.slaMissed ? `, ${r.slaMissed} sla_missed` : ''}) |`,
     `| in flight | ${r.inFlight} requests in ${p.batches.inFlight} batches${r.inSync ? `, ${r.inSync} sync` : ''} |`,
     `| waiting | ${r.notYetSubmitted} not yet sent, ${r.waitingToRetry} to retry |`,
     `| cost | USD ${p.costUsd.toFixed(4)} (the synchronous API: USD ${p.syncEquivalentUsd.toFixed(4)}) |`,
     ...(p.sla
-      ? [`| deadline | ${p.sla.deadline} (last batch by ${p.sla.latestBatchSubmission})${p.sla.atRisk ? ' **at risk**' : ''} |`]
+      ? [
+          `| deadline | ${p.sla.deadline} (last batch by ${p.sla.latestBatchSubmission})${p.sla.atRisk ? ' **at risk**' : ''} |`,
+        ]
       : []),
     `| ETA | ${p.etaMs === undefined ? '—' : formatDuration(p.etaMs)} |`,
     `| next | ${nextAction} |`,

@@ -31,7 +31,13 @@ export function syncLane(spec: JobSpec, s: JobState, wake: () => void) {
     async markMissed(shard: ShardRef) {
       const { requests } = await acts.markSlaMissed.executeWithOptions(
         { ...short, summary: `mark ${shard.requests} requests of ${shard.key} sla_missed` },
-        [{ jobId: spec.jobId, shardKey: shard.key, reason: 'past the latest batch submission, and synchronous fallback is off' }],
+        [
+          {
+            jobId: spec.jobId,
+            shardKey: shard.key,
+            reason: 'past the latest batch submission, and synchronous fallback is off',
+          },
+        ],
       );
       s.slaMissed += requests;
     },

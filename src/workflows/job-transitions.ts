@@ -4,7 +4,7 @@
  */
 import { addTallies } from '../domain/cost';
 import type { ShardRef } from '../domain/job';
-import type { CollectResult } from '../activities/collect';
+import type { CollectResult } from '../contracts/activities';
 import { recordRateSample, type InFlightBatch, type JobState } from './job-state';
 
 /** The shard leaves the queue of work to send (a retry shard first, else the cursor moves on). */

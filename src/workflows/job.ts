@@ -11,34 +11,23 @@ import {
   CancellationScope,
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { JobSummary } from '../activities/finalize';
+import type { JobSummary } from '../contracts/activities';
 import type { JobSpec } from '../domain/job';
 import { mapLimit } from '../domain/map-limit';
 import { acts, longFor, quick, short } from './job-activities';
 import { batchLane } from './job-batch-lane';
 import * as decide from './job-decisions';
 import { joinQueue } from './job-queue';
-import {
-  detailsMarkdown,
-  initialJobState,
-  progressOf,
-  type JobPhase,
-  type JobProgress,
-  type JobState,
-} from './job-state';
+import { detailsMarkdown, initialJobState, progressOf, type JobPhase, type JobState } from './job-state';
 import { syncLane } from './job-sync-lane';
 import { dropUnsent, retriesPacked, takeShard } from './job-transitions';
 import { SluiceDeadline, SluiceJobName, SluicePhase, SluicePriority, SluiceSlaAtRisk } from './search-attributes';
-
-export const cancelSignal = defineSignal('cancel');
-export const progressQuery = defineQuery<JobProgress>('progress');
+import { cancelSignal, progressQuery } from '../contracts/messages';
 
 export interface JobInput {
   spec: JobSpec;

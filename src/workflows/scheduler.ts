@@ -7,34 +7,25 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
   getExternalWorkflowHandle,
   setCurrentDetails,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import { freeRoom, planQueue, urgencyOrder, type QueueCapacity, type QueueMember, type Room } from '../domain/queue';
+import { freeRoom, planQueue, urgencyOrder, type QueueCapacity, type QueueMember } from '../domain/queue';
+import {
+  leaveQueueSignal,
+  grantRoomSignal,
+  preemptSignal,
+  queueQuery,
+  releaseRoomSignal,
+  requestRoomSignal,
+  type QueueView,
+} from '../contracts/messages';
+import { schedulerWorkflowId } from '../contracts/workflow-ids';
 
-/** A job's standing request: the room it wants to hold in total right now (in flight + what it could send). */
-export interface RoomRequest {
-  jobId: string;
-  priority: number;
-  deadlineMs?: number;
-  target: Room;
-  minRequests: number;
-  paused: boolean;
-  preempt?: 'stop' | 'cancel';
-}
-
-export const requestRoomSignal = defineSignal<[RoomRequest]>('requestRoom');
-export const releaseRoomSignal = defineSignal<[{ jobId: string; room: Room }]>('releaseRoom');
-export const leaveQueueSignal = defineSignal<[{ jobId: string }]>('leaveQueue');
-export const queueQuery = defineQuery<QueueView>('queue');
-
-/** Sent by the scheduler to jobs. */
-export const grantRoomSignal = defineSignal<[{ room: Room }]>('grantRoom');
-export const preemptSignal = defineSignal<[{ by: string; cancelRequests: number }]>('preempt');
+// Moved to src/contracts; re-exported so existing imports keep working.
+export { schedulerWorkflowId };
 
 export interface SchedulerInput {
   capacity: QueueCapacity;
@@ -42,18 +33,9 @@ export interface SchedulerInput {
   arrivals?: number;
 }
 
-export interface QueueView {
-  capacity: QueueCapacity;
-  free: Room;
-  jobs: (QueueMember & { state: 'holding' | 'waiting' | 'preempted' | 'paused' | 'idle' })[];
-}
-
 const MAX_HISTORY_EVENTS = 5_000;
 const IDLE_EXIT_MS = 10 * 60_000;
 
-export function schedulerWorkflowId(taskQueue: string): string {
-  return `sluice-scheduler-${taskQueue}`;
-}
 
 export async function sluiceScheduler(input: SchedulerInput): Promise<void> {
   const capacity = input.capacity;
@@ -64,7 +46,15 @@ export async function sluiceScheduler(input: SchedulerInput): Promise<void> {
   setHandler(requestRoomSignal, (r) => {
     let m = members.find((x) => x.jobId === r.jobId);
     if (!m) {
-      m = { jobId: r.jobId, priority: r.priority, arrival: arrivals++, held: { requests: 0, batches: 0 }, want: { requests: 0, batches: 0 }, minRequests: r.minRequests, paused: false };
+      m = {
+        jobId: r.jobId,
+        priority: r.priority,
+        arrival: arrivals++,
+        held: { requests: 0, batches: 0 },
+        want: { requests: 0, batches: 0 },
+        minRequests: r.minRequests,
+        paused: false,
+      };
       members.push(m);
     }
     m.priority = r.priority;
@@ -72,13 +62,19 @@ export async function sluiceScheduler(input: SchedulerInput): Promise<void> {
     m.minRequests = r.minRequests;
     m.paused = r.paused;
     m.preempt = r.preempt;
-    m.want = { requests: Math.max(0, r.target.requests - m.held.requests), batches: Math.max(0, r.target.batches - m.held.batches) };
+    m.want = {
+      requests: Math.max(0, r.target.requests - m.held.requests),
+      batches: Math.max(0, r.target.batches - m.held.batches),
+    };
     dirty = true;
   });
   setHandler(releaseRoomSignal, ({ jobId, room }) => {
     const m = members.find((x) => x.jobId === jobId);
     if (!m) return;
-    m.held = { requests: Math.max(0, m.held.requests - room.requests), batches: Math.max(0, m.held.batches - room.batches) };
+    m.held = {
+      requests: Math.max(0, m.held.requests - room.requests),
+      batches: Math.max(0, m.held.batches - room.batches),
+    };
     dirty = true;
   });
   setHandler(leaveQueueSignal, ({ jobId }) => {
@@ -103,7 +99,11 @@ export async function sluiceScheduler(input: SchedulerInput): Promise<void> {
     }
     for (const p of preemptions) {
       members.find((x) => x.jobId === p.jobId)!.preemptedBy = p.by;
-      sends.push(tell(p.jobId, () => getExternalWorkflowHandle(p.jobId).signal(preemptSignal, { by: p.by, cancelRequests: p.cancelRequests })));
+      sends.push(
+        tell(p.jobId, () =>
+          getExternalWorkflowHandle(p.jobId).signal(preemptSignal, { by: p.by, cancelRequests: p.cancelRequests }),
+        ),
+      );
     }
     await Promise.all(sends);
     setCurrentDetails(detailsOf(view(members, capacity)));
@@ -146,7 +146,9 @@ function view(members: QueueMember[], capacity: QueueCapacity): QueueView {
 }
 
 function detailsOf(v: QueueView): string {
-  const rows = v.jobs.map((j) => `| ${j.jobId} | ${j.priority} | ${j.state} | ${j.held.requests} | ${j.want.requests} |`);
+  const rows = v.jobs.map(
+    (j) => `| ${j.jobId} | ${j.priority} | ${j.state} | ${j.held.requests} | ${j.want.requests} |`,
+  );
   return [
     `Free: ${v.free.requests} of ${v.capacity.maxRequests} requests, ${v.free.batches} of ${v.capacity.maxBatches} batches`,
     '',

@@ -9,7 +9,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { ApplicationFailure } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import type { SubmitResult } from '../../src/activities/submit';
+import type { SubmitResult } from '../../src/contracts/activities';
 import { jobKeys, type OutcomeLine, type ShardLine } from '../../src/domain/job';
 import type { EmulatorHandle } from '../../src/emulator';
 import type { activityHarness } from './activities';

@@ -6,6 +6,7 @@ import { intakeResults } from '../../client/intake';
 import { UsageError } from '../errors';
 import { openContext } from '../context';
 import { checkJobId, outDirFor, writeJobOutput } from '../output-files';
+import { requestsDone } from '../../domain/outcome-count';
 
 export function registerJobControlCommands(program: Command) {
   program
@@ -23,7 +24,7 @@ export function registerJobControlCommands(program: Command) {
         console.log(
           [
             `${job}: ${p.phase}${p.heldReason ? ` (${p.heldReason})` : ""}, priority ${p.priority}`,
-            `  done       ${r.succeeded + r.failed + r.canceled}/${r.total} (${r.succeeded} succeeded, ${r.failed} failed, ${r.canceled} canceled)`,
+            `  done       ${requestsDone(r)}/${r.total} (${r.succeeded} succeeded, ${r.failed} failed, ${r.canceled} canceled, ${r.slaMissed} sla_missed)`,
             `  in flight  ${r.inFlight} requests in ${p.batches.inFlight} batches; ${r.notYetSubmitted} not yet sent; ${r.waitingToRetry} to retry`,
             `  cost       $${p.costUsd.toFixed(4)} so far (sync: $${p.syncEquivalentUsd.toFixed(4)})`,
             `  ETA        ${p.etaMs === undefined ? '—' : formatDuration(p.etaMs)}`,

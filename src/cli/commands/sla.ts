@@ -1,6 +1,6 @@
 /** `sluice sla 30h`: the SLA window rule worked out, for a user choosing a schedule; `--window learned` with the model. */
 import type { Command } from 'commander';
-import { learnWindow } from '../../activities/latency';
+import { learnWindow } from '../../store/batch-timings';
 import { loadConfig } from '../../config';
 import { formatDuration, parseDuration } from '../../domain/duration';
 import { quantileName, type LatencyModel } from '../../domain/latency-model';

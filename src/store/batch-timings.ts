@@ -4,17 +4,14 @@
  * `sluice sla --window learned`. The records hold times and counts only, never content.
  */
 import { jobKeys, type BatchTiming } from '../domain/job';
-import { fitLatencyModel, type LatencyModel, type LearnedWindowOptionsInput } from '../domain/latency-model';
+import type { LearnWindowInput } from '../contracts/activities';
+import { fitLatencyModel, type LatencyModel } from '../domain/latency-model';
 import { mapLimit } from '../domain/map-limit';
-import type { BlobStore } from '../store/blob-store';
+import type { BlobStore } from './blob-store';
 
 const READ_CONCURRENCY = 16;
 
-export interface LearnWindowInput {
-  /** The fixed window W: the fallback and the cap. */
-  fixedWindowMs: number;
-  options?: LearnedWindowOptionsInput;
-}
+export type { LearnWindowInput };
 
 export async function readBatchTimings(store: BlobStore): Promise<BatchTiming[]> {
   const keys = await store.list(jobKeys.timings());

@@ -1,0 +1,281 @@
+/**
+ * What crosses the boundary between workflows and activities: every activity's input and output, and the
+ * activity interface the workflows proxy. Declared once, here, below both sides: workflows, client, CLI and
+ * metrics import these types from this file, never from src/activities/. Plain JSON only (no Map, Set, Date).
+ */
+import type { CostTally } from '../domain/cost';
+import type { OutcomeStatus, ShardRef } from '../domain/job';
+import type { ReconcileOptions } from '../domain/audit';
+import type { Room } from '../domain/queue';
+import type { JobDefaults } from '../domain/request';
+import type { LatencyModel, LearnedWindowOptionsInput } from '../domain/latency-model';
+
+// plan
+export interface LearnWindowInput {
+  /** The fixed window W: the fallback and the cap. */
+  fixedWindowMs: number;
+  options?: LearnedWindowOptionsInput;
+}
+
+export interface PlanInput {
+  jobId: string;
+  inputKey: string;
+  batchSize: number;
+  /** Only for jobs with `window: 'learned'`: fit the window from the account's batch timings. */
+  learnWindow?: LearnWindowInput;
+}
+
+export interface PlanResult {
+  requestCount: number;
+  /** Requests in each original shard, in input order; shard i has key originalShardKey(i). */
+  shardSizes: number[];
+  /** The learned window model (numbers only), when the input asked for one. */
+  window?: LatencyModel;
+}
+
+// submit
+export interface SubmitInput {
+  jobId: string;
+  shardKey: string;
+}
+
+export interface SubmitResult {
+  batchId: string;
+  requests: number;
+  /** True when the batch was found through reconciliation rather than created by this call. */
+  reconciled: boolean;
+  createdAtMs: number;
+}
+
+// poll
+export interface PollInput {
+  batches: { batchId: string; submittedAtMs: number }[];
+  /** Use the list endpoint when more batches than this are in flight. */
+  listThreshold: number;
+}
+
+export interface RequestCounts {
+  processing: number;
+  succeeded: number;
+  errored: number;
+  canceled: number;
+  expired: number;
+}
+
+export interface PollResult {
+  ended: { batchId: string; counts: RequestCounts; resultsUrl?: string }[];
+  /** Ids of batches that are canceling. */
+  canceling: string[];
+  /** Sum of request counts over the batches not yet ended. */
+  open: RequestCounts;
+  calls: number;
+}
+
+// collect
+export interface CollectInput {
+  jobId: string;
+  batchId: string;
+  /** From the poll that saw the batch end; saves a retrieve. */
+  resultsUrl?: string;
+  shardKey: string;
+  maxAttempts: number;
+  jobCanceled: boolean;
+  /**
+   * Sluice canceled this batch itself to make room for more urgent work: its canceled requests were never sent to
+   * the model, cost nothing, and go back to the queue without using up an attempt.
+   */
+  freeCancel?: boolean;
+}
+
+export interface CollectResult {
+  succeeded: number;
+  failed: number;
+  canceled: number;
+  /** Requests filed for another attempt under jobKeys.retries(jobId, batchId). */
+  retry: number;
+  tally: CostTally;
+  /** Why requests failed or were retried, by error type (counts only). */
+  reasons: Record<string, number>;
+}
+
+// retries
+export interface PackRetriesInput {
+  jobId: string;
+  /** Batches whose retries file is to be packed, in the order they were collected. */
+  batchIds: string[];
+  /** Distinguishes this packing from earlier ones; shard keys are r<round>-<n>. */
+  round: number;
+  batchSize: number;
+}
+
+// sync
+export interface SyncInput {
+  jobId: string;
+  shardKey: string;
+  concurrency: number;
+  /** Retries of one call on retryable errors before it counts as failed. */
+  maxRetries?: number;
+}
+
+// finalize
+export interface FinalizeInput {
+  jobId: string;
+  name: string;
+  shardCount: number;
+  /** Requests without an outcome are 'canceled' when the job was canceled, else 'not_run'. */
+  jobCanceled: boolean;
+  /** The job stopped on a fatal error: requests without an outcome are not_run. */
+  stoppedEarly?: boolean;
+  startedAtMs: number;
+  batchesCreated: number;
+  apiCalls: Record<string, number>;
+}
+
+export interface JobSummary {
+  jobId: string;
+  name: string;
+  requests: number;
+  outcomes: Record<OutcomeStatus, number>;
+  /** How many requests needed 1, 2, 3... attempts. */
+  attempts: Record<string, number>;
+  byMode: { batch: number; sync: number };
+  tokens: { input: number; output: number; cacheCreation: number; cacheRead: number };
+  costUsd: number;
+  /** What the batch and the synchronous requests cost, apart. */
+  costByMode: { batch: number; sync: number };
+  syncEquivalentUsd: number;
+  savedUsd: number;
+  unpricedModels: string[];
+  batchesCreated: number;
+  apiCalls: Record<string, number>;
+  wallTimeMs: number;
+  finishedAt: string;
+}
+
+// intake
+export interface CutInput {
+  intake: string;
+  jobId: string;
+  items: { customId: string; segment: string }[];
+}
+
+export interface FinishedJob {
+  jobId: string;
+  succeeded: number;
+  failed: number;
+  /** Canceled, sla_missed or not run. */
+  other: number;
+  costUsd: number;
+  /** Final status of the requests whose owners wait for a signal. */
+  statuses: Record<string, string>;
+}
+
+// audit
+export interface SnapshotAuditInput {
+  jobId: string;
+  input: string;
+  defaults: JobDefaults;
+}
+
+/** What the workflow keeps of a snapshot: counts and keys (the file list stays in the store). */
+export interface AuditSnapshot {
+  inputKey: string;
+  requestCount: number;
+  rejected: number;
+  rejectsKey?: string;
+  files: number;
+  bytes: number;
+  snapshotKey: string;
+}
+
+export interface OrphanBatch {
+  batchId: string;
+  createdAt: string;
+  /** processing_status when listed. */
+  status: string;
+  requests: number;
+  /** A cancel was sent by this audit. */
+  canceled: boolean;
+}
+
+export interface UncollectedBatch {
+  batchId: string;
+  jobId: string;
+  shardKey: string;
+  /** Where the results were copied. */
+  key: string;
+  lines: number;
+}
+
+export interface ReconcileInput extends ReconcileOptions {
+  schedule: string;
+  stamp: string;
+  auditId: string;
+  scheduledAt: string;
+  /** The snapshot and job parts of the report, as the workflow saw them. */
+  snapshot?: AuditSnapshot;
+  job?: unknown;
+  problem?: string;
+}
+
+export interface ReconcileResult {
+  /** Batches looked at. */
+  listed: number;
+  recorded: number;
+  /** Unrecorded batches left alone for being younger than the grace period. */
+  young: number;
+  orphanCount: number;
+  canceledOrphans: number;
+  /** The first MAX_LISTED orphans; the report in the store has them all. */
+  orphans: OrphanBatch[];
+  uncollectedCount: number;
+  uncollected: UncollectedBatch[];
+  /** Uncollected batches whose results an earlier audit already copied. */
+  alreadyCopied: number;
+  reportKey: string;
+}
+
+/** A job's standing request: the room it wants to hold in total right now (in flight + what it could send). */
+export interface RoomRequest {
+  jobId: string;
+  priority: number;
+  deadlineMs?: number;
+  target: Room;
+  minRequests: number;
+  paused: boolean;
+  preempt?: 'stop' | 'cancel';
+}
+
+export interface CancelInput {
+  batchIds: string[];
+}
+
+export interface SlaMissedInput {
+  jobId: string;
+  shardKey: string;
+  /** Written as each request's error message. */
+  reason: string;
+}
+
+export interface CheckIntakeJobsInput {
+  intake: string;
+  jobs: { jobId: string; notifyIds: string[] }[];
+}
+
+/** Every activity the worker registers, by the name workflows call it. */
+export interface SluiceActivities {
+  planJob: (input: PlanInput) => Promise<PlanResult>;
+  submitBatch: (input: SubmitInput) => Promise<SubmitResult>;
+  pollBatches: (input: PollInput) => Promise<PollResult>;
+  collectBatch: (input: CollectInput) => Promise<CollectResult>;
+  packRetries: (input: PackRetriesInput) => Promise<{ shards: ShardRef[] }>;
+  cancelBatches: (input: CancelInput) => Promise<{ canceling: number }>;
+  requestRoom: (request: RoomRequest) => Promise<{ schedulerId: string }>;
+  runSync: (input: SyncInput) => Promise<CollectResult>;
+  markSlaMissed: (input: SlaMissedInput) => Promise<{ requests: number }>;
+  finalizeJob: (input: FinalizeInput) => Promise<JobSummary>;
+  cutIntakeShard(input: CutInput): Promise<{ inputKey: string; requestCount: number }>;
+  checkIntakeJobs: (input: CheckIntakeJobsInput) => Promise<{ finished: FinishedJob[] }>;
+  snapshotAuditInput: (input: SnapshotAuditInput) => Promise<AuditSnapshot>;
+  reconcileAccount: (input: ReconcileInput) => Promise<ReconcileResult>;
+}

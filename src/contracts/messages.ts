@@ -1,0 +1,203 @@
+/**
+ * The messages of Sluice's workflows, declared once: every signal, query and update, their payloads, the views
+ * queries answer, and the results clients read. Workflows set the handlers; the client, the CLI and activities
+ * send and read through these definitions. The string in each definition is a wire name that runs in flight
+ * know: never rename one, add a new message beside the old instead.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { AuditSnapshot, ReconcileResult, RoomRequest } from './activities';
+
+export type { RoomRequest };
+import type { Tier } from '../domain/intake';
+import type { QueueCapacity, QueueMember, Room } from '../domain/queue';
+
+// The job
+
+export type JobPhase = 'planning' | 'running' | 'held' | 'canceling' | 'finalizing' | 'done' | 'failed' | 'canceled';
+
+/** What the `progress` query answers. */
+export interface JobProgress {
+  phase: JobPhase;
+  /** Why a held job does not submit. */
+  heldReason?: string;
+  priority: number;
+  requests: {
+    total: number;
+    succeeded: number;
+    failed: number;
+    canceled: number;
+    slaMissed: number;
+    inFlight: number;
+    inSync: number;
+    waitingToRetry: number;
+    notYetSubmitted: number;
+  };
+  batches: { created: number; inFlight: number; collected: number; queuedRetryShards: number };
+  sla?: SlaView;
+  retried: number;
+  reasons: Record<string, number>;
+  tokens: { input: number; output: number };
+  costUsd: number;
+  syncEquivalentUsd: number;
+  requestsPerMinute: number;
+  etaMs?: number;
+  run: number;
+  elapsedMs: number;
+  error?: string;
+}
+
+/** The SLA as the progress query and the Web UI show it. */
+export interface SlaView {
+  deadline: string;
+  latestBatchSubmission: string;
+  /** The window W the rule uses (the learned one once fitted). */
+  windowMs: number;
+  atRisk: boolean;
+  /** Where a sub-batch submitted now would go. */
+  routeNow: 'batch' | 'sync' | 'sla_missed';
+  syncRequests: number;
+}
+
+export const cancelSignal = defineSignal('cancel');
+
+export const progressQuery = defineQuery<JobProgress>('progress');
+
+export const setPrioritySignal = defineSignal<[{ priority: number }]>('setPriority');
+
+export const pauseSignal = defineSignal('pause');
+
+export const resumeSignal = defineSignal('resume');
+
+// The scheduler of a task queue (the shared batch queue)
+
+export const requestRoomSignal = defineSignal<[RoomRequest]>('requestRoom');
+
+export const releaseRoomSignal = defineSignal<[{ jobId: string; room: Room }]>('releaseRoom');
+
+export const leaveQueueSignal = defineSignal<[{ jobId: string }]>('leaveQueue');
+
+export const queueQuery = defineQuery<QueueView>('queue');
+
+/** Sent by the scheduler to jobs. */
+export const grantRoomSignal = defineSignal<[{ room: Room }]>('grantRoom');
+
+export const preemptSignal = defineSignal<[{ by: string; cancelRequests: number }]>('preempt');
+
+export interface QueueView {
+  capacity: QueueCapacity;
+  free: Room;
+  jobs: (QueueMember & { state: 'holding' | 'waiting' | 'preempted' | 'paused' | 'idle' })[];
+}
+
+// An intake
+
+export interface EnqueueItem {
+  custom_id: string;
+  tier?: Tier;
+  /** Its own deadline (epoch ms) instead of the tier's SLA. */
+  deadlineMs?: number;
+  /** A workflow to signal (requestDoneSignal) when this request has its final outcome. */
+  notifyWorkflowId?: string;
+}
+
+export interface EnqueueInput {
+  /** Store key of the segment the client wrote with these requests' bodies. */
+  segment: string;
+  items: EnqueueItem[];
+}
+
+export type EnqueueStatus = 'accepted' | 'duplicate' | 'refused';
+
+export interface EnqueueResult {
+  results: { custom_id: string; status: EnqueueStatus; reason?: string }[];
+}
+
+export interface RequestStatus {
+  custom_id: string;
+  state: 'buffered' | 'in_flight' | 'done' | 'unknown';
+  tier?: Tier;
+  jobId?: string;
+}
+
+export const enqueueUpdate = defineUpdate<EnqueueResult, [EnqueueInput]>('enqueue');
+
+export const intakeStatusQuery = defineQuery<IntakeStatus>('intakeStatus');
+
+export const requestStatusQuery = defineQuery<RequestStatus, [string]>('requestStatus');
+
+/** Sent to a workflow that asked to be told when its request is done. */
+export const requestDoneSignal =
+  defineSignal<[{ intake: string; custom_id: string; status: string; jobId: string }]>('sluiceRequestDone');
+
+export interface IntakeCounters {
+  enqueued: number;
+  duplicates: number;
+  refusedFull: number;
+  cutRequests: number;
+  /** Sub-batches of the coalesced tiers (standard, bulk) and the requests in them: the fill rate. */
+  coalescedCuts: number;
+  coalescedRequests: number;
+  succeeded: number;
+  failed: number;
+  other: number;
+  costUsd: number;
+}
+
+/** What the `intakeStatus` query answers and the Web UI shows. */
+export interface IntakeStatus {
+  name: string;
+  depthByTier: Record<Tier, number>;
+  oldestWaitMs: number;
+  nextCutInMs?: number;
+  jobsInFlight: number;
+  requestsInFlight: number;
+  /** Average share of a full sub-batch in the standard and bulk cuts so far (urgent requests never wait). */
+  fillRate: number;
+  requestsPerMinute: number;
+  costPerRequestUsd: number;
+  counters: IntakeCounters;
+  cuts: number;
+  run: number;
+}
+
+// An audit
+
+export type AuditPhase = 'snapshot' | 'job' | 'reconcile' | 'done' | 'failed';
+
+/** What the audit keeps of its job's summary (its full summary.json is in the store). */
+export interface AuditJobOutcome {
+  jobId: string;
+  requests: number;
+  succeeded: number;
+  failed: number;
+  canceled: number;
+  notRun: number;
+  costUsd: number;
+  savedUsd: number;
+  batchesCreated: number;
+  wallTimeMs: number;
+}
+
+export interface AuditState {
+  phase: AuditPhase;
+  schedule: string;
+  input: string;
+  scheduledAt: string;
+  jobId: string;
+  snapshot?: AuditSnapshot;
+  job?: AuditJobOutcome;
+  /** Why the night did not go as planned (no input, the job failed); the audit fails after reconciling. */
+  problem?: string;
+  reconcile?: ReconcileResult;
+}
+
+export const auditStatusQuery = defineQuery<AuditState>('auditStatus');
+
+export interface AuditResult {
+  schedule: string;
+  scheduledAt: string;
+  jobId: string;
+  snapshot?: AuditSnapshot;
+  job?: AuditJobOutcome;
+  reconcile: ReconcileResult;
+}

@@ -1,0 +1,70 @@
+/**
+ * Every key Sluice writes in the store, spelled once: jobs, the account-wide batch index and timings, intakes and
+ * audits. docs/architecture.md lists what each holds. Keys are a contract with every worker that reads the store,
+ * old releases included: change a key only with a migration.
+ */
+
+export function originalShardKey(index: number): string {
+  return `s${String(index).padStart(6, '0')}`;
+}
+
+export function retryShardKey(round: number, index: number): string {
+  return `r${String(round).padStart(3, '0')}-${String(index).padStart(6, '0')}`;
+}
+
+function originKey(origin: number): string {
+  return originalShardKey(origin);
+}
+
+export const jobKeys = {
+  /** Written first and exclusively by the run that owns the job id: no other run writes under jobs/<id>/. */
+  owner: (jobId: string) => `jobs/${jobId}/owner.json`,
+  input: (jobId: string) => `jobs/${jobId}/input.jsonl`,
+  rejects: (jobId: string) => `jobs/${jobId}/rejects.jsonl`,
+  plan: (jobId: string) => `jobs/${jobId}/plan.json`,
+  shard: (jobId: string, shardKey: string) => `jobs/${jobId}/shards/${shardKey}.jsonl`,
+  submission: (jobId: string, shardKey: string) => `jobs/${jobId}/submissions/${shardKey}.json`,
+  submissionsOf: (jobId: string) => `jobs/${jobId}/submissions/`,
+  outcomes: (jobId: string, origin: number, batchId: string) =>
+    `jobs/${jobId}/outcomes/${originKey(origin)}/${batchId}.jsonl`,
+  outcomesOf: (jobId: string, origin: number) => `jobs/${jobId}/outcomes/${originKey(origin)}/`,
+  retries: (jobId: string, batchId: string) => `jobs/${jobId}/retries/${batchId}.jsonl`,
+  retriesOf: (jobId: string) => `jobs/${jobId}/retries/`,
+  /** One synchronous call's outcome, recorded before the next so a rerun never pays twice. */
+  syncDone: (jobId: string, shardKey: string, customId: string) => `jobs/${jobId}/sync/${shardKey}/${customId}.json`,
+  syncDoneOf: (jobId: string) => `jobs/${jobId}/sync/`,
+  output: (jobId: string, file: 'results.jsonl' | 'failures.jsonl' | 'summary.json' | 'report.html') =>
+    `jobs/${jobId}/output/${file}`,
+  /** Account-wide index of the batches Sluice created, for reconciliation and audits. */
+  batch: (batchId: string) => `batches/${batchId}.json`,
+  /** Account-wide: when an ended batch was created and ended, and its counts (a BatchTiming), for reports and latency models. */
+  timing: (batchId: string) => `timings/${batchId}.json`,
+  timings: () => 'timings/',
+  /** Account-wide: when Sluice first saw an ended batch (a BatchSeenEnded), on its own clock, for the report's timeline. */
+  seenEnded: (batchId: string) => `seen-ended/${batchId}.json`,
+  /** When a synchronous sub-batch started and ended (a SyncTiming), for the job report's timeline. */
+  syncTiming: (jobId: string, shardKey: string) => `jobs/${jobId}/sync-timings/${shardKey}.json`,
+  syncTimingsOf: (jobId: string) => `jobs/${jobId}/sync-timings/`,
+  /** Every batch Sluice claimed (the index above), for reconciliation. */
+  batches: () => 'batches/',
+  /** Everything collected for a job, under every original shard. */
+  outcomesOfJob: (jobId: string) => `jobs/${jobId}/outcomes/`,
+};
+
+/** Intakes: request bodies by enqueue segment, and requests whose sub-batch job failed. */
+export const intakeKeys = {
+  segment: (intake: string, id: string) => `intakes/${intake}/segments/${id}.jsonl`,
+  deadLetter: (intake: string, jobId: string) => `intakes/${intake}/dead-letter/${jobId}.jsonl`,
+  deadLetters: (intake: string) => `intakes/${intake}/dead-letter/`,
+};
+
+/** Audits: one report per run, and the copied results of batches no job collected. */
+export const auditKeys = {
+  /** One report per run: what the snapshot, the job and the reconciliation found. */
+  report: (schedule: string, stamp: string) => `audits/${schedule}/${stamp}.json`,
+  reportsOf: (schedule: string) => `audits/${schedule}/`,
+  /** Results of a recorded batch that ended and was never collected, as the API returned them. */
+  uncollected: (batchId: string) => `audits/uncollected/${batchId}.jsonl`,
+  /** What a snapshot read: files, sizes, where each file's lines start. Written last: its presence means done. */
+  snapshot: (jobId: string) => `jobs/${jobId}/snapshot.json`,
+};

@@ -1,0 +1,43 @@
+/**
+ * The workflow and schedule ids Sluice gives, spelled once, so the client, the CLI, activities and workflows find
+ * each other's runs: jobs, the scheduler of a task queue, intakes, audits and their schedules.
+ */
+
+/** Workflow ids that read well in the Web UI: sluice-job-<name>-<yyyymmdd-hhmmss>. */
+/**
+ * Workflow ids that read well in the Web UI: sluice-job-<name>-<yyyymmdd-hhmmss>, and `-<suffix>` when given (the
+ * client adds a random one, so two runs of one file in the same second get distinct ids).
+ */
+export function jobWorkflowId(name: string, nowMs: number, suffix?: string): string {
+  const slug =
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40) || 'job';
+  const stamp = new Date(nowMs).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `sluice-job-${slug}-${stamp}${suffix === undefined ? '' : `-${suffix}`}`;
+}
+
+export function schedulerWorkflowId(taskQueue: string): string {
+  return `sluice-scheduler-${taskQueue}`;
+}
+
+export function intakeWorkflowId(name: string): string {
+  return `sluice-intake-${name}`;
+}
+
+/** The audit's workflow id as the schedule's action gives it; Temporal appends the scheduled time to it. */
+export function auditWorkflowIdPrefix(name: string): string {
+  return `sluice-audit-${name}`;
+}
+
+/** Temporal's id for the schedule of `name`. */
+export function scheduleIdOf(name: string): string {
+  return `sluice-schedule-${name}`;
+}
+
+/** The schedule's name back from its id, or undefined for schedules that are not Sluice's. */
+export function scheduleNameOf(scheduleId: string): string | undefined {
+  return scheduleId.startsWith('sluice-schedule-') ? scheduleId.slice('sluice-schedule-'.length) : undefined;
+}
