@@ -3,7 +3,7 @@
 // a bad SLUICE_PRICES is refused by name, and the ports it serves on are recorded so CLI links use them.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -17,7 +17,14 @@ import { freePort } from '../src/dev/dev-server';
 import { startDevStackFromConfig, workerSettingsFromConfig, type DevStack } from '../src/dev/stack';
 import { DEV_STACK_FILE, type DevStackRecord } from '../src/dev/stack-record';
 import { LocalDirectoryStore } from '../src/store/local-store';
-import { writeJobInput } from './helpers/stack';
+
+// Not test/helpers/stack.ts: it installs the Temporal runtime on import, and the dev stack installs its own.
+async function threeRequests(dir: string): Promise<string> {
+  const file = path.join(dir, 'input.jsonl');
+  const line = (i: number) => JSON.stringify({ params: { messages: [{ role: 'user', content: `Say ${i}.` }] } });
+  await writeFile(file, [0, 1, 2].map(line).join('\n') + '\n');
+  return file;
+}
 
 test('a bad SLUICE_PRICES is refused by name, not ignored', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'sluice-dev-prices-'));
@@ -54,7 +61,7 @@ describe('sluice dev with SLUICE_CODEC_KEYS', () => {
         client,
         store: new LocalDirectoryStore(cfg.storeDir),
         taskQueue: cfg.SLUICE_TASK_QUEUE,
-        file: await writeJobInput(3),
+        file: await threeRequests(stateDir),
         defaults: { model: 'claude-haiku-4-5', max_tokens: 16 },
         options: { sla: { mode: 'sync' } },
       });
