@@ -23,6 +23,7 @@ import { jobKeys } from '../domain/job';
 import type { JobDefaults } from '../domain/request';
 import type { BlobStore } from '../store/blob-store';
 import { toApiFailure } from './api-failure';
+import { holderOf } from './batch-holder';
 import type { ActivityDeps } from './deps';
 import { streamBatchResults } from './results-stream';
 import type { BatchIndexEntry } from './submit';
@@ -52,6 +53,8 @@ export interface OrphanBatch {
   requests: number;
   /** A cancel was sent by this audit. */
   canceled: boolean;
+  /** For an ended orphan: the job and sub-batch its wire ids name ('foreign': not Sluice's). */
+  heldBy?: { jobId: string; shardKey: string } | 'foreign';
 }
 
 export interface UncollectedBatch {
@@ -147,7 +150,8 @@ export function auditActivities({ store, anthropic }: ActivityDeps) {
           }
           let canceled = false;
           if (input.cancelOrphans && batch.processing_status === 'in_progress') canceled = await cancel(batch.id);
-          orphans.push({ batchId: batch.id, createdAt: batch.created_at, status: batch.processing_status, requests, canceled });
+          const heldBy = batch.processing_status === 'ended' ? await holderOf(anthropic, store, batch) : undefined;
+          orphans.push({ batchId: batch.id, createdAt: batch.created_at, status: batch.processing_status, requests, canceled, ...(heldBy && { heldBy }) });
           continue;
         }
 
