@@ -7,6 +7,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { cancelJob, jobProgress, startJob, waitForJob } from '../src/client/jobs';
 import { jobKeys, type OutcomeLine } from '../src/domain/job';
 import { startStack, writeJobInput, type TestStack } from './helpers/stack';
+import { userIdOf } from './helpers/wire';
 
 const FAST_POLL = { poll: { initialMs: 200, growth: 1.5, capMs: 1_000 } };
 const DEFAULTS = { model: 'claude-haiku-4-5', max_tokens: 64 };
@@ -82,7 +83,7 @@ describe('canceling a job', () => {
         const batch = await api.messages.batches.retrieve(batchId);
         assert.ok(batch.cancel_initiated_at !== null, `${batchId} was canceled`);
         for await (const item of await api.messages.batches.results(batchId))
-          answered.set(item.custom_id, item.result.type);
+          answered.set((await userIdOf(stack.store, item.custom_id))?.customId ?? item.custom_id, item.result.type);
       }
       const results: OutcomeLine[] = [];
       for await (const l of stack.store.readLines(jobKeys.output(workflowId, 'results.jsonl')))
