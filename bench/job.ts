@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: one job of N requests (default 100,000) against the emulator with near-instant processing,
  * on a real Temporal dev server, with the worker in this process. Prints wall time, API calls by endpoint
- * against the minimum, the worker's peak RSS and history events per run.
+ * against the minimum, requests sent (emulator stats) against attempts made (results.jsonl), the worker's peak RSS
+ * and history events per run.
  *
  *   npm run bench -- --requests 20000
  */
@@ -14,6 +15,8 @@ import { Client, Connection } from '@temporalio/client';
 import { startJob, waitForJob } from '../src/client/jobs';
 import { freePort, startDevServer, stopChild } from '../src/dev/dev-server';
 import { requireTemporalCliPath } from '../src/dev/temporal-cli';
+import { jobKeys, type OutcomeLine } from '../src/domain/job';
+import { decodeWireId } from '../src/domain/wire-id';
 import type { EmulatorStats } from '../src/emulator';
 import { LocalDirectoryStore } from '../src/store/local-store';
 import { peakRssOf, printTable, runToEnd } from './report';
@@ -89,6 +92,7 @@ async function main() {
   const batches = Math.ceil(N / BATCH);
   const minimum = 2 * batches;
   const total = Object.values(stats.calls).reduce((a, b) => a + b, 0);
+  const sends = await sendsAgainstAttempts(store, summary.jobId, stats);
 
   const rows: [string, string, string][] = [
     ['requests', String(N), ''],
@@ -98,6 +102,13 @@ async function main() {
     ['worker peak RSS', `${(peakRss / 2 ** 20).toFixed(0)} MB`, peakRss < 400 * 2 ** 20 ? 'target < 400 MB: ok' : 'target < 400 MB: MISSED'],
     ...Object.entries(stats.calls).map(([k, v]): [string, string, string] => [`calls: ${k}`, String(v), '']),
     ['calls: total', String(total), `minimum ${minimum} (creates + results); ratio ${(total / minimum).toFixed(3)} (target ≤ 1.2)`],
+    ['requests sent (emulator)', String(sends.sent), 'requests in created batches + synchronous calls'],
+    ['attempts made (results.jsonl)', String(sends.attempts), 'batches each request names + synchronous calls; expired ones retried count'],
+    [
+      'sent beyond attempts',
+      String(Math.max(0, sends.sent - sends.attempts)),
+      sends.sent <= sends.attempts && sends.twice === 0 ? 'ok: nothing paid twice' : `EXCESS: ${sends.twice} wire ids in two batches`,
+    ],
     ['history runs', String(runs.length), ''],
     ['history events per run', runs.join(', '), Math.max(...runs) < 10_000 ? 'target < 10,000: ok' : 'target < 10,000: MISSED'],
   ];
@@ -107,6 +118,22 @@ async function main() {
   await stopChild(emulator);
   await server.stop();
   await rm(tmp, { recursive: true, force: true });
+}
+
+/** What the emulator received against what Sluice says it sent (results.jsonl); any excess was paid twice. */
+async function sendsAgainstAttempts(store: LocalDirectoryStore, jobId: string, stats: EmulatorStats) {
+  let attempts = 0;
+  for await (const text of store.readLines(jobKeys.output(jobId, 'results.jsonl'))) {
+    const o = JSON.parse(text) as OutcomeLine;
+    attempts += o.mode === 'sync' ? o.attempts : o.batch_ids.length;
+  }
+  let sent = 0;
+  let twice = 0;
+  for (const [id, x] of Object.entries(stats.submissions)) {
+    sent += x.batch + x.sync;
+    if (decodeWireId(id) !== undefined && x.batch > 1) twice++;
+  }
+  return { sent, attempts, twice };
 }
 
 async function historyPerRun(client: Client, workflowId: string): Promise<number[]> {

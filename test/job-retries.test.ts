@@ -255,9 +255,13 @@ describe('retries', () => {
         {
           timeScale: 0.001,
           latency: { batch: { kind: 'uniform', minMs: 20_000, maxMs: 100_000 } },
-          faults: { errorCustomIds: { pattern: '^always-', type: 'overloaded_error' } },
+          faults: { errorCustomIds: { pattern: 'always overloaded', in: 'messages', type: 'overloaded_error' } },
         },
-        { count, customId: (i) => (i < 2 ? `always-${i}` : `item-${i}`) },
+        {
+          count,
+          customId: (i) => (i < 2 ? `always-${i}` : `item-${i}`),
+          prompt: (i) => (i < 2 ? `Document ${i}: always overloaded.` : `Summarise document number ${i}.`),
+        },
         { maxAttempts: 2 },
       );
       assertRetriedOnlyWhatFailed(run, count, 2);

@@ -10,6 +10,7 @@ import type { OutcomeLine } from '../src/domain/job';
 import type { SlaPolicyInput } from '../src/domain/sla-route';
 import type { EmulatorOptions } from '../src/emulator';
 import { readJsonl, startStack, writeJobInput, type TestStack } from './helpers/stack';
+import { sendsByCustomId } from './helpers/wire';
 
 const DEFAULTS = { model: 'claude-haiku-4-5', max_tokens: 32 };
 const POLL = { initialMs: 200, growth: 1.5, capMs: 500 };
@@ -27,11 +28,11 @@ after(async () => {
   for (const s of stacks) await s.close();
 });
 
-async function runJob(count: number, emulator: EmulatorOptions, sla: SlaPolicyInput, ids?: (i: number) => string) {
+async function runJob(count: number, emulator: EmulatorOptions, sla: SlaPolicyInput, ids?: (i: number) => string, prompt?: (i: number) => string) {
   const stack = await startStack(emulator);
   stacks.push(stack);
   const worker = await stack.startWorker();
-  const file = await writeJobInput(count, ids ? { customId: ids } : {});
+  const file = await writeJobInput(count, { ...(ids && { customId: ids }), ...(prompt && { prompt }) });
   const client = stack.env.client;
   const { workflowId } = await startJob({
     client,
@@ -45,7 +46,9 @@ async function runJob(count: number, emulator: EmulatorOptions, sla: SlaPolicyIn
   const out = await mkdtemp(path.join(os.tmpdir(), 'sluice-sla-'));
   await downloadResults(stack.store, workflowId, out);
   const results = await readJsonl<OutcomeLine>(path.join(out, 'results.jsonl'));
-  return { summary, results, stats: stack.emulator.stats(), stack, workflowId };
+  // Batch requests carry wire ids on the wire: count sends by the user's custom_id.
+  const stats = stack.emulator.stats();
+  return { summary, results, stats: { ...stats, submissions: await sendsByCustomId(stack.store, stats) }, stack, workflowId };
 }
 
 describe('the SLA window rule in a job', () => {
@@ -69,13 +72,14 @@ describe('the SLA window rule in a job', () => {
 
   test('a retry that can no longer meet the deadline by batch goes sync', async () => {
     const emulator = batchesTaking(4_000, {
-      faults: { errorCustomIds: { pattern: '^flaky-', type: 'overloaded_error' } },
+      faults: { errorCustomIds: { pattern: 'flaky document', in: 'messages', type: 'overloaded_error' } },
     });
     const { results, stats } = await runJob(
       60,
       emulator,
       { ...SLA, deadlineMs: Date.now() + 9_000 },
       (i) => (i % 6 === 0 ? `flaky-${i}` : `ok-${i}`),
+      (i) => (i % 6 === 0 ? `Summarise flaky document ${i}.` : `Summarise document ${i}.`),
     );
     const flaky = results.filter((r) => r.custom_id.startsWith('flaky-'));
     assert.equal(flaky.length, 10);

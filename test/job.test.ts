@@ -40,6 +40,6 @@ describe('a job of 1,050 requests', () => {
     assert.equal(results[0]!.custom_id, 'req-0000000', 'a missing custom_id is derived from the global line index');
     assert.equal(results[7]!.custom_id, 'req-0000007');
     assert.ok(results.every((r) => r.status === 'succeeded' && r.attempts === 1 && r.batch_ids.length === 1));
-    assert.ok(summary.costUsd > 0 && Math.abs(summary.syncEquivalentUsd - 2 * summary.costUsd) < 1e-6, 'batch costs half');
+    assert.ok(summary.costUsd > 0 && Math.abs(summary.syncEquivalentUsd - 2 * summary.costUsd) < 3e-6, 'batch costs half (both rounded to 6 decimals)');
   });
 });

@@ -168,6 +168,13 @@ export async function verifyJob(v: VerifyInput): Promise<Verification> {
     idsWrong.length ? `wrong: ${idsWrong.slice(0, 5).join(', ')}` : '',
   );
 
+  add(
+    'every batch created was recorded',
+    `${claimed.size} of ${v.stats.createLog.length}`,
+    orphanBatches.length === 0,
+    orphanBatches.length ? `orphans: ${orphanBatches.join(', ')}` : 'no batch paid for and left behind',
+  );
+
   let reconciledSubmissions = 0;
   for (const key of await v.store.list(jobKeys.submissionsOf(v.jobId))) {
     if ((await v.store.readJson<SubmissionRecord>(key))?.reconciled) reconciledSubmissions++;

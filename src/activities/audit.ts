@@ -22,6 +22,7 @@ import { ConfigError } from '../domain/errors';
 import { jobKeys } from '../domain/job';
 import type { BlobStore } from '../store/blob-store';
 import { toApiFailure } from './api-failure';
+import { holderOf } from './batch-holder';
 import type { ActivityDeps } from './deps';
 import { streamBatchResults } from './results-stream';
 import type { BatchIndexEntry } from './submit';
@@ -86,7 +87,8 @@ export function auditActivities({ store, anthropic }: ActivityDeps) {
           }
           let canceled = false;
           if (input.cancelOrphans && batch.processing_status === 'in_progress') canceled = await cancel(batch.id);
-          orphans.push({ batchId: batch.id, createdAt: batch.created_at, status: batch.processing_status, requests, canceled });
+          const heldBy = batch.processing_status === 'ended' ? await holderOf(anthropic, store, batch) : undefined;
+          orphans.push({ batchId: batch.id, createdAt: batch.created_at, status: batch.processing_status, requests, canceled, ...(heldBy && { heldBy }) });
           continue;
         }
 

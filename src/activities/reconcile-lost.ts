@@ -8,11 +8,9 @@ import { log } from '@temporalio/activity';
 import type { MessageBatch } from '@anthropic-ai/sdk/resources/messages/batches';
 import { jobKeys } from '../domain/job';
 import { decideReconcile, reconcileKeys, type Candidate, type SubmissionId, type SubmissionTiming } from '../domain/reconcile';
-import { decodeWireId, wireKeys, type WireTagEntry } from '../domain/wire-id';
-import type { BlobStore } from '../store/blob-store';
 import { FailureType, toApiFailure } from './api-failure';
 import type { ActivityDeps } from './deps';
-import { streamBatchResults } from './results-stream';
+import { holderOf } from './batch-holder';
 import type { BatchIndexEntry, SubmissionRecord } from '../domain/submission-records';
 
 /** The batch proven this submission's, or undefined when creating is safe. Throws a retryable failure to wait. */
@@ -100,26 +98,4 @@ export async function reconcileLostCreate(
 function totalOf(batch: MessageBatch): number {
   const c = batch.request_counts;
   return c.processing + c.succeeded + c.errored + c.canceled + c.expired;
-}
-
-/** Whose requests an ended batch holds, from the wire id of its first result; undefined while results are not ready. */
-async function holderOf(
-  anthropic: ActivityDeps['anthropic'],
-  store: BlobStore,
-  batch: MessageBatch,
-): Promise<SubmissionId | 'foreign' | undefined> {
-  let first: string | undefined;
-  try {
-    for await (const item of streamBatchResults(anthropic, batch.id, batch.results_url ?? undefined)) {
-      first = item.custom_id;
-      break;
-    }
-  } catch {
-    return undefined; // a 404 right after the end, or a cut stream: look again next time
-  }
-  if (first === undefined) return undefined;
-  const address = decodeWireId(first);
-  if (!address) return 'foreign';
-  const entry = await store.readJson<WireTagEntry>(wireKeys.tag(address.tag));
-  return entry ? { jobId: entry.jobId, shardKey: address.shardKey } : 'foreign';
 }

@@ -196,6 +196,8 @@ export interface OrphanBatch {
   requests: number;
   /** A cancel was sent by this audit. */
   canceled: boolean;
+  /** For an ended orphan: the job and sub-batch its wire ids name ('foreign': not Sluice's). */
+  heldBy?: { jobId: string; shardKey: string } | 'foreign';
 }
 
 export interface UncollectedBatch {
