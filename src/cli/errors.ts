@@ -36,12 +36,15 @@ export function reportError(err: unknown, namespace = process.env.TEMPORAL_NAMES
   const code = (err as { code?: unknown }).code;
   // grpc-js (the client) says UNAVAILABLE / Failed to connect; the worker's Rust core says tonic::transport.
   if (code === 14 || /ECONNREFUSED|UNAVAILABLE|Failed to connect|tonic::transport|tcp connect error/i.test(String((err as Error)?.message))) {
-    const tls = /tls|ssl|handshake|certificate/i.test(String((err as Error)?.message));
+    // A refused TLS handshake surfaces as a plain connect timeout: with TLS configured, point at its settings.
+    const tls =
+      /tls|ssl|handshake|certificate/i.test(String((err as Error)?.message)) ||
+      Object.keys(process.env).some((k) => (k.startsWith('TEMPORAL_TLS') || k === 'TEMPORAL_API_KEY' || k === 'TEMPORAL_PROFILE') && process.env[k]);
     console.error(
       `Cannot reach Temporal (${String((err as Error).message)}).\n` +
         (tls
-          ? 'Check TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME and whether the server speaks TLS (TEMPORAL_TLS).'
-          : 'Start the embedded stack with `sluice dev`, or set TEMPORAL_ADDRESS.'),
+          ? 'Check TEMPORAL_ADDRESS and that the server accepts this TLS setup: TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME, the client certificate (TEMPORAL_TLS_CLIENT_CERT_PATH) or TEMPORAL_API_KEY.'
+          : 'Start the embedded stack with `sluice dev`, or set TEMPORAL_ADDRESS (and TEMPORAL_TLS or TEMPORAL_API_KEY if the server requires TLS).'),
     );
     return ExitCode.failure;
   }
