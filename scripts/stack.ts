@@ -28,6 +28,13 @@ async function main(): Promise<number> {
     return 2;
   }
   const log = (line: string) => console.error(line);
+  // Ctrl-C while starting: let the step under way finish, then stop what was started (no orphaned servers).
+  let interruptedEarly = false;
+  const early = () => {
+    interruptedEarly = true;
+    log('Interrupted: stopping once the current step is done...');
+  };
+  process.on('SIGINT', early).on('SIGTERM', early);
   const stack = await startProductionStack({
     dir: opts.dir,
     postgresUrl: opts.postgres,
@@ -38,6 +45,11 @@ async function main(): Promise<number> {
     ui: opts.ui,
     log,
   });
+  process.off('SIGINT', early).off('SIGTERM', early);
+  if (interruptedEarly) {
+    await stack.stop();
+    return 130;
+  }
   console.error(
     [
       '',

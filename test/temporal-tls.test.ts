@@ -14,6 +14,7 @@ import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import pg from 'pg';
 import { DEFAULT_SETUP_NAMES, setupSteps } from '../src/dev/cluster/setup-steps';
+import { writeWorkflowBundle } from '../src/dev/cluster/worker-fleet';
 import { freeServerPorts, runSchemaSteps, startTemporalServer, waitForNamespace, type TemporalServerHandle } from '../src/dev/cluster/temporal-cluster';
 import { ensureTemporalServer } from '../src/dev/temporal-server';
 import { loadTemporalConnection } from '../src/temporal/connection';
@@ -114,7 +115,7 @@ describe('mTLS to the full Temporal server', { skip: DATABASE_URL ? false : 'SLU
     await client.end();
   });
 
-  test('before setup: sluice run and sluice worker name the missing search attributes and `sluice setup`', { timeout: 60_000 }, async () => {
+  test('before setup: sluice run and sluice worker name the missing search attributes and `sluice setup`', { timeout: 180_000 }, async () => {
     const [run, worker] = await Promise.all([
       sluice(runArgs(), { ...tlsEnv, SLUICE_STORE_DIR: storeDir }),
       sluice(['worker'], { ...tlsEnv, SLUICE_STORE_DIR: storeDir, ANTHROPIC_API_KEY: 'sk-test' }),
@@ -125,7 +126,7 @@ describe('mTLS to the full Temporal server', { skip: DATABASE_URL ? false : 'SLU
     assert.match(worker.out, /SluiceJobName, SluicePhase, SluicePriority, SluiceDeadline, SluiceSlaAtRisk/);
   });
 
-  test('sluice setup over mTLS from TEMPORAL_TLS_* registers them; again from a temporal.toml profile, it finds them', { timeout: 60_000 }, async () => {
+  test('sluice setup over mTLS from TEMPORAL_TLS_* registers them; again from a temporal.toml profile, it finds them', { timeout: 180_000 }, async () => {
     const first = await sluice(['setup'], tlsEnv);
     assert.equal(first.code, 0, first.out);
     assert.match(first.out, /^Temporal 127\.0\.0\.1:\d+, namespace default \(mTLS\)$/m);
@@ -157,18 +158,20 @@ describe('mTLS to the full Temporal server', { skip: DATABASE_URL ? false : 'SLU
     assertOneLine(noProfile, 2, /^Error: TEMPORAL_PROFILE: names profile "staging", which TEMPORAL_CONFIG_FILE does not have$/m, 'unknown profile');
   });
 
-  test('a worker connected over mTLS polls, and sluice setup sees it', { timeout: 90_000 }, async () => {
+  test('a worker connected over mTLS polls, and sluice setup sees it', { timeout: 180_000 }, async () => {
     let worker: ChildProcess | undefined;
+    // Prebuilt, so the worker polls within seconds even on a busy machine.
+    const bundle = await writeWorkflowBundle(path.join(await mkdtemp(path.join(os.tmpdir(), 'sluice-tls-bundle-')), 'workflows.js'));
     try {
       worker = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker'], {
         cwd: ROOT,
-        env: { PATH: process.env.PATH, HOME: os.tmpdir(), ...tlsEnv, SLUICE_STORE_DIR: storeDir, ANTHROPIC_API_KEY: 'sk-test' },
+        env: { PATH: process.env.PATH, HOME: os.tmpdir(), ...tlsEnv, SLUICE_STORE_DIR: storeDir, ANTHROPIC_API_KEY: 'sk-test', SLUICE_WORKFLOW_BUNDLE: bundle },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let out = '';
       worker.stderr!.on('data', (b: Buffer) => (out += b.toString()));
       worker.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-      const deadline = Date.now() + 60_000;
+      const deadline = Date.now() + 120_000;
       for (;;) {
         assert.ok(worker.exitCode === null, `the worker exited:\n${out}`);
         const r = await sluice(['setup'], tlsEnv);
@@ -183,7 +186,7 @@ describe('mTLS to the full Temporal server', { skip: DATABASE_URL ? false : 'SLU
     }
   });
 
-  test('bad settings and refusing servers: one line each, the right exit code, nothing started', { timeout: 90_000 }, async () => {
+  test('bad settings and refusing servers: one line each, the right exit code, nothing started', { timeout: 240_000 }, async () => {
     const unreadable = path.join(ca.dir, 'unreadable.key');
     await writeFile(unreadable, 'x');
     await chmod(unreadable, 0o000);

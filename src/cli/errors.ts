@@ -90,12 +90,15 @@ export function reportError(err: unknown, namespace = process.env.TEMPORAL_NAMES
         ? err.message
         : `Cannot reach Temporal at ${process.env.TEMPORAL_ADDRESS || '127.0.0.1:7233'}`;
     const root = rootMessage(err as Error);
-    const tls = /tls|ssl|handshake|certificate/i.test(root);
+    // A refused TLS handshake surfaces as a plain connect timeout: with TLS configured, point at its settings.
+    const tls =
+      /tls|ssl|handshake|certificate/i.test(root) ||
+      Object.keys(process.env).some((k) => (k.startsWith('TEMPORAL_TLS') || k === 'TEMPORAL_API_KEY' || k === 'TEMPORAL_PROFILE') && process.env[k]);
     say(
       `${where} (${root}).\n` +
         (tls
-          ? 'Check TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME and whether the server speaks TLS (TEMPORAL_TLS).'
-          : "Start the embedded stack with `sluice dev`, or set TEMPORAL_ADDRESS to the server's host:port."),
+          ? 'Check TEMPORAL_ADDRESS and that the server accepts this TLS setup: TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME, the client certificate (TEMPORAL_TLS_CLIENT_CERT_PATH) or TEMPORAL_API_KEY.'
+          : "Start the embedded stack with `sluice dev`, or set TEMPORAL_ADDRESS to the server's host:port (and TEMPORAL_TLS or TEMPORAL_API_KEY if the server requires TLS)."),
     );
     return ExitCode.failure;
   }

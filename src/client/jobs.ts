@@ -21,6 +21,7 @@ import type { BlobStore } from '../store/blob-store';
 import { cancelSignal, progressQuery, sluiceJob } from '../workflows';
 import type { JobProgress } from '../workflows/job-state';
 import { SluiceDeadline, SluiceJobName, SluicePhase, SluicePriority } from '../workflows/search-attributes';
+import { setupErrorOr } from '../temporal/failures';
 import { prepareInput, type PreparedInput } from './prepare-input';
 
 export interface StartJobOptions {
@@ -96,6 +97,7 @@ async function prepareAndStart(o: StartJobOptions, options: JobOptions, name: st
     source: path.resolve(o.file),
     submittedAtMs: Date.now(),
   };
+  // A cluster without the namespace or Sluice's search attributes: one line that names `sluice setup`.
   const handle = await o.client.workflow.start(sluiceJob, {
     workflowId,
     taskQueue: o.taskQueue,
@@ -116,6 +118,8 @@ async function prepareAndStart(o: StartJobOptions, options: JobOptions, name: st
         : [`**Deadline** ${new Date(options.sla.deadlineMs).toISOString()} (window ${options.sla.windowMs} ms, margin ${options.sla.marginMs} ms, sync fallback ${options.sla.syncFallback ? 'on' : 'off'})`]),
       `**Output** ${jobKeys.output(workflowId, 'results.jsonl')} in the store`,
     ].join('\n\n'),
+  }).catch((err: unknown) => {
+    throw setupErrorOr(err, o.client.options.namespace);
   });
   return { workflowId, handle, prepared };
 }

@@ -28,6 +28,7 @@ import {
 } from '../domain/audit';
 import { formatDuration } from '../domain/duration';
 import { ConfigError, parseConfig } from '../domain/errors';
+import { setupErrorOr } from '../temporal/failures';
 import { cadenceOf, ScheduleCadenceSchema, type Cadence, type OverlapPolicy, type ScheduleCadenceInput } from '../domain/schedule';
 import { sluiceAudit, type AuditResult } from '../workflows';
 import { SluiceJobName, SluicePriority } from '../workflows/search-attributes';
@@ -100,7 +101,7 @@ export async function createSchedule(o: CreateScheduleOptions): Promise<CreatedS
     if (err instanceof ScheduleAlreadyRunning) {
       throw new ConfigError('name', `a schedule named "${o.name}" exists already: delete it first, or choose another name`, { cause: err });
     }
-    throw err;
+    throw setupErrorOr(err, o.client.options.namespace);
   }
   const described = await handle.describe();
   return { scheduleId, cadence, nextRuns: described.info.nextActionTimes };

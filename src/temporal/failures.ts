@@ -10,6 +10,7 @@ import {
   GRPC_UNAUTHENTICATED,
   namespaceMissing,
   searchAttributesMissing,
+  SetupNeededError,
 } from './cluster-check';
 
 export interface ExplainedFailure {
@@ -38,4 +39,11 @@ export function explainTemporalFailure(err: unknown, namespace: string): Explain
     };
   }
   return undefined;
+}
+
+/** For client helpers: a cluster that is not set up becomes a SetupNeededError (one line); anything else as it was. */
+export function setupErrorOr(err: unknown, namespace: string): unknown {
+  const explained = explainTemporalFailure(err, namespace);
+  if (!explained || /refused the credentials/.test(explained.line)) return err;
+  return new SetupNeededError(explained.line, explained.exitCode);
 }

@@ -22,7 +22,7 @@ import { ensureTemporalServer, ensureTemporalUiServer } from '../temporal-server
 import { startLocalPostgres, type LocalPostgres } from './local-postgres';
 import type { PostgresTarget } from './server-config';
 import { DEFAULT_SETUP_NAMES, setupSteps, type SetupStep } from './setup-steps';
-import { ensureNamespace, freeServerPorts, runSchemaSteps, startTemporalServer, waitForNamespace, type TemporalServerHandle } from './temporal-cluster';
+import { ensureNamespace, freeLowPort, freeServerPorts, runSchemaSteps, startTemporalServer, waitForNamespace, type TemporalServerHandle } from './temporal-cluster';
 import { startUiServer, type UiServerHandle } from './ui-server';
 import { workerFleet, writeWorkflowBundle, type WorkerFleet } from './worker-fleet';
 
@@ -88,7 +88,7 @@ export async function startProductionStack(o: ProductionStackOptions): Promise<P
     let adminUrl = o.postgresUrl;
     if (!adminUrl) {
       const portFile = path.join(dir, 'postgres', 'port');
-      const port = existsSync(portFile) ? Number(await readFile(portFile, 'utf8')) : await freePort(HOST);
+      const port = existsSync(portFile) ? Number(await readFile(portFile, 'utf8')) : await freeLowPort(HOST);
       local = await startLocalPostgres(path.join(dir, 'postgres'), port, log);
       await writeFile(portFile, String(port));
       cleanup.push(() => local!.stop());

@@ -23,15 +23,19 @@ export async function freeServerPorts(host: string): Promise<ServerPorts> {
   const ports: Partial<ServerPorts> = {};
   const taken = new Set<number>();
   for (const name of SERVER_PORT_NAMES) {
-    for (;;) {
-      const port = 10_000 + Math.floor(Math.random() * 22_000);
-      if (taken.has(port) || !(await isPortFree(host, port))) continue;
-      taken.add(port);
-      ports[name] = port;
-      break;
-    }
+    const port = await freeLowPort(host, taken);
+    taken.add(port);
+    ports[name] = port;
   }
   return ports as ServerPorts;
+}
+
+/** A free port in 10000-31999 (below Linux's ephemeral range), not in `taken`. */
+export async function freeLowPort(host: string, taken: Set<number> = new Set()): Promise<number> {
+  for (;;) {
+    const port = 10_000 + Math.floor(Math.random() * 22_000);
+    if (!taken.has(port) && (await isPortFree(host, port))) return port;
+  }
 }
 
 /** Runs the schema steps with Temporal's SQL tool; a database that already exists keeps its schema (update only). */

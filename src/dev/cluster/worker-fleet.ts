@@ -41,7 +41,7 @@ export function workerFleet(env: NodeJS.ProcessEnv, logDir?: string): WorkerFlee
       child.stderr.on('data', keep);
       const w = { child, output: () => output };
       workers.push(w);
-      const deadline = Date.now() + 60_000;
+      const deadline = Date.now() + 120_000;
       // runWorkerFromEnv prints this line once the worker is created, just before it polls.
       while (!output.includes('Sluice worker on')) {
         if (child.exitCode !== null) throw new Error(`a worker process exited early:\n${output}`);
