@@ -15,7 +15,7 @@ const forbiddenInPureCode = {
 };
 
 export default tseslint.config(
-  { ignores: ['lib/**', 'node_modules/**', 'eslint.config.mjs', 'bin/**', 'scripts/*.js'] },
+  { ignores: ['lib/**', 'node_modules/**', 'examples/**', 'eslint.config.mjs', 'bin/**', 'scripts/*.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -10,6 +10,7 @@ import { pollActivity } from './poll';
 import { queueActivity } from './queue';
 import { packRetriesActivity } from './retries';
 import { submitActivity } from './submit';
+import { stageActivities } from './stage';
 import { slaMissedActivity, syncActivity } from './sync';
 
 export function createActivities(deps: ActivityDeps) {
@@ -26,6 +27,7 @@ export function createActivities(deps: ActivityDeps) {
     finalizeJob: finalizeActivity(deps),
     ...intakeActivities(deps),
     ...auditActivities(deps),
+    ...stageActivities(deps),
   };
 }
 
