@@ -12,6 +12,7 @@ async function main() {
     taskQueue: process.env.TASK_QUEUE ?? 'digests',
     file: process.argv[2] ?? 'prompts.jsonl',
     defaults: { model: 'claude-haiku-4-5', max_tokens: 128 },
+    options: { poll: { initialMs: 1_000 } }, // a small job: look every second at first (the default is 30 s)
   });
   const summary = await waitForJob(client, workflowId);
   console.log(JSON.stringify({ workflowId, requests: summary.requests, succeeded: summary.outcomes.succeeded }));

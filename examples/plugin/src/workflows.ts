@@ -20,7 +20,8 @@ export async function nightlyDigest(input: { file: string }): Promise<DigestResu
     name: 'nightly-digest',
     input: { file: input.file },
     defaults: { model: 'claude-haiku-4-5', max_tokens: 128 },
-    options: { batchSize: 2 },
+    // Sub-batches of 2 so that this small example sends several; a poll every second while batches are young.
+    options: { batchSize: 2, poll: { initialMs: 1_000 } },
   });
   const { phase } = await job.progress();
   const summary = await job.result();
