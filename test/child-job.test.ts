@@ -2,7 +2,10 @@
 // the parent queries and cancels its job, a canceled parent cancels its job too, and bad input or options fail the
 // parent with the place and the reason before any job starts.
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -110,6 +113,39 @@ describe('a Sluice job as the child of a user workflow', () => {
     assert.match(root.message, new RegExp(`${escape(file)}:2: params\\.messages`));
     await assert.rejects(env.client.workflow.getHandle(jobId).describe(), WorkflowNotFoundError);
     assert.equal(await store.exists(`jobs/${jobId}/input.jsonl`), false, 'nothing stored');
+  });
+
+  test('a job from a URL the worker reads: staged, run, summarized; a missing URL fails at once', { timeout: 60_000 }, async () => {
+    const body = await readFile(await writeJobInput(7));
+    const server = createServer((req, res) => {
+      if (req.url === '/prompts.jsonl') res.writeHead(200, { 'content-type': 'application/x-ndjson' }).end(body);
+      else res.writeHead(404).end();
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    after(() => server.close());
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+    const jobId = jobIdFor('url');
+    const summary = await env.client.workflow.execute<typeof parentAwaitsItsJob>('parentAwaitsItsJob', {
+      taskQueue,
+      workflowId: `parent-${jobId}`,
+      args: [{ url: `${base}/prompts.jsonl`, jobId, options: { poll: { initialMs: 200, growth: 1.5, capMs: 1_000 } } }],
+    });
+    assert.equal(summary.requests, 7);
+    assert.equal(summary.outcomes.succeeded, 7);
+
+    const missingId = jobIdFor('url-missing');
+    const failure = await env.client.workflow
+      .execute<typeof parentAwaitsItsJob>('parentAwaitsItsJob', { taskQueue, workflowId: `parent-${missingId}`, args: [{ url: `${base}/gone.jsonl`, jobId: missingId }] })
+      .then(
+        () => assert.fail('the parent ran a job from a missing URL'),
+        (err: unknown) => err,
+      );
+    const root = rootCause(failure);
+    assert.ok(root instanceof ApplicationFailure, String(root));
+    assert.equal(root.type, 'SluiceInputUnreadable');
+    assert.match(root.message, /gone\.jsonl: HTTP 404/);
   });
 
   test('a bad option fails the parent naming the option, before anything is read or stored', { timeout: 30_000 }, async () => {

@@ -28,9 +28,17 @@ after(() => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 
-test('the packed tarball, installed in a project of its own, runs that project\'s worker, client and child job', { timeout: 600_000 }, async () => {
+test('the packed tarball, installed in a project of its own, runs that project\'s worker, client and child job', { timeout: 600_000 }, async (t) => {
+  // How long each stage took, in the test's report (CI time is worth watching).
+  let since = Date.now();
+  const took = (stage: string) => {
+    t.diagnostic(`${stage}: ${((Date.now() - since) / 1000).toFixed(1)} s`);
+    since = Date.now();
+  };
   const [tarball, env] = await Promise.all([packRepository(), testEnv()]);
+  took('npm pack (builds lib/)');
   const project = await installIntoFreshProject(EXAMPLE, tarball);
+  took('npm ci --offline in the new project');
   const node = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
     run(process.execPath, args, { cwd: project, env: { ...process.env, ...extraEnv }, maxBuffer: 16 << 20 });
 
@@ -45,6 +53,7 @@ test('the packed tarball, installed in a project of its own, runs that project\'
 
   // The project's own tsc type-checks its code against the package's declarations and compiles it.
   await run(process.execPath, [path.join(project, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], { cwd: project });
+  took("the project's tsc");
 
   const emulator = await startEmulator(FAST_EMULATOR);
   after(() => emulator.close());
@@ -68,6 +77,7 @@ test('the packed tarball, installed in a project of its own, runs that project\'
     worker.once('exit', () => reject(new Error(`the project's worker exited:\n${workerOutput}`)));
   });
 
+  took('worker up (bundles its workflows and Sluice\'s)');
   // Client code: a job from a file, through the package's client helpers.
   const fromClient = JSON.parse((await node(['dist/run-job.js', 'prompts.jsonl'], projectEnv)).stdout) as {
     workflowId: string;
@@ -76,6 +86,7 @@ test('the packed tarball, installed in a project of its own, runs that project\'
   };
   assert.deepEqual({ requests: fromClient.requests, succeeded: fromClient.succeeded }, { requests: 5, succeeded: 5 });
 
+  took('a job from client code');
   // The project's own workflow: a Sluice job as its child, staged by the worker, queried, awaited; then its own activity.
   const digest = JSON.parse((await node(['dist/start-digest.js', 'prompts.jsonl'], projectEnv)).stdout) as {
     workflowId: string;
@@ -85,6 +96,7 @@ test('the packed tarball, installed in a project of its own, runs that project\'
     firstPhase: string;
     announcement: string;
   };
+  took('a job as the child of the project\'s workflow');
   assert.equal(digest.requests, 5);
   assert.equal(digest.succeeded, 5);
   assert.ok(['planning', 'running', 'polling', 'finalizing', 'done'].includes(digest.firstPhase), digest.firstPhase);
