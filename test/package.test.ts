@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -36,8 +36,11 @@ test('the packed tarball, installed in a project of its own, runs that project\'
     since = Date.now();
   };
   const [tarball, env] = await Promise.all([packRepository(), testEnv()]);
+  after(() => rm(path.dirname(tarball), { recursive: true, force: true }));
   took('npm pack (builds lib/)');
   const project = await installIntoFreshProject(EXAMPLE, tarball);
+  // The project's node_modules is about 100 MB: gone after the test.
+  after(() => rm(project, { recursive: true, force: true }));
   took('npm ci --offline in the new project');
   const node = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
     run(process.execPath, args, { cwd: project, env: { ...process.env, ...extraEnv }, maxBuffer: 16 << 20 });
