@@ -7,7 +7,7 @@ import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 // What crosses the activity boundary is declared in src/contracts; only the worker wires the activities themselves.
 const noActivityImports = {
   group: ['**/activities', '**/activities/*', '!**/contracts/activities'],
-  message: 'Import activity inputs and outputs from src/contracts/activities (only src/worker.ts builds the activities).',
+  message: 'Import activity inputs and outputs from src/contracts/activities (only src/worker.ts and the plugin build the activities).',
 };
 
 // Workflow and domain code is replayed deterministically inside Temporal's sandbox: no Node built-ins,
@@ -23,7 +23,7 @@ const forbiddenInPureCode = {
 };
 
 export default tseslint.config(
-  { ignores: ['lib/**', 'node_modules/**', 'eslint.config.mjs', 'bin/**', 'scripts/*.js'] },
+  { ignores: ['lib/**', 'node_modules/**', 'examples/**', 'eslint.config.mjs', 'bin/**', 'scripts/*.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -53,7 +53,7 @@ export default tseslint.config(
   },
   {
     files: ['src/**/*.ts'],
-    ignores: ['src/activities/**', 'src/worker.ts', 'src/contracts/**'],
+    ignores: ['src/activities/**', 'src/worker.ts', 'src/plugin/**', 'src/contracts/**'],
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [noActivityImports] }] },
   },
   {

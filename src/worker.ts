@@ -1,19 +1,17 @@
 /**
  * The worker process: reads its configuration from the environment, connects to Temporal and runs Sluice's
- * workflows and activities on one task queue. `createSluiceWorker` is also used by the dev stack and tests.
+ * workflows and activities on one task queue. `createSluiceWorker` (a Worker with the SluicePlugin) is also used by
+ * the dev stack and tests.
  */
-import Anthropic from '@anthropic-ai/sdk';
 import type { DataConverter } from '@temporalio/common';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
-import { createActivities } from './activities';
-import { QueueCapacitySchema, type QueueCapacityInput } from './domain/queue';
-import { SubmissionTimingSchema, type SubmissionTimingInput } from './domain/reconcile';
-import { parseConfig } from './domain/errors';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import type { QueueCapacityInput } from './domain/queue';
+import type { SubmissionTimingInput } from './domain/reconcile';
 import { dataConverterFromEnv } from './codec';
 import { loadConfig, submissionTimingFromEnv, type SluiceConfig } from './config';
 import { ConfigError } from './domain/errors';
-import { withPriceOverrides } from './domain/prices';
-import { enableSluiceMetrics, SLUICE_HISTOGRAM_BUCKETS } from './metrics';
+import { SLUICE_HISTOGRAM_BUCKETS } from './metrics';
+import { SluicePlugin } from './plugin/sluice-plugin';
 import { createStore } from './store';
 import { assertClusterReady } from './temporal/cluster-check';
 import type { BlobStore } from './store/blob-store';
@@ -48,36 +46,29 @@ export interface SluiceWorkerOptions {
 }
 
 export async function createSluiceWorker(o: SluiceWorkerOptions): Promise<Worker> {
-  const clientOptions = { apiKey: o.apiKey, baseURL: o.baseURL };
   const store = o.store ?? (o.storeDir === undefined ? undefined : new LocalDirectoryStore(o.storeDir));
   if (!store) throw new ConfigError('store', 'createSluiceWorker needs a store or a storeDir');
-  const activities = createActivities({
+  const plugin = new SluicePlugin({
     store,
-    anthropic: new Anthropic({ ...clientOptions, maxRetries: 4 }),
-    anthropicNoRetry: new Anthropic({ ...clientOptions, maxRetries: 0 }),
-    prices: withPriceOverrides(o.prices ?? {}),
-    queueCapacity: parseConfig(QueueCapacitySchema, o.queueCapacity ?? {}, 'queue'),
+    anthropic: { apiKey: o.apiKey, baseURL: o.baseURL },
+    prices: o.prices,
+    queueCapacity: o.queueCapacity,
+    dataConverter: o.dataConverter,
+    submission: o.submission,
     webUiUrl: o.webUiUrl,
-    submission: parseConfig(SubmissionTimingSchema, o.submission ?? {}, 'submission'),
     apiTimeScale: o.apiTimeScale,
   });
-  const workflows: Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle'> = o.workflowBundlePath
-    ? { workflowBundle: { codePath: o.workflowBundlePath } }
-    : { workflowsPath: require.resolve('./workflows') };
-  const worker = await Worker.create({
+  return Worker.create({
     connection: o.connection,
     namespace: o.namespace,
     taskQueue: o.taskQueue,
-    activities,
-    ...workflows,
+    // Without a prebuilt bundle, the plugin adds the workflows to bundle at start.
+    workflowBundle: o.workflowBundlePath ? { codePath: o.workflowBundlePath } : undefined,
     maxConcurrentActivityTaskExecutions: o.activityConcurrency ?? 32,
     maxCachedWorkflows: o.workflowCache ?? 200,
     maxTaskQueueActivitiesPerSecond: o.maxTaskQueueActivitiesPerSecond,
-    dataConverter: o.dataConverter,
+    plugins: [plugin],
   });
-  // Sluice's metrics go through the runtime's meter (a no-op unless the runtime exports metrics).
-  enableSluiceMetrics(Runtime.instance().metricMeter, { namespace: o.namespace, task_queue: o.taskQueue });
-  return worker;
 }
 
 export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<void> {

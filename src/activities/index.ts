@@ -11,6 +11,7 @@ import { pollActivity } from './poll';
 import { queueActivity } from './queue';
 import { packRetriesActivity } from './retries';
 import { submitActivity } from './submit';
+import { stageActivities } from './stage';
 import { slaMissedActivity, syncActivity } from './sync';
 
 export function createActivities(deps: ActivityDeps): SluiceActivities {
@@ -27,6 +28,7 @@ export function createActivities(deps: ActivityDeps): SluiceActivities {
     finalizeJob: finalizeActivity(deps),
     ...intakeActivities(deps),
     ...auditActivities(deps),
+    ...stageActivities(deps),
   };
 }
 

@@ -265,6 +265,79 @@ export interface CheckIntakeJobsInput {
 }
 
 /** Every activity the worker registers, by the name workflows call it. */
+// what the job's progress query answers (declared here, below the messages that name it)
+export type JobPhase = 'planning' | 'running' | 'held' | 'canceling' | 'finalizing' | 'done' | 'failed' | 'canceled';
+
+/** What the `progress` query answers. */
+export interface JobProgress {
+  phase: JobPhase;
+  /** Why a held job does not submit. */
+  heldReason?: string;
+  priority: number;
+  requests: {
+    total: number;
+    succeeded: number;
+    failed: number;
+    canceled: number;
+    slaMissed: number;
+    inFlight: number;
+    inSync: number;
+    waitingToRetry: number;
+    notYetSubmitted: number;
+  };
+  batches: { created: number; inFlight: number; collected: number; queuedRetryShards: number };
+  sla?: SlaView;
+  retried: number;
+  reasons: Record<string, number>;
+  tokens: { input: number; output: number };
+  costUsd: number;
+  syncEquivalentUsd: number;
+  requestsPerMinute: number;
+  etaMs?: number;
+  run: number;
+  elapsedMs: number;
+  error?: string;
+}
+
+/** The SLA as the progress query and the Web UI show it. */
+export interface SlaView {
+  deadline: string;
+  latestBatchSubmission: string;
+  /** The window W the rule uses (the learned one once fitted). */
+  windowMs: number;
+  atRisk: boolean;
+  /** Where a sub-batch submitted now would go. */
+  routeNow: 'batch' | 'sync' | 'sla_missed';
+  syncRequests: number;
+}
+
+// jobs started from a user's workflow
+/** Where a job's requests come from: a path on the worker's file system, or an http(s) URL the worker fetches. */
+export type StageSource = { file: string } | { url: string };
+
+export interface StageInput {
+  jobId: string;
+  source: StageSource;
+  defaults?: JobDefaults;
+  /** Store bad lines in rejects.jsonl and run the rest (default: refuse the whole input). */
+  skipInvalid?: boolean;
+}
+
+/** Keys and counts only: this is what the user's workflow history holds of the input. */
+export interface StagedInput {
+  inputKey: string;
+  requestCount: number;
+  rejected: number;
+  rejectsKey?: string;
+  /** The file or URL, for the summary and the Web UI. */
+  source: string;
+}
+
+export const StageFailureType = {
+  BadInput: 'SluiceBadInput',
+  SourceUnreadable: 'SluiceInputUnreadable',
+} as const;
+
 export interface SluiceActivities {
   planJob: (input: PlanInput) => Promise<PlanResult>;
   submitBatch: (input: SubmitInput) => Promise<SubmitResult>;
@@ -280,4 +353,6 @@ export interface SluiceActivities {
   checkIntakeJobs: (input: CheckIntakeJobsInput) => Promise<{ finished: FinishedJob[] }>;
   snapshotAuditInput: (input: SnapshotAuditInput) => Promise<AuditSnapshot>;
   reconcileAccount: (input: ReconcileInput) => Promise<ReconcileResult>;
+  stageRequests: (input: StageInput) => Promise<StagedInput>;
+  sluiceJobProgress: (input: { jobId: string }) => Promise<JobProgress>;
 }

@@ -5,7 +5,7 @@
  * know: never rename one, add a new message beside the old instead.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { AuditSnapshot, ReconcileResult, RoomRequest } from './activities';
+import type { AuditSnapshot, JobPhase, JobProgress, ReconcileResult, RoomRequest, SlaView } from './activities';
 
 export type { RoomRequest };
 import type { Tier } from '../domain/intake';
@@ -13,50 +13,7 @@ import type { QueueCapacity, QueueMember, Room } from '../domain/queue';
 
 // The job
 
-export type JobPhase = 'planning' | 'running' | 'held' | 'canceling' | 'finalizing' | 'done' | 'failed' | 'canceled';
-
-/** What the `progress` query answers. */
-export interface JobProgress {
-  phase: JobPhase;
-  /** Why a held job does not submit. */
-  heldReason?: string;
-  priority: number;
-  requests: {
-    total: number;
-    succeeded: number;
-    failed: number;
-    canceled: number;
-    slaMissed: number;
-    inFlight: number;
-    inSync: number;
-    waitingToRetry: number;
-    notYetSubmitted: number;
-  };
-  batches: { created: number; inFlight: number; collected: number; queuedRetryShards: number };
-  sla?: SlaView;
-  retried: number;
-  reasons: Record<string, number>;
-  tokens: { input: number; output: number };
-  costUsd: number;
-  syncEquivalentUsd: number;
-  requestsPerMinute: number;
-  etaMs?: number;
-  run: number;
-  elapsedMs: number;
-  error?: string;
-}
-
-/** The SLA as the progress query and the Web UI show it. */
-export interface SlaView {
-  deadline: string;
-  latestBatchSubmission: string;
-  /** The window W the rule uses (the learned one once fitted). */
-  windowMs: number;
-  atRisk: boolean;
-  /** Where a sub-batch submitted now would go. */
-  routeNow: 'batch' | 'sync' | 'sla_missed';
-  syncRequests: number;
-}
+export type { JobPhase, JobProgress, SlaView };
 
 export const cancelSignal = defineSignal('cancel');
 

@@ -1,0 +1,99 @@
+/**
+ * Sluice as a Temporal plugin: one line adds Sluice's workflows, activities and (when configured) payload codec to
+ * someone else's Worker, and the same codec to their Client.
+ *
+ *   const worker = await Worker.create({ connection, taskQueue, workflowsPath, plugins: [new SluicePlugin({ store, anthropic })] });
+ *
+ * `sluice worker` is built on it (src/worker.ts).
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import type { DataConverter } from '@temporalio/common';
+import { SimplePlugin } from '@temporalio/plugin';
+import { Runtime, type ReplayWorkerOptions, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, type SluiceActivities } from '../activities';
+import { ConfigError, parseConfig } from '../domain/errors';
+import { withPriceOverrides } from '../domain/prices';
+import { QueueCapacitySchema, type QueueCapacityInput } from '../domain/queue';
+import { SubmissionTimingSchema, type SubmissionTimingInput } from '../domain/reconcile';
+import { enableSluiceMetrics } from '../metrics';
+import type { BlobStore } from '../store/blob-store';
+import { combinedWorkflowsPath, SLUICE_WORKFLOWS_PATH } from './combined-workflows';
+
+export interface SluicePluginOptions {
+  /** Where request bodies and results live: a LocalDirectoryStore, a PostgresStore, or your own BlobStore. */
+  store: BlobStore;
+  /**
+   * The Messages API: a client of your own, or its key and base URL. Sluice makes a copy with SDK retries off for
+   * creating batches (a retry after a lost answer would pay twice; Temporal retries the activity, which reconciles).
+   */
+  anthropic: Anthropic | { apiKey: string; baseURL?: string };
+  /** Price overrides by model, as in SLUICE_PRICES. */
+  prices?: unknown;
+  /** Room in the account's batch queue (per task queue); defaults: 100,000 requests, 1,000 batches. */
+  queueCapacity?: QueueCapacityInput;
+  /** E.g. dataConverterFromEnv(): payload encryption, on the worker and on clients made with this plugin. */
+  dataConverter?: DataConverter;
+  /** The create call's timeout and reconciliation timing (SubmissionTimingSchema); tests shorten them. */
+  submission?: SubmissionTimingInput;
+  /** The Temporal Web UI, for the link in each job's report; no link without it. */
+  webUiUrl?: string;
+  /** Job-clock ms per API-clock ms (an emulator's timeScale; 1 against the real API), for learned windows. */
+  apiTimeScale?: number;
+}
+
+export class SluicePlugin extends SimplePlugin {
+  /** The activities the plugin registers, for workers configured by hand. */
+  readonly activities: SluiceActivities;
+
+  constructor(o: SluicePluginOptions) {
+    const { anthropic, anthropicNoRetry } = anthropicClients(o.anthropic);
+    const activities = createActivities({
+      store: o.store,
+      anthropic,
+      anthropicNoRetry,
+      prices: withPriceOverrides(o.prices ?? {}),
+      queueCapacity: parseConfig(QueueCapacitySchema, o.queueCapacity ?? {}, 'queueCapacity'),
+      submission: parseConfig(SubmissionTimingSchema, o.submission ?? {}, 'submission'),
+      webUiUrl: o.webUiUrl,
+      apiTimeScale: o.apiTimeScale,
+    });
+    super({
+      name: 'sluice',
+      activities,
+      dataConverter: o.dataConverter,
+      workflowsPath: (existing) => (existing === undefined ? SLUICE_WORKFLOWS_PATH : combinedWorkflowsPath(existing)),
+    });
+    this.activities = activities;
+  }
+
+  override configureWorker(options: WorkerOptions): WorkerOptions {
+    const configured = withoutPathBesideBundle(options, super.configureWorker(options));
+    // Sluice's own metrics go through the runtime's meter (a no-op unless the runtime exports metrics).
+    enableSluiceMetrics(Runtime.instance().metricMeter, { namespace: options.namespace ?? 'default', task_queue: options.taskQueue });
+    return configured;
+  }
+
+  override configureReplayWorker(options: ReplayWorkerOptions): ReplayWorkerOptions {
+    return withoutPathBesideBundle(options, super.configureReplayWorker(options));
+  }
+}
+
+/**
+ * A prebuilt bundle holds whatever was bundled: bundle it with the plugin (`bundleWorkflowCode({ workflowsPath,
+ * plugins: [sluicePlugin] })`) and the plugin adds no path beside it.
+ */
+function withoutPathBesideBundle<T extends { workflowBundle?: unknown; workflowsPath?: string }>(given: T, configured: T): T {
+  return given.workflowBundle === undefined ? configured : { ...configured, workflowsPath: undefined };
+}
+
+function anthropicClients(given: SluicePluginOptions['anthropic']): { anthropic: Anthropic; anthropicNoRetry: Anthropic } {
+  // Duck-typed: the caller's SDK may be another copy of the package than Sluice's.
+  if ('withOptions' in given && typeof given.withOptions === 'function') {
+    return { anthropic: given, anthropicNoRetry: given.withOptions({ maxRetries: 0 }) };
+  }
+  if (typeof given?.apiKey !== 'string' || given.apiKey === '') {
+    throw new ConfigError('anthropic.apiKey', 'is missing: SluicePlugin needs an API key (for the emulator, the key it prints)');
+  }
+  const options = { apiKey: given.apiKey, baseURL: given.baseURL };
+  return { anthropic: new Anthropic({ ...options, maxRetries: 4 }), anthropicNoRetry: new Anthropic({ ...options, maxRetries: 0 }) };
+}
