@@ -174,6 +174,12 @@ test('the Web UI decodes through the codec server, which allows the UI origin an
   assert.equal(environmentOf('sluice-codec-server', { ...HOST_ENV, SLUICE_CODEC_SERVER_TOKEN: 't'.repeat(20) }).SLUICE_CODEC_SERVER_TOKEN, 't'.repeat(20));
 });
 
+test('a codec server without a token is published on loopback only, unless the operator opts in', () => {
+  const codec = services['sluice-codec-server']!;
+  assert.ok(codec.command!.includes('--no-auth'), 'the UI calls it without a token: --no-auth said explicitly');
+  for (const p of codec.ports ?? []) assert.match(p, /^\$\{SLUICE_PUBLISH_ADDRESS:-127\.0\.0\.1\}:/, `published on loopback by default: ${p}`);
+});
+
 test('the Dockerfile exposes the metrics and codec ports', () => {
   const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
   assert.match(dockerfile, /^EXPOSE 9464 8888$/m);

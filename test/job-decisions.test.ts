@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import { JobOptionsSchema, type JobOptionsInput, type ShardRef } from '../src/domain/job';
 import type { CollectResult } from '../src/contracts/activities';
 import { emptyTally } from '../src/domain/cost';
+import { ActivityFailure, ApplicationFailure, RetryState } from '@temporalio/common';
 import * as decide from '../src/workflows/job-decisions';
 import { initialJobState, type InFlightBatch, type JobState } from '../src/workflows/job-state';
 import { applyCollected, dropUnsent, retriesPacked, takeShard } from '../src/workflows/job-transitions';
@@ -234,5 +235,24 @@ describe('how long to wait, when to stop, when to continue as new', () => {
     assert.equal(decide.nextActionText(running(1, 100, { heldReason: 'paused' })), 'wait: paused');
     assert.equal(decide.nextActionText(running(1, 100, { inFlight: [batch('a', 1, NOW)] })), 'poll 1 batches');
     assert.equal(decide.nextActionText(running(1, 100, { syncInFlight: [{ key: 's000000', requests: 1 }] })), 'finish 1 synchronous sub-batches');
+  });
+});
+
+describe('which activity failures stop the job (it then writes what it has)', () => {
+  const failure = (retryState: RetryState, cause: Error) => new ActivityFailure('failed', 'collectBatch', '7', retryState, 'worker', cause);
+  test('a fatal API answer, an activity out of attempts, and one that must never be retried', () => {
+    assert.equal(decide.fatalFailureMessage(failure(RetryState.NON_RETRYABLE_FAILURE, ApplicationFailure.nonRetryable('bad key', 'Auth'))), 'bad key');
+    assert.match(
+      decide.fatalFailureMessage(failure(RetryState.MAXIMUM_ATTEMPTS_REACHED, ApplicationFailure.retryable('store down', 'StoreError'))) ?? '',
+      /^collectBatch gave up \(maximum attempts reached\): store down$/,
+    );
+    assert.match(
+      decide.fatalFailureMessage(failure(RetryState.NON_RETRYABLE_FAILURE, ApplicationFailure.retryable('Nothing is stored at jobs/x', 'BlobNotFoundError'))) ?? '',
+      /non retryable failure.*Nothing is stored/,
+    );
+  });
+  test('anything else fails the workflow task rather than the job', () => {
+    assert.equal(decide.fatalFailureMessage(new Error('a bug')), undefined);
+    assert.equal(decide.fatalFailureMessage(failure(RetryState.CANCEL_REQUESTED, ApplicationFailure.retryable('x'))), undefined);
   });
 });

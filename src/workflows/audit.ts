@@ -18,6 +18,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
+import { longActivityRetry } from './activity-options';
 import type { SluiceActivities } from '../contracts/activities';
 import { AuditOptionsSchema, auditStamp, type AuditOptionsInput } from '../domain/audit';
 import { jobWorkflowId, type JobSpec } from '../domain/job';
@@ -41,9 +42,9 @@ export interface AuditInput {
 /** Set by Temporal on every workflow a schedule starts: the time the run was due. */
 const TemporalScheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
-const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' };
 /** Both read or list without bound (files, the account's batches): heartbeats show they are alive. */
-const io: ActivityOptions = { startToCloseTimeout: '1h', heartbeatTimeout: '2m', retry };
+// Bounded like the job's long activities: past its attempts the night reports the failure instead of retrying forever.
+const io: ActivityOptions = { startToCloseTimeout: '1h', heartbeatTimeout: '2m', retry: longActivityRetry };
 const acts = proxyActivities<SluiceActivities>(io);
 
 export async function sluiceAudit({ options }: AuditInput): Promise<AuditResult> {

@@ -21,6 +21,7 @@ import type { SluiceActivities } from '../contracts/activities';
 import { cutsDue, nextCutMs, planBuffered, type IntakeOptions, type Tier } from '../domain/intake';
 import { JobOptionsSchema, type JobSpec } from '../domain/job';
 import { CUSTOM_ID_PATTERN } from '../domain/custom-id';
+import { NEVER_RETRIED_ERROR_TYPES } from './activity-options';
 import { initialIntakeState, intakeDetails, intakeStatusOf, type IntakeState } from './intake-state';
 import { sluiceJob } from './job';
 import {
@@ -54,7 +55,9 @@ export interface IntakeInput {
 // retried soon.
 const acts = proxyActivities<SluiceActivities>({
   startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+  // No attempt limit: an intake lives for weeks and must wait out an outage; what waiting cannot fix (a missing
+  // store blob) is never retried.
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: NEVER_RETRIED_ERROR_TYPES },
 });
 
 

@@ -4,6 +4,7 @@
  * to continue as new. The workflow (job.ts) only applies them; test/job-decisions.test.ts checks them on states
  * it builds. None of them reads a clock: `nowMs` is always passed in.
  */
+import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
 import { originalShardKey, type JobOptions, type ShardRef } from '../domain/job';
 import type { Room } from '../domain/queue';
 import { nextPollIntervalMs } from '../domain/poll';
@@ -208,4 +209,18 @@ export function withLearnedWindowOf(opts: JobOptions, learnedWindowMs: number | 
 /** A straggler under a learned window shorter than the fixed one: the model was wrong, go back to the fixed window. */
 export function learnedWindowDisproved(sla: SlaPolicy, learnedWindowMs: number | undefined): boolean {
   return sla.window === 'learned' && learnedWindowMs !== undefined && learnedWindowMs < sla.windowMs;
+}
+
+/**
+ * Why the job must stop and write what it has, for an activity failure it cannot outlive: a fatal API answer (a bad
+ * key, a refused batch), or an activity whose attempts are used up or that must never be retried (a missing store
+ * blob). Undefined for anything else, which fails the workflow task instead (a bug to fix, then replayed).
+ */
+export function fatalFailureMessage(err: unknown): string | undefined {
+  if (!(err instanceof ActivityFailure)) return undefined;
+  const cause = err.cause;
+  if (cause instanceof ApplicationFailure && cause.nonRetryable) return cause.message;
+  const final: readonly string[] = ['NON_RETRYABLE_FAILURE', 'MAXIMUM_ATTEMPTS_REACHED', 'TIMEOUT'];
+  if (err.retryState === undefined || !final.includes(err.retryState)) return undefined;
+  return `${err.activityType} gave up (${String(err.retryState).toLowerCase().replace(/_/g, ' ')}): ${cause?.message ?? err.message}`;
 }

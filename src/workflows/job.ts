@@ -5,7 +5,6 @@
  * activity and the store.
  */
 import {
-  ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
@@ -145,10 +144,10 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
       }
     }
   } catch (err) {
-    const cause = err instanceof ActivityFailure ? err.cause : undefined;
-    if (!(cause instanceof ApplicationFailure) || !cause.nonRetryable) throw err;
-    // A fatal API answer (bad key, refused batch): stop, write what there is, and say why.
-    s.fatalError = cause.message;
+    // A fatal API answer, or an activity that gave up: stop, write what there is, and say why.
+    const fatal = decide.fatalFailureMessage(err);
+    if (fatal === undefined) throw err;
+    s.fatalError = fatal;
   }
 
   const jobCanceled = s.cancelRequested;
