@@ -87,7 +87,7 @@ describe('sluice run and sluice results on a real server', () => {
         stdin: [request('One.'), request('Two.'), request('Three.')].join('\n') + '\n',
       });
       assert.equal(r.code, 0, r.out);
-      assert.match(r.out, /Started sluice-job-stdin-\d{8}-\d{6}: 3 requests\./);
+      assert.match(r.out, /Started sluice-job-stdin-\d{8}-\d{6}-[a-z0-9]+: 3 requests\./);
       const lines = (await readFile(path.join(out, 'results.jsonl'), 'utf8')).trim().split('\n');
       assert.equal(lines.length, 3);
       assert.ok(lines.every((l) => (JSON.parse(l) as { status: string }).status === 'succeeded'));
