@@ -138,12 +138,13 @@ describe('the job report', () => {
       },
       faults: {
         errorCustomIds: [
-          { pattern: '^flaky-', type: 'overloaded_error' },
-          { pattern: '^bad-', type: 'invalid_request_error', message: 'max_tokens: too large for this model' },
+          // Aimed by content: the wire carries Sluice's ids, not the user's.
+          { pattern: 'flaky-\\d+:', in: 'messages', type: 'overloaded_error' },
+          { pattern: 'bad-\\d+:', in: 'messages', type: 'invalid_request_error', message: 'max_tokens: too large for this model' },
         ],
       },
     });
-    ({ workflowId, summary } = await runJob(await writeJobInput(300, { customId }), 'nightly-audit', () => ({
+    ({ workflowId, summary } = await runJob(await writeJobInput(300, { customId, prompt: (i) => `${customId(i)}: summarise document number ${i}.` }), 'nightly-audit', () => ({
       batchSize: 50,
       poll: { initialMs: 200, growth: 1.5, capMs: 500 },
       // W = 8 s, M = 1 s: batches are trusted for the first 5.5 s, later retries go synchronously.

@@ -20,6 +20,7 @@ import { startProductionStack, type ProductionStack } from '../src/dev/cluster/p
 import { jobKeys, type OutcomeLine } from '../src/domain/job';
 import { createStore, type ClosableBlobStore } from '../src/store';
 import { writeJobInput } from './helpers/stack';
+import { sendsByCustomId } from './helpers/wire';
 
 const exec = promisify(execFile);
 const COUNT = 5_000;
@@ -124,9 +125,10 @@ describe('the production-shaped stack', { skip: DATABASE_URL ? false : 'SLUICE_T
     assert.equal(results.length, COUNT, 'one outcome per request');
     assert.equal(new Set(results.map((r) => r.custom_id)).size, COUNT, 'no request twice');
     assert.deepEqual(results.map((r) => r.line), Array.from({ length: COUNT }, (_, i) => i + 1), 'input order');
-    const stats = stack.emulator!.stats();
+    // The wire carries Sluice's ids: count sends by the user's custom_id.
+    const sends = await sendsByCustomId(store, stack.emulator!.stats());
     const overSent = results.filter((r) => {
-      const sent = stats.submissions[r.custom_id];
+      const sent = sends[r.custom_id];
       return !sent || sent.batch + sent.sync > r.attempts;
     });
     assert.deepEqual(overSent.map((r) => r.custom_id), [], 'no request sent more often than attempted');

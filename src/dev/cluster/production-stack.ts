@@ -132,7 +132,17 @@ export async function startProductionStack(o: ProductionStackOptions): Promise<P
     }
 
     const codecKeys = await codecKeysIn(dir);
-    const codecServer = await startCodecServer({ codec: new AesGcmCodec(parseCodecKeys(codecKeys)), port: 0, host: HOST, allowedOrigins: ['*'], log });
+    // The codec server listens on loopback and answers the stack's Web UI only; the UI's browser sends no bearer
+    // token, so it runs without one, on purpose (the production answer is a proxy in front: docs/production.md).
+    const uiPort = o.ui !== false ? await freePort(HOST) : undefined;
+    const codecServer = await startCodecServer({
+      codec: new AesGcmCodec(parseCodecKeys(codecKeys)),
+      port: 0,
+      host: HOST,
+      allowedOrigins: uiPort === undefined ? [] : [`http://${HOST}:${uiPort}`],
+      noAuth: true,
+      log,
+    });
     cleanup.push(() => codecServer.close());
 
     const env: Record<string, string> = {
@@ -152,7 +162,7 @@ export async function startProductionStack(o: ProductionStackOptions): Promise<P
     if (o.ui !== false) {
       const uiBinary = await ensureTemporalUiServer({ log });
       if (uiBinary) {
-        ui = await startUiServer({ binary: uiBinary, dir: path.join(dir, 'ui'), host: HOST, port: await freePort(HOST), temporalAddress: address, namespace: names.namespace, codecEndpoint: codecServer.url });
+        ui = await startUiServer({ binary: uiBinary, dir: path.join(dir, 'ui'), host: HOST, port: uiPort ?? (await freePort(HOST)), temporalAddress: address, namespace: names.namespace, codecEndpoint: codecServer.url });
         cleanup.push(() => ui!.stop());
         env.SLUICE_WEB_UI = ui.url;
       }
