@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { addTallies, addUsage, costOfUsage, emptyTally } from '../src/domain/cost';
+import { describe, it, test } from 'node:test';
+import { addTallies, addUsage, costByKind, costOfUsage, emptyTally } from '../src/domain/cost';
 import { ConfigError } from '../src/domain/errors';
 import { DEFAULT_PRICES, lookupPrice, withPriceOverrides } from '../src/domain/prices';
 
@@ -116,4 +116,22 @@ describe('CostTally', () => {
     assert.equal(sum.inputTokens, 4);
     assert.deepEqual(sum.unpricedModels, ['a-model', 'b-model']);
   });
+});
+
+test('the cost by token kind adds up to the cost, in both price bands of Haiku 5.5 and with cache tokens', () => {
+  const usages = [
+    { input_tokens: 2_000, output_tokens: 500, cache_creation_input_tokens: 1_000, cache_read_input_tokens: 3_000 },
+    { input_tokens: 150_000, output_tokens: 800, cache_read_input_tokens: 20_000 },
+  ];
+  for (const usage of usages) {
+    for (const mode of ['batch', 'sync'] as const) {
+      const kinds = costByKind('claude-haiku-5-5', usage, mode)!;
+      const total = kinds.input + kinds.output + kinds.cacheWrite + kinds.cacheRead;
+      assert.ok(Math.abs(total - costOfUsage('claude-haiku-5-5', usage, mode)!) < 1e-12, `${mode} ${usage.input_tokens}`);
+    }
+  }
+  // Over 100k prompt tokens every token is charged at the long-prompt band: $0.50 / $2.50 per million, standard.
+  const long = costByKind('claude-haiku-5-5', usages[1]!, 'sync')!;
+  assert.ok(Math.abs(long.input - (150_000 * 0.5) / 1_000_000) < 1e-12);
+  assert.ok(Math.abs(long.output - (800 * 2.5) / 1_000_000) < 1e-12);
 });

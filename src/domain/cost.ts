@@ -14,18 +14,26 @@ export interface Usage {
 
 export type PriceMode = 'batch' | 'sync';
 
+/** A request's cost split by the kind of token that incurred it. */
+export interface CostByKind {
+  input: number;
+  output: number;
+  cacheWrite: number;
+  cacheRead: number;
+}
+
 /**
- * USD for one request's usage; undefined when `model` has no price. Cache writes cost the model's 5-minute write
- * price, except those `cache_creation` marks as 1-hour; cache reads the read price (by default ×1.25, ×2 and ×0.1
- * of input). A model with a long-prompt band (Haiku 5.5) charges every token of a request whose prompt is over
- * the threshold at that band. In 'batch' mode everything is halved, cache prices included.
+ * USD for one request's usage, by token kind; undefined when `model` has no price. Cache writes cost the model's
+ * 5-minute write price, except those `cache_creation` marks as 1-hour; cache reads the read price (by default ×1.25,
+ * ×2 and ×0.1 of input). A model with a long-prompt band (Haiku 5.5) charges every token of a request whose prompt is
+ * over the threshold at that band. In 'batch' mode everything is halved, cache prices included.
  */
-export function costOfUsage(
+export function costByKind(
   model: string,
   usage: Usage,
   mode: PriceMode,
   prices: PriceTable = DEFAULT_PRICES,
-): number | undefined {
+): CostByKind | undefined {
   const price = lookupPrice(model, prices);
   if (price === undefined) return undefined;
   const written = cacheWriteTokens(usage);
@@ -33,14 +41,24 @@ export function costOfUsage(
   const read = usage.cache_read_input_tokens ?? 0;
   const input = usage.input_tokens ?? 0;
   const band = priceBand(price, input + written + read);
-  const standardUsd =
-    (input * band.inputUsdPerMTok +
-      (written - write1h) * band.cacheWrite5mUsdPerMTok +
-      write1h * band.cacheWrite1hUsdPerMTok +
-      read * band.cacheReadUsdPerMTok +
-      (usage.output_tokens ?? 0) * band.outputUsdPerMTok) /
-    1_000_000;
-  return mode === 'batch' ? standardUsd * BATCH_PRICE_MULTIPLIER : standardUsd;
+  const scale = (mode === 'batch' ? BATCH_PRICE_MULTIPLIER : 1) / 1_000_000;
+  return {
+    input: input * band.inputUsdPerMTok * scale,
+    output: (usage.output_tokens ?? 0) * band.outputUsdPerMTok * scale,
+    cacheWrite: ((written - write1h) * band.cacheWrite5mUsdPerMTok + write1h * band.cacheWrite1hUsdPerMTok) * scale,
+    cacheRead: read * band.cacheReadUsdPerMTok * scale,
+  };
+}
+
+/** USD for one request's usage (the sum of costByKind); undefined when `model` has no price. */
+export function costOfUsage(
+  model: string,
+  usage: Usage,
+  mode: PriceMode,
+  prices: PriceTable = DEFAULT_PRICES,
+): number | undefined {
+  const k = costByKind(model, usage, mode, prices);
+  return k === undefined ? undefined : k.input + k.output + k.cacheWrite + k.cacheRead;
 }
 
 /** Cache writes: the total when given, else the sum of the lifetime split. */
