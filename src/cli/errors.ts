@@ -1,6 +1,6 @@
 /** The one place where errors become messages and exit codes. Keys and prompt text are never printed. */
 import { WorkflowFailedError } from '@temporalio/client';
-import { ConfigError, InputError, SluiceError } from '../domain/errors';
+import { ConfigError, InputError, SluiceError, UsageError } from '../domain/errors';
 import { SetupNeededError } from '../temporal/cluster-check';
 import { explainTemporalFailure } from '../temporal/failures';
 import { StoppedFollowingError } from './follow-job';
@@ -8,9 +8,7 @@ import { forTerminal } from './terminal-text';
 
 export const ExitCode = { ok: 0, failure: 1, badInput: 2, interrupted: 130 } as const;
 
-export class UsageError extends SluiceError {
-  override name = 'UsageError';
-}
+export { UsageError };
 
 /** The Temporal frontend did not answer at `address`. */
 export class CannotReachTemporalError extends SluiceError {

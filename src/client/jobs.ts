@@ -5,10 +5,6 @@
  *   const summary = await waitForJob(client, workflowId);
  */
 import path from 'node:path';
-import { createWriteStream } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { once } from 'node:events';
-import { finished } from 'node:stream/promises';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { JobSummary } from '../contracts/activities';
@@ -22,6 +18,7 @@ import { cancelSignal, progressQuery, sluiceJob } from '../workflows';
 import type { JobProgress } from '../workflows/job-state';
 import { SluiceDeadline, SluiceJobName, SluicePhase, SluicePriority } from '../workflows/search-attributes';
 import { setupErrorOr } from '../temporal/failures';
+import { writeJobOutput } from './output-files';
 import { prepareInput, type PreparedInput } from './prepare-input';
 
 export interface StartJobOptions {
@@ -139,28 +136,6 @@ export async function waitForJob(client: Client, workflowId: string): Promise<Jo
 
 /** Copies a finished job's output files from the store into a directory. */
 export async function downloadResults(store: BlobStore, jobId: string, outDir: string): Promise<string[]> {
-  await mkdir(outDir, { recursive: true });
-  const written: string[] = [];
-  for (const file of ['results.jsonl', 'failures.jsonl'] as const) {
-    written.push(await copyLines(store, jobKeys.output(jobId, file), path.join(outDir, file)));
-  }
-  const summary = await store.readJson(jobKeys.output(jobId, 'summary.json'));
-  const summaryPath = path.join(outDir, 'summary.json');
-  await writeFile(summaryPath, JSON.stringify(summary, null, 2) + '\n');
-  written.push(summaryPath);
-  // The job report (docs/report.md), written by finalize; absent for jobs finished before it existed.
-  const reportKey = jobKeys.output(jobId, 'report.html');
-  if (await store.exists(reportKey)) written.push(await copyLines(store, reportKey, path.join(outDir, 'report.html')));
-  return written;
-}
-
-/** Streams a blob's lines into a file; returns the file's path. */
-async function copyLines(store: BlobStore, key: string, target: string): Promise<string> {
-  const out = createWriteStream(target);
-  for await (const line of store.readLines(key)) {
-    if (!out.write(line + '\n')) await once(out, 'drain');
-  }
-  out.end();
-  await finished(out);
-  return target;
+  // Through temporary files and renames: never written through a link, never half a file (src/client/output-files.ts).
+  return writeJobOutput(store, jobId, outDir);
 }

@@ -70,3 +70,8 @@ export function parseConfig<T extends z.ZodType>(schema: T, value: unknown, pref
   if (!result.success) throw configErrorFromZod(result.error, prefix);
   return result.data;
 }
+
+/** A command used wrongly (a bad flag, an id that is not a job's, output in the way): exit code 2. */
+export class UsageError extends SluiceError {
+  override name = 'UsageError';
+}

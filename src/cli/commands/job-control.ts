@@ -5,7 +5,7 @@ import { formatDuration, parseDuration } from '../../domain/duration';
 import { intakeResults } from '../../client/intake';
 import { UsageError } from '../errors';
 import { openContext } from '../context';
-import { checkJobId, outDirFor, writeJobOutput } from '../output-files';
+import { checkJobId, outDirFor, writeJobOutput } from '../../client/output-files';
 import { requestsDone } from '../../domain/outcome-count';
 
 export function registerJobControlCommands(program: Command) {

@@ -16,7 +16,7 @@ import { UsageError } from '../errors';
 import { openContext } from '../context';
 import { howToGetResults, StoppedFollowingError, waitRiding, warnWhileNoWorker } from '../follow-job';
 import { addJobShapeOptions, checkJobFlags, windowFromFlag, WINDOW_FLAG_HELP, type JobShapeFlags } from '../job-flags';
-import { outDirFor, prepareOutDir, writeJobOutput } from '../output-files';
+import { outDirFor, prepareOutDir, writeJobOutput } from '../../client/output-files';
 import { followJob } from '../progress-bar';
 import { checkDeadline, checkInputFile, checkName, slaWarning, stdinAsFile } from '../run-input';
 import { untilInterrupted } from '../signals';

@@ -10,7 +10,7 @@ import { access, constants, lstat, mkdir, open, rename, rm, stat } from 'node:fs
 import path from 'node:path';
 import { jobKeys } from '../domain/job';
 import type { BlobStore } from '../store/blob-store';
-import { UsageError } from './errors';
+import { UsageError } from '../domain/errors';
 
 const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
 export const OUTPUT_FILES = ['results.jsonl', 'failures.jsonl', 'summary.json'] as const;
@@ -105,5 +105,8 @@ export async function writeJobOutput(store: BlobStore, jobId: string, outDir: st
     written.push(await writeAtomically(outDir, file, store.readLines(jobKeys.output(jobId, file))));
   }
   written.push(await writeAtomically(outDir, 'summary.json', JSON.stringify(summary, null, 2) + '\n'));
+  // The job report (docs/report.md), written by finalize; absent for jobs finished before it existed.
+  const reportKey = jobKeys.output(jobId, 'report.html');
+  if (await store.exists(reportKey)) written.push(await writeAtomically(outDir, 'report.html', store.readLines(reportKey)));
   return written;
 }
