@@ -50,7 +50,7 @@ describe('audit input snapshot', () => {
     assert.equal(snap.rejected, 2);
     assert.deepEqual(snap.files.map((f) => [path.basename(f.path), f.firstLine, f.lines]), [['a.jsonl', 1, 2], ['b.jsonl', 3, 4]]);
     const requests = await lines<NormalizedRequest>(store, jobKeys.input('j1'));
-    assert.deepEqual(requests.map((r) => [r.custom_id, r.line]), [['a-1', 1], ['b-1', 2], ['req-0000003', 6]]);
+    assert.deepEqual(requests.map((r) => [r.custom_id, r.line]), [['a-1', 1], ['b-1', 2], ['req-0000004', 6]]);
     assert.equal(requests[0]!.params.model, 'claude-haiku-4-5', 'defaults merged');
     const rejects = await lines<{ file: string; line: number }>(store, jobKeys.rejects('j1'));
     assert.deepEqual(rejects.map((r) => [path.basename(r.file), r.line]), [['b.jsonl', 1], ['b.jsonl', 3]], 'a duplicate custom_id, then bad JSON');

@@ -1,16 +1,15 @@
 /**
- * Reads a job's JSONL input once, validates every line (all problems, each with its line and field), merges the
- * job defaults, gives each request its custom_id, and stores the normalized requests for the workers. Nothing
+ * Reads a job's JSONL input once, checks every line with the one input checker (input-checker.ts: all problems,
+ * each with its line and field; defaults merged; custom_ids given or derived), and stores the normalized requests
+ * for the workers. Nothing
  * is stored when any line is bad, unless the caller asked to skip bad lines (they then go to rejects.jsonl).
  */
-import { deriveCustomId, DuplicateTracker } from '../domain/custom-id';
 import { InputError } from '../domain/errors';
-import { jobKeys, type NormalizedRequest } from '../domain/job';
-import { MAX_BATCH_BODY_BYTES } from '../domain/limits';
+import { jobKeys } from '../domain/job';
 import type { ModelCatalog } from '../domain/models';
-import { validateInputLine, type InputIssue, type JobDefaults } from '../domain/request';
+import type { InputIssue, JobDefaults } from '../domain/request';
 import type { BlobStore } from '../store/blob-store';
-import { readInputLines } from './input-lines';
+import { InputChecker } from './input-checker';
 
 export interface PrepareInputOptions {
   file: string;
@@ -32,43 +31,19 @@ export interface PreparedInput {
 }
 
 export async function prepareInput(o: PrepareInputOptions): Promise<PreparedInput> {
-  const maxRequestBytes = o.maxRequestBytes ?? MAX_BATCH_BODY_BYTES - 64;
+  const checker = new InputChecker({ defaults: o.defaults, maxRequestBytes: o.maxRequestBytes, models: o.models });
   const issues: InputIssue[] = [];
   const rejects: string[] = [];
-  const tracker = new DuplicateTracker();
-  let index = 0;
 
   async function* normalized(): AsyncIterable<string> {
-    for await (const raw of readInputLines(o.file, maxRequestBytes + 1024)) {
-      if ('problem' in raw) {
-        index++; // a derived id is the line's index among non-blank lines, bad ones included
-        const reason =
-          raw.problem === 'not-utf8'
-            ? 'is not valid UTF-8 text'
-            : `line is ${raw.bytes.toLocaleString('en-US')} bytes, over the request limit of ${maxRequestBytes.toLocaleString('en-US')}`;
-        reject([{ line: raw.line, reason }]);
+    for await (const checked of checker.checkFile(o.file)) {
+      if ('request' in checked) {
+        yield JSON.stringify(checked.request);
         continue;
       }
-      const v = validateInputLine(raw.text, raw.line, o.defaults ?? {}, { maxRequestBytes, models: o.models });
-      if (v.ok === 'blank') continue;
-      const lineIndex = index++;
-      if (v.ok === false) {
-        reject(raw.unterminated ? v.errors.map(cutShortHint) : v.errors);
-        continue;
-      }
-      const customId = v.customId ?? deriveCustomId(lineIndex);
-      const dup = tracker.check(customId, raw.line, v.customId === undefined);
-      if (dup) {
-        reject([dup]);
-        continue;
-      }
-      const request: NormalizedRequest = { custom_id: customId, line: raw.line, params: v.params };
-      yield JSON.stringify(request);
+      issues.push(...checked.rejected.issues);
+      rejects.push(JSON.stringify(checked.rejected));
     }
-  }
-  function reject(lineIssues: InputIssue[]) {
-    issues.push(...lineIssues);
-    rejects.push(JSON.stringify({ line: lineIssues[0]!.line, issues: lineIssues }));
   }
 
   const inputKey = jobKeys.input(o.jobId);
@@ -88,10 +63,4 @@ export async function prepareInput(o: PrepareInputOptions): Promise<PreparedInpu
     await o.store.writeLines(rejectsKey, rejects);
   }
   return { inputKey, requestCount: lines, rejected: rejects.length, rejectsKey };
-}
-
-/** A last line that is not JSON and has no newline after it is most likely a file cut short: say so. */
-function cutShortHint(issue: InputIssue): InputIssue {
-  if (!issue.reason.startsWith('is not valid JSON')) return issue;
-  return { ...issue, reason: `${issue.reason} (the last line has no newline after it: was the file cut short?)` };
 }

@@ -1,21 +1,20 @@
 /**
  * A recurring audit's input, taken as it is right now: a JSONL file, a directory of .jsonl files, or a glob.
- * The files are read once, in path order, validated line by line with the same rules as `sluice run`
- * (prepare-input.ts), and stored normalized under the job's input key: that copy is the night's snapshot, so later
+ * The files are read once, in path order, checked line by line by the same checker as `sluice run`
+ * (input-checker.ts: the same errors, the same derived custom_ids), and stored normalized under the job's input key: that copy is the night's snapshot, so later
  * edits of the files do not change the job. Unlike `sluice run`, bad lines never stop the night: they go to
  * rejects.jsonl (with their file and line) and the rest runs.
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { auditKeys } from '../domain/audit';
-import { deriveCustomId, DuplicateTracker } from '../domain/custom-id';
 import { ConfigError } from '../domain/errors';
 import { globBase, globToRegExp, hasGlobMagic } from '../domain/glob';
-import { jobKeys, type NormalizedRequest } from '../domain/job';
-import { MAX_BATCH_BODY_BYTES } from '../domain/limits';
-import { validateInputLine, type InputIssue, type JobDefaults } from '../domain/request';
+import { jobKeys } from '../domain/job';
+import type { ModelCatalog } from '../domain/models';
+import type { JobDefaults } from '../domain/request';
 import type { BlobStore } from '../store/blob-store';
-import { readInputLines } from './input-lines';
+import { InputChecker } from './input-checker';
 
 export interface SnapshotOptions {
   /** A file, a directory (its *.jsonl files, not recursive) or a glob. */
@@ -24,6 +23,8 @@ export interface SnapshotOptions {
   store: BlobStore;
   defaults?: JobDefaults;
   maxRequestBytes?: number;
+  /** The account's models, as for `sluice run`; default: the built-in lineup. */
+  models?: ModelCatalog;
   /** Called every 10,000 lines, e.g. to heartbeat. */
   onProgress?: (lines: number) => void;
 }
@@ -78,11 +79,9 @@ export async function snapshotInput(o: SnapshotOptions): Promise<SnapshotResult>
   if (done) return done;
 
   const paths = await matchInputFiles(o.input);
-  const maxRequestBytes = o.maxRequestBytes ?? MAX_BATCH_BODY_BYTES - 64;
-  const tracker = new DuplicateTracker();
+  const checker = new InputChecker({ defaults: o.defaults, maxRequestBytes: o.maxRequestBytes, models: o.models });
   const rejects: string[] = [];
   const files: SnapshotFile[] = [];
-  let index = 0;
   let offset = 0;
   let seen = 0;
 
@@ -90,29 +89,13 @@ export async function snapshotInput(o: SnapshotOptions): Promise<SnapshotResult>
     for (const file of paths) {
       const entry: SnapshotFile = { path: file, bytes: (await stat(file)).size, firstLine: offset + 1, lines: 0 };
       files.push(entry);
-      for await (const raw of readInputLines(file, maxRequestBytes + 1024)) {
-        entry.lines = raw.line;
+      const onLine = (line: number) => {
+        entry.lines = line;
         if (++seen % 10_000 === 0) o.onProgress?.(seen);
-        const reject = (issues: InputIssue[]) => rejects.push(JSON.stringify({ file, line: raw.line, issues }));
-        if ('problem' in raw) {
-          reject([{ line: raw.line, reason: raw.problem === 'not-utf8' ? 'is not valid UTF-8 text' : `line is ${raw.bytes} bytes, over the request limit` }]);
-          continue;
-        }
-        const v = validateInputLine(raw.text, raw.line, o.defaults ?? {}, { maxRequestBytes });
-        if (v.ok === 'blank') continue;
-        if (v.ok === false) {
-          reject(v.errors);
-          continue;
-        }
-        const customId = v.customId ?? deriveCustomId(index);
-        index++;
-        const dup = tracker.check(customId, offset + raw.line, v.customId === undefined);
-        if (dup) {
-          reject([{ ...dup, line: raw.line }]);
-          continue;
-        }
-        const request: NormalizedRequest = { custom_id: customId, line: offset + raw.line, params: v.params };
-        yield JSON.stringify(request);
+      };
+      for await (const checked of checker.checkFile(file, { lineOffset: offset, onLine })) {
+        if ('request' in checked) yield JSON.stringify(checked.request);
+        else rejects.push(JSON.stringify({ file, ...checked.rejected }));
       }
       offset += entry.lines;
     }

@@ -1,0 +1,80 @@
+/**
+ * The one input checker: every JSONL line a job reads, from `sluice run`, a child job's staging (prepare-input.ts)
+ * or an audit's nightly snapshot (snapshot-input.ts), is judged here. One place decides the errors (each with its
+ * line and field), the merge of job defaults and the custom_id a line without one gets: its 0-based index among
+ * the non-blank lines of the whole input, bad lines included, so removing or fixing a bad line never shifts the
+ * ids of the lines after it differently in a run and in an audit.
+ */
+import { deriveCustomId, DuplicateTracker } from '../domain/custom-id';
+import type { NormalizedRequest } from '../domain/job';
+import { MAX_BATCH_BODY_BYTES } from '../domain/limits';
+import type { ModelCatalog } from '../domain/models';
+import { validateInputLine, type InputIssue, type JobDefaults } from '../domain/request';
+import { readInputLines } from './input-lines';
+
+export interface InputCheckOptions {
+  defaults?: JobDefaults;
+  /** Largest single request (default: what fits in one create body). */
+  maxRequestBytes?: number;
+  /** The account's models (readModelCatalog); default: the built-in lineup, which lets unknown names through. */
+  models?: ModelCatalog;
+}
+
+/** One non-blank line, judged: a request ready to store, or the line's problems (`line` within its file). */
+export type CheckedLine = { request: NormalizedRequest } | { rejected: { line: number; issues: InputIssue[] } };
+
+export interface CheckFileOptions {
+  /** Lines of the files checked before this one: a request's `line` counts across the files of one input. */
+  lineOffset?: number;
+  /** Called for every line read, blank ones too (an audit counts a file's lines and heartbeats with it). */
+  onLine?: (line: number) => void;
+}
+
+/** Holds what spans the files of one input: the derived-id index and the custom_ids seen. */
+export class InputChecker {
+  readonly maxRequestBytes: number;
+  private index = 0;
+  private readonly tracker = new DuplicateTracker();
+
+  constructor(private readonly options: InputCheckOptions = {}) {
+    this.maxRequestBytes = options.maxRequestBytes ?? MAX_BATCH_BODY_BYTES - 64;
+  }
+
+  async *checkFile(file: string, o: CheckFileOptions = {}): AsyncGenerator<CheckedLine> {
+    const offset = o.lineOffset ?? 0;
+    const max = this.maxRequestBytes;
+    for await (const raw of readInputLines(file, max + 1024)) {
+      o.onLine?.(raw.line);
+      if ('problem' in raw) {
+        this.index++; // a line that is not text still takes its place among the non-blank lines
+        const reason =
+          raw.problem === 'not-utf8'
+            ? 'is not valid UTF-8 text'
+            : `line is ${raw.bytes.toLocaleString('en-US')} bytes, over the request limit of ${max.toLocaleString('en-US')}`;
+        yield { rejected: { line: raw.line, issues: [{ line: raw.line, reason }] } };
+        continue;
+      }
+      const v = validateInputLine(raw.text, raw.line, this.options.defaults ?? {}, { maxRequestBytes: max, models: this.options.models });
+      if (v.ok === 'blank') continue;
+      const lineIndex = this.index++;
+      if (v.ok === false) {
+        yield { rejected: { line: raw.line, issues: raw.unterminated ? v.errors.map(cutShortHint) : v.errors } };
+        continue;
+      }
+      const customId = v.customId ?? deriveCustomId(lineIndex);
+      // Duplicates are told apart by the line across files; the issue names the line within this file.
+      const dup = this.tracker.check(customId, offset + raw.line, v.customId === undefined);
+      if (dup) {
+        yield { rejected: { line: raw.line, issues: [{ ...dup, line: raw.line }] } };
+        continue;
+      }
+      yield { request: { custom_id: customId, line: offset + raw.line, params: v.params } };
+    }
+  }
+}
+
+/** A last line that is not JSON and has no newline after it is most likely a file cut short: say so. */
+function cutShortHint(issue: InputIssue): InputIssue {
+  if (!issue.reason.startsWith('is not valid JSON')) return issue;
+  return { ...issue, reason: `${issue.reason} (the last line has no newline after it: was the file cut short?)` };
+}
