@@ -10,6 +10,7 @@ import { startEmulator, type EmulatorHandle, type EmulatorOptions } from '../../
 import { LocalDirectoryStore } from '../../src/store/local-store';
 import { createSluiceWorker, type SluiceWorkerOptions } from '../../src/worker';
 import { testEnv, uniqueTaskQueue } from './temporal';
+import { sharedWorkflowBundlePath } from './workflow-bundle';
 
 export interface TestStack {
   emulator: EmulatorHandle;
@@ -41,6 +42,7 @@ export async function startStack(emulatorOptions: EmulatorOptions = FAST_EMULATO
     env,
     async startWorker(extra = {}) {
       const worker = await createSluiceWorker({
+        workflowBundlePath: await sharedWorkflowBundlePath(),
         ...extra,
         connection: env.nativeConnection,
         namespace: env.namespace ?? 'default',

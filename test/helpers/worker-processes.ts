@@ -4,11 +4,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import type { TestStack } from './stack';
+import { sharedWorkflowBundlePath } from './workflow-bundle';
 
 const WORKER_SCRIPT = path.join(__dirname, '..', 'fixtures', 'worker-process.ts');
 
@@ -37,9 +35,7 @@ export function workerEnv(stack: TestStack): NodeJS.ProcessEnv {
 }
 
 export async function workerProcesses(stack: TestStack): Promise<WorkerProcesses> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: new DefaultLogger('WARN') });
-  const bundlePath = path.join(await mkdtemp(path.join(os.tmpdir(), 'sluice-bundle-')), 'workflows.js');
-  await writeFile(bundlePath, code);
+  const bundlePath = await sharedWorkflowBundlePath();
   const children: ChildProcess[] = [];
   return {
     async start() {
