@@ -3,7 +3,7 @@
  * workflows and activities on one task queue. `createSluiceWorker` (a Worker with the SluicePlugin) is also used by
  * the dev stack and tests.
  */
-import type { DataConverter } from '@temporalio/common';
+import type { DataConverter, MetricMeter } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import type { QueueCapacityInput } from './domain/queue';
 import type { SubmissionTimingInput } from './domain/reconcile';
@@ -43,6 +43,8 @@ export interface SluiceWorkerOptions {
   webUiUrl?: string;
   /** Job-clock ms per API-clock ms (the emulator's timeScale; 1 against the real API), for learned windows. */
   apiTimeScale?: number;
+  /** Where Sluice's metrics go (a test's registry); default: the runtime's meter, exported at SLUICE_METRICS_ADDRESS. */
+  metricMeter?: MetricMeter;
 }
 
 export async function createSluiceWorker(o: SluiceWorkerOptions): Promise<Worker> {
@@ -57,6 +59,7 @@ export async function createSluiceWorker(o: SluiceWorkerOptions): Promise<Worker
     submission: o.submission,
     webUiUrl: o.webUiUrl,
     apiTimeScale: o.apiTimeScale,
+    metricMeter: o.metricMeter,
   });
   return Worker.create({
     connection: o.connection,

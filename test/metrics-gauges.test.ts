@@ -1,58 +1,56 @@
-// The gauges of src/metrics.ts without a server: values reported per owner (a job, the scheduler) add up per
-// label set, and an owner that stops reporting (its polls moved to another worker) drops out after GAUGE_TTL_MS.
+// The gauges of src/metrics.ts without a server: values reported per owner (a job) add up per label set, a job
+// that ends drops out at once, and an owner that stops reporting (its polls moved to another worker) drops out
+// after GAUGE_TTL_MS. Each SluiceMetrics records into its own meter: two workers in a process share nothing.
 import assert from 'node:assert/strict';
 import { mock, test } from 'node:test';
-import type { MetricCounter, MetricGauge, MetricHistogram, MetricMeter, MetricTags } from '@temporalio/common';
-import { enableSluiceMetrics, GAUGE_TTL_MS, recordQueueRoom, recordSlaAtRisk, SLUICE_METRICS } from '../src/metrics';
+import { GAUGE_TTL_MS, SLUICE_METRICS, SluiceMetrics } from '../src/metrics';
+import { metricRegistry } from './helpers/metric-registry';
 
-/** A meter that remembers the last value of each series. */
-function recordingMeter() {
-  const last = new Map<string, number>();
-  const key = (name: string, tags: MetricTags = {}) =>
-    `${name}${JSON.stringify(Object.entries(tags).sort(([a], [b]) => a.localeCompare(b)))}`;
-  const meter: MetricMeter = {
-    createCounter: (name) =>
-      ({ name, kind: 'counter', valueType: 'int', add: (v: number, t?: MetricTags) => last.set(key(name, t), (last.get(key(name, t)) ?? 0) + v) }) as unknown as MetricCounter,
-    createGauge: (name) =>
-      ({ name, kind: 'gauge', valueType: 'int', set: (v: number, t?: MetricTags) => last.set(key(name, t), v) }) as unknown as MetricGauge,
-    createHistogram: (name) => ({ name, kind: 'histogram', valueType: 'float', record: () => {} }) as unknown as MetricHistogram,
-    withTags: () => meter,
-  };
-  return { meter, value: (name: string, tags?: MetricTags) => last.get(key(name, tags)) };
-}
-
-test('owned gauges add up per label set and forget owners that went quiet', () => {
+test('owned gauges add up per label set and forget owners that ended or went quiet', () => {
   mock.timers.enable({ apis: ['Date', 'setInterval'], now: 1_000_000 });
+  const metrics = new SluiceMetrics();
   try {
-    const { meter, value } = recordingMeter();
+    const { meter, value } = metricRegistry();
     const q1 = { namespace: 'default', task_queue: 'sluice' };
     const q2 = { namespace: 'default', task_queue: 'urgent' };
-    enableSluiceMetrics(meter, q1);
-    assert.equal(value(SLUICE_METRICS.slaAtRiskJobs.name, q1), 0, 'a zero from the start');
+    metrics.enable(meter, q1);
+    const atRisk = SLUICE_METRICS.slaAtRiskJobs.name;
+    const inFlight = SLUICE_METRICS.batchesInFlight.name;
+    assert.equal(value(atRisk, q1), 0, 'a zero from the start');
+    assert.equal(value(inFlight, q1), 0);
     assert.equal(value(SLUICE_METRICS.requests.name, { ...q1, outcome: 'succeeded' }), 0);
 
-    recordSlaAtRisk('job-a', true, q1);
-    recordSlaAtRisk('job-b', true, q1);
-    recordSlaAtRisk('job-c', true, q2);
-    assert.equal(value(SLUICE_METRICS.slaAtRiskJobs.name, q1), 2);
-    assert.equal(value(SLUICE_METRICS.slaAtRiskJobs.name, q2), 1);
-    recordSlaAtRisk('job-a', false, q1);
-    assert.equal(value(SLUICE_METRICS.slaAtRiskJobs.name, q1), 1);
+    metrics.polled({ calls: 1, inFlight: 3, slaAtRisk: true }, 'job-a', q1);
+    metrics.polled({ calls: 2, inFlight: 2, slaAtRisk: true }, 'job-b', q1);
+    metrics.polled({ calls: 1, inFlight: 1, slaAtRisk: true }, 'job-c', q2);
+    metrics.polled({ calls: 1, inFlight: 4 }, 'job-d', q1); // no deadline: counts in flight, not at risk
+    assert.equal(value(atRisk, q1), 2);
+    assert.equal(value(atRisk, q2), 1);
+    assert.equal(value(inFlight, q1), 9);
+    assert.equal(value(SLUICE_METRICS.pollCalls.name, q1), 4);
+    metrics.polled({ calls: 1, inFlight: 3, slaAtRisk: false }, 'job-a', q1);
+    assert.equal(value(atRisk, q1), 1);
+
+    metrics.jobEnded('job-d', q1);
+    assert.equal(value(inFlight, q1), 5, 'an ended job leaves the gauge at once');
 
     // job-b's reports move to another worker: here it counts until the TTL passes, then the timer drops it.
     mock.timers.tick(GAUGE_TTL_MS - 60_000);
-    recordSlaAtRisk('job-c', true, q2);
-    assert.equal(value(SLUICE_METRICS.slaAtRiskJobs.name, q1), 1);
+    metrics.polled({ calls: 1, inFlight: 1, slaAtRisk: true }, 'job-c', q2);
+    assert.equal(value(atRisk, q1), 1);
     mock.timers.tick(120_000);
-    assert.equal(value(SLUICE_METRICS.slaAtRiskJobs.name, q1), 0, 'job-b expired');
-    assert.equal(value(SLUICE_METRICS.slaAtRiskJobs.name, q2), 1, 'job-c reported recently');
+    assert.equal(value(atRisk, q1), 0, 'job-b expired');
+    assert.equal(value(atRisk, q2), 1, 'job-c reported recently');
 
-    recordQueueRoom('scheduler', { heldRequests: 5_000, waitingRequests: 1_200, oldestWaitSecondsByPriority: { 0: 42.4, 5: 900 } }, q1);
-    assert.equal(value(SLUICE_METRICS.queueRoomHeld.name, q1), 5_000);
-    assert.equal(value(SLUICE_METRICS.queueRoomWaiting.name, q1), 1_200);
-    assert.equal(value(SLUICE_METRICS.queueOldestWait.name, { ...q1, priority: '0' }), 42);
-    assert.equal(value(SLUICE_METRICS.queueOldestWait.name, { ...q1, priority: '5' }), 900);
+    const other = metricRegistry();
+    const second = new SluiceMetrics();
+    second.enable(other.meter, q1);
+    second.polled({ calls: 1, inFlight: 7, slaAtRisk: true }, 'job-x', q1);
+    second.close();
+    assert.equal(other.value(inFlight, q1), 7);
+    assert.equal(value(inFlight, q1), 0, 'the first registry saw nothing of the second');
   } finally {
+    metrics.close();
     mock.timers.reset();
   }
 });

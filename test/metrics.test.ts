@@ -108,8 +108,6 @@ describe('metrics of a worker process', () => {
       SLUICE_METRICS.pollCalls,
       SLUICE_METRICS.batchesInFlight,
       SLUICE_METRICS.slaAtRiskJobs,
-      SLUICE_METRICS.queueRoomHeld,
-      SLUICE_METRICS.queueRoomWaiting,
     ]) {
       const s = samples.find((x) => x.name === m.name);
       assert.deepEqual(s?.labels, labels, m.name);

@@ -11,7 +11,6 @@ import { jobKeys, type OutcomeLine, type ShardLine } from '../domain/job';
 import { reconcileKeys } from '../domain/reconcile';
 import { classifyResult, type BatchResult } from '../domain/retry';
 import { decodeWireId, wireTag } from '../domain/wire-id';
-import { recordCollected } from '../metrics';
 import { FailureType, toApiFailure } from './api-failure';
 import { streamBatchResults } from './results-stream';
 import type { ActivityDeps } from './deps';
@@ -25,7 +24,7 @@ const HEARTBEAT_EVERY = 1_000;
 /** Attempts after which a 404 on the results of an ended batch means they are gone (deleted, or past 29 days). */
 const RESULTS_NOT_FOUND_ATTEMPTS = 6;
 
-export function collectActivity({ store, anthropic, prices }: ActivityDeps) {
+export function collectActivity({ store, anthropic, prices, metrics }: ActivityDeps) {
   return async function collectBatch(input: CollectInput): Promise<CollectResult> {
     const { jobId, batchId } = input;
     const sent = await loadShard(store, jobId, input.shardKey);
@@ -120,7 +119,7 @@ export function collectActivity({ store, anthropic, prices }: ActivityDeps) {
     for (const [origin, outcomes] of outcomesByOrigin) {
       await store.writeLines(jobKeys.outcomes(jobId, origin, batchId), outcomes.sort(byLine).map((o) => JSON.stringify(o)));
     }
-    recordCollected(result); // metrics (src/metrics.ts)
+    metrics?.collected(result);
     return result;
   };
 }

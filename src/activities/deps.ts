@@ -2,6 +2,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import type { PriceTable } from '../domain/prices';
 import type { QueueCapacity } from '../domain/queue';
 import type { SubmissionTimingInput } from '../domain/reconcile';
+import type { SluiceMetrics } from '../metrics';
 import type { BlobStore } from '../store/blob-store';
 
 /** What activities need from the outside world; the worker passes real clients, tests their own. */
@@ -26,4 +27,6 @@ export interface ActivityDeps {
    * against a time-compressed one. Learned windows convert the API's batch latencies with it. Default 1.
    */
   apiTimeScale?: number;
+  /** Where activities record Sluice's metrics (the plugin's, enabled on the worker's meter); none: not recorded. */
+  metrics?: SluiceMetrics;
 }

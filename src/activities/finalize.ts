@@ -14,8 +14,9 @@ import type { FinalizeInput, JobSummary } from '../contracts/activities';
 // Moved to src/contracts; re-exported so existing imports keep working.
 export type { FinalizeInput, JobSummary };
 
-export function finalizeActivity({ store, prices, webUiUrl }: ActivityDeps) {
+export function finalizeActivity({ store, prices, webUiUrl, metrics }: ActivityDeps) {
   return async function finalizeJob(input: FinalizeInput): Promise<JobSummary> {
+    metrics?.jobEnded(); // nothing of an ended job is in flight or at risk
     const { jobId } = input;
     const outcomes: Record<OutcomeStatus, number> = { succeeded: 0, failed: 0, canceled: 0, sla_missed: 0, not_run: 0 };
     const attempts: Record<string, number> = {};

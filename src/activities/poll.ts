@@ -10,7 +10,6 @@ import { toApiFailure } from './api-failure';
 import type { ActivityDeps } from './deps';
 import { jobKeys, type BatchTiming } from '../domain/job';
 import { mapLimit } from '../domain/map-limit';
-import { recordPolled } from '../metrics';
 import { recordSeenEnded } from './report-records';
 import type { PollInput, PollResult, RequestCounts } from '../contracts/activities';
 
@@ -18,7 +17,7 @@ import type { PollInput, PollResult, RequestCounts } from '../contracts/activiti
 const JUST_CREATED_MS = 120_000;
 const RETRIEVE_CONCURRENCY = 8;
 
-export function pollActivity({ anthropic, store }: ActivityDeps) {
+export function pollActivity({ anthropic, store, metrics }: ActivityDeps) {
   return async function pollBatches(input: PollInput): Promise<PollResult> {
     const found = new Map<string, MessageBatch>();
     let calls = 0;
@@ -73,7 +72,7 @@ export function pollActivity({ anthropic, store }: ActivityDeps) {
       if (batch.processing_status === 'canceling') result.canceling.push(batch.id);
       for (const k of Object.keys(result.open) as (keyof RequestCounts)[]) result.open[k] += counts[k];
     }
-    recordPolled({ calls, inFlight: input.batches.length - result.ended.length }); // metrics (src/metrics.ts)
+    metrics?.polled({ calls, inFlight: input.batches.length - result.ended.length, slaAtRisk: input.slaAtRisk });
     return result;
   };
 }

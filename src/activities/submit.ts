@@ -11,7 +11,6 @@ import { jobKeys, type ShardLine } from '../domain/job';
 import { SUBMIT_HEARTBEAT_EVERY_MS, SubmissionTimingSchema } from '../domain/reconcile';
 import type { BatchIndexEntry, SubmissionRecord } from '../domain/submission-records';
 import { encodeWireId, wireKeys, wireTag, type WireTagEntry } from '../domain/wire-id';
-import { recordBatchCreated } from '../metrics';
 import type { BlobStore } from '../store/blob-store';
 import { toApiFailure } from './api-failure';
 import type { ActivityDeps } from './deps';
@@ -43,6 +42,7 @@ export function submitActivity(deps: ActivityDeps) {
       const found = await reconcileLostCreate(deps, timing, { jobId, shardKey }, record);
       if (found) {
         log.warn('Reconciled a submission whose create had no answer', { jobId, shardKey, batchId: found.batch.id });
+        deps.metrics?.batchCreated();
         return recordBatch(store, jobId, record, found.batch, true);
       }
     }
@@ -65,6 +65,7 @@ export function submitActivity(deps: ActivityDeps) {
     } finally {
       clearInterval(beat);
     }
+    deps.metrics?.batchCreated();
     return recordBatch(store, jobId, intent, batch, false);
   };
 }
@@ -112,6 +113,5 @@ async function recordBatch(
     createdAtMs,
     reconciled,
   } satisfies SubmissionRecord);
-  recordBatchCreated(); // metrics (src/metrics.ts)
   return { batchId: batch.id, requests: intent.requests, reconciled, createdAtMs };
 }

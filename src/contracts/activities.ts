@@ -52,6 +52,8 @@ export interface PollInput {
   batches: { batchId: string; submittedAtMs: number }[];
   /** Use the list endpoint when more batches than this are in flight. */
   listThreshold: number;
+  /** Whether the job's deadline is at risk now, for the sluice_sla_at_risk_jobs gauge; unset when it has none. */
+  slaAtRisk?: boolean;
 }
 
 export interface RequestCounts {

@@ -7,7 +7,7 @@
  * `sluice worker` is built on it (src/worker.ts).
  */
 import Anthropic from '@anthropic-ai/sdk';
-import type { DataConverter } from '@temporalio/common';
+import type { DataConverter, MetricMeter } from '@temporalio/common';
 import { SimplePlugin } from '@temporalio/plugin';
 import { Runtime, type ReplayWorkerOptions, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type SluiceActivities } from '../activities';
@@ -15,7 +15,7 @@ import { ConfigError, parseConfig } from '../domain/errors';
 import { withPriceOverrides } from '../domain/prices';
 import { QueueCapacitySchema, type QueueCapacityInput } from '../domain/queue';
 import { SubmissionTimingSchema, type SubmissionTimingInput } from '../domain/reconcile';
-import { enableSluiceMetrics } from '../metrics';
+import { SluiceMetrics } from '../metrics';
 import type { BlobStore } from '../store/blob-store';
 import { combinedWorkflowsPath, SLUICE_WORKFLOWS_PATH } from './combined-workflows';
 
@@ -39,14 +39,20 @@ export interface SluicePluginOptions {
   webUiUrl?: string;
   /** Job-clock ms per API-clock ms (an emulator's timeScale; 1 against the real API), for learned windows. */
   apiTimeScale?: number;
+  /** Where Sluice's metrics go; default: the Temporal runtime's meter (a no-op unless the runtime exports metrics). */
+  metricMeter?: MetricMeter;
 }
 
 export class SluicePlugin extends SimplePlugin {
   /** The activities the plugin registers, for workers configured by hand. */
   readonly activities: SluiceActivities;
+  /** The metrics the activities record into, one set per plugin (no module-wide registry). */
+  readonly metrics: SluiceMetrics;
+  private readonly metricMeter: MetricMeter | undefined;
 
   constructor(o: SluicePluginOptions) {
     const { anthropic, anthropicNoRetry } = anthropicClients(o.anthropic);
+    const metrics = new SluiceMetrics();
     const activities = createActivities({
       store: o.store,
       anthropic,
@@ -56,6 +62,7 @@ export class SluicePlugin extends SimplePlugin {
       submission: parseConfig(SubmissionTimingSchema, o.submission ?? {}, 'submission'),
       webUiUrl: o.webUiUrl,
       apiTimeScale: o.apiTimeScale,
+      metrics,
     });
     super({
       name: 'sluice',
@@ -64,12 +71,17 @@ export class SluicePlugin extends SimplePlugin {
       workflowsPath: (existing) => (existing === undefined ? SLUICE_WORKFLOWS_PATH : combinedWorkflowsPath(existing)),
     });
     this.activities = activities;
+    this.metrics = metrics;
+    this.metricMeter = o.metricMeter;
   }
 
   override configureWorker(options: WorkerOptions): WorkerOptions {
     const configured = withoutPathBesideBundle(options, super.configureWorker(options));
-    // Sluice's own metrics go through the runtime's meter (a no-op unless the runtime exports metrics).
-    enableSluiceMetrics(Runtime.instance().metricMeter, { namespace: options.namespace ?? 'default', task_queue: options.taskQueue });
+    // Sluice's own metrics go through the given meter or the runtime's (a no-op unless the runtime exports metrics).
+    this.metrics.enable(this.metricMeter ?? Runtime.instance().metricMeter, {
+      namespace: options.namespace ?? 'default',
+      task_queue: options.taskQueue,
+    });
     return configured;
   }
 

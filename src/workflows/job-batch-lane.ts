@@ -46,11 +46,11 @@ export function batchLane(spec: JobSpec, s: JobState, seat: QueueSeat) {
     },
 
     /** Polls every batch in flight; collects those that ended and gives their room back. True if any ended. */
-    async pollAndCollect(nowMs: () => number): Promise<boolean> {
+    async pollAndCollect(nowMs: () => number, slaAtRisk?: boolean): Promise<boolean> {
       const batches = s.inFlight.map(({ batchId, submittedAtMs }) => ({ batchId, submittedAtMs }));
       const polled = await acts.pollBatches.executeWithOptions(
         { ...short, summary: `poll ${batches.length} batches in flight` },
-        [{ batches, listThreshold: opts.listPollThreshold }],
+        [{ batches, listThreshold: opts.listPollThreshold, ...(slaAtRisk === undefined ? {} : { slaAtRisk }) }],
       );
       countCall(s, 'poll', polled.calls);
       if (polled.ended.length === 0) return false;

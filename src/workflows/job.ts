@@ -132,7 +132,7 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
       showProgress(decide.nextActionText(s));
       await condition(() => wake || decide.cancelDue(s), wait.timeoutMs, { summary: wait.summary });
       if (s.inFlight.length > 0) {
-        const progressed = await batches.pollAndCollect(() => Date.now());
+        const progressed = await batches.pollAndCollect(() => Date.now(), progressNow().sla?.atRisk);
         s.pollIntervalMs = decide.intervalAfterPoll(progressed, wait.intervalMs);
         await cancelStragglers();
       }
