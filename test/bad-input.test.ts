@@ -1,6 +1,8 @@
 // The bad-input corpus (test/fixtures/bad-input/, expectations in expected.json): every kind of bad file is
-// refused with the exact issues (line, field, reason), both by prepareInput and by the real `sluice run` in a child
-// process (exit code 2, `file:line: field: reason`, "Nothing was sent."), and nothing reaches the API or Temporal.
+// refused with the exact issues (line, field, reason), both by prepareInput and by `sluice run` (exit code 2,
+// `file:line: field: reason`, "Nothing was sent."), and nothing reaches the API or Temporal. The CLI runs the corpus
+// in one host process (test/helpers/cli-host.ts: its modules load once, not sixty times); one case also runs as its
+// own `sluice` process, which must say exactly the same.
 // Files that are odd but good (BOM, CRLF, blank lines, ...) are accepted. Large, binary and non-UTF-8 files are
 // generated into a temporary directory instead of being committed.
 import assert from 'node:assert/strict';
@@ -19,6 +21,7 @@ import { InputError, LISTED_ISSUES } from '../src/domain/errors';
 import { jobKeys, type NormalizedRequest } from '../src/domain/job';
 import type { InputIssue } from '../src/domain/request';
 import { LocalDirectoryStore } from '../src/store/local-store';
+import { startCliHost, type CliHost } from './helpers/cli-host';
 import { startStack, type TestStack } from './helpers/stack';
 import { uniqueTaskQueue } from './helpers/temporal';
 
@@ -123,26 +126,13 @@ function sluice(args: string[], env: Record<string, string>): Promise<CliRun> {
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]!);
-      }
-    }),
-  );
-  return out;
-}
-
 describe('the bad-input corpus', () => {
   let stack: TestStack;
   let running: Promise<void>;
   let genDir: string;
   let scratch: LocalDirectoryStore;
   let models: ModelCatalog;
+  let host: CliHost;
   const fileOf = (name: string) => (name in manifest.generated ? path.join(genDir, name) : path.join(CORPUS, name));
   const badCases = () => Object.entries({ ...manifest.bad, ...manifest.generated });
 
@@ -155,8 +145,10 @@ describe('the bad-input corpus', () => {
     scratch = new LocalDirectoryStore(await mkdtemp(path.join(os.tmpdir(), 'sluice-bad-input-store-')));
     // The account's models, as `sluice run` reads them when it has a key (the emulator serves the Models API).
     models = await readModelCatalog(new Anthropic({ apiKey: stack.emulator.apiKey, baseURL: stack.emulator.url }));
+    host = await startCliHost();
   });
   after(async () => {
+    await host?.close();
     await stack.close();
     await running;
     await rm(genDir, { recursive: true, force: true });
@@ -226,11 +218,15 @@ describe('the bad-input corpus', () => {
       ANTHROPIC_BASE_URL: stack.emulator.url,
     };
     const cases = badCases().filter(([, c]) => c.cli !== false);
-    const runs = await mapLimit(cases, 6, async ([name, c]) => {
-      const defaults = c.defaults ?? manifest.defaults;
-      const flags = Object.entries(defaults).flatMap(([k, v]) => [k === 'max_tokens' ? '--max-tokens' : `--${k}`, String(v)]);
-      return { name, c, run: await sluice(['run', fileOf(name), ...flags], env) };
-    });
+    const argsOf = (name: string, c: Case) => {
+      const flags = Object.entries(c.defaults ?? manifest.defaults).flatMap(([k, v]) => [k === 'max_tokens' ? '--max-tokens' : `--${k}`, String(v)]);
+      return ['run', fileOf(name), ...flags];
+    };
+    const runs: { name: string; c: Case; run: CliRun }[] = [];
+    for (const [name, c] of cases) runs.push({ name, c, run: await host.run(argsOf(name, c), env) });
+    // The host says what a `sluice` process of its own says, exit code included.
+    const [firstName, firstCase] = cases.find(([, c]) => c.issues!.length > 1) ?? cases[0]!;
+    assert.deepEqual(await sluice(argsOf(firstName, firstCase), env), runs.find((r) => r.name === firstName)!.run, firstName);
     for (const { name, c, run } of runs) {
       const file = fileOf(name);
       const out = `${name}:\n${run.stderr}`;
