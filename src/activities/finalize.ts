@@ -129,6 +129,16 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics }: ActivityD
       apiCalls: input.apiCalls,
       wallTimeMs: Date.now() - input.startedAtMs,
       finishedAt: new Date().toISOString(),
+      ...(input.budget
+        ? {
+            budget: {
+              limitUsd: input.budget.limitUsd,
+              spentUsd: round6(input.budget.spentUsd),
+              reservedUsd: round6(input.budget.reservedUsd),
+              peakCommittedUsd: round6(input.budget.peakCommittedUsd),
+            },
+          }
+        : {}),
     };
     await store.writeJson(jobKeys.output(jobId, 'summary.json'), summary);
     await writeReportAfterFinalize({ store, prices, webUiUrl }, jobId); // report.html, next to the results

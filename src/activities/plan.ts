@@ -16,9 +16,10 @@ import { jobKeys, originalShardKey, type NormalizedRequest, type ShardLine } fro
 import { toApiFailure } from './api-failure';
 import type { ActivityDeps } from './deps';
 import { learnWindow } from '../store/batch-timings';
+import { worstCasePricer } from './worst-case';
 import type { PlanInput, PlanResult } from '../contracts/activities';
 
-export function planActivity({ store, anthropic, apiTimeScale }: ActivityDeps) {
+export function planActivity({ store, anthropic, apiTimeScale, prices }: ActivityDeps) {
   return async function planJob(input: PlanInput): Promise<PlanResult> {
     // A plan that was written completely is final: running the activity again returns it unchanged.
     const done = await store.readJson<PlanResult>(jobKeys.plan(input.jobId));
@@ -50,18 +51,30 @@ export function planActivity({ store, anthropic, apiTimeScale }: ActivityDeps) {
     }
 
     let requestCount = 0;
+    // With a budget: each request's worst case from the counts the client stored, else from an upper bound.
+    const worst = input.priceWorstCase ? await worstCasePricer(store, input.jobId, prices) : undefined;
+    const shardWorstUsd: number[] = [];
+    let openWorstUsd = 0;
     for await (const text of store.readLines(input.inputKey)) {
       const request = JSON.parse(text) as NormalizedRequest;
       const line: ShardLine = { ...request, origin: shardSizes.length, attempt: 1, batch_ids: [] };
       if (cutter.add(Buffer.byteLength(JSON.stringify(request.params)) + REQUEST_ENVELOPE_BYTES).cutBefore) {
+        if (worst && open.length > 0) shardWorstUsd.push(openWorstUsd);
+        openWorstUsd = 0;
         await flush();
         line.origin = shardSizes.length;
+      }
+      if (worst) {
+        line.worst_usd = await worst.next(request);
+        openWorstUsd += line.worst_usd;
       }
       open.push(JSON.stringify(line));
       requestCount++;
     }
+    if (worst && open.length > 0) shardWorstUsd.push(openWorstUsd);
+    await worst?.close();
     await flush();
-    const plan: PlanResult = { requestCount, shardSizes };
+    const plan: PlanResult = { requestCount, shardSizes, ...(worst ? { shardWorstUsd } : {}) };
     // Fitted once and kept in plan.json with the shards: a rerun of the activity returns the same window.
     if (input.learnWindow) plan.window = await learnWindow(store, { ...input.learnWindow, nowMs: Date.now(), apiTimeScale });
     await store.writeJson(jobKeys.plan(input.jobId), plan);

@@ -18,6 +18,7 @@ const FLAGS: Record<string, string> = {
   'poll.capMs': '--poll-cap',
   priority: '--priority',
   preempt: '--preempt',
+  budgetUsd: '--budget',
   'sla.deadlineMs': '--sla/--deadline',
   'sla.windowMs': '--window',
   'sla.marginMs': '--margin',

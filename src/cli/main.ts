@@ -5,6 +5,8 @@ import { registerCodecServerCommand } from './commands/codec-server';
 import { registerDemoCommand } from './commands/demo';
 import { registerDevCommand } from './commands/dev';
 import { registerEmulatorCommand } from './commands/emulator';
+import { registerEstimateCommand } from './commands/estimate';
+import { registerBudgetCommand } from './commands/budget';
 import { registerIntakeCommands } from './commands/intake';
 import { registerJobControlCommands } from './commands/job-control';
 import { registerQueueCommands } from './commands/queue';
@@ -26,6 +28,8 @@ export function buildProgram(): Command {
     // Commander repeats what was typed; a pasted escape sequence must not reach the terminal raw.
     .configureOutput({ writeErr: (text) => process.stderr.write(forTerminal(text)) });
   registerRunCommand(program);
+  registerEstimateCommand(program);
+  registerBudgetCommand(program);
   registerJobControlCommands(program);
   registerReportCommand(program);
   registerQueueCommands(program);

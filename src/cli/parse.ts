@@ -15,3 +15,13 @@ export function number(option: string) {
     return n;
   };
 }
+
+/** An amount of US dollars above zero, e.g. 25 or 0.50. */
+export function usd(option: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${option} must be an amount of USD such as 25 or 0.5 (got "${value}")`);
+    if (n <= 0) throw new InvalidArgumentError(`${option} must be more than 0 USD (got "${value}")`);
+    return n;
+  };
+}

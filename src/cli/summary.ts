@@ -15,6 +15,10 @@ export function printSummary(summary: JobSummary, outDir?: string, uiLink?: stri
     costLine(summary),
     `  batches    ${summary.batchesCreated} created; wall time ${formatDuration(summary.wallTimeMs)}`,
   ];
+  if (summary.budget) {
+    const b = summary.budget;
+    lines.push(`  budget     USD ${b.limitUsd.toFixed(4)}: ${b.spentUsd.toFixed(4)} spent, ${b.reservedUsd.toFixed(4)} reserved at the end, at most ${b.peakCommittedUsd.toFixed(4)} committed at once`);
+  }
   if (summary.unpricedModels.length) {
     lines.push(`  no price   for ${summary.unpricedModels.join(', ')} (cost not counted; SLUICE_PRICES can add a price)`);
   }

@@ -15,6 +15,7 @@ import type { ModelCatalog } from '../domain/models';
 import type { JobDefaults } from '../domain/request';
 import type { BlobStore } from '../store/blob-store';
 import { cancelSignal, progressQuery, sluiceJob } from '../workflows';
+import { setBudgetUpdate, type BudgetView } from '../contracts/messages';
 import type { JobProgress } from '../workflows/job-state';
 import { SluiceDeadline, SluiceJobName, SluicePhase, SluicePriority } from '../workflows/search-attributes';
 import { setupErrorOr } from '../temporal/failures';
@@ -39,6 +40,11 @@ export interface StartJobOptions {
    * models before the job starts; without it the plan activity checks them once the job runs.
    */
   models?: ModelCatalog;
+  /**
+   * Runs after the input is validated and stored, before the workflow starts (e.g. to count tokens for a budget and
+   * refuse one that cannot send a sub-batch): what it throws refuses the job with nothing started.
+   */
+  beforeStart?: (job: { jobId: string; prepared: PreparedInput; options: JobOptions; store: BlobStore }) => Promise<void>;
 }
 
 export interface StartedJob {
@@ -73,6 +79,7 @@ async function claimJobPrefix(store: BlobStore, jobId: string): Promise<void> {
 async function releaseJobPrefix(store: BlobStore, jobId: string): Promise<void> {
   await store.delete(jobKeys.input(jobId));
   await store.delete(jobKeys.rejects(jobId));
+  await store.delete(jobKeys.tokenCounts(jobId));
   await store.delete(jobKeys.owner(jobId));
 }
 
@@ -85,6 +92,7 @@ async function prepareAndStart(o: StartJobOptions, options: JobOptions, name: st
     skipInvalid: o.skipInvalid,
     models: o.models,
   });
+  await o.beforeStart?.({ jobId: workflowId, prepared, options, store: o.store });
   const spec: JobSpec = {
     jobId: workflowId,
     name,
@@ -127,6 +135,14 @@ export function jobProgress(client: Client, workflowId: string): Promise<JobProg
 
 export async function cancelJob(client: Client, workflowId: string): Promise<void> {
   await client.workflow.getHandle(workflowId).signal(cancelSignal);
+}
+
+/**
+ * Sets a running job's budget (in USD); the job sends what the new limit allows. Refused, with the job's reason, below
+ * what it has spent and reserved, or for a job started without a budget.
+ */
+export async function setJobBudget(client: Client, workflowId: string, budgetUsd: number): Promise<BudgetView> {
+  return client.workflow.getHandle(workflowId).executeUpdate(setBudgetUpdate, { args: [{ budgetUsd }] });
 }
 
 export async function waitForJob(client: Client, workflowId: string): Promise<JobSummary> {

@@ -23,6 +23,8 @@ export interface PlanInput {
   batchSize: number;
   /** Only for jobs with `window: 'learned'`: fit the window from the account's batch timings. */
   learnWindow?: LearnWindowInput;
+  /** Only for jobs with a budget: price each request's worst case and each shard's (shardWorstUsd). */
+  priceWorstCase?: boolean;
 }
 
 export interface PlanResult {
@@ -31,6 +33,8 @@ export interface PlanResult {
   shardSizes: number[];
   /** The learned window model (numbers only), when the input asked for one. */
   window?: LatencyModel;
+  /** Worst-case USD of each original shard at batch prices, when the input asked (priceWorstCase). */
+  shardWorstUsd?: number[];
 }
 
 // submit
@@ -131,6 +135,17 @@ export interface FinalizeInput {
   startedAtMs: number;
   batchesCreated: number;
   apiCalls: Record<string, number>;
+  /** The job's budget ledger at the end, for jobs with a budget. */
+  budget?: BudgetView;
+}
+
+/** A budget as the summary, `sluice status` and the Web UI show it. */
+export interface BudgetView {
+  limitUsd: number;
+  spentUsd: number;
+  reservedUsd: number;
+  /** The most that was spent and reserved at once (never above the limit). */
+  peakCommittedUsd: number;
 }
 
 export interface JobSummary {
@@ -152,6 +167,8 @@ export interface JobSummary {
   apiCalls: Record<string, number>;
   wallTimeMs: number;
   finishedAt: string;
+  /** For jobs with a budget: the limit, what was spent, what was still reserved at the end, the peak. */
+  budget?: BudgetView;
 }
 
 // intake
@@ -294,6 +311,8 @@ export interface JobProgress {
   tokens: { input: number; output: number };
   costUsd: number;
   syncEquivalentUsd: number;
+  /** For jobs with a budget. */
+  budget?: BudgetView;
   requestsPerMinute: number;
   etaMs?: number;
   run: number;

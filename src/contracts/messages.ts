@@ -5,7 +5,7 @@
  * know: never rename one, add a new message beside the old instead.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { AuditSnapshot, JobPhase, JobProgress, ReconcileResult, RoomRequest, SlaView } from './activities';
+import type { AuditSnapshot, BudgetView, JobPhase, JobProgress, ReconcileResult, RoomRequest, SlaView } from './activities';
 
 export type { RoomRequest };
 import type { Tier } from '../domain/intake';
@@ -13,7 +13,7 @@ import type { QueueCapacity, QueueMember, Room } from '../domain/queue';
 
 // The job
 
-export type { JobPhase, JobProgress, SlaView };
+export type { BudgetView, JobPhase, JobProgress, SlaView };
 
 export const cancelSignal = defineSignal('cancel');
 
@@ -24,6 +24,9 @@ export const setPrioritySignal = defineSignal<[{ priority: number }]>('setPriori
 export const pauseSignal = defineSignal('pause');
 
 export const resumeSignal = defineSignal('resume');
+
+/** A job's new budget in USD (`sluice budget JOB USD`); refused below what is spent and reserved, or without a budget. */
+export const setBudgetUpdate = defineUpdate<BudgetView, [{ budgetUsd: number }]>('setBudget');
 
 // The scheduler of a task queue (the shared batch queue)
 

@@ -21,6 +21,8 @@ export const jobKeys = {
   owner: (jobId: string) => `jobs/${jobId}/owner.json`,
   input: (jobId: string) => `jobs/${jobId}/input.jsonl`,
   rejects: (jobId: string) => `jobs/${jobId}/rejects.jsonl`,
+  /** Input tokens of each request as the API counted them (one number per line, input order), for a budget's plan. */
+  tokenCounts: (jobId: string) => `jobs/${jobId}/token-counts.jsonl`,
   plan: (jobId: string) => `jobs/${jobId}/plan.json`,
   shard: (jobId: string, shardKey: string) => `jobs/${jobId}/shards/${shardKey}.jsonl`,
   submission: (jobId: string, shardKey: string) => `jobs/${jobId}/submissions/${shardKey}.json`,

@@ -42,6 +42,11 @@ export const JobOptionsSchema = z.strictObject({
    * minute, at expiry at the latest). Past it, the job finishes and reports their requests as in flight at stop.
    */
   cancelGraceMs: DurationSchema.default(3_600_000),
+  /**
+   * A hard ceiling in USD: a sub-batch is sent only if its worst case fits beside what is spent and reserved, else the
+   * job holds (reason budget) until `sluice budget` raises it. Unset: no ceiling.
+   */
+  budgetUsd: z.number().positive().finite().optional(),
   /** Deadline, window rule, synchronous fallback and dual mode. */
   sla: SlaPolicySchema.default(SlaPolicySchema.parse({})),
 });
@@ -78,6 +83,8 @@ export interface ShardLine extends NormalizedRequest {
   attempt: number;
   /** Batches it was sent in before this one. */
   batch_ids: string[];
+  /** Its worst-case USD at batch prices, for jobs with a budget (retry shards add theirs up from it). */
+  worst_usd?: number;
 }
 
 export type OutcomeStatus = 'succeeded' | 'failed' | 'canceled' | 'sla_missed' | 'not_run';
@@ -97,6 +104,8 @@ export interface OutcomeLine {
 export interface ShardRef {
   key: string;
   requests: number;
+  /** Worst-case USD of the shard at batch prices, for jobs with a budget. */
+  worstUsd?: number;
 }
 
 

@@ -10,9 +10,9 @@ import { z } from 'zod';
 import { DEFAULT_SERVED_MODELS, servedModelSchema } from './models';
 import { DAY_MS, MINUTE_MS, SECOND_MS } from './time';
 
-export const ENDPOINTS = ['create', 'retrieve', 'list', 'cancel', 'delete', 'results', 'messages', 'models'] as const;
+export const ENDPOINTS = ['create', 'retrieve', 'list', 'cancel', 'delete', 'results', 'messages', 'models', 'count_tokens'] as const;
 export type Endpoint = (typeof ENDPOINTS)[number];
-/** Where faults apply unless told otherwise: every endpoint but the Models API (read once per job). */
+/** Where faults apply unless told otherwise: every endpoint but the Models API (read once per job) and token counting. */
 const DEFAULT_FAULT_ENDPOINTS: Endpoint[] = ['create', 'retrieve', 'list', 'cancel', 'delete', 'results', 'messages'];
 
 export const ERROR_TYPES = [

@@ -10,10 +10,10 @@ import { parseJson } from './http';
 import { listModels, retrieveModel } from './models';
 import type { BatchStore } from './store';
 import type { StatsRecorder } from './stats';
-import { summariseParams, syntheticMessage } from './synthetic';
+import { inputTokensOf, summariseParams, syntheticMessage } from './synthetic';
 import type { NominalClock } from './time';
 import { formatTimestamp } from './time';
-import { validateParams } from './params-validation';
+import { validateCountTokensParams, validateParams } from './params-validation';
 import { validateCreateBody } from './validation';
 
 export type Reply =
@@ -181,6 +181,21 @@ function messages(services: Services, call: Call): Reply {
   return record['stream'] === true ? { kind: 'stream', message } : { kind: 'json', body: message };
 }
 
+/** POST /v1/messages/count_tokens: free, never billed; the same input tokens the request's usage would show. */
+function countTokens(services: Services, call: Call): Reply {
+  const json = parseJson(call.body);
+  if (!json.ok) return { kind: 'error', type: 'invalid_request_error', message: json.message };
+  const params = json.value;
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) {
+    return { kind: 'error', type: 'invalid_request_error', message: 'Input should be a valid dictionary' };
+  }
+  const record = params as Record<string, unknown>;
+  const problem = validateCountTokensParams(record, services.config.models);
+  if (problem) return { kind: 'error', type: 'invalid_request_error', message: problem };
+  services.stats.recordTokenCount();
+  return { kind: 'json', body: { input_tokens: inputTokensOf(record) } };
+}
+
 function models(services: Services, call: Call): Reply {
   const lineup = services.config.models.lineup;
   const page = call.batchId === null ? listModels(lineup, call.query) : retrieveModel(lineup, call.batchId);
@@ -197,4 +212,5 @@ export const HANDLERS: Record<Endpoint, (services: Services, call: Call) => Repl
   delete: remove,
   results,
   messages,
+  count_tokens: countTokens,
 };

@@ -18,6 +18,13 @@ const BODY_FIELDS = new Set([
   'service_tier', 'speed', 'billing_policy', 'compaction', 'context_management', 'fallback_credit_token', 'fallbacks',
   'mcp_servers', 'output_format', 'thread',
 ]);
+/**
+ * The fields POST /v1/messages/count_tokens takes: a Messages body minus what only shapes the answer. Kept apart from
+ * Sluice's own list (src/domain/token-count.ts) on purpose, like every rule here.
+ */
+export const COUNT_FIELDS: readonly string[] = [
+  'model', 'messages', 'system', 'tools', 'tool_choice', 'thinking', 'cache_control', 'output_config', 'speed', 'mcp_servers',
+];
 /** The fields of the blocks whose extra fields the emulator refuses (the others are passed through). */
 const BLOCK_FIELDS: Record<string, string[]> = {
   text: ['type', 'text', 'cache_control', 'citations'],
@@ -295,4 +302,19 @@ export function validateParams(params: Record<string, unknown>, models: ModelRul
     if (userId !== undefined && userId !== null && typeof userId !== 'string') return 'metadata.user_id: Input should be a valid string';
   }
   return toolsProblem(params) ?? thinkingProblem(params) ?? modelProblem(params, models);
+}
+
+/**
+ * The problem with a count_tokens body, or null: the fields of a Messages body that count (src/domain/token-count.ts)
+ * and nothing else (max_tokens, sampling and stream are refused as extra inputs, as the API does), then every rule of
+ * a Messages body that applies to those fields.
+ */
+export function validateCountTokensParams(params: Record<string, unknown>, models: ModelRules): string | null {
+  for (const key of Object.keys(params)) {
+    if (!COUNT_FIELDS.includes(key)) return `${key}: Extra inputs are not permitted`;
+  }
+  // The Messages rules need a max_tokens: one above any thinking budget, so only the counted fields are judged.
+  const thinking = params['thinking'];
+  const budget = isObject(thinking) && typeof thinking['budget_tokens'] === 'number' ? thinking['budget_tokens'] : 0;
+  return validateParams({ ...params, max_tokens: budget + 1 }, models, 'sync');
 }

@@ -25,6 +25,10 @@ export interface EmulatorStats {
   requestsSubmitted: number;
   submissions: Record<string, { batch: number; sync: number }>;
   createLog: CreateLogEntry[];
+  /** Accepted calls that cost money: batches created and POST /v1/messages answered. */
+  billableCalls: number;
+  /** Answered POST /v1/messages/count_tokens calls (free). */
+  tokenCounts: number;
 }
 
 function zeroCalls(): Record<Endpoint, number> {
@@ -37,6 +41,8 @@ export class StatsRecorder {
   private requestsSubmitted = 0;
   private submissions = new Map<string, { batch: number; sync: number }>();
   private createLog: CreateLogEntry[] = [];
+  private billableCalls = 0;
+  private tokenCounts = 0;
   /** params digest → custom_id of the last batch request with those params. */
   private customIdByDigest = new Map<string, string>();
 
@@ -55,6 +61,7 @@ export class StatsRecorder {
 
   recordBatch(entry: CreateLogEntry, requests: readonly { customId: string; digest: string }[]): void {
     this.batches++;
+    this.billableCalls++;
     this.requestsSubmitted += requests.length;
     this.createLog.push(entry);
     for (const request of requests) {
@@ -74,7 +81,12 @@ export class StatsRecorder {
   }
 
   recordSync(key: string): void {
+    this.billableCalls++;
     this.submission(key).sync++;
+  }
+
+  recordTokenCount(): void {
+    this.tokenCounts++;
   }
 
   snapshot(): EmulatorStats {
@@ -84,6 +96,8 @@ export class StatsRecorder {
       requestsSubmitted: this.requestsSubmitted,
       submissions: Object.fromEntries([...this.submissions].map(([key, value]) => [key, { ...value }])),
       createLog: this.createLog.map((entry) => ({ ...entry })),
+      billableCalls: this.billableCalls,
+      tokenCounts: this.tokenCounts,
     };
   }
 
@@ -93,6 +107,9 @@ export class StatsRecorder {
     this.requestsSubmitted = stats.requestsSubmitted;
     this.submissions = new Map(Object.entries(stats.submissions).map(([key, value]) => [key, { ...value }]));
     this.createLog = stats.createLog.map((entry) => ({ ...entry }));
+    // State files written before these counters existed have neither.
+    this.billableCalls = stats.billableCalls ?? stats.batches;
+    this.tokenCounts = stats.tokenCounts ?? 0;
   }
 
   reset(): void {
@@ -101,6 +118,8 @@ export class StatsRecorder {
     this.requestsSubmitted = 0;
     this.submissions.clear();
     this.createLog = [];
+    this.billableCalls = 0;
+    this.tokenCounts = 0;
     this.customIdByDigest.clear();
   }
 }

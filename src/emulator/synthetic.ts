@@ -4,6 +4,7 @@
  * The text never contains the prompt: only a digest and filler words.
  */
 import { createHash } from 'node:crypto';
+import { COUNT_FIELDS } from './params-validation';
 import { base62, randomFor } from './prng';
 
 /** What the emulator keeps of a request's params: enough to answer it, not the prompt. */
@@ -12,7 +13,7 @@ export interface ParamsSummary {
   digest: string;
   model: string;
   maxTokens: number;
-  /** Estimated as canonical JSON characters / 4. */
+  /** Estimated as the canonical JSON characters of the counted fields / 4 (what count_tokens answers). */
   inputTokens: number;
 }
 
@@ -53,8 +54,17 @@ export function summariseParams(params: Record<string, unknown>): ParamsSummary 
     digest: createHash('sha1').update(canonical).digest('hex'),
     model: typeof model === 'string' ? model : '',
     maxTokens: typeof maxTokens === 'number' ? maxTokens : 0,
-    inputTokens: Math.max(1, Math.ceil(canonical.length / 4)),
+    inputTokens: inputTokensOf(params),
   };
+}
+
+/**
+ * The input tokens the emulator bills for a request, and answers on POST /v1/messages/count_tokens for the same
+ * request: the fields the count endpoint takes (COUNT_FIELDS) as canonical JSON, a token per 4 characters.
+ */
+export function inputTokensOf(params: Record<string, unknown>): number {
+  const counted = Object.fromEntries(COUNT_FIELDS.filter((f) => params[f] !== undefined).map((f) => [f, params[f]]));
+  return Math.max(1, Math.ceil(canonicalJson(counted).length / 4));
 }
 
 const WORDS = [

@@ -168,7 +168,9 @@ export function planWait(s: JobState, nowMs: number, opts: JobOptions): WaitPlan
   const intervalMs = pollIntervalMs(s, nowMs, opts);
   const nothingOut = s.inFlight.length === 0 && s.syncInFlight.length === 0;
   const summary = nothingOut
-    ? 'wait for room in the batch queue'
+    ? s.heldReason === 'budget'
+      ? 'held: the budget allows no more (sluice budget raises it)'
+      : 'wait for room in the batch queue'
     : s.inFlight.length
       ? `wait before polling ${s.inFlight.length} batches`
       : 'wait for synchronous calls';

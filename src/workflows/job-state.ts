@@ -2,6 +2,7 @@
  * The job workflow's state: compact (ids, keys, counts), plain JSON so it crosses continue-as-new intact, and
  * the views of it that users see (progress query, Web UI details).
  */
+import type { BudgetLedger } from '../domain/budget';
 import { emptyTally, type CostTally } from '../domain/cost';
 import { formatDuration } from '../domain/duration';
 import { requestsDone } from '../domain/outcome-count';
@@ -10,6 +11,7 @@ import { initialSeat, type QueueSeatState } from './job-queue';
 import { latestBatchSubmissionMs } from '../domain/sla';
 import { routeFor, slaAtRisk, type SlaPolicy } from '../domain/sla-route';
 import type { JobPhase, JobProgress, SlaView } from '../contracts/messages';
+import { budgetViewOf } from './job-budget';
 
 // Moved to src/contracts; re-exported so existing imports keep working.
 export type { JobPhase, JobProgress, SlaView };
@@ -69,6 +71,10 @@ export interface JobState {
   heldReason?: string;
   /** Requests finished at each collect, for the rate and ETA: [atMs, finishedSoFar], last few only. */
   rateSamples: [number, number][];
+  /** Jobs with a budget: the ledger of what is reserved and spent (job-budget.ts). */
+  budget?: BudgetLedger;
+  /** Jobs with a budget: worst-case USD of each original shard at batch prices, from the plan. */
+  shardWorstUsd?: number[];
 }
 
 export function initialJobState(nowMs: number, requestCount: number, priority: number): JobState {
@@ -152,6 +158,7 @@ export function progressOf(s: JobState, nowMs: number, sla?: SlaPolicy): JobProg
     tokens: { input: s.tally.inputTokens, output: s.tally.outputTokens },
     costUsd: s.tally.usd,
     syncEquivalentUsd: s.tally.syncEquivalentUsd,
+    budget: budgetViewOf(s),
     requestsPerMinute: Math.round(rate * 60_000),
     etaMs: rate > 0 && remaining > 0 ? Math.round(remaining / rate) : undefined,
     run: s.run,
@@ -183,6 +190,9 @@ export function detailsMarkdown(p: JobProgress, nextAction: string): string {
     `| in flight | ${r.inFlight} requests in ${p.batches.inFlight} batches${r.inSync ? `, ${r.inSync} sync` : ''} |`,
     `| waiting | ${r.notYetSubmitted} not yet sent, ${r.waitingToRetry} to retry |`,
     `| cost | USD ${p.costUsd.toFixed(4)} (the synchronous API: USD ${p.syncEquivalentUsd.toFixed(4)}) |`,
+    ...(p.budget
+      ? [`| budget | USD ${p.budget.limitUsd.toFixed(4)}: ${p.budget.spentUsd.toFixed(4)} spent, ${p.budget.reservedUsd.toFixed(4)} reserved |`]
+      : []),
     ...(p.sla
       ? [
           `| deadline | ${p.sla.deadline} (last batch by ${p.sla.latestBatchSubmission})${p.sla.atRisk ? ' **at risk**' : ''} |`,

@@ -5,6 +5,7 @@
 import { addTallies } from '../domain/cost';
 import type { ShardRef } from '../domain/job';
 import type { CollectResult } from '../contracts/activities';
+import { settleShard } from './job-budget';
 import { recordRateSample, type InFlightBatch, type JobState } from './job-state';
 
 /** The shard leaves the queue of work to send (a retry shard first, else the cursor moves on). */
@@ -38,6 +39,8 @@ export function applyCollected(s: JobState, r: CollectResult, batchId?: string) 
 }
 
 export function batchCollected(s: JobState, batchId: string, r: CollectResult) {
+  const batch = s.inFlight.find((b) => b.batchId === batchId);
+  if (batch) settleShard(s, batch.shardKey, r.tally.usd);
   s.inFlight = s.inFlight.filter((b) => b.batchId !== batchId);
   s.batchesCollected++;
   countCall(s, 'results');
@@ -52,6 +55,7 @@ export function collectedRound(s: JobState, nowMs: number) {
 export function syncShardDone(s: JobState, shard: ShardRef, r: CollectResult) {
   countCall(s, 'messages', shard.requests);
   s.syncRequests += shard.requests;
+  settleShard(s, shard.key, r.tally.usd);
   applyCollected(s, r);
 }
 

@@ -26,7 +26,9 @@ import { detailsMarkdown, initialJobState, progressOf, type JobPhase, type JobSt
 import { syncLane } from './job-sync-lane';
 import { dropUnsent, retriesPacked, takeShard } from './job-transitions';
 import { SluiceDeadline, SluiceJobName, SluicePhase, SluicePriority, SluiceSlaAtRisk } from './search-attributes';
-import { cancelSignal, progressQuery } from '../contracts/messages';
+import { cancelSignal, progressQuery, setBudgetUpdate } from '../contracts/messages';
+import { newLimitProblem, withLimit } from '../domain/budget';
+import { budgetViewOf, initialBudget, reserveShards, withinBudget } from './job-budget';
 
 export interface JobInput {
   spec: JobSpec;
@@ -65,6 +67,22 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
   };
   setHandler(cancelSignal, requestCancel);
   temporalCancel.catch(requestCancel);
+  // Jobs with a budget keep a ledger; `sluice budget` sets a new limit, checked before it is accepted.
+  s.budget ??= initialBudget(spec.options.budgetUsd);
+  setHandler(
+    setBudgetUpdate,
+    ({ budgetUsd }) => {
+      s.budget = withLimit(s.budget!, budgetUsd);
+      wake = true;
+      return budgetViewOf(s)!;
+    },
+    {
+      validator: ({ budgetUsd }: { budgetUsd: number }) => {
+        const problem = s.budget ? newLimitProblem(s.budget, budgetUsd) : 'this job was started without a budget (--budget)';
+        if (problem) throw new Error(problem);
+      },
+    },
+  );
   upsertSearchAttributes([{ key: SluiceJobName, value: spec.name }]);
   if (sla.deadlineMs !== undefined) upsertSearchAttributes([{ key: SluiceDeadline, value: new Date(sla.deadlineMs) }]);
   let atRiskShown: boolean | undefined;
@@ -105,9 +123,11 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
           inputKey: spec.inputKey,
           batchSize: opts.batchSize,
           ...(sla.window === 'learned' ? { learnWindow: { fixedWindowMs: sla.windowMs, options: sla.learn } } : {}),
+          ...(s.budget ? { priceWorstCase: true } : {}),
         },
       ]);
       s.shardSizes = plan.shardSizes;
+      if (plan.shardWorstUsd) s.shardWorstUsd = plan.shardWorstUsd;
       s.requestCount = plan.requestCount;
       if (plan.window) {
         s.learnedWindowMs = plan.window.windowMs;
@@ -162,6 +182,7 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
       startedAtMs: spec.submittedAtMs ?? s.startedAtMs,
       batchesCreated: s.batchesCreated,
       apiCalls: s.apiCalls,
+      ...(s.budget ? { budget: budgetViewOf(s) } : {}),
     },
   ]);
   await seat.leave();
@@ -170,14 +191,21 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
   if (s.fatalError) throw ApplicationFailure.nonRetryable(`Job ${spec.jobId} stopped: ${s.fatalError}`, 'JobFailed');
   return { summary };
 
-  /** Sends what the decisions pick, by the route they pick; asks the scheduler for room for the rest. */
+  /**
+   * Sends what the decisions pick, by the route they pick, as far as the budget lets it (each shard's worst case is
+   * reserved first); asks the scheduler for room for the rest.
+   */
   async function submitWhatFits() {
     const plan = decide.planSubmissions(s, Date.now(), opts);
+    const budgeted = withinBudget(s, plan.picks, plan.route);
+    plan.picks = budgeted.picks;
+    reserveShards(s, plan.picks, plan.route);
     for (const shard of plan.picks) {
       if (plan.route === 'batch') seat.take(shard);
       takeShard(s, shard);
     }
-    if (plan.route === 'batch') await askForRoom(plan.blocked);
+    if (plan.route === 'batch') await askForRoom(plan.blocked, budgeted.held);
+    else if (s.budget) showHeld(budgeted.held ? 'budget' : undefined);
     if (plan.picks.length === 0) return;
     if (plan.route === 'sync') return plan.picks.forEach((shard) => sync.start(shard));
     if (plan.route === 'sla_missed') {
@@ -188,10 +216,14 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
   }
 
   /** Asks the scheduler for room for what is left to send, and says why the job waits when it must. */
-  async function askForRoom(blocked: boolean) {
+  async function askForRoom(blocked: boolean, budgetHeld = false) {
     const wanted = decide.roomWanted(s, opts);
     await seat.ask(wanted.inFlight, wanted.next);
-    const reason = decide.heldReasonOf(blocked, s.seat, opts.useScheduler);
+    showHeld(budgetHeld ? 'budget' : decide.heldReasonOf(blocked, s.seat, opts.useScheduler));
+  }
+
+  /** Says why the job does not send what it has (or that it sends again): phase held, with the reason. */
+  function showHeld(reason: string | undefined) {
     if (reason !== s.heldReason) {
       s.heldReason = reason;
       upsertSearchAttributes([{ key: SluicePhase, value: reason ? 'held' : s.phase }]);

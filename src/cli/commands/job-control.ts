@@ -27,6 +27,9 @@ export function registerJobControlCommands(program: Command) {
             `  done       ${requestsDone(r)}/${r.total} (${r.succeeded} succeeded, ${r.failed} failed, ${r.canceled} canceled, ${r.slaMissed} sla_missed)`,
             `  in flight  ${r.inFlight} requests in ${p.batches.inFlight} batches; ${r.notYetSubmitted} not yet sent; ${r.waitingToRetry} to retry`,
             `  cost       $${p.costUsd.toFixed(4)} so far (sync: $${p.syncEquivalentUsd.toFixed(4)})`,
+            ...(p.budget
+              ? [`  budget     $${p.budget.limitUsd.toFixed(4)}: $${p.budget.spentUsd.toFixed(4)} spent, $${p.budget.reservedUsd.toFixed(4)} reserved${p.heldReason === 'budget' ? ' — held: raise it with `sluice budget ' + job + ' USD`' : ''}`]
+              : []),
             `  ETA        ${p.etaMs === undefined ? '—' : formatDuration(p.etaMs)}`,
             ...(p.error ? [`  error      ${p.error}`] : []),
             `  Web UI     ${ctx.uiLink(job)}`,

@@ -4,41 +4,22 @@
  * end it says that the job goes on and how to get its results.
  */
 import path from 'node:path';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { modelCatalogFromEnv } from '../../anthropic/model-catalog';
 import { startJob } from '../../client/jobs';
-import { parseDuration } from '../../domain/duration';
 import { InputError, parseConfig } from '../../domain/errors';
-import { JobDefaultsSchema } from '../../domain/request';
-import { JobOptionsSchema, type JobOptionsInput } from '../../domain/job';
-import type { SlaPolicyInput } from '../../domain/sla-route';
-import { UsageError } from '../errors';
+import { JobOptionsSchema } from '../../domain/job';
 import { openContext } from '../context';
 import { howToGetResults, StoppedFollowingError, waitRiding, warnWhileNoWorker } from '../follow-job';
-import { addJobShapeOptions, checkJobFlags, windowFromFlag, WINDOW_FLAG_HELP, type JobShapeFlags } from '../job-flags';
+import { addJobShapeOptions } from '../job-flags';
 import { outDirFor, prepareOutDir, writeJobOutput } from '../../client/output-files';
 import { followJob } from '../progress-bar';
-import { checkDeadline, checkInputFile, checkName, slaWarning, stdinAsFile } from '../run-input';
+import { checkInputFile, slaWarning, stdinAsFile } from '../run-input';
 import { untilInterrupted } from '../signals';
 import { printSummary } from '../summary';
-import { int } from '../parse';
-
-export interface RunOptions extends JobShapeFlags {
-  out?: string;
-  name?: string;
-  skipInvalid?: boolean;
-  detach?: boolean;
-  sla?: string;
-  deadline?: string;
-  window?: string;
-  margin?: string;
-  syncFallback?: boolean;
-  mode?: 'auto' | 'batch' | 'sync';
-  syncConcurrency?: number;
-  syncThreshold?: number;
-  priority?: number;
-  preempt?: 'stop' | 'cancel';
-}
+import { budgetGuard } from '../budget-guard';
+import { addPlanOptions, jobSetupFrom, type RunOptions } from '../run-options';
+import { estimateCommand } from './estimate';
 
 export function registerRunCommand(program: Command) {
   const run = program
@@ -48,71 +29,19 @@ export function registerRunCommand(program: Command) {
     .option('--out <dir>', 'where results.jsonl, failures.jsonl and summary.json go (default out/<job id>)')
     .option('--name <name>', 'job name shown in the Web UI (default: the file name)')
     .option('--skip-invalid', 'write bad lines to rejects.jsonl and run the rest')
-    .option('--sla <duration>', 'all results due this long after the start, e.g. 30h')
-    .option('--deadline <time>', 'all results due at this time, e.g. 2026-12-01T06:00Z')
-    .option('--window <duration|learned>', WINDOW_FLAG_HELP)
-    .option('--margin <duration>', 'margin M kept after the window (default 2h)')
-    .option('--no-sync-fallback', 'past the window rule, report requests sla_missed instead of sending them synchronously')
-    .addOption(new Option('--mode <mode>', 'auto: batch unless tiny or late; batch: never sync; sync: never batch').choices(['auto', 'batch', 'sync']))
-    .option('--sync-concurrency <n>', 'synchronous calls at once per sub-batch (default 8)', int('--sync-concurrency'))
-    .option('--sync-threshold <n>', 'jobs of at most this many requests go synchronous in auto mode (default 1)', int('--sync-threshold'))
-    .option('--priority <n>', 'urgency in the shared batch queue, 1 = most urgent (default 5)', int('--priority'))
-    .addOption(new Option('--preempt <mode>', 'when a more urgent job needs room: stop submitting, or also cancel young batches').choices(['stop', 'cancel']))
     .option('--detach', 'start the job, print its id and Web UI link, and return')
     .action((input: string, opts: RunOptions) => runCommand(input, opts));
+  addPlanOptions(run);
+  run
+    .option('--dry-run', 'validate and price the job as `sluice estimate` does: nothing billable is sent, no job starts')
+    .option('--json', 'with --dry-run: the estimate as JSON');
   addJobShapeOptions(run);
 }
 
-/** The job's SLA policy from the flags; --sla and --deadline are two ways to say the same thing. */
-export function slaPolicyFrom(opts: RunOptions, nowMs: number): SlaPolicyInput {
-  if (opts.sla && opts.deadline) throw new UsageError('give --sla or --deadline, not both');
-  let deadlineMs: number | undefined;
-  if (opts.sla) {
-    const slaMs = parseDuration(opts.sla, '--sla');
-    if (slaMs <= 0) throw new UsageError(`--sla ${opts.sla}: must be longer than 0`);
-    deadlineMs = nowMs + slaMs;
-    checkDeadline(deadlineMs, nowMs, '--sla', opts.sla);
-  }
-  if (opts.deadline) {
-    // A date alone ("2026-12-01") or a bare number ("99999", year 99999) is not what anyone means by a deadline.
-    deadlineMs = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(opts.deadline) ? Date.parse(opts.deadline) : NaN;
-    if (!Number.isFinite(deadlineMs)) throw new UsageError(`--deadline must be a date and time such as 2026-12-01T06:00Z (got "${opts.deadline}")`);
-    if (deadlineMs <= nowMs) throw new UsageError(`--deadline ${opts.deadline} has already passed`);
-    checkDeadline(deadlineMs, nowMs, '--deadline', opts.deadline);
-  }
-  return {
-    deadlineMs,
-    ...windowFromFlag(opts.window),
-    marginMs: opts.margin ? parseDuration(opts.margin, '--margin') : undefined,
-    syncFallback: opts.syncFallback,
-    mode: opts.mode,
-    syncConcurrency: opts.syncConcurrency,
-    syncThreshold: opts.syncThreshold,
-  };
-}
-
 export async function runCommand(input: string, opts: RunOptions): Promise<void> {
-  const defaults = parseConfig(
-    JobDefaultsSchema,
-    { model: opts.model, max_tokens: opts.maxTokens, system: opts.system, temperature: opts.temperature },
-    'defaults',
-  );
-  const options: JobOptionsInput = {
-    batchSize: opts.batchSize,
-    maxAttempts: opts.maxAttempts,
-    maxBatchesInFlight: opts.maxInFlight,
-    priority: opts.priority,
-    preempt: opts.preempt,
-  };
-  if (opts.pollInitial || opts.pollCap) {
-    const initialMs = opts.pollInitial ? parseDuration(opts.pollInitial, '--poll-initial') : 30_000;
-    const capMs = opts.pollCap ? parseDuration(opts.pollCap, '--poll-cap') : Math.max(initialMs, 300_000);
-    options.poll = { initialMs, capMs, growth: 1.5 };
-  }
+  if (opts.dryRun) return estimateCommand(input, opts);
   const nowMs = Date.now();
-  options.sla = slaPolicyFrom(opts, nowMs);
-  checkJobFlags(options);
-  if (opts.name !== undefined) checkName(opts.name);
+  const { defaults, options } = jobSetupFrom(opts, nowMs);
   const warning = slaWarning(parseConfig(JobOptionsSchema, options).sla, nowMs);
   if (warning) console.error(warning);
   // Before anything is sent: a file in the way of --out must not surface after the batches are paid.
@@ -134,6 +63,8 @@ export async function runCommand(input: string, opts: RunOptions): Promise<void>
         options,
         skipInvalid: opts.skipInvalid,
         models: await modelCatalogFromEnv(ctx.config),
+        // With a budget: count every request's input tokens (free) and refuse a budget below one sub-batch.
+        ...(options.budgetUsd === undefined ? {} : { beforeStart: budgetGuard(ctx.config, parseConfig(JobOptionsSchema, options)) }),
       });
     } catch (err) {
       // Issues name the input as the user gave it, not the temporary copy of standard input.
