@@ -27,6 +27,7 @@ import { startEmulator } from '../src/emulator';
 import { LocalDirectoryStore } from '../src/store/local-store';
 import { createSluiceWorker } from '../src/worker';
 import { printTable } from './report';
+import { formatLag, lagOfJob, mergeLag, p95TimerLagNominalMs } from './sla-lag';
 import { LEARN, PROFILES, policyFor, STRATEGIES, type Profile, type Strategy } from './sla-profiles';
 
 const { values: args } = parseArgs({
@@ -57,6 +58,8 @@ const POLL = { initialMs: 100, growth: 1.5, capMs: 500 };
 const DEFAULTS = { model: 'claude-haiku-4-5', max_tokens: 512 };
 /** A job still running this long after its deadline (nominal) is canceled: it has missed, and the week must end. */
 const GIVE_UP_AFTER_MS = 12 * 3_600_000;
+/** A p95 timer lateness above this (nominal) is a run the machine's load decided: a quarter of the 1 h straggler lead. */
+const LAG_WARN_NOMINAL_MS = 15 * 60_000;
 /** The deadline of the warm-up jobs that make the account's history (nominal). */
 const WARMUP_DEADLINE_MS = 10 * 3_600_000;
 
@@ -119,6 +122,7 @@ async function main() {
   console.log(`${NIGHTS} nights × ${STRATEGIES.length} strategies per SLA; time ×${SCALE}.`);
   const started = Date.now();
   const targets: { what: string; ok: boolean }[] = [];
+  let lagWorst = 0;
 
   await worker.runUntil(async () => {
     // The account's history: earlier jobs of small batches with 10 h deadlines, whose ended batches the poll
@@ -196,6 +200,15 @@ async function main() {
         const late = `${r.lateMs > 0 ? '+' : '−'}${(Math.abs(r.lateMs) / SCALE / H).toFixed(1)} h`;
         console.log(`  ${r.summary.name}: ${r.summary.byMode.batch} batch / ${r.summary.byMode.sync} sync, ${r.summary.batchesCreated} batches, ${late}`);
       }
+      // What the machine's load did to simulated time: late timers are late decisions (a submission past its latest
+      // time goes synchronous, a straggler is canceled late).
+      const lag = mergeLag(await Promise.all(results.map((r) => lagOfJob(client, r.summary.jobId))));
+      for (const line of formatLag(lag, SCALE)) console.log(line);
+      const lagNominalMs = p95TimerLagNominalMs(lag, SCALE);
+      if (lagNominalMs > LAG_WARN_NOMINAL_MS) {
+        console.log(`  p95 timer lag of ${formatDuration(Math.round(lagNominalMs / 60_000) * 60_000)} simulated: load, not the strategy, decided some rows; rerun with a larger --scale`);
+      }
+      lagWorst = Math.max(lagWorst, lagNominalMs);
       console.log(`(${((Date.now() - phaseStarted) / 1000).toFixed(0)} s)`);
       const sla = formatDuration(slaMs);
       targets.push({ what: `${sla}: Sluice (24 h window) meets every deadline`, ok: metShare('sluice, 24 h window') === 1 });
@@ -214,6 +227,7 @@ async function main() {
 
   console.log('\nTargets:');
   for (const t of targets) console.log(`  ${t.ok ? 'met   ' : 'MISSED'} ${t.what}`);
+  console.log(`Worst p95 timer lag ${(lagWorst / 60_000).toFixed(0)} min simulated (at time ×${SCALE}).`);
   console.log(`Wall time ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
   await emulator.close();
