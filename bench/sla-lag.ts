@@ -7,7 +7,6 @@
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 
-type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 const EventType = temporal.api.enums.v1.EventType;
 
 export interface LagSamples {
@@ -20,7 +19,23 @@ export interface LagSamples {
 }
 
 type Long = number | { toNumber(): number } | null | undefined;
-function msOf(t: { seconds?: Long; nanos?: number | null } | null | undefined): number {
+interface Stamp {
+  seconds?: Long;
+  nanos?: number | null;
+}
+/** The fields of a history event this reads (a structural subset of the proto's IHistoryEvent). */
+export interface LagEvent {
+  eventId?: Long;
+  eventType?: number | null;
+  eventTime?: Stamp | null;
+  timerStartedEventAttributes?: { timerId?: string | null; startToFireTimeout?: Stamp | null } | null;
+  timerFiredEventAttributes?: { timerId?: string | null } | null;
+  activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null } | null;
+  activityTaskStartedEventAttributes?: { scheduledEventId?: Long } | null;
+  activityTaskCompletedEventAttributes?: { scheduledEventId?: Long } | null;
+}
+
+function msOf(t: Stamp | null | undefined): number {
   if (!t) return 0;
   const s = t.seconds;
   const seconds = s === null || s === undefined ? 0 : typeof s === 'number' ? s : s.toNumber();
@@ -32,7 +47,7 @@ function idOf(id: Long): number {
 }
 
 /** The lag samples of one run's events (pure). */
-export function lagOfEvents(events: readonly HistoryEvent[]): LagSamples {
+export function lagOfEvents(events: readonly LagEvent[]): LagSamples {
   const timerDue = new Map<string, number>();
   const scheduledAt = new Map<number, number>();
   const timerMs: number[] = [];
