@@ -5,6 +5,7 @@
  *
  *   npm run chaos -- --requests 2000 --kills 3 --restarts 1 --seed 7 --timing between-activities --keep
  *   npm run chaos -- --jobs 2      # two jobs of one file at once: equal sub-batch sizes, the same custom_ids
+ *   npm run chaos -- --mode sync   # every request by the synchronous API: counts the calls sent again after a lost answer
  */
 import { parseArgs } from 'node:util';
 import { formatReport, runChaos } from './chaos/harness';
@@ -18,6 +19,7 @@ const { values: args } = parseArgs({
     restarts: { type: 'string', default: String(DEFAULT_CHAOS_OPTIONS.serverRestarts) },
     seed: { type: 'string', default: String(DEFAULT_CHAOS_OPTIONS.seed) },
     timing: { type: 'string', default: DEFAULT_CHAOS_OPTIONS.chaosTiming },
+    mode: { type: 'string', default: 'batch' },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -30,7 +32,9 @@ function whole(name: string, text: string | undefined): number {
 async function main(): Promise<number> {
   const timing = args.timing;
   if (timing !== 'anytime' && timing !== 'between-activities') throw new Error('--timing must be anytime or between-activities');
+  if (args.mode !== 'batch' && args.mode !== 'sync') throw new Error('--mode must be batch or sync');
   const report = await runChaos({
+    job: args.mode === 'sync' ? { sla: { mode: 'sync' } } : {},
     requests: whole('requests', args.requests),
     jobs: Math.max(1, whole('jobs', args.jobs)),
     workerKills: whole('kills', args.kills),

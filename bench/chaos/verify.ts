@@ -11,6 +11,7 @@ import { summariseParams, syntheticMessage } from '../../src/emulator/synthetic'
 import type { SubmissionRecord } from '../../src/domain/submission-records';
 import { userIdOf } from '../../src/client/wire-ids';
 import type { BlobStore } from '../../src/store/blob-store';
+import { verifySyncResults } from './verify-sync';
 
 export interface Check {
   check: string;
@@ -36,6 +37,10 @@ export interface Verification {
   reconciledSubmissions: number;
   /** Batches created that no submission recorded (lost creates nobody adopted). */
   orphanBatches: string[];
+  /** Synchronous calls accepted beyond one per request: answers lost (reset, or the worker killed) and sent again. */
+  syncResent: number;
+  /** Requests that ended on the synchronous path. */
+  syncRequests: number;
 }
 
 export async function verifyJob(v: VerifyInput): Promise<Verification> {
@@ -70,6 +75,11 @@ export async function verifyJob(v: VerifyInput): Promise<Verification> {
     attempts[r.attempts] = (attempts[r.attempts] ?? 0) + 1;
   }
 
+  // Requests sent by batch are checked against the batches; synchronous ones against the calls (verify-sync.ts).
+  const batchResults = results.filter((r) => r.mode !== 'sync');
+  const sync = verifySyncResults(results, input, v.stats);
+  checks.push(...sync.checks);
+
   // 2. What the API answers for every batch it created: which of this job's requests each held (read back from the
   //    wire ids through the store), and their results.
   const api = new Anthropic({ apiKey: v.api.apiKey, baseURL: v.api.url, maxRetries: 8 });
@@ -100,7 +110,7 @@ export async function verifyJob(v: VerifyInput): Promise<Verification> {
   const mismatched: string[] = [];
   let failuresAgree = 0;
   const failuresDisagree: string[] = [];
-  for (const r of results) {
+  for (const r of batchResults) {
     const last = r.batch_ids.at(-1);
     const held = last === undefined ? undefined : answers.get(last)?.get(r.custom_id);
     const answer = held?.result;
@@ -120,13 +130,13 @@ export async function verifyJob(v: VerifyInput): Promise<Verification> {
   }
   add(
     "succeeded results are the API's",
-    `${matched} of ${outcomes.succeeded ?? 0}`,
+    `${matched} of ${batchResults.filter((r) => r.status === 'succeeded').length}`,
     mismatched.length === 0,
     mismatched.length ? `differ: ${mismatched.slice(0, 5).join(', ')}` : 'message id and text equal to the batch results and to the emulator derivation',
   );
   add(
     "failures are the API's last answer",
-    `${failuresAgree} of ${outcomes.failed ?? 0}`,
+    `${failuresAgree} of ${batchResults.filter((r) => r.status === 'failed').length}`,
     failuresDisagree.length === 0,
     failuresDisagree.length ? `differ: ${failuresDisagree.slice(0, 5).join(', ')}` : 'terminal error type, or a retryable one after max attempts',
   );
@@ -145,7 +155,9 @@ export async function verifyJob(v: VerifyInput): Promise<Verification> {
   for (const r of results) {
     const sent = sends.get(r.custom_id) ?? 0;
     const containing = batchesOf.get(r.custom_id) ?? [];
-    if (r.batch_ids.length < r.attempts || r.batch_ids.some((b) => !containing.includes(b))) idsWrong.push(r.custom_id);
+    // A synchronous attempt has no batch: only the batch attempts are named.
+    const batchAttempts = r.mode === 'sync' ? r.attempts - 1 : r.attempts;
+    if (r.batch_ids.length < batchAttempts || r.batch_ids.some((b) => !containing.includes(b))) idsWrong.push(r.custom_id);
     if (sent === r.batch_ids.length) equal++;
     else if (sent < r.batch_ids.length) fewer.push(r.custom_id);
     else {
@@ -179,7 +191,7 @@ export async function verifyJob(v: VerifyInput): Promise<Verification> {
   for (const key of await v.store.list(jobKeys.submissionsOf(v.jobId))) {
     if ((await v.store.readJson<SubmissionRecord>(key))?.reconciled) reconciledSubmissions++;
   }
-  return { checks, outcomes, attempts, reconciledSubmissions, orphanBatches };
+  return { checks, outcomes, attempts, reconciledSubmissions, orphanBatches, syncResent: sync.resent, syncRequests: sync.requests };
 }
 
 function isRetryable(type: string | undefined): boolean {

@@ -19,6 +19,8 @@ export const FailureType = {
   ApiRetryable: 'ApiRetryable',
   /** The SDK refused the call before sending it (e.g. a non-streaming call it expects to outlast 10 minutes). */
   ClientRefused: 'ClientRefused',
+  /** A batch's results answer 404 for good: archived (29 days after create) or deleted. */
+  ResultsGone: 'ResultsGone',
   /** A retryable failure on the activity's last allowed attempt. */
   AttemptsExhausted: 'AttemptsExhausted',
 } as const;

@@ -101,6 +101,7 @@ export function collectActivity({ store, anthropic, prices, metrics }: ActivityD
       if (err instanceof Anthropic.NotFoundError && attempt < RESULTS_NOT_FOUND_ATTEMPTS) {
         throw ApplicationFailure.retryable(`download results of ${batchId}: not found yet (attempt ${attempt}); looking again`, FailureType.ApiRetryable);
       }
+      if (err instanceof Anthropic.NotFoundError) throw await resultsGoneFailure(anthropic, batchId, attempt, err);
       throw toApiFailure(err, `download results of ${batchId}`);
     }
     if (foreign > 0) log.warn('Results that are not this shard\'s were left out', { batchId, shardKey: input.shardKey, lines: foreign });
@@ -122,6 +123,30 @@ export function collectActivity({ store, anthropic, prices, metrics }: ActivityD
     metrics?.collected(result);
     return result;
   };
+}
+
+/**
+ * A 404 on results that lasts: says why when the API can tell. An archived batch (results are kept 29 days after
+ * create) or a deleted one will not come back, so the job stops with what it has and names the batch.
+ */
+async function resultsGoneFailure(anthropic: Anthropic, batchId: string, attempt: number, err: unknown): Promise<ApplicationFailure> {
+  let archivedAt: string | null | undefined;
+  try {
+    archivedAt = (await anthropic.messages.batches.retrieve(batchId)).archived_at;
+  } catch (retrieveErr) {
+    if (!(retrieveErr instanceof Anthropic.NotFoundError)) return toApiFailure(err, `download results of ${batchId}`);
+    return ApplicationFailure.create({
+      message: `download results of ${batchId}: the batch is gone (404 on its results ${attempt} times, and on the batch itself): it was deleted`,
+      type: FailureType.ResultsGone,
+      nonRetryable: true,
+    });
+  }
+  if (archivedAt === null || archivedAt === undefined) return toApiFailure(err, `download results of ${batchId}`);
+  return ApplicationFailure.create({
+    message: `download results of ${batchId}: the results are gone, archived at ${archivedAt} (the API keeps them 29 days after create); 404 ${attempt} times`,
+    type: FailureType.ResultsGone,
+    nonRetryable: true,
+  });
 }
 
 async function loadShard(store: BlobStore, jobId: string, shardKey: string): Promise<Map<string, ShardLine>> {
