@@ -24,7 +24,9 @@ export function planActivity({ store, anthropic, apiTimeScale }: ActivityDeps) {
     const done = await store.readJson<PlanResult>(jobKeys.plan(input.jobId));
     if (done) return done;
 
-    const cutter = createBatchCutter({ maxRequests: input.batchSize });
+    // A canary is the first shard, of its own size; every shard after it has the job's batch size.
+    let cutter = createBatchCutter({ maxRequests: input.firstShardSize ?? input.batchSize });
+    let firstCut = input.firstShardSize === undefined;
     const shardSizes: number[] = [];
     let open: string[] = [];
     const flush = async () => {
@@ -53,9 +55,15 @@ export function planActivity({ store, anthropic, apiTimeScale }: ActivityDeps) {
     for await (const text of store.readLines(input.inputKey)) {
       const request = JSON.parse(text) as NormalizedRequest;
       const line: ShardLine = { ...request, origin: shardSizes.length, attempt: 1, batch_ids: [] };
-      if (cutter.add(Buffer.byteLength(JSON.stringify(request.params)) + REQUEST_ENVELOPE_BYTES).cutBefore) {
+      const bytes = Buffer.byteLength(JSON.stringify(request.params)) + REQUEST_ENVELOPE_BYTES;
+      if (cutter.add(bytes).cutBefore) {
         await flush();
         line.origin = shardSizes.length;
+        if (!firstCut) {
+          firstCut = true;
+          cutter = createBatchCutter({ maxRequests: input.batchSize });
+          cutter.add(bytes);
+        }
       }
       open.push(JSON.stringify(line));
       requestCount++;
