@@ -22,8 +22,10 @@ import { checkDeadline, checkInputFile, checkName, slaWarning, stdinAsFile } fro
 import { untilInterrupted } from '../signals';
 import { printSummary } from '../summary';
 import { int } from '../parse';
+import { addSpendOptions, asSpendFlagError, spendSettingsFrom, type SpendFlags } from '../spend-flags';
+import { CanaryStoppedError } from '../summary';
 
-export interface RunOptions extends JobShapeFlags {
+export interface RunOptions extends JobShapeFlags, SpendFlags {
   out?: string;
   name?: string;
   skipInvalid?: boolean;
@@ -61,6 +63,7 @@ export function registerRunCommand(program: Command) {
     .option('--detach', 'start the job, print its id and Web UI link, and return')
     .action((input: string, opts: RunOptions) => runCommand(input, opts));
   addJobShapeOptions(run);
+  addSpendOptions(run);
 }
 
 /** The job's SLA policy from the flags; --sla and --deadline are two ways to say the same thing. */
@@ -109,6 +112,8 @@ export async function runCommand(input: string, opts: RunOptions): Promise<void>
     const capMs = opts.pollCap ? parseDuration(opts.pollCap, '--poll-cap') : Math.max(initialMs, 300_000);
     options.poll = { initialMs, capMs, growth: 1.5 };
   }
+  const spend = await spendSettingsFrom(opts);
+  Object.assign(options, spend.options);
   const nowMs = Date.now();
   options.sla = slaPolicyFrom(opts, nowMs);
   checkJobFlags(options);
@@ -134,8 +139,11 @@ export async function runCommand(input: string, opts: RunOptions): Promise<void>
         options,
         skipInvalid: opts.skipInvalid,
         models: await modelCatalogFromEnv(ctx.config),
+        outputSchema: spend.outputSchema,
+        outputSchemaSource: spend.outputSchemaSource,
       });
-    } catch (err) {
+    } catch (caught) {
+      const err = asSpendFlagError(caught);
       // Issues name the input as the user gave it, not the temporary copy of standard input.
       if (fromStdin && err instanceof InputError) throw new InputError(err.issues, { file: '<stdin>', cause: err });
       throw err;
@@ -179,6 +187,7 @@ export async function runCommand(input: string, opts: RunOptions): Promise<void>
     }
     await writeJobOutput(ctx.store, workflowId, outDir);
     printSummary(summary, outDir, ctx.uiLink(workflowId));
+    if (summary.canary?.state === 'stopped') throw new CanaryStoppedError(summary.canary);
   } finally {
     await fromStdin?.cleanup();
     await ctx.close();
