@@ -96,7 +96,7 @@ async function syntheticJob(store: LocalDirectoryStore, jobId: string, requests:
     jobId,
     name: 'bench',
     requests,
-    outcomes: { succeeded: requests - failed, failed, canceled: 0, sla_missed: 0, not_run: 0 },
+    outcomes: { succeeded: requests - failed, failed, canceled: 0, sla_missed: 0, not_run: 0, invalid_output: 0 },
     attempts: { '1': requests - retried.length, '2': retried.length },
     byMode: { batch: requests - failed, sync: 0 },
     tokens: { input: 0, output: 0, cacheCreation: 0, cacheRead: 0 },

@@ -279,7 +279,7 @@ const SUMMARY: ReportSummary = {
   jobId: 'sluice-job-x',
   name: 'x',
   requests: 3,
-  outcomes: { succeeded: 2, failed: 1, canceled: 0, sla_missed: 0, not_run: 0 },
+  outcomes: { succeeded: 2, failed: 1, canceled: 0, sla_missed: 0, not_run: 0, invalid_output: 0 },
   attempts: { '1': 3 },
   byMode: { batch: 2, sync: 0 },
   tokens: { input: 200, output: 20, cacheCreation: 0, cacheRead: 0 },

@@ -7,9 +7,12 @@ import Anthropic from '@anthropic-ai/sdk';
 import { activityInfo, heartbeat, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { addUsage, emptyTally, type Usage } from '../domain/cost';
-import { jobKeys, type OutcomeLine, type ShardLine } from '../domain/job';
+import { canaryStops } from '../domain/canary';
+import { jobKeys, type DiscardedAnswer, type OutcomeLine, type OutputCheckOptions, type ShardLine } from '../domain/job';
+import { checkOutput, type SchemaCheck } from '../domain/output-check';
+import { compileSchema } from '../domain/output-schema';
 import { reconcileKeys } from '../domain/reconcile';
-import { classifyResult, type BatchResult } from '../domain/retry';
+import { classifyResult, type BatchResult, type ResultVerdict } from '../domain/retry';
 import { decodeWireId, wireTag } from '../domain/wire-id';
 import { FailureType, toApiFailure } from './api-failure';
 import { streamBatchResults } from './results-stream';
@@ -32,19 +35,30 @@ export function collectActivity({ store, anthropic, prices, metrics }: ActivityD
     const retries: ShardLine[] = [];
     const result: CollectResult = { succeeded: 0, failed: 0, canceled: 0, retry: 0, tally: emptyTally(), reasons: {} };
     const seen = new Set<string>();
-    const settle = (line: ShardLine, verdict: ReturnType<typeof classifyResult>, message?: unknown, free = false) => {
+    const check = input.outputCheck ? await outputCheckOf(store, jobId, input.outputCheck) : undefined;
+    // Every request's fate, settled once all are known: a canary's verdict depends on all of them.
+    const decided: { line: ShardLine; verdict: Verdict; message?: unknown; free: boolean }[] = [];
+    const settle = (line: ShardLine, verdict: Verdict, message?: unknown, free = false) => {
       const batchIds = [...line.batch_ids, batchId];
-      const base = { custom_id: line.custom_id, line: line.line, attempts: line.attempt, batch_ids: batchIds, mode: 'batch' as const };
+      const base = { custom_id: line.custom_id, line: line.line, attempts: line.attempt, batch_ids: batchIds, mode: 'batch' as const, ...(line.discarded && { discarded: line.discarded }) };
       let outcome: OutcomeLine;
       switch (verdict.outcome) {
-        case 'retry':
-          retries.push({ ...line, attempt: free ? line.attempt : line.attempt + 1, batch_ids: batchIds });
+        case 'retry': {
+          // An answer that failed the check was paid for: its usage goes with the request, for the summary's cost.
+          const discarded = verdict.discarded ? [...(line.discarded ?? []), verdict.discarded] : line.discarded;
+          retries.push({ ...line, attempt: free ? line.attempt : line.attempt + 1, batch_ids: batchIds, ...(discarded && { discarded }) });
           result.retry++;
           count(result.reasons, verdict.reason.split(':')[0]!);
           return;
+        }
         case 'succeeded':
           outcome = { ...base, status: 'succeeded', message };
           result.succeeded++;
+          break;
+        case 'invalid_output':
+          outcome = { ...base, status: 'invalid_output', message, error: { type: verdict.code, message: verdict.message } };
+          result.invalidOutput = (result.invalidOutput ?? 0) + 1;
+          count(result.reasons, 'invalid_output');
           break;
         case 'canceled':
           outcome = { ...base, status: 'canceled' };
@@ -60,6 +74,7 @@ export function collectActivity({ store, anthropic, prices, metrics }: ActivityD
       list.push(outcome);
       outcomesByOrigin.set(line.origin, list);
     };
+    const decide = (line: ShardLine, verdict: Verdict, message?: unknown, free = false) => decided.push({ line, verdict, message, free });
 
     // Wire ids name the shard and line of each result; results of batches sent by older Sluice carry user custom_ids.
     const tag = wireTag(jobId);
@@ -84,15 +99,18 @@ export function collectActivity({ store, anthropic, prices, metrics }: ActivityD
         seen.add(line.custom_id);
         const batchResult = item.result as BatchResult;
         const free = (input.freeCancel === true || canceledToResolve) && batchResult.type === 'canceled' && !input.jobCanceled;
-        const verdict: ReturnType<typeof classifyResult> = free
+        const classified: Verdict = free
           ? { outcome: 'retry', reason: canceledToResolve ? 'canceled to resolve a lost create' : 'canceled to make room' }
           : classifyResult(batchResult, { attempt: line.attempt, maxAttempts: input.maxAttempts, jobCanceled: input.jobCanceled });
         const message = batchResult.type === 'succeeded' ? batchResult.message : undefined;
+        let verdict: Verdict = classified;
         if (verdict.outcome === 'succeeded') {
+          // Paid for, whether or not it passes the check.
           const m = message as { model?: string; usage?: Usage };
           result.tally = addUsage(result.tally, m.model ?? line.params.model, m.usage ?? {}, 'batch', prices);
+          if (check) verdict = checkedVerdict(check, message, line, input.maxAttempts);
         }
-        settle(line, verdict, message, free);
+        decide(line, verdict, message, free);
         if (seen.size % HEARTBEAT_EVERY === 0) heartbeat({ lines: seen.size });
       }
     } catch (err) {
@@ -109,9 +127,17 @@ export function collectActivity({ store, anthropic, prices, metrics }: ActivityD
     // A request the results left out has no outcome yet: it is sent again rather than lost.
     for (const line of sent.values()) {
       if (!seen.has(line.custom_id)) {
-        settle(line, classifyResult({ type: 'expired' }, { attempt: line.attempt, maxAttempts: input.maxAttempts, jobCanceled: input.jobCanceled }));
+        decide(line, classifyResult({ type: 'expired' }, { attempt: line.attempt, maxAttempts: input.maxAttempts, jobCanceled: input.jobCanceled }));
       }
     }
+    // The canary: too many failures and its failures are final, reported rather than retried (the job stops).
+    if (input.canary) {
+      const failed = decided.filter((d) => !d.free && d.verdict.outcome !== 'succeeded' && d.verdict.outcome !== 'canceled').length;
+      const stopped = canaryStops(failed, decided.length, input.canary.maxFailurePercent);
+      result.canary = { requests: decided.length, failed, stopped };
+      if (stopped) for (const d of decided) d.verdict = finalForCanary(d.verdict);
+    }
+    for (const d of decided) settle(d.line, d.verdict, d.message, d.free);
 
     const byLine = (a: { line: number }, b: { line: number }) => a.line - b.line;
     if (retries.length > 0) {
@@ -147,6 +173,58 @@ async function resultsGoneFailure(anthropic: Anthropic, batchId: string, attempt
     type: FailureType.ResultsGone,
     nonRetryable: true,
   });
+}
+
+/** A verdict, with what the output check adds: an answer that failed it, retried (its usage kept) or final. */
+type Verdict =
+  | Exclude<ResultVerdict, { outcome: 'retry' }>
+  | { outcome: 'retry'; reason: string; discarded?: DiscardedAnswer; check?: { code: string; message: string } }
+  | { outcome: 'invalid_output'; code: string; message: string };
+
+type CompiledCheck = { schema?: SchemaCheck };
+
+/** A succeeded answer through the output check: succeeded, another attempt, or invalid_output on the last one. */
+function checkedVerdict(check: CompiledCheck, message: unknown, line: ShardLine, maxAttempts: number): Verdict {
+  const v = checkOutput(message, check.schema);
+  if (v.ok) return { outcome: 'succeeded' };
+  if (line.attempt < maxAttempts) {
+    const m = message as { model?: string; usage?: Usage };
+    return {
+      outcome: 'retry',
+      reason: 'invalid_output',
+      discarded: { model: m.model ?? line.params.model, usage: m.usage ?? {} },
+      check: { code: v.code, message: v.message },
+    };
+  }
+  const attempts = `${line.attempt} attempt${line.attempt === 1 ? '' : 's'}`;
+  return { outcome: 'invalid_output', code: v.code, message: `${v.message} (after ${attempts})` };
+}
+
+/** A canary that stopped the job: what would have been retried is reported as it stands. */
+function finalForCanary(v: Verdict): Verdict {
+  if (v.outcome !== 'retry') return v;
+  if (v.check) return { outcome: 'invalid_output', code: v.check.code, message: `${v.check.message} (in the canary, which stopped the job)` };
+  const [type, ...rest] = v.reason.split(': ');
+  const why = rest.join(': ');
+  return { outcome: 'failed', errorType: type!, message: `${why ? `${why}; ` : ''}in the canary, which stopped the job (not retried)` };
+}
+
+/** Compiled schemas by job id: collect runs once per batch, the schema is the same for the whole job. */
+const compiledChecks = new Map<string, CompiledCheck>();
+const COMPILED_CHECKS_KEPT = 50;
+
+async function outputCheckOf(store: BlobStore, jobId: string, opts: OutputCheckOptions): Promise<CompiledCheck> {
+  if (!opts.schema) return {};
+  const known = compiledChecks.get(jobId);
+  if (known) return known;
+  const schema = await store.readJson<unknown>(jobKeys.outputSchema(jobId));
+  if (schema === undefined) {
+    throw ApplicationFailure.nonRetryable(`the job's output schema is missing from the store (${jobKeys.outputSchema(jobId)})`, 'OutputSchemaMissing');
+  }
+  const compiled = { schema: compileSchema(schema, 'the job\'s output schema') };
+  if (compiledChecks.size >= COMPILED_CHECKS_KEPT) compiledChecks.delete(compiledChecks.keys().next().value!);
+  compiledChecks.set(jobId, compiled);
+  return compiled;
 }
 
 async function loadShard(store: BlobStore, jobId: string, shardKey: string): Promise<Map<string, ShardLine>> {

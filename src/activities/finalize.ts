@@ -18,11 +18,12 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics }: ActivityD
   return async function finalizeJob(input: FinalizeInput): Promise<JobSummary> {
     metrics?.jobEnded(); // nothing of an ended job is in flight or at risk
     const { jobId } = input;
-    const outcomes: Record<OutcomeStatus, number> = { succeeded: 0, failed: 0, canceled: 0, sla_missed: 0, not_run: 0 };
+    const outcomes: Record<OutcomeStatus, number> = { succeeded: 0, failed: 0, canceled: 0, sla_missed: 0, not_run: 0, invalid_output: 0 };
     const attempts: Record<string, number> = {};
     const byMode = { batch: 0, sync: 0 };
     const tallies: Record<'batch' | 'sync', CostTally> = { batch: emptyTally(), sync: emptyTally() };
     const failures: string[] = [];
+    const invalid: string[] = [];
     const missing: string[] = [];
 
     // Requests left waiting for a retry when the job stopped early were sent before: say how often, and where.
@@ -88,14 +89,17 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics }: ActivityD
           };
           outcomes[o.status]++;
           if (o.attempts > 0) attempts[o.attempts] = (attempts[o.attempts] ?? 0) + 1;
-          if (o.status === 'succeeded') {
-            const mode = o.mode ?? 'batch';
-            byMode[mode]++;
+          const mode = o.mode ?? 'batch';
+          if (o.status === 'succeeded') byMode[mode]++;
+          // Every answer is paid for, also one that failed the output check (and those discarded before a retry).
+          if ((o.status === 'succeeded' || o.status === 'invalid_output') && o.message !== undefined) {
             const m = o.message as { model?: string; usage?: Usage };
             tallies[mode] = addUsage(tallies[mode], m.model ?? req.params.model, m.usage ?? {}, mode, prices);
           }
+          for (const d of o.discarded ?? []) tallies[mode] = addUsage(tallies[mode], d.model, d.usage, mode, prices);
           const line = JSON.stringify(o);
           if (o.status === 'failed' || o.status === 'sla_missed') failures.push(line);
+          if (o.status === 'invalid_output') invalid.push(line);
           yield line;
         }
         heartbeat({ origin });
@@ -106,6 +110,7 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics }: ActivityD
 
     await store.writeLines(jobKeys.output(jobId, 'results.jsonl'), resultLines());
     await store.writeLines(jobKeys.output(jobId, 'failures.jsonl'), failures);
+    if (input.outputChecked || invalid.length > 0) await store.writeLines(jobKeys.output(jobId, 'invalid-output.jsonl'), invalid);
     const tally = addTallies(tallies.batch, tallies.sync);
     const summary: JobSummary = {
       jobId,
@@ -139,6 +144,7 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics }: ActivityD
             },
           }
         : {}),
+      ...(input.canary && { canary: input.canary }),
     };
     await store.writeJson(jobKeys.output(jobId, 'summary.json'), summary);
     await writeReportAfterFinalize({ store, prices, webUiUrl }, jobId); // report.html, next to the results

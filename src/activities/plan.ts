@@ -25,7 +25,9 @@ export function planActivity({ store, anthropic, apiTimeScale, prices }: Activit
     const done = await store.readJson<PlanResult>(jobKeys.plan(input.jobId));
     if (done) return done;
 
-    const cutter = createBatchCutter({ maxRequests: input.batchSize });
+    // A canary is the first shard, of its own size; every shard after it has the job's batch size.
+    let cutter = createBatchCutter({ maxRequests: input.firstShardSize ?? input.batchSize });
+    let firstCut = input.firstShardSize === undefined;
     const shardSizes: number[] = [];
     let open: string[] = [];
     const flush = async () => {
@@ -58,11 +60,17 @@ export function planActivity({ store, anthropic, apiTimeScale, prices }: Activit
     for await (const text of store.readLines(input.inputKey)) {
       const request = JSON.parse(text) as NormalizedRequest;
       const line: ShardLine = { ...request, origin: shardSizes.length, attempt: 1, batch_ids: [] };
-      if (cutter.add(Buffer.byteLength(JSON.stringify(request.params)) + REQUEST_ENVELOPE_BYTES).cutBefore) {
+      const bytes = Buffer.byteLength(JSON.stringify(request.params)) + REQUEST_ENVELOPE_BYTES;
+      if (cutter.add(bytes).cutBefore) {
         if (worst && open.length > 0) shardWorstUsd.push(openWorstUsd);
         openWorstUsd = 0;
         await flush();
         line.origin = shardSizes.length;
+        if (!firstCut) {
+          firstCut = true;
+          cutter = createBatchCutter({ maxRequests: input.batchSize });
+          cutter.add(bytes);
+        }
       }
       if (worst) {
         line.worst_usd = await worst.next(request);

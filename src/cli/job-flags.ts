@@ -25,6 +25,8 @@ const FLAGS: Record<string, string> = {
   'sla.mode': '--mode',
   'sla.syncThreshold': '--sync-threshold',
   'sla.syncConcurrency': '--sync-concurrency',
+  'canary.requests': '--canary',
+  'canary.maxFailurePercent': '--canary-max-failures',
 };
 
 /** Throws a ConfigError naming the flag when `options` (built from flags) are not valid job options. */

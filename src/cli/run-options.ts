@@ -11,9 +11,10 @@ import type { SlaPolicyInput } from '../domain/sla-route';
 import { UsageError } from './errors';
 import { checkJobFlags, windowFromFlag, WINDOW_FLAG_HELP, type JobShapeFlags } from './job-flags';
 import { int, usd } from './parse';
+import type { SpendFlags } from './spend-flags';
 import { checkDeadline, checkName } from './run-input';
 
-export interface RunOptions extends JobShapeFlags {
+export interface RunOptions extends JobShapeFlags, SpendFlags {
   out?: string;
   name?: string;
   skipInvalid?: boolean;

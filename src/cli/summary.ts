@@ -2,14 +2,25 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { JobSummary } from '../contracts/activities';
+import { canaryText, type CanaryReport } from '../domain/canary';
 import { formatDuration } from '../domain/duration';
+import { SluiceError } from '../domain/errors';
+
+/** `sluice run` of a job its canary stopped: the output is written, and the command exits 1. */
+export class CanaryStoppedError extends SluiceError {
+  override name = 'CanaryStoppedError';
+  constructor(readonly canary: CanaryReport) {
+    super(`Stopped by the canary: ${canary.failed} of its ${canary.requests} requests failed (at most ${canary.allowed} may); the rest of the job was not sent. See failures.jsonl${' '}and invalid-output.jsonl.`);
+  }
+}
 
 export function printSummary(summary: JobSummary, outDir?: string, uiLink?: string) {
   const o = summary.outcomes;
   const lines = [
     ``,
     `Job ${summary.jobId}`,
-    `  requests   ${summary.requests}: ${o.succeeded} succeeded, ${o.failed} failed, ${o.canceled} canceled, ${o.not_run} not run`,
+    `  requests   ${summary.requests}: ${o.succeeded} succeeded, ${o.failed} failed, ${o.invalid_output ? `${o.invalid_output} invalid_output, ` : ''}${o.canceled} canceled, ${o.not_run} not run`,
+    ...(summary.canary ? [`  canary     ${canaryText(summary.canary)}`] : []),
     `  attempts   ${Object.entries(summary.attempts).map(([n, c]) => `${c} × ${n}`).join(', ') || '—'}`,
     `  tokens     ${summary.tokens.input} in, ${summary.tokens.output} out`,
     costLine(summary),

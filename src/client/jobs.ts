@@ -10,6 +10,7 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import type { JobSummary } from '../contracts/activities';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ConfigError, parseConfig } from '../domain/errors';
+import { compileSchema } from '../domain/output-schema';
 import { jobKeys, jobWorkflowId, JobOptionsSchema, type JobOptions, type JobOptionsInput, type JobSpec } from '../domain/job';
 import type { ModelCatalog } from '../domain/models';
 import type { JobDefaults } from '../domain/request';
@@ -45,6 +46,13 @@ export interface StartJobOptions {
    * refuse one that cannot send a sub-batch): what it throws refuses the job with nothing started.
    */
   beforeStart?: (job: { jobId: string; prepared: PreparedInput; options: JobOptions; store: BlobStore }) => Promise<void>;
+  /**
+   * A JSON Schema every answer must satisfy (parsed JSON; implies `options.outputCheck: { expect: 'json' }`).
+   * Checked here before anything is written, stored with the job, and applied by the collect activity.
+   */
+  outputSchema?: unknown;
+  /** Names the schema in errors (a file name); default "outputSchema". */
+  outputSchemaSource?: string;
 }
 
 export interface StartedJob {
@@ -55,6 +63,7 @@ export interface StartedJob {
 
 export async function startJob(o: StartJobOptions): Promise<StartedJob> {
   const options = parseConfig(JobOptionsSchema, o.options ?? {});
+  checkOutputCheck(o, options);
   const name = o.name ?? path.basename(o.file).replace(/\.[^.]*$/, '');
   const workflowId = o.workflowId ?? jobWorkflowId(name, Date.now(), randomBytes(4).readUInt32BE(0).toString(36).padStart(7, '0'));
   await claimJobPrefix(o.store, workflowId);
@@ -76,7 +85,25 @@ async function claimJobPrefix(store: BlobStore, jobId: string): Promise<void> {
   }
 }
 
+/** A schema must compile (ConfigError naming it and the pointer); `schema: true` needs one; a schema implies the check. */
+function checkOutputCheck(o: StartJobOptions, options: JobOptions): void {
+  if (o.outputSchema === undefined) {
+    if (options.outputCheck?.schema) throw new ConfigError('outputCheck.schema', 'is true, but no outputSchema was given');
+    return;
+  }
+  compileSchema(o.outputSchema, o.outputSchemaSource ?? 'outputSchema');
+  options.outputCheck = { expect: 'json', schema: true };
+}
+
+/** A canary must leave something to protect: one as large as the job would be the job itself. */
+function checkCanary(options: JobOptions, requestCount: number): void {
+  const n = options.canary?.requests;
+  if (n === undefined || n < requestCount) return;
+  throw new ConfigError('canary', `${n} requests is not smaller than the job (${requestCount} requests): a canary is the first few requests, sent before the rest; give a smaller N`);
+}
+
 async function releaseJobPrefix(store: BlobStore, jobId: string): Promise<void> {
+  await store.delete(jobKeys.outputSchema(jobId));
   await store.delete(jobKeys.input(jobId));
   await store.delete(jobKeys.rejects(jobId));
   await store.delete(jobKeys.tokenCounts(jobId));
@@ -92,6 +119,8 @@ async function prepareAndStart(o: StartJobOptions, options: JobOptions, name: st
     skipInvalid: o.skipInvalid,
     models: o.models,
   });
+  checkCanary(options, prepared.requestCount);
+  if (o.outputSchema !== undefined) await o.store.writeJson(jobKeys.outputSchema(workflowId), o.outputSchema);
   await o.beforeStart?.({ jobId: workflowId, prepared, options, store: o.store });
   const spec: JobSpec = {
     jobId: workflowId,
@@ -118,6 +147,8 @@ async function prepareAndStart(o: StartJobOptions, options: JobOptions, name: st
       `**Input** ${path.basename(o.file)} (${prepared.requestCount} requests${prepared.rejected ? `, ${prepared.rejected} rejected` : ''})`,
       `**Sub-batches** of ${options.batchSize}, up to ${options.maxBatchesInFlight} in flight; priority ${options.priority}`,
       `**Attempts** at most ${options.maxAttempts} per request`,
+      ...(options.canary ? [`**Canary** the first ${options.canary.requests} requests alone; stop if more than ${options.canary.maxFailurePercent} % fail`] : []),
+      ...(options.outputCheck ? [`**Output check** answers must be JSON${options.outputCheck.schema ? ' matching the job\'s schema' : ''}`] : []),
       ...(options.sla.deadlineMs === undefined
         ? []
         : [`**Deadline** ${new Date(options.sla.deadlineMs).toISOString()} (window ${options.sla.windowMs} ms, margin ${options.sla.marginMs} ms, sync fallback ${options.sla.syncFallback ? 'on' : 'off'})`]),

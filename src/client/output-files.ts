@@ -104,6 +104,9 @@ export async function writeJobOutput(store: BlobStore, jobId: string, outDir: st
   for (const file of ['results.jsonl', 'failures.jsonl'] as const) {
     written.push(await writeAtomically(outDir, file, store.readLines(jobKeys.output(jobId, file))));
   }
+  // Answers that failed the output check (docs/spending.md): written by jobs that check their answers.
+  const invalidKey = jobKeys.output(jobId, 'invalid-output.jsonl');
+  if (await store.exists(invalidKey)) written.push(await writeAtomically(outDir, 'invalid-output.jsonl', store.readLines(invalidKey)));
   written.push(await writeAtomically(outDir, 'summary.json', JSON.stringify(summary, null, 2) + '\n'));
   // The job report (docs/report.md), written by finalize; absent for jobs finished before it existed.
   const reportKey = jobKeys.output(jobId, 'report.html');

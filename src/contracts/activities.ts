@@ -3,8 +3,9 @@
  * activity interface the workflows proxy. Declared once, here, below both sides: workflows, client, CLI and
  * metrics import these types from this file, never from src/activities/. Plain JSON only (no Map, Set, Date).
  */
+import type { CanaryReport } from '../domain/canary';
 import type { CostTally } from '../domain/cost';
-import type { OutcomeStatus, ShardRef } from '../domain/job';
+import type { OutcomeStatus, OutputCheckOptions, ShardRef } from '../domain/job';
 import type { ReconcileOptions } from '../domain/audit';
 import type { Room } from '../domain/queue';
 import type { JobDefaults } from '../domain/request';
@@ -21,6 +22,8 @@ export interface PlanInput {
   jobId: string;
   inputKey: string;
   batchSize: number;
+  /** The first shard's size when it differs (a canary of N requests); the rest have batchSize. */
+  firstShardSize?: number;
   /** Only for jobs with `window: 'learned'`: fit the window from the account's batch timings. */
   learnWindow?: LearnWindowInput;
   /** Only for jobs with a budget: price each request's worst case and each shard's (shardWorstUsd). */
@@ -91,6 +94,13 @@ export interface CollectInput {
    * the model, cost nothing, and go back to the queue without using up an attempt.
    */
   freeCancel?: boolean;
+  /** Check every answer (the schema, if any, is read from the store): failures are retried, then invalid_output. */
+  outputCheck?: OutputCheckOptions;
+  /**
+   * This batch is the job's canary: if more than maxFailurePercent of it failed, its failures are final (reported,
+   * not retried) and the result says the canary stopped the job.
+   */
+  canary?: { maxFailurePercent: number };
 }
 
 export interface CollectResult {
@@ -102,6 +112,10 @@ export interface CollectResult {
   tally: CostTally;
   /** Why requests failed or were retried, by error type (counts only). */
   reasons: Record<string, number>;
+  /** Answers that failed the output check on their last attempt (absent: none, or no check). */
+  invalidOutput?: number;
+  /** For the canary batch: how many of its requests failed, and whether that stops the job. */
+  canary?: { requests: number; failed: number; stopped: boolean };
 }
 
 // retries
@@ -137,6 +151,10 @@ export interface FinalizeInput {
   apiCalls: Record<string, number>;
   /** The job's budget ledger at the end, for jobs with a budget. */
   budget?: BudgetView;
+  /** The job's canary, when it had one. */
+  canary?: CanaryReport;
+  /** The job checked its answers: write invalid-output.jsonl even when it is empty. */
+  outputChecked?: boolean;
 }
 
 /** A budget as the summary, `sluice status` and the Web UI show it. */
@@ -169,6 +187,8 @@ export interface JobSummary {
   finishedAt: string;
   /** For jobs with a budget: the limit, what was spent, what was still reserved at the end, the peak. */
   budget?: BudgetView;
+  /** The job's canary and its verdict (absent without --canary). */
+  canary?: CanaryReport;
 }
 
 // intake
@@ -285,7 +305,18 @@ export interface CheckIntakeJobsInput {
 
 /** Every activity the worker registers, by the name workflows call it. */
 // what the job's progress query answers (declared here, below the messages that name it)
-export type JobPhase = 'planning' | 'running' | 'held' | 'canceling' | 'finalizing' | 'done' | 'failed' | 'canceled';
+export type JobPhase =
+  | 'planning'
+  | 'canary'
+  | 'running'
+  | 'held'
+  | 'canceling'
+  | 'finalizing'
+  | 'done'
+  | 'failed'
+  | 'canceled'
+  /** Stopped by its canary before the rest was sent. */
+  | 'stopped';
 
 /** What the `progress` query answers. */
 export interface JobProgress {
@@ -299,6 +330,8 @@ export interface JobProgress {
     failed: number;
     canceled: number;
     slaMissed: number;
+    /** Answers that failed the output check on their last attempt. */
+    invalidOutput?: number;
     inFlight: number;
     inSync: number;
     waitingToRetry: number;
@@ -306,6 +339,8 @@ export interface JobProgress {
   };
   batches: { created: number; inFlight: number; collected: number; queuedRetryShards: number };
   sla?: SlaView;
+  /** The canary and its verdict, when the job has one. */
+  canary?: CanaryReport;
   retried: number;
   reasons: Record<string, number>;
   tokens: { input: number; output: number };

@@ -16,6 +16,9 @@ function originKey(origin: number): string {
   return originalShardKey(origin);
 }
 
+/** The files a finished job writes to its output (and `sluice results` copies). */
+export type OutputFile = 'results.jsonl' | 'failures.jsonl' | 'invalid-output.jsonl' | 'summary.json' | 'report.html';
+
 export const jobKeys = {
   /** Written first and exclusively by the run that owns the job id: no other run writes under jobs/<id>/. */
   owner: (jobId: string) => `jobs/${jobId}/owner.json`,
@@ -35,7 +38,9 @@ export const jobKeys = {
   /** One synchronous call's outcome, recorded before the next so a rerun never pays twice. */
   syncDone: (jobId: string, shardKey: string, customId: string) => `jobs/${jobId}/sync/${shardKey}/${customId}.json`,
   syncDoneOf: (jobId: string) => `jobs/${jobId}/sync/`,
-  output: (jobId: string, file: 'results.jsonl' | 'failures.jsonl' | 'summary.json' | 'report.html') =>
+  /** The job's JSON Schema for output checks (`--schema`), written by the client before the job starts. */
+  outputSchema: (jobId: string) => `jobs/${jobId}/output-schema.json`,
+  output: (jobId: string, file: OutputFile) =>
     `jobs/${jobId}/output/${file}`,
   /** Account-wide index of the batches Sluice created, for reconciliation and audits. */
   batch: (batchId: string) => `batches/${batchId}.json`,

@@ -4,16 +4,25 @@
  * keys and counts, never prompt text or results.
  */
 import { z } from 'zod';
+import { CanaryOptionsSchema } from './canary';
 import { DurationSchema } from './duration';
 import { DEFAULT_REQUESTS_PER_BATCH, MAX_REQUESTS_PER_BATCH } from './limits';
 import { PollOptionsSchema } from './poll';
 import { SlaPolicySchema } from './sla-route';
+import type { Usage } from './cost';
 import type { MessageParams } from './request';
 import { jobKeys, originalShardKey, retryShardKey } from '../contracts/store-keys';
 import { jobWorkflowId } from '../contracts/workflow-ids';
 
 // Moved to src/contracts; re-exported so existing imports keep working.
 export { jobKeys, jobWorkflowId, originalShardKey, retryShardKey };
+
+export const OutputCheckOptionsSchema = z.strictObject({
+  expect: z.literal('json'),
+  /** The job's JSON Schema is in the store (jobKeys.outputSchema): kept out of history, read by collect. */
+  schema: z.boolean().default(false),
+});
+export type OutputCheckOptions = z.output<typeof OutputCheckOptionsSchema>;
 
 export const JobOptionsSchema = z.strictObject({
   /** Requests per sub-batch (default 100; the API takes up to 100,000 and 256 MB). */
@@ -49,6 +58,13 @@ export const JobOptionsSchema = z.strictObject({
   budgetUsd: z.number().positive().finite().optional(),
   /** Deadline, window rule, synchronous fallback and dual mode. */
   sla: SlaPolicySchema.default(SlaPolicySchema.parse({})),
+  /** Send the first N requests alone and stop the job if too many of them fail (docs/spending.md). */
+  canary: CanaryOptionsSchema.optional(),
+  /**
+   * Check every answer: its text must parse as JSON and, with `schema`, satisfy the JSON Schema stored at
+   * jobKeys.outputSchema (written by the client). Answers that fail are retried, then reported invalid_output.
+   */
+  outputCheck: OutputCheckOptionsSchema.optional(),
 });
 export type JobOptionsInput = z.input<typeof JobOptionsSchema>;
 export type JobOptions = z.output<typeof JobOptionsSchema>;
@@ -85,9 +101,17 @@ export interface ShardLine extends NormalizedRequest {
   batch_ids: string[];
   /** Its worst-case USD at batch prices, for jobs with a budget (retry shards add theirs up from it). */
   worst_usd?: number;
+  /** Answers of earlier attempts that failed the output check (absent when none). */
+  discarded?: DiscardedAnswer[];
 }
 
-export type OutcomeStatus = 'succeeded' | 'failed' | 'canceled' | 'sla_missed' | 'not_run';
+export type OutcomeStatus = 'succeeded' | 'failed' | 'canceled' | 'sla_missed' | 'not_run' | 'invalid_output';
+
+/** An answer that was paid for and then discarded (it failed the output check and was retried): its cost counts. */
+export interface DiscardedAnswer {
+  model: string;
+  usage: Usage;
+}
 
 /** A request's final outcome, as written to results.jsonl. */
 export interface OutcomeLine {
@@ -99,6 +123,8 @@ export interface OutcomeLine {
   mode?: 'batch' | 'sync';
   message?: unknown;
   error?: { type: string; message: string };
+  /** Answers of earlier attempts that failed the output check and were paid for (absent when none). */
+  discarded?: DiscardedAnswer[];
 }
 
 export interface ShardRef {

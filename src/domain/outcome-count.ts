@@ -7,8 +7,10 @@ export interface OutcomeCounts {
   failed: number;
   canceled: number;
   slaMissed: number;
+  /** Answers that failed the output check on their last attempt (absent in states from before output checks). */
+  invalidOutput?: number;
 }
 
 export function requestsDone(c: OutcomeCounts): number {
-  return c.succeeded + c.failed + c.canceled + c.slaMissed;
+  return c.succeeded + c.failed + c.canceled + c.slaMissed + (c.invalidOutput ?? 0);
 }

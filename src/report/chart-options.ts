@@ -30,6 +30,7 @@ const STATUS_COLORS: Record<OutcomeStatus, string> = {
   canceled: '#9c9c9c',
   sla_missed: '#b07aa1',
   not_run: '#bab0ac',
+  invalid_output: '#f28e2b',
 };
 const KIND_OF_TOKEN_COLORS = ['#4e79a7', '#f28e2b', '#76b7b2', '#edc948'];
 /** Row labels are readable up to this many sub-batches; beyond, the timeline scrolls. */
@@ -272,7 +273,7 @@ export function attemptsChart(d: ReportData): Option {
   const most = Math.max(0, ...taken);
   // Every attempt from 1 to the most taken, so "sent as attempt k" shows for each k; 0 only if some were never sent.
   const attempts = [...(taken.includes(0) ? [0] : []), ...Array.from({ length: most }, (_, i) => i + 1)];
-  const statuses = (['succeeded', 'failed', 'canceled', 'sla_missed', 'not_run'] as const).filter((s) =>
+  const statuses = (['succeeded', 'invalid_output', 'failed', 'canceled', 'sla_missed', 'not_run'] as const).filter((s) =>
     attempts.some((a) => (d.outcomes.byAttempts[String(a)]?.[s] ?? 0) > 0),
   );
   const sentAs = new Map(d.retriesByAttempt.map((r) => [r.attempt, r.requests]));

@@ -106,7 +106,7 @@ function headline(d: ReportData): string {
   return `<section class="headline"><h2>Summary</h2><div class="pair">
 <table><tbody>
 ${row('requests', cell('requests', count(s.requests)))}
-${(['succeeded', 'failed', 'canceled', 'sla_missed', 'not_run'] as const).map((k) => row(k, cell(`outcomes.${k}`, count(s.outcomes[k])))).join('\n')}
+${(['succeeded', 'failed', 'canceled', 'sla_missed', 'not_run', ...(s.outcomes.invalid_output ? (['invalid_output'] as const) : [])] as const).map((k) => row(k, cell(`outcomes.${k}`, count(s.outcomes[k])))).join('\n')}
 ${row('by batch / synchronously', cell('byMode.batch', count(s.byMode.batch)), cell('byMode.sync', count(s.byMode.sync)))}
 ${row('batches created', cell('batchesCreated', count(s.batchesCreated)))}
 ${row('wall time', `<td>${span(s.wallTimeMs)}</td>`)}

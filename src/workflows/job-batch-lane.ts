@@ -9,6 +9,7 @@ import { acts, longFor, short, submitOptions } from './job-activities';
 import type { QueueSeat } from './job-queue';
 import type { InFlightBatch, JobState } from './job-state';
 import { batchCollected, batchCreated, collectedRound, countCall } from './job-transitions';
+import { canaryCollectInput, canaryCollected } from './job-canary';
 
 export type BatchLane = ReturnType<typeof batchLane>;
 
@@ -68,10 +69,13 @@ export function batchLane(spec: JobSpec, s: JobState, seat: QueueSeat) {
               maxAttempts: opts.maxAttempts,
               jobCanceled: s.cancelRequested,
               freeCancel: batch.preempted === true,
+              ...(opts.outputCheck && { outputCheck: opts.outputCheck }),
+              ...canaryCollectInput(s, batch.shardKey),
             },
           ],
         );
         batchCollected(s, batch.batchId, r);
+        canaryCollected(s, r);
       });
       await seat.release({ requests: done.reduce((n, b) => n + b.requests, 0), batches: done.length });
       collectedRound(s, nowMs());

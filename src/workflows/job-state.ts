@@ -3,9 +3,11 @@
  * the views of it that users see (progress query, Web UI details).
  */
 import type { BudgetLedger } from '../domain/budget';
+import type { CanaryState } from '../domain/canary';
 import { emptyTally, type CostTally } from '../domain/cost';
 import { formatDuration } from '../domain/duration';
 import { requestsDone } from '../domain/outcome-count';
+import { canaryReport, canaryText } from '../domain/canary';
 import type { ShardRef } from '../domain/job';
 import { initialSeat, type QueueSeatState } from './job-queue';
 import { latestBatchSubmissionMs } from '../domain/sla';
@@ -49,6 +51,10 @@ export interface JobState {
   failed: number;
   canceled: number;
   slaMissed: number;
+  /** Answers that failed the output check on their last attempt (absent before the first). */
+  invalidOutput?: number;
+  /** The job's canary (absent without one): while it runs, only its shard goes out. */
+  canary?: CanaryState;
   /** Requests sent synchronously so far. */
   syncRequests: number;
   /** Requests sent again so far (each retry counts once). */
@@ -131,8 +137,9 @@ export function progressOf(s: JobState, nowMs: number, sla?: SlaPolicy): JobProg
   const done = finishedRequests(s);
   const rate = ratePerMs(s);
   const remaining = s.requestCount - done;
+  const canaryRuns = s.canary?.state === 'running' && s.phase === 'running';
   return {
-    phase: s.heldReason && s.phase === 'running' ? 'held' : s.phase,
+    phase: s.heldReason && s.phase === 'running' ? 'held' : canaryRuns ? 'canary' : s.phase,
     heldReason: s.heldReason,
     priority: s.seat.priority,
     requests: {
@@ -141,6 +148,7 @@ export function progressOf(s: JobState, nowMs: number, sla?: SlaPolicy): JobProg
       failed: s.failed,
       canceled: s.canceled,
       slaMissed: s.slaMissed,
+      ...(s.invalidOutput !== undefined && { invalidOutput: s.invalidOutput }),
       inFlight,
       inSync: s.syncInFlight.reduce((n, r) => n + r.requests, 0),
       waitingToRetry: s.pendingRetryRequests + queuedRetries,
@@ -153,6 +161,7 @@ export function progressOf(s: JobState, nowMs: number, sla?: SlaPolicy): JobProg
       queuedRetryShards: s.queued.length,
     },
     sla: sla ? slaViewOf(s, sla, nowMs) : undefined,
+    ...(s.canary && { canary: canaryReport(s.canary) }),
     retried: s.retried,
     reasons: s.reasons,
     tokens: { input: s.tally.inputTokens, output: s.tally.outputTokens },
@@ -186,7 +195,8 @@ export function detailsMarkdown(p: JobProgress, nextAction: string): string {
     `| | |`,
     `|---|---|`,
     `| phase | ${p.phase}${p.heldReason ? ` (${p.heldReason})` : ''}, priority ${p.priority} |`,
-    `| done | ${requestsDone(r)} / ${r.total} (${r.succeeded} ok, ${r.failed} failed${r.slaMissed ? `, ${r.slaMissed} sla_missed` : ''}) |`,
+    `| done | ${requestsDone(r)} / ${r.total} (${r.succeeded} ok, ${r.failed} failed${r.invalidOutput ? `, ${r.invalidOutput} invalid_output` : ''}${r.slaMissed ? `, ${r.slaMissed} sla_missed` : ''}) |`,
+    ...(p.canary ? [`| canary | ${canaryText(p.canary)} |`] : []),
     `| in flight | ${r.inFlight} requests in ${p.batches.inFlight} batches${r.inSync ? `, ${r.inSync} sync` : ''} |`,
     `| waiting | ${r.notYetSubmitted} not yet sent, ${r.waitingToRetry} to retry |`,
     `| cost | USD ${p.costUsd.toFixed(4)} (the synchronous API: USD ${p.syncEquivalentUsd.toFixed(4)}) |`,

@@ -29,6 +29,7 @@ export function applyCollected(s: JobState, r: CollectResult, batchId?: string) 
   s.succeeded += r.succeeded;
   s.failed += r.failed;
   s.canceled += r.canceled;
+  if (r.invalidOutput) s.invalidOutput = (s.invalidOutput ?? 0) + r.invalidOutput;
   s.tally = addTallies(s.tally, r.tally);
   for (const [k, v] of Object.entries(r.reasons)) s.reasons[k] = (s.reasons[k] ?? 0) + v;
   if (r.retry > 0 && batchId) {

@@ -21,6 +21,8 @@ import { mapLimit } from '../domain/map-limit';
 import { acts, longFor, quick, short } from './job-activities';
 import { batchLane } from './job-batch-lane';
 import * as decide from './job-decisions';
+import * as canary from './job-canary';
+import { canaryReport } from '../domain/canary';
 import { joinQueue } from './job-queue';
 import { detailsMarkdown, initialJobState, progressOf, type JobPhase, type JobState } from './job-state';
 import { syncLane } from './job-sync-lane';
@@ -53,6 +55,7 @@ export async function sluiceJob(input: JobInput): Promise<JobResult> {
 
 async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>): Promise<JobResult> {
   const s = state ?? initialJobState(Date.now(), spec.requestCount, spec.options.priority);
+  if (!state && spec.options.canary) s.canary = canary.initialCanary(spec.options.canary);
   // A job with `window: 'learned'` decides with the window its plan fitted (until a straggler proves it wrong);
   // every other job with its options as given.
   let opts = decide.withLearnedWindowOf(spec.options, s.learnedWindowMs);
@@ -87,6 +90,7 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
   if (sla.deadlineMs !== undefined) upsertSearchAttributes([{ key: SluiceDeadline, value: new Date(sla.deadlineMs) }]);
   let atRiskShown: boolean | undefined;
   let wake = false;
+  let canaryApplied = s.canary?.state;
   upsertSearchAttributes([{ key: SluicePriority, value: s.seat.priority }]);
   const seat = joinQueue(s.seat, {
     jobId: spec.jobId,
@@ -122,6 +126,7 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
           jobId: spec.jobId,
           inputKey: spec.inputKey,
           batchSize: opts.batchSize,
+          ...(opts.canary && { firstShardSize: opts.canary.requests }),
           ...(sla.window === 'learned' ? { learnWindow: { fixedWindowMs: sla.windowMs, options: sla.learn } } : {}),
           ...(s.budget ? { priceWorstCase: true } : {}),
         },
@@ -134,6 +139,7 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
         opts = decide.withLearnedWindowOf(spec.options, s.learnedWindowMs);
       }
       setPhase('running', 'submit the first sub-batches');
+      if (canary.canaryRunning(s)) upsertSearchAttributes([{ key: SluicePhase, value: 'canary' }]);
     }
 
     while (!decide.isFinished(s)) {
@@ -141,6 +147,7 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
       wake = false;
       sync.throwIfFailed();
       if (decide.cancelDue(s)) await cancelEverything();
+      applyCanaryVerdict();
       if (s.phase === 'running') {
         await stepAsideIfAsked();
         await packRetriesIfDue();
@@ -178,7 +185,9 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
       name: spec.name,
       shardCount: s.shardSizes.length,
       jobCanceled,
-      stoppedEarly: s.fatalError !== undefined,
+      stoppedEarly: s.fatalError !== undefined || canary.canaryStopped(s),
+      ...(s.canary && { canary: canaryReport(s.canary) }),
+      ...(opts.outputCheck && { outputChecked: true }),
       startedAtMs: spec.submittedAtMs ?? s.startedAtMs,
       batchesCreated: s.batchesCreated,
       apiCalls: s.apiCalls,
@@ -187,7 +196,7 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
   ]);
   await seat.leave();
   s.heldReason = undefined;
-  setPhase(s.fatalError ? 'failed' : jobCanceled ? 'canceled' : 'done', 'nothing: the job is over');
+  setPhase(s.fatalError ? 'failed' : jobCanceled ? 'canceled' : canary.canaryStopped(s) ? 'stopped' : 'done', 'nothing: the job is over');
   if (s.fatalError) throw ApplicationFailure.nonRetryable(`Job ${spec.jobId} stopped: ${s.fatalError}`, 'JobFailed');
   return { summary };
 
@@ -196,7 +205,7 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
    * reserved first); asks the scheduler for room for the rest.
    */
   async function submitWhatFits() {
-    const plan = decide.planSubmissions(s, Date.now(), opts);
+    const plan = decide.planSubmissions(s, Date.now(), canary.optionsWhileCanary(s, opts));
     const budgeted = withinBudget(s, plan.picks, plan.route);
     plan.picks = budgeted.picks;
     reserveShards(s, plan.picks, plan.route);
@@ -217,7 +226,7 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
 
   /** Asks the scheduler for room for what is left to send, and says why the job waits when it must. */
   async function askForRoom(blocked: boolean, budgetHeld = false) {
-    const wanted = decide.roomWanted(s, opts);
+    const wanted = decide.roomWanted(s, canary.optionsWhileCanary(s, opts));
     await seat.ask(wanted.inFlight, wanted.next);
     showHeld(budgetHeld ? 'budget' : decide.heldReasonOf(blocked, s.seat, opts.useScheduler));
   }
@@ -239,6 +248,17 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
     if (victims.length === 0) return;
     for (const b of victims) b.preempted = true;
     await batches.cancel(victims, `cancel ${victims.length} young batches to make room for ${preemption.by}`);
+  }
+
+  /** The canary's verdict, once: a canary that failed stops the job before anything else is sent. */
+  function applyCanaryVerdict() {
+    const verdict = canary.canaryVerdict(s);
+    if (verdict) s.canary = verdict;
+    const now = s.canary?.state;
+    if (now === canaryApplied) return;
+    canaryApplied = now;
+    if (now === 'stopped') return dropUnsent(s);
+    upsertSearchAttributes([{ key: SluicePhase, value: s.phase }]);
   }
 
   async function packRetriesIfDue() {

@@ -7,6 +7,7 @@ import { UsageError } from '../errors';
 import { openContext } from '../context';
 import { checkJobId, outDirFor, writeJobOutput } from '../../client/output-files';
 import { requestsDone } from '../../domain/outcome-count';
+import { canaryText } from '../../domain/canary';
 
 export function registerJobControlCommands(program: Command) {
   program
@@ -23,8 +24,9 @@ export function registerJobControlCommands(program: Command) {
         const r = p.requests;
         console.log(
           [
-            `${job}: ${p.phase}${p.heldReason ? ` (${p.heldReason})` : ""}, priority ${p.priority}`,
-            `  done       ${requestsDone(r)}/${r.total} (${r.succeeded} succeeded, ${r.failed} failed, ${r.canceled} canceled, ${r.slaMissed} sla_missed)`,
+            `${job}: ${p.phase}${p.heldReason ? ` (${p.heldReason})` : ""}${p.phase === 'stopped' && p.canary?.state === 'stopped' ? ' (stopped by canary)' : ''}, priority ${p.priority}`,
+            `  done       ${requestsDone(r)}/${r.total} (${r.succeeded} succeeded, ${r.failed} failed, ${r.invalidOutput ? `${r.invalidOutput} invalid_output, ` : ''}${r.canceled} canceled, ${r.slaMissed} sla_missed)`,
+            ...(p.canary ? [`  canary     ${canaryText(p.canary)}`] : []),
             `  in flight  ${r.inFlight} requests in ${p.batches.inFlight} batches; ${r.notYetSubmitted} not yet sent; ${r.waitingToRetry} to retry`,
             `  cost       $${p.costUsd.toFixed(4)} so far (sync: $${p.syncEquivalentUsd.toFixed(4)})`,
             ...(p.budget

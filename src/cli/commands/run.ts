@@ -16,9 +16,10 @@ import { outDirFor, prepareOutDir, writeJobOutput } from '../../client/output-fi
 import { followJob } from '../progress-bar';
 import { checkInputFile, slaWarning, stdinAsFile } from '../run-input';
 import { untilInterrupted } from '../signals';
-import { printSummary } from '../summary';
+import { CanaryStoppedError, printSummary } from '../summary';
 import { budgetGuard } from '../budget-guard';
 import { addPlanOptions, jobSetupFrom, type RunOptions } from '../run-options';
+import { addSpendOptions, asSpendFlagError, spendSettingsFrom } from '../spend-flags';
 import { estimateCommand } from './estimate';
 
 export function registerRunCommand(program: Command) {
@@ -36,12 +37,15 @@ export function registerRunCommand(program: Command) {
     .option('--dry-run', 'validate and price the job as `sluice estimate` does: nothing billable is sent, no job starts')
     .option('--json', 'with --dry-run: the estimate as JSON');
   addJobShapeOptions(run);
+  addSpendOptions(run);
 }
 
 export async function runCommand(input: string, opts: RunOptions): Promise<void> {
   if (opts.dryRun) return estimateCommand(input, opts);
   const nowMs = Date.now();
   const { defaults, options } = jobSetupFrom(opts, nowMs);
+  const spend = await spendSettingsFrom(opts);
+  Object.assign(options, spend.options);
   const warning = slaWarning(parseConfig(JobOptionsSchema, options).sla, nowMs);
   if (warning) console.error(warning);
   // Before anything is sent: a file in the way of --out must not surface after the batches are paid.
@@ -65,8 +69,11 @@ export async function runCommand(input: string, opts: RunOptions): Promise<void>
         models: await modelCatalogFromEnv(ctx.config),
         // With a budget: count every request's input tokens (free) and refuse a budget below one sub-batch.
         ...(options.budgetUsd === undefined ? {} : { beforeStart: budgetGuard(ctx.config, parseConfig(JobOptionsSchema, options)) }),
+        outputSchema: spend.outputSchema,
+        outputSchemaSource: spend.outputSchemaSource,
       });
-    } catch (err) {
+    } catch (caught) {
+      const err = asSpendFlagError(caught);
       // Issues name the input as the user gave it, not the temporary copy of standard input.
       if (fromStdin && err instanceof InputError) throw new InputError(err.issues, { file: '<stdin>', cause: err });
       throw err;
@@ -110,6 +117,7 @@ export async function runCommand(input: string, opts: RunOptions): Promise<void>
     }
     await writeJobOutput(ctx.store, workflowId, outDir);
     printSummary(summary, outDir, ctx.uiLink(workflowId));
+    if (summary.canary?.state === 'stopped') throw new CanaryStoppedError(summary.canary);
   } finally {
     await fromStdin?.cleanup();
     await ctx.close();
