@@ -54,7 +54,7 @@ function ms(ts: Timestamp): number {
   return (typeof s === 'number' ? s : s.toNumber()) * 1000 + (ts.nanos ?? 0) / 1e6;
 }
 
-const idOf = (v: unknown): string => String(v as number);
+const idOf = (v: unknown): string => String(v);
 
 export function historyBreakdown(histories: History[]): HistoryBreakdown {
   const intervals: { start: number; end: number; label: string }[] = [];
@@ -72,7 +72,7 @@ export function historyBreakdown(histories: History[]): HistoryBreakdown {
     const wftStarted = new Map<string, number>();
     const timerStarted = new Map<string, number>();
     for (const ev of history.events ?? []) {
-      const at = ms(ev.eventTime as Timestamp);
+      const at = ms(ev.eventTime);
       const id = idOf(ev.eventId);
       first = Math.min(first, at);
       last = Math.max(last, at);
