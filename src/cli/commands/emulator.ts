@@ -13,6 +13,7 @@
  *   --live-counts            request_counts move while in progress (observed) instead of the documented rule
  *   --cancel-delay-ms <ms>   nominal ms from cancel to ended (default 25000)
  *   --window-ms <ms>         nominal ms until a batch expires (default 86400000)
+ *   --results-retention-ms <ms>  nominal ms from created_at until results 404 (default 29 days)
  *   --latency <json>         e.g. '{"batch":{"kind":"fixed","ms":60000},"spread":0.9}' (see src/emulator/config.ts)
  *   --faults <json>          the full faults object of src/emulator/config.ts, e.g.
  *                            '{"rateLimit":{"rate":0.1,"endpoints":["create"]},"resultErrors":{"api_error":0.01}}'
@@ -37,6 +38,7 @@ export interface EmulatorCommandOptions {
   liveCounts?: boolean;
   cancelDelayMs?: number;
   windowMs?: number;
+  resultsRetentionMs?: number;
   /** JSON text of `latency`. */
   latency?: string;
   /** JSON text of `faults`. */
@@ -89,6 +91,7 @@ export function toEmulatorOptions(opts: EmulatorCommandOptions): EmulatorOptions
     liveCounts: opts.liveCounts,
     cancelDelayMs: opts.cancelDelayMs,
     windowMs: opts.windowMs,
+    resultsRetentionMs: opts.resultsRetentionMs,
     latency: parseJsonFlag('--latency', opts.latency),
     faults: Object.keys(faults).length > 0 ? faults : undefined,
   };
@@ -152,6 +155,7 @@ export function registerEmulatorCommand(program: Command): Command {
     .option('--live-counts', 'request_counts move while in progress (observed behaviour)')
     .option('--cancel-delay-ms <ms>', 'nominal ms from cancel to ended (default 25000)', number)
     .option('--window-ms <ms>', 'nominal ms until a batch expires (default 86400000)', number)
+    .option('--results-retention-ms <ms>', 'nominal ms from created_at until results 404 (default 29 days)', number)
     .option('--latency <json>', 'latency model as JSON (see src/emulator/config.ts)')
     .option('--faults <json>', 'faults as JSON (see src/emulator/config.ts)')
     .option('--fault-rate-429 <rate>', 'share of calls answered 429 rate_limit_error', number)
