@@ -8,6 +8,7 @@ import path from 'node:path';
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
 }
 interface CpuProfile {
   nodes: ProfileNode[];
@@ -28,6 +29,8 @@ export interface ProfileSummary {
   idleMs: number;
   functions: ProfileEntry[];
   places: ProfileEntry[];
+  /** Self time given to the innermost Sluice function on the stack (src/...): what Sluice code the CPU was spent for. */
+  sluiceCallers: ProfileEntry[];
 }
 
 /** Where a frame's code lives: `src/<file>`, a package name, `node:internal`, or V8's own pseudo-frames. */
@@ -58,11 +61,30 @@ export async function summarizeProfiles(dir: string, window: ProfileWindow, top 
   const files = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'));
   const byFunction = new Map<string, number>();
   const byPlace = new Map<string, number>();
+  const byCaller = new Map<string, number>();
   let totalUs = 0;
   let idleUs = 0;
   for (const file of files) {
     const profile = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as CpuProfile;
     const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+    const parent = new Map<number, number>();
+    for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+    const callerCache = new Map<number, string>();
+    const callerOf = (id: number): string => {
+      const cached = callerCache.get(id);
+      if (cached !== undefined) return cached;
+      let found = '(no Sluice frame: Temporal, Node, GC)';
+      for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+        const f = nodes.get(at)!.callFrame;
+        const place = placeOf(f.url, f.functionName);
+        if (place.startsWith('src/')) {
+          found = `${f.functionName || '(anonymous)'} ${place}:${f.lineNumber + 1}`;
+          break;
+        }
+      }
+      callerCache.set(id, found);
+      return found;
+    };
     const samples = profile.samples ?? [];
     const deltas = profile.timeDeltas ?? [];
     let at = profile.startTime;
@@ -81,6 +103,8 @@ export async function summarizeProfiles(dir: string, window: ProfileWindow, top 
       const fn = `${functionName || '(anonymous)'} ${url ? `${place}:${lineNumber + 1}` : ''}`.trim();
       byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
       byPlace.set(place, (byPlace.get(place) ?? 0) + us);
+      const caller = callerOf(node.id);
+      byCaller.set(caller, (byCaller.get(caller) ?? 0) + us);
     }
   }
   const topOf = (m: Map<string, number>) =>
@@ -88,5 +112,12 @@ export async function summarizeProfiles(dir: string, window: ProfileWindow, top 
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([name, us]) => ({ name, selfMs: us / 1000 }));
-  return { files: files.length, totalMs: totalUs / 1000, idleMs: idleUs / 1000, functions: topOf(byFunction), places: topOf(byPlace) };
+  return {
+    files: files.length,
+    totalMs: totalUs / 1000,
+    idleMs: idleUs / 1000,
+    functions: topOf(byFunction),
+    places: topOf(byPlace),
+    sluiceCallers: topOf(byCaller),
+  };
 }

@@ -209,6 +209,7 @@ async function main() {
       const pct = (x: number) => `${((100 * x) / Math.max(1, p.totalMs)).toFixed(0)} %`;
       console.log(`\nWorker CPU profile, ${what}: ${seconds(p.totalMs)} on CPU in ${p.files} threads; self time by place`);
       printTable(['place', 'self', 'share'], p.places.map((e) => [e.name, seconds(e.selfMs), pct(e.selfMs)]));
+      printTable(['innermost Sluice function on the stack', 'self', 'share'], p.sluiceCallers.map((e) => [e.name, seconds(e.selfMs), pct(e.selfMs)]));
       if (i === 0) printTable(['function', 'self', 'share'], p.functions.map((e) => [e.name, seconds(e.selfMs), pct(e.selfMs)]));
     }
   }
