@@ -2,6 +2,8 @@
 // a small budget, which runs itself again with the heap limit it chose and reports it with --print-config.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { containerLimitMb, heapFlagMb, memoryBudget, sizeWorker } from '../src/domain/worker-sizing';
@@ -95,5 +97,46 @@ describe('sluice worker --print-config', () => {
     const r = await printConfig({ SLUICE_WORKER_MEMORY_MB: '64' });
     assert.equal(r.code, 2);
     assert.match(r.err, /^Error: SLUICE_WORKER_MEMORY_MB: must be at least 160 \(MB\)/m);
+  });
+});
+
+describe('the re-executed worker', () => {
+  test('dies with its first process: kill -9 of the process an operator started stops the worker too', { timeout: 90_000 }, async () => {
+    // A "Temporal server" that accepts the worker's connection and never answers keeps the worker waiting in place.
+    const sockets: net.Socket[] = [];
+    let connected!: () => void;
+    const connection = new Promise<void>((r) => (connected = r));
+    const server = net.createServer((socket) => {
+      sockets.push(socket);
+      connected();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    const first = spawn(process.execPath, ['--import', 'tsx', CLI, 'worker'], {
+      env: { ...process.env, NODE_OPTIONS: undefined, SLUICE_WORKER_MEMORY_MB: '192', ANTHROPIC_API_KEY: 'sk-test', TEMPORAL_ADDRESS: `127.0.0.1:${port}` },
+      stdio: 'ignore',
+    });
+    try {
+      await connection;
+      const children = (await readFile(`/proc/${first.pid}/task/${first.pid}/children`, 'utf8')).trim().split(/\s+/).map(Number);
+      assert.equal(children.length, 1, 'the worker runs as one child of the first process');
+      const worker = children[0]!;
+      assert.match(await readFile(`/proc/${worker}/cmdline`, 'utf8'), /--max-old-space-size=80\0/);
+      first.kill('SIGKILL');
+      const alive = () => {
+        try {
+          process.kill(worker, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      for (let i = 0; i < 300 && alive(); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(alive(), false, `worker ${worker} outlived its first process`);
+    } finally {
+      first.kill('SIGKILL');
+      for (const s of sockets) s.destroy();
+      server.close();
+    }
   });
 });
