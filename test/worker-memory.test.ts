@@ -10,24 +10,24 @@ import { containerLimitMb, heapFlagMb, memoryBudget, sizeWorker } from '../src/d
 
 describe('sizing a worker from its memory budget', () => {
   test('the heap leaves room for what lives outside it, and slots and cache grow with the heap', () => {
-    const small = sizeWorker(256, 'SLUICE_WORKER_MEMORY_MB');
+    const small = sizeWorker(512, 'SLUICE_WORKER_MEMORY_MB');
     const large = sizeWorker(2_048, 'SLUICE_WORKER_MEMORY_MB');
-    assert.deepEqual(small, { budgetMb: 256, budgetSource: 'SLUICE_WORKER_MEMORY_MB', heapMb: 128, activitySlots: 16, workflowCache: 64 });
-    assert.equal(large.heapMb, 1_472);
+    assert.deepEqual(small, { budgetMb: 512, budgetSource: 'SLUICE_WORKER_MEMORY_MB', heapMb: 192, activitySlots: 24, workflowCache: 96 });
+    assert.equal(large.heapMb, 1_344);
     assert.ok(large.activitySlots > small.activitySlots && large.workflowCache > small.workflowCache);
-    for (const budget of [160, 256, 512, 1_024, 4_096, 65_536]) {
+    for (const budget of [352, 512, 1_024, 4_096, 65_536]) {
       const s = sizeWorker(budget, 'default');
-      assert.ok(s.heapMb < budget * 0.75, `${budget} MB: heap ${s.heapMb} MB leaves too little outside it`);
+      assert.ok(s.heapMb + 250 <= budget, `${budget} MB: heap ${s.heapMb} MB leaves too little outside it`);
       assert.ok(s.activitySlots >= 4 && s.activitySlots <= 256, `${budget} MB: ${s.activitySlots} slots`);
       assert.ok(s.workflowCache >= 10 && s.workflowCache <= 2_000, `${budget} MB: cache ${s.workflowCache}`);
     }
   });
 
   test('SLUICE_ACTIVITY_CONCURRENCY and SLUICE_WORKFLOW_CACHE win over the sizes', () => {
-    const s = sizeWorker(256, 'default', { activitySlots: 3, workflowCache: 500 });
+    const s = sizeWorker(512, 'default', { activitySlots: 3, workflowCache: 500 });
     assert.equal(s.activitySlots, 3);
     assert.equal(s.workflowCache, 500);
-    assert.equal(s.heapMb, 128);
+    assert.equal(s.heapMb, 192);
   });
 
   test('the budget: the setting, else the container limit, else the default', () => {
@@ -68,11 +68,11 @@ function printConfig(env: Record<string, string | undefined>): Promise<{ code: n
 
 describe('sluice worker --print-config', () => {
   test('a small budget: the worker runs with the heap limit it chose, and says which sizes it took', { timeout: 60_000 }, async () => {
-    const r = await printConfig({ SLUICE_WORKER_MEMORY_MB: '192' });
+    const r = await printConfig({ SLUICE_WORKER_MEMORY_MB: '400' });
     assert.equal(r.code, 0, r.err);
     const { memory } = JSON.parse(r.out) as { memory: Record<string, unknown> };
-    const expected = sizeWorker(192, 'SLUICE_WORKER_MEMORY_MB');
-    assert.equal(memory.budgetMb, 192);
+    const expected = sizeWorker(400, 'SLUICE_WORKER_MEMORY_MB');
+    assert.equal(memory.budgetMb, 400);
     assert.equal(memory.budgetSource, 'SLUICE_WORKER_MEMORY_MB');
     assert.equal(memory.heapMb, expected.heapMb);
     assert.equal(memory.heapSetBy, 'budget');
@@ -85,7 +85,7 @@ describe('sluice worker --print-config', () => {
   });
 
   test('a --max-old-space-size from the operator is kept, and said', { timeout: 60_000 }, async () => {
-    const r = await printConfig({ SLUICE_WORKER_MEMORY_MB: '192', NODE_OPTIONS: '--max-old-space-size=300' });
+    const r = await printConfig({ SLUICE_WORKER_MEMORY_MB: '400', NODE_OPTIONS: '--max-old-space-size=300' });
     assert.equal(r.code, 0, r.err);
     const { memory } = JSON.parse(r.out) as { memory: Record<string, unknown> };
     assert.equal(memory.heapSetBy, 'flag');
@@ -94,9 +94,9 @@ describe('sluice worker --print-config', () => {
   });
 
   test('a budget too small to run in is refused, naming the variable, with exit code 2', { timeout: 60_000 }, async () => {
-    const r = await printConfig({ SLUICE_WORKER_MEMORY_MB: '64' });
+    const r = await printConfig({ SLUICE_WORKER_MEMORY_MB: '200' });
     assert.equal(r.code, 2);
-    assert.match(r.err, /^Error: SLUICE_WORKER_MEMORY_MB: must be at least 160 \(MB\)/m);
+    assert.match(r.err, /^Error: SLUICE_WORKER_MEMORY_MB: must be at least 352 \(MB\)/m);
   });
 });
 
@@ -113,7 +113,7 @@ describe('the re-executed worker', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as net.AddressInfo).port;
     const first = spawn(process.execPath, ['--import', 'tsx', CLI, 'worker'], {
-      env: { ...process.env, NODE_OPTIONS: undefined, SLUICE_WORKER_MEMORY_MB: '192', ANTHROPIC_API_KEY: 'sk-test', TEMPORAL_ADDRESS: `127.0.0.1:${port}` },
+      env: { ...process.env, NODE_OPTIONS: undefined, SLUICE_WORKER_MEMORY_MB: '400', ANTHROPIC_API_KEY: 'sk-test', TEMPORAL_ADDRESS: `127.0.0.1:${port}` },
       stdio: 'ignore',
     });
     try {
@@ -121,7 +121,7 @@ describe('the re-executed worker', () => {
       const children = (await readFile(`/proc/${first.pid}/task/${first.pid}/children`, 'utf8')).trim().split(/\s+/).map(Number);
       assert.equal(children.length, 1, 'the worker runs as one child of the first process');
       const worker = children[0]!;
-      assert.match(await readFile(`/proc/${worker}/cmdline`, 'utf8'), /--max-old-space-size=80\0/);
+      assert.match(await readFile(`/proc/${worker}/cmdline`, 'utf8'), /--max-old-space-size=108\0/);
       first.kill('SIGKILL');
       const alive = () => {
         try {

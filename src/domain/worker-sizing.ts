@@ -3,18 +3,20 @@
  * within the budget without V8 flags from its operator. Pure: src/worker-memory.ts finds the budget (setting,
  * container limit, default) and applies the result.
  *
- * Measured with `npm run bench`: a worker's memory beyond its V8 old space is about 64 MB plus a quarter of its
- * budget (Node and V8 themselves, the young generation, Temporal's Rust core and its gRPC buffers, code, the
- * workflow thread). An activity holds at most one sub-batch of requests or results (a few MB at the default size
- * of 100); a cached job workflow about 1 MB (Temporal's own figure with a shared V8 context).
+ * Measured with `npm run bench` (docs/performance.md): with a 128 MB old space a worker's peak RSS was 325–365 MB
+ * at 10k and 100k requests and 433 MB at 1M, so about 250 MB live outside the main heap's old space (Node and V8
+ * themselves, young generations, the workflow thread's own isolate, Temporal's Rust core and its gRPC buffers,
+ * code). The heap gets three quarters of what is left above that. An activity holds at most one sub-batch of
+ * requests or results (a few MB at the default size of 100); a cached job workflow about 1 MB (Temporal's own
+ * figure with a shared V8 context).
  */
 
 /** The budget when neither SLUICE_WORKER_MEMORY_MB nor a container limit says otherwise. */
 export const DEFAULT_WORKER_MEMORY_MB = 1_024;
 /** Below this a worker cannot hold Temporal's runtime and one sub-batch: SLUICE_WORKER_MEMORY_MB refuses less. */
-export const MIN_WORKER_MEMORY_MB = 160;
-const FIXED_OFF_HEAP_MB = 64;
-const OFF_HEAP_SHARE = 0.25;
+export const MIN_WORKER_MEMORY_MB = 352;
+const FIXED_OFF_HEAP_MB = 256;
+const HEAP_SHARE_ABOVE_FIXED = 0.75;
 const MIN_HEAP_MB = 64;
 /** Heap set aside per activity slot and per cached workflow; activities and the cache get half the heap each. */
 const HEAP_PER_ACTIVITY_MB = 4;
@@ -44,7 +46,7 @@ export interface SizingOverrides {
 const clamp = (n: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, n));
 
 export function sizeWorker(budgetMb: number, budgetSource: MemoryBudgetSource, overrides: SizingOverrides = {}): WorkerSizing {
-  const heapMb = Math.max(MIN_HEAP_MB, Math.floor(budgetMb - FIXED_OFF_HEAP_MB - OFF_HEAP_SHARE * budgetMb));
+  const heapMb = Math.max(MIN_HEAP_MB, Math.floor((budgetMb - FIXED_OFF_HEAP_MB) * HEAP_SHARE_ABOVE_FIXED));
   return {
     budgetMb,
     budgetSource,
