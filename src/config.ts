@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { parseCodecKeys } from './codec/keys';
 import { ConfigError, configErrorFromZod } from './domain/errors';
 import { SubmissionTimingSchema, type SubmissionTimingInput } from './domain/reconcile';
+import { MIN_WORKER_MEMORY_MB } from './domain/worker-sizing';
 import { loadTemporalConnection, type TemporalConnectionSettings } from './temporal/connection';
 
 const hostPort = z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233');
@@ -67,10 +68,17 @@ export const EnvSchema = z.object({
   SLUICE_STORE: unsetWhenEmpty(postgresUrl),
   /** Connections one process opens to the PostgreSQL store at most: half for streaming reads, half for writes. */
   SLUICE_STORE_CONNECTIONS: z.coerce.number().int().min(2).default(8),
-  /** Activities one worker runs at once. */
-  SLUICE_ACTIVITY_CONCURRENCY: positiveInt.default(32),
-  /** Workflows kept in one worker's cache. */
-  SLUICE_WORKFLOW_CACHE: positiveInt.default(200),
+  /**
+   * The memory one `sluice worker` process lives within, MB: it sets its own heap limit and sizes its activity slots
+   * and workflow cache from it (src/domain/worker-sizing.ts). Unset: the container's cgroup limit, else 1,024.
+   */
+  SLUICE_WORKER_MEMORY_MB: unsetWhenEmpty(
+    z.coerce.number().int().min(MIN_WORKER_MEMORY_MB, `must be at least ${MIN_WORKER_MEMORY_MB} (MB): a worker needs that much for Temporal's runtime and one sub-batch`),
+  ),
+  /** Activities one worker runs at once; unset: sized from the worker's memory budget. */
+  SLUICE_ACTIVITY_CONCURRENCY: unsetWhenEmpty(positiveInt),
+  /** Workflows kept in one worker's cache; unset: sized from the worker's memory budget. */
+  SLUICE_WORKFLOW_CACHE: unsetWhenEmpty(positiveInt),
   /**
    * Activities per second the server hands out on the task queue, for all workers together (Temporal's
    * maxTaskQueueActivitiesPerSecond): keeps the fleet's calls to the batch endpoints under the API's rate limit.

@@ -16,6 +16,7 @@ import { createStore } from './store';
 import { assertClusterReady } from './temporal/cluster-check';
 import type { BlobStore } from './store/blob-store';
 import { LocalDirectoryStore } from './store/local-store';
+import { describeMemory, exitWithFirstProcess, memoryInForce, reexecWithHeapLimit, workerSizing, type WorkerMemory } from './worker-memory';
 
 export interface SluiceWorkerOptions {
   connection: NativeConnection;
@@ -74,11 +75,44 @@ export async function createSluiceWorker(o: SluiceWorkerOptions): Promise<Worker
   });
 }
 
-export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+/**
+ * `sluice worker`: validates the environment, keeps within its memory budget (running itself again with a heap
+ * limit when started without one, src/worker-memory.ts), then runs until a shutdown signal. Resolves with the exit
+ * code of the process that ran the worker.
+ */
+export interface RunWorkerOptions {
+  /** Print the memory budget and the sizes chosen, as JSON, instead of running. */
+  printConfig?: boolean;
+  /**
+   * Without a --max-old-space-size in force, run this process's command again with the heap limit the budget gives
+   * (what `sluice worker` does). Off for a caller's own script: its heap is its own affair; slots and cache are
+   * still sized from the budget.
+   */
+  setHeapLimit?: boolean;
+}
+
+export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env, o: RunWorkerOptions = {}): Promise<number> {
   const cfg: SluiceConfig = loadConfig(env);
-  if (!cfg.ANTHROPIC_API_KEY) {
+  if (!cfg.ANTHROPIC_API_KEY && !o.printConfig) {
     throw new ConfigError('ANTHROPIC_API_KEY', 'is not set: the worker needs a key (for the emulator, the key it prints)');
   }
+  const sizing = await workerSizing(cfg);
+  if (o.setHeapLimit) {
+    const childExit = await reexecWithHeapLimit(sizing, env);
+    if (childExit !== undefined) return childExit;
+    exitWithFirstProcess(env);
+  }
+  const memory = memoryInForce(sizing, env);
+  if (o.printConfig) {
+    console.log(JSON.stringify({ taskQueue: cfg.SLUICE_TASK_QUEUE, namespace: cfg.TEMPORAL_NAMESPACE, memory }, null, 2));
+    return 0;
+  }
+  await runWorker(cfg, memory, env);
+  return 0;
+}
+
+async function runWorker(cfg: SluiceConfig, memory: WorkerMemory, env: NodeJS.ProcessEnv): Promise<void> {
+  const apiKey = cfg.ANTHROPIC_API_KEY!;
   const dataConverter = dataConverterFromEnv(env);
   Runtime.install({
     logger: new DefaultLogger(sdkLogLevel(cfg.SLUICE_LOG_LEVEL)),
@@ -101,11 +135,11 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
         connection,
         namespace: cfg.TEMPORAL_NAMESPACE,
         taskQueue: cfg.SLUICE_TASK_QUEUE,
-        apiKey: cfg.ANTHROPIC_API_KEY,
+        apiKey,
         baseURL: cfg.ANTHROPIC_BASE_URL,
         store,
-        activityConcurrency: cfg.SLUICE_ACTIVITY_CONCURRENCY,
-        workflowCache: cfg.SLUICE_WORKFLOW_CACHE,
+        activityConcurrency: memory.activitySlots,
+        workflowCache: memory.workflowCache,
         maxTaskQueueActivitiesPerSecond: cfg.SLUICE_TASK_QUEUE_ACTIVITIES_PER_SECOND,
         prices: cfg.SLUICE_PRICES ? (JSON.parse(cfg.SLUICE_PRICES) as unknown) : undefined,
         queueCapacity: {
@@ -125,6 +159,7 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
           `store: ${store.description}`,
           `metrics: ${cfg.SLUICE_METRICS_ADDRESS ? `http://${cfg.SLUICE_METRICS_ADDRESS}/metrics` : 'off (SLUICE_METRICS_ADDRESS)'}`,
           `payload encryption: ${dataConverter ? 'on' : 'off (SLUICE_CODEC_KEYS)'}`,
+          describeMemory(memory),
         ].join('; '),
       );
       await worker.run();
@@ -150,7 +185,7 @@ function sdkLogLevel(level: SluiceConfig['SLUICE_LOG_LEVEL']): LogLevel {
 }
 
 if (require.main === module) {
-  runWorkerFromEnv().catch((err: unknown) => {
+  runWorkerFromEnv(process.env, { setHeapLimit: true }).then((code) => (process.exitCode = code)).catch((err: unknown) => {
     console.error(err instanceof Error ? `${err.name}: ${err.message}` : err);
     process.exit(1);
   });

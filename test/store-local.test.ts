@@ -1,11 +1,33 @@
 // The local directory store against the shared BlobStore contract (the same tests run for PostgreSQL).
+import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { test } from 'node:test';
 import { LocalDirectoryStore } from '../src/store/local-store';
 import { storeContract } from './helpers/store-contract';
 
 storeContract('LocalDirectoryStore', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'sluice-store-contract-'));
   return { store: new LocalDirectoryStore(dir), close: () => rm(dir, { recursive: true, force: true }) };
+});
+
+test('a directory removed behind the store (another process, an operator) is made again on the next write', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sluice-store-dirs-'));
+  try {
+    const store = new LocalDirectoryStore(dir);
+    await store.writeJson('jobs/j1/submissions/s000000.json', { n: 1 });
+    await rm(path.join(dir, 'jobs'), { recursive: true, force: true });
+    await store.writeJson('jobs/j1/submissions/s000001.json', { n: 2 });
+    await rm(path.join(dir, 'jobs'), { recursive: true, force: true });
+    assert.equal(await store.createJsonExclusive('jobs/j1/submissions/s000002.json', { n: 3 }), true);
+    assert.deepEqual(await store.readJson('jobs/j1/submissions/s000002.json'), { n: 3 });
+    await rm(path.join(dir, 'jobs'), { recursive: true, force: true });
+    await store.writeLines('jobs/j1/submissions/lines.jsonl', ['a', 'b']);
+    const lines: string[] = [];
+    for await (const line of store.readLines('jobs/j1/submissions/lines.jsonl')) lines.push(line);
+    assert.deepEqual(lines, ['a', 'b']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -59,16 +59,35 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics }: ActivityD
       return false;
     }
 
-    async function* resultLines(): AsyncIterable<string> {
-      for (let origin = 0; origin < input.shardCount; origin++) {
-        const known = new Map<string, OutcomeLine>();
-        for (const key of await store.list(jobKeys.outcomesOf(jobId, origin))) {
-          for await (const text of store.readLines(key)) {
-            const o = JSON.parse(text) as OutcomeLine;
-            if (!known.has(o.custom_id)) known.set(o.custom_id, o);
-          }
+    /** One original shard's requests and the outcomes filed for them (the first outcome of a request counts). */
+    async function loadShard(origin: number): Promise<{ known: Map<string, OutcomeLine>; requests: string[] }> {
+      const known = new Map<string, OutcomeLine>();
+      for (const key of await store.list(jobKeys.outcomesOf(jobId, origin))) {
+        for await (const text of store.readLines(key)) {
+          const o = JSON.parse(text) as OutcomeLine;
+          if (!known.has(o.custom_id)) known.set(o.custom_id, o);
         }
-        for await (const text of store.readLines(jobKeys.shard(jobId, originalShardKey(origin)))) {
+      }
+      const requests: string[] = [];
+      for await (const text of store.readLines(jobKeys.shard(jobId, originalShardKey(origin)))) requests.push(text);
+      return { known, requests };
+    }
+
+    async function* resultLines(): AsyncIterable<string> {
+      // The next few shards are read while this one is written: the store's reads overlap, memory stays a few shards.
+      const ahead: Promise<Awaited<ReturnType<typeof loadShard>>>[] = [];
+      let next = 0;
+      const fill = () => {
+        while (next < input.shardCount && ahead.length < SHARDS_READ_AHEAD) {
+          const p = loadShard(next++);
+          p.catch(() => undefined); // awaited in order below; a failure is thrown there
+          ahead.push(p);
+        }
+      };
+      for (let origin = 0; origin < input.shardCount; origin++) {
+        fill();
+        const { known, requests } = await ahead.shift()!;
+        for (const text of requests) {
           const req = JSON.parse(text) as ShardLine;
           const found = known.get(req.custom_id);
           if (!found && !input.jobCanceled && !input.stoppedEarly) missing.push(req.custom_id);
@@ -153,6 +172,7 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics }: ActivityD
 }
 
 const MISSING_IDS_SHOWN = 20;
+const SHARDS_READ_AHEAD = 8;
 
 function outcomesMissing(jobId: string, ids: string[]): ApplicationFailure {
   const shown = ids.slice(0, MISSING_IDS_SHOWN).join(', ');

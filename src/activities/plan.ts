@@ -19,6 +19,8 @@ import { learnWindow } from '../store/batch-timings';
 import { worstCasePricer } from './worst-case';
 import type { PlanInput, PlanResult } from '../contracts/activities';
 
+const SHARD_WRITES_AT_ONCE = 8;
+
 export function planActivity({ store, anthropic, apiTimeScale, prices }: ActivityDeps) {
   return async function planJob(input: PlanInput): Promise<PlanResult> {
     // A plan that was written completely is final: running the activity again returns it unchanged.
@@ -30,11 +32,25 @@ export function planActivity({ store, anthropic, apiTimeScale, prices }: Activit
     let firstCut = input.firstShardSize === undefined;
     const shardSizes: number[] = [];
     let open: string[] = [];
+    // A few shard writes overlap the parsing of the next lines; plan.json is written only once all of them are done.
+    const writing = new Set<Promise<void>>();
+    let writeFailure: Error | undefined;
     const flush = async () => {
       if (open.length === 0) return;
-      await store.writeLines(jobKeys.shard(input.jobId, originalShardKey(shardSizes.length)), open);
+      const write: Promise<void> = store
+        .writeLines(jobKeys.shard(input.jobId, originalShardKey(shardSizes.length)), open)
+        .then(
+          () => void writing.delete(write),
+          (err: unknown) => {
+            writeFailure ??= err instanceof Error ? err : new Error(String(err));
+            writing.delete(write);
+          },
+        );
       shardSizes.push(open.length);
       open = [];
+      writing.add(write);
+      if (writing.size >= SHARD_WRITES_AT_ONCE) await Promise.race(writing);
+      if (writeFailure !== undefined) throw writeFailure;
       heartbeat({ shards: shardSizes.length });
     };
 
@@ -82,6 +98,8 @@ export function planActivity({ store, anthropic, apiTimeScale, prices }: Activit
     if (worst && open.length > 0) shardWorstUsd.push(openWorstUsd);
     await worst?.close();
     await flush();
+    await Promise.all(writing);
+    if (writeFailure !== undefined) throw writeFailure;
     const plan: PlanResult = { requestCount, shardSizes, ...(worst ? { shardWorstUsd } : {}) };
     // Fitted once and kept in plan.json with the shards: a rerun of the activity returns the same window.
     if (input.learnWindow) plan.window = await learnWindow(store, { ...input.learnWindow, nowMs: Date.now(), apiTimeScale });

@@ -16,6 +16,7 @@ import type { PollInput, PollResult, RequestCounts } from '../contracts/activiti
 /** A retrieve that answers 404 this soon after create is the API catching up, not a lost batch. */
 const JUST_CREATED_MS = 120_000;
 const RETRIEVE_CONCURRENCY = 8;
+const RECORD_WRITE_CONCURRENCY = 16;
 
 export function pollActivity({ anthropic, store, metrics }: ActivityDeps) {
   return async function pollBatches(input: PollInput): Promise<PollResult> {
@@ -61,17 +62,23 @@ export function pollActivity({ anthropic, store, metrics }: ActivityDeps) {
       open: { processing: 0, succeeded: 0, errored: 0, canceled: 0, expired: 0 },
       calls,
     };
+    const ended: MessageBatch[] = [];
     for (const batch of found.values()) {
       const counts = { ...batch.request_counts };
       if (batch.processing_status === 'ended') {
         result.ended.push({ batchId: batch.id, counts, resultsUrl: batch.results_url ?? undefined });
-        await store.writeJson(jobKeys.timing(batch.id), timingOf(batch));
-        await recordSeenEnded(store, batch.id); // for the job report's timeline
+        ended.push(batch);
         continue;
       }
       if (batch.processing_status === 'canceling') result.canceling.push(batch.id);
       for (const k of Object.keys(result.open) as (keyof RequestCounts)[]) result.open[k] += counts[k];
     }
+    // Two small blobs per ended batch, for reports and latency models; a poll that sees a thousand end writes them
+    // a few at a time instead of one after the other.
+    await mapLimit(ended, RECORD_WRITE_CONCURRENCY, async (batch) => {
+      await store.writeJson(jobKeys.timing(batch.id), timingOf(batch));
+      await recordSeenEnded(store, batch.id); // for the job report's timeline
+    });
     metrics?.polled({ calls, inFlight: input.batches.length - result.ended.length, slaAtRisk: input.slaAtRisk });
     return result;
   };

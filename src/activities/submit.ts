@@ -22,6 +22,8 @@ export type { BatchIndexEntry, SubmissionRecord } from '../domain/submission-rec
 export function submitActivity(deps: ActivityDeps) {
   const { store, anthropicNoRetry } = deps;
   const timing = SubmissionTimingSchema.parse(deps.submission ?? {});
+  /** Jobs whose wire tag this worker registered or checked: a tag entry never changes once written. */
+  const tagsKnown = new Map<string, string>();
   return async function submitBatch({ jobId, shardKey }: SubmitInput): Promise<SubmitResult> {
     const recordKey = jobKeys.submission(jobId, shardKey);
     const record = await store.readJson<SubmissionRecord>(recordKey);
@@ -30,7 +32,9 @@ export function submitActivity(deps: ActivityDeps) {
     }
 
     // Params were checked against the Messages API schema before the job started (domain/request-params.ts).
-    const tag = await registerWireTag(store, jobId);
+    const tag = tagsKnown.get(jobId) ?? (await registerWireTag(store, jobId));
+    if (tagsKnown.size >= 10_000) tagsKnown.clear(); // bounded: a long-lived worker sees many jobs
+    tagsKnown.set(jobId, tag);
     const requests: Anthropic.Messages.Batches.BatchCreateParams.Request[] = [];
     for await (const text of store.readLines(jobKeys.shard(jobId, shardKey))) {
       const line = JSON.parse(text) as ShardLine;

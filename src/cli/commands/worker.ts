@@ -5,6 +5,10 @@ import { runWorkerFromEnv } from '../../worker';
 export function registerWorkerCommand(program: Command) {
   program
     .command('worker')
-    .description('run a worker (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, SLUICE_TASK_QUEUE, ANTHROPIC_API_KEY, SLUICE_STORE_DIR)')
-    .action(() => runWorkerFromEnv());
+    .description('run a worker (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, SLUICE_TASK_QUEUE, ANTHROPIC_API_KEY, SLUICE_STORE_DIR, SLUICE_WORKER_MEMORY_MB)')
+    .option('--print-config', 'print the memory budget, heap limit and sizes the worker chose, as JSON, and exit without connecting')
+    .action(async (o: { printConfig?: boolean }) => {
+      // The worker may run as a second process with its own heap limit: its exit code is the command's.
+      process.exitCode = await runWorkerFromEnv(process.env, { printConfig: o.printConfig === true, setHeapLimit: true });
+    });
 }
