@@ -53,6 +53,23 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
   }
 }
 
+/** Has the job collected `collects` batches and then started a timer (its wait) without scheduling a submit? */
+async function waitsAfterCollects(stack: TestStack, jobId: string, collects: number): Promise<boolean> {
+  const events = (await stack.env.client.workflow.getHandle(jobId).fetchHistory()).events ?? [];
+  const collectIds = new Set(
+    events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'collectBatch').map((e) => String(e.eventId)),
+  );
+  const completed = events.flatMap((e, i) =>
+    collectIds.has(String(e.activityTaskCompletedEventAttributes?.scheduledEventId ?? '')) ? [i] : [],
+  );
+  if (completed.length < collects) return false;
+  const after = events.slice(completed[collects - 1]! + 1);
+  const timer = after.findIndex((e) => e.timerStartedEventAttributes);
+  const submit = after.findIndex((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'submitBatch');
+  assert.ok(submit === -1 || (timer !== -1 && submit > timer), 'a paused job scheduled a submit');
+  return timer !== -1;
+}
+
 async function resultsOf(stack: TestStack, jobId: string): Promise<OutcomeLine[]> {
   const out = await mkdtemp(path.join(os.tmpdir(), 'sluice-prio-'));
   await downloadResults(stack.store, jobId, out);
@@ -161,8 +178,9 @@ test('a paused job submits nothing more until resumed, then finishes', async () 
   await until('the first sub-batches', () => stack.emulator.stats().createLog.length === 3);
   await pauseJob(stack.env.client, job);
   await until('the job to say it is paused', async () => (await jobProgress(stack.env.client, job)).heldReason === 'paused');
-  // Its three batches end (2.5 s) and free the room, but a paused job takes none of it.
-  await new Promise((r) => setTimeout(r, 4_000));
+  // Its three batches end (2.5 s) and free the room, but a paused job takes none of it: once it has collected
+  // them and gone back to waiting (a timer after the last collect, with no create in between), nothing was sent.
+  await until('the paused job to collect its batches and wait again', () => waitsAfterCollects(stack, job, 3));
   assert.equal(stack.emulator.stats().createLog.length, 3, 'nothing submitted while paused');
   assert.equal((await jobProgress(stack.env.client, job)).requests.succeeded, 300);
   await resumeJob(stack.env.client, job);
