@@ -20,6 +20,7 @@ import { SluiceDeadline, SluiceJobName, SluicePhase, SluicePriority } from '../w
 import { setupErrorOr } from '../temporal/failures';
 import { writeJobOutput } from './output-files';
 import { prepareInput, type PreparedInput } from './prepare-input';
+import type { SourceLine } from './template-input';
 
 export interface StartJobOptions {
   client: Client;
@@ -39,6 +40,8 @@ export interface StartJobOptions {
    * models before the job starts; without it the plan activity checks them once the job runs.
    */
   models?: ModelCatalog;
+  /** Request lines made from rows and a template (templateLines in template-input.ts); `file` is then the rows file. */
+  lines?: AsyncIterable<SourceLine>;
 }
 
 export interface StartedJob {
@@ -84,6 +87,7 @@ async function prepareAndStart(o: StartJobOptions, options: JobOptions, name: st
     defaults: o.defaults,
     skipInvalid: o.skipInvalid,
     models: o.models,
+    lines: o.lines,
   });
   const spec: JobSpec = {
     jobId: workflowId,

@@ -10,7 +10,9 @@ import { MAX_BATCH_BODY_BYTES } from '../domain/limits';
 import type { ModelCatalog } from '../domain/models';
 import { validateInputLine, type InputIssue, type JobDefaults } from '../domain/request';
 import type { BlobStore } from '../store/blob-store';
+import { packId, type PackedRow } from '../domain/pack';
 import { readInputLines } from './input-lines';
+import type { SourceLine } from './template-input';
 
 export interface PrepareInputOptions {
   file: string;
@@ -22,6 +24,8 @@ export interface PrepareInputOptions {
   skipInvalid?: boolean;
   /** The account's models (readModelCatalog); default: the built-in lineup, which lets unknown names through. */
   models?: ModelCatalog;
+  /** Lines made from rows and a template (templateLines); default: the lines of `file`, a JSONL input. */
+  lines?: AsyncIterable<SourceLine>;
 }
 
 export interface PreparedInput {
@@ -37,9 +41,21 @@ export async function prepareInput(o: PrepareInputOptions): Promise<PreparedInpu
   const rejects: string[] = [];
   const tracker = new DuplicateTracker();
   let index = 0;
+  let packs = 0;
+  const check = (text: string, line: number) => validateInputLine(text, line, o.defaults ?? {}, { maxRequestBytes, models: o.models });
 
   async function* normalized(): AsyncIterable<string> {
-    for await (const raw of readInputLines(o.file, maxRequestBytes + 1024)) {
+    for await (const raw of o.lines ?? readInputLines(o.file, maxRequestBytes + 1024)) {
+      if ('issues' in raw) {
+        index++;
+        reject(raw.issues);
+        continue;
+      }
+      if ('rows' in raw) {
+        const packed = packedRequest(raw);
+        if (packed) yield JSON.stringify(packed);
+        continue;
+      }
       if ('problem' in raw) {
         index++; // a derived id is the line's index among non-blank lines, bad ones included
         const reason =
@@ -49,7 +65,7 @@ export async function prepareInput(o: PrepareInputOptions): Promise<PreparedInpu
         reject([{ line: raw.line, reason }]);
         continue;
       }
-      const v = validateInputLine(raw.text, raw.line, o.defaults ?? {}, { maxRequestBytes, models: o.models });
+      const v = check(raw.text, raw.line);
       if (v.ok === 'blank') continue;
       const lineIndex = index++;
       if (v.ok === false) {
@@ -65,6 +81,37 @@ export async function prepareInput(o: PrepareInputOptions): Promise<PreparedInpu
       const request: NormalizedRequest = { custom_id: customId, line: raw.line, params: v.params };
       yield JSON.stringify(request);
     }
+  }
+  /** A pack of rows: every row valid on its own (it may be sent alone), and the packed prompt valid too. */
+  function packedRequest(raw: Extract<SourceLine, { rows: unknown }>): NormalizedRequest | undefined {
+    const rows: PackedRow<NormalizedRequest['params']>[] = [];
+    let bad = false;
+    for (const row of raw.rows) {
+      const v = check(row.text, row.line);
+      const rowIndex = index++;
+      if (v.ok !== true) {
+        if (v.ok === false) reject(v.errors);
+        bad = true;
+        continue;
+      }
+      const customId = v.customId ?? deriveCustomId(rowIndex);
+      const dup = tracker.check(customId, row.line, v.customId === undefined);
+      if (dup) {
+        reject([dup]);
+        bad = true;
+        continue;
+      }
+      rows.push({ custom_id: customId, line: row.line, params: v.params });
+    }
+    const v = check(raw.text, raw.line);
+    if (v.ok === false && !bad) reject(v.errors.map((e) => ({ ...e, reason: `the packed prompt of the rows from this line: ${e.reason}` })));
+    if (bad || v.ok !== true) {
+      // The pack goes as a whole or not at all: its good rows are rejected with it, and said so, never dropped.
+      const why = bad ? 'a row of its pack is bad' : 'its packed prompt is bad';
+      for (const row of rows) if (row.line !== raw.line || bad) reject([{ line: row.line, reason: `left out with the pack starting on line ${raw.line}: ${why}` }]);
+      return undefined;
+    }
+    return { custom_id: packId(packs++), line: raw.line, params: v.params, pack: rows };
   }
   function reject(lineIssues: InputIssue[]) {
     issues.push(...lineIssues);

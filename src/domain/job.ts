@@ -9,6 +9,7 @@ import { DEFAULT_REQUESTS_PER_BATCH, MAX_REQUESTS_PER_BATCH } from './limits';
 import { PollOptionsSchema } from './poll';
 import { SlaPolicySchema } from './sla-route';
 import type { MessageParams } from './request';
+import type { PackedRow } from './pack';
 import { jobKeys, originalShardKey, retryShardKey } from '../contracts/store-keys';
 import { jobWorkflowId } from '../contracts/workflow-ids';
 
@@ -68,6 +69,11 @@ export interface NormalizedRequest {
   /** 1-based line number in the user's file, for messages and output. */
   line: number;
   params: MessageParams;
+  /**
+   * A packed request (--pack): the rows its prompt holds, in order. Its answers are filed under the rows'
+   * custom_ids; its own custom_id (domain/pack.ts packId) never reaches results.
+   */
+  pack?: PackedRow<MessageParams>[];
 }
 
 /** A request inside a shard: the normalized request plus where it is in its life. */

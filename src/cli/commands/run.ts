@@ -22,8 +22,9 @@ import { checkDeadline, checkInputFile, checkName, slaWarning, stdinAsFile } fro
 import { untilInterrupted } from '../signals';
 import { printSummary } from '../summary';
 import { int } from '../parse';
+import { templateRun, type TemplateFlags } from '../template-run';
 
-export interface RunOptions extends JobShapeFlags {
+export interface RunOptions extends JobShapeFlags, TemplateFlags {
   out?: string;
   name?: string;
   skipInvalid?: boolean;
@@ -44,7 +45,10 @@ export function registerRunCommand(program: Command) {
   const run = program
     .command('run')
     .description('run a JSONL file of requests as one job through the Message Batches API')
-    .argument('<input>', 'JSONL file: one {"custom_id"?, "params": {...}} per line; - reads standard input')
+    .argument('<input>', 'JSONL file: one {"custom_id"?, "params": {...}} per line (with --template: rows, CSV or JSONL); - reads standard input')
+    .option('--template <file>', 'make one request per row of INPUT from this prompt template (docs/templates.md)')
+    .option('--id-column <name>', 'with --template: the column whose value is the row\'s custom_id (default id, else custom_id)')
+    .option('--pack <n>', 'with --template: n rows per prompt, answered as one JSON array and filed back per row', int('--pack'))
     .option('--out <dir>', 'where results.jsonl, failures.jsonl and summary.json go (default out/<job id>)')
     .option('--name <name>', 'job name shown in the Web UI (default: the file name)')
     .option('--skip-invalid', 'write bad lines to rejects.jsonl and run the rest')
@@ -92,11 +96,14 @@ export function slaPolicyFrom(opts: RunOptions, nowMs: number): SlaPolicyInput {
 }
 
 export async function runCommand(input: string, opts: RunOptions): Promise<void> {
-  const defaults = parseConfig(
+  const flagDefaults = parseConfig(
     JobDefaultsSchema,
     { model: opts.model, max_tokens: opts.maxTokens, system: opts.system, temperature: opts.temperature },
     'defaults',
   );
+  // Rows and a template: checked here, before anything connects; flags override the template's front matter.
+  const fromTemplate = await templateRun(opts, flagDefaults);
+  const defaults = fromTemplate?.defaults ?? flagDefaults;
   const options: JobOptionsInput = {
     batchSize: opts.batchSize,
     maxAttempts: opts.maxAttempts,
@@ -134,6 +141,7 @@ export async function runCommand(input: string, opts: RunOptions): Promise<void>
         options,
         skipInvalid: opts.skipInvalid,
         models: await modelCatalogFromEnv(ctx.config),
+        lines: fromTemplate?.lines(fromStdin?.file ?? input),
       });
     } catch (err) {
       // Issues name the input as the user gave it, not the temporary copy of standard input.
