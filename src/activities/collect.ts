@@ -7,13 +7,14 @@ import Anthropic from '@anthropic-ai/sdk';
 import { activityInfo, heartbeat, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { addUsage, emptyTally, type Usage } from '../domain/cost';
-import { jobKeys, type OutcomeLine, type ShardLine } from '../domain/job';
+import { jobKeys, type OutcomeLine, type PackRecord, type ShardLine } from '../domain/job';
 import { reconcileKeys } from '../domain/reconcile';
 import { classifyResult, type BatchResult } from '../domain/retry';
 import { decodeWireId, wireTag } from '../domain/wire-id';
 import { recordCollected } from '../metrics';
 import { FailureType, toApiFailure } from './api-failure';
 import { streamBatchResults } from './results-stream';
+import { perRow, unpackSucceeded } from './unpack';
 import type { ActivityDeps } from './deps';
 import type { BlobStore } from '../store/blob-store';
 import type { CollectInput, CollectResult } from '../contracts/activities';
@@ -57,10 +58,27 @@ export function collectActivity({ store, anthropic, prices }: ActivityDeps) {
           count(result.reasons, verdict.errorType);
           break;
       }
-      const list = outcomesByOrigin.get(line.origin) ?? [];
-      list.push(outcome);
-      outcomesByOrigin.set(line.origin, list);
+      if (line.pack) return settlePack(line, outcome);
+      file(line.origin, outcome);
     };
+    const file = (origin: number, outcome: OutcomeLine) => {
+      const list = outcomesByOrigin.get(origin) ?? [];
+      list.push(outcome);
+      outcomesByOrigin.set(origin, list);
+    };
+    // A packed request: answers filed per row, or (unusable answer) its rows sent again alone.
+    const settlePack = (line: ShardLine, outcome: OutcomeLine) => {
+      if (outcome.status !== 'succeeded') return perRow(line, outcome).forEach((o) => file(line.origin, o));
+      const unpacked = unpackSucceeded(line, outcome);
+      packRecords.push(unpacked.record);
+      if (unpacked.usable) return unpacked.outcomes.forEach((o) => file(line.origin, o));
+      result.succeeded--;
+      retries.push(...unpacked.alone);
+      result.retry += unpacked.alone.length;
+      result.addedRequests = (result.addedRequests ?? 0) + unpacked.alone.length - 1;
+      count(result.reasons, 'unusable_answer');
+    };
+    const packRecords: PackRecord[] = [];
 
     // Wire ids name the shard and line of each result; results of batches sent by older Sluice carry user custom_ids.
     const tag = wireTag(jobId);
@@ -119,6 +137,9 @@ export function collectActivity({ store, anthropic, prices }: ActivityDeps) {
     }
     for (const [origin, outcomes] of outcomesByOrigin) {
       await store.writeLines(jobKeys.outcomes(jobId, origin, batchId), outcomes.sort(byLine).map((o) => JSON.stringify(o)));
+    }
+    if (packRecords.length > 0) {
+      await store.writeLines(jobKeys.packs(jobId, batchId), packRecords.sort(byLine).map((r) => JSON.stringify(r)));
     }
     recordCollected(result); // metrics (src/metrics.ts)
     return result;

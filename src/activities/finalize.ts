@@ -5,7 +5,8 @@
 import { heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { addTallies, addUsage, emptyTally, type CostTally, type Usage } from '../domain/cost';
-import { jobKeys, originalShardKey, type OutcomeLine, type OutcomeStatus, type ShardLine } from '../domain/job';
+import { jobKeys, originalShardKey, type OutcomeLine, type OutcomeStatus, type PackRecord, type ShardLine } from '../domain/job';
+import { measureTokensPerRow, MEASURED_ROWS, packingSummary } from './packing-summary';
 import type { ActivityDeps } from './deps';
 import { writeReportAfterFinalize } from './report';
 import type { SubmissionRecord } from './submit';
@@ -14,7 +15,7 @@ import type { FinalizeInput, JobSummary } from '../contracts/activities';
 // Moved to src/contracts; re-exported so existing imports keep working.
 export type { FinalizeInput, JobSummary };
 
-export function finalizeActivity({ store, prices, webUiUrl }: ActivityDeps) {
+export function finalizeActivity({ store, prices, webUiUrl, anthropic }: ActivityDeps) {
   return async function finalizeJob(input: FinalizeInput): Promise<JobSummary> {
     const { jobId } = input;
     const outcomes: Record<OutcomeStatus, number> = { succeeded: 0, failed: 0, canceled: 0, sla_missed: 0, not_run: 0 };
@@ -59,7 +60,7 @@ export function finalizeActivity({ store, prices, webUiUrl }: ActivityDeps) {
 
     async function* resultLines(): AsyncIterable<string> {
       for (let origin = 0; origin < input.shardCount; origin++) {
-        const known = new Map<string, OutcomeLine>();
+        known = new Map<string, OutcomeLine>();
         for (const key of await store.list(jobKeys.outcomesOf(jobId, origin))) {
           for await (const text of store.readLines(key)) {
             const o = JSON.parse(text) as OutcomeLine;
@@ -67,45 +68,68 @@ export function finalizeActivity({ store, prices, webUiUrl }: ActivityDeps) {
           }
         }
         for await (const text of store.readLines(jobKeys.shard(jobId, originalShardKey(origin)))) {
-          const req = JSON.parse(text) as ShardLine;
-          const found = known.get(req.custom_id);
-          if (!found && !input.jobCanceled && !input.stoppedEarly) missing.push(req.custom_id);
-          const before = sentBefore.get(req.custom_id);
-          const sent = inFlight.get(req.custom_id);
-          const o: OutcomeLine = found ?? {
-            custom_id: req.custom_id,
-            line: req.line,
-            status: input.jobCanceled ? 'canceled' : 'not_run',
-            attempts: sent ? sent.attempt : before ? before.attempt - 1 : 0,
-            batch_ids: sent?.batch_ids ?? before?.batch_ids ?? [],
-            ...(sent && {
-              error: {
-                type: 'in_flight_at_stop',
-                message: `sent in ${sent.batch_ids.at(-1)}, still in flight when the job stopped: not collected, and may still be billed`,
-              },
-            }),
-          };
-          outcomes[o.status]++;
-          if (o.attempts > 0) attempts[o.attempts] = (attempts[o.attempts] ?? 0) + 1;
-          if (o.status === 'succeeded') {
-            const mode = o.mode ?? 'batch';
-            byMode[mode]++;
-            const m = o.message as { model?: string; usage?: Usage };
-            tallies[mode] = addUsage(tallies[mode], m.model ?? req.params.model, m.usage ?? {}, mode, prices);
+          const shardLine = JSON.parse(text) as ShardLine;
+          if (shardLine.pack) {
+            prompts++;
+            if (measuredPacks.reduce((n, p) => n + (p.pack?.length ?? 0), 0) < MEASURED_ROWS) measuredPacks.push(shardLine);
           }
-          const line = JSON.stringify(o);
-          if (o.status === 'failed' || o.status === 'sla_missed') failures.push(line);
-          yield line;
+          // A packed request's outcomes are its rows', filed under their own custom_ids.
+          for (const req of rowsOf(shardLine)) yield settleLine(req, shardLine);
         }
         heartbeat({ origin });
       }
       // A job that ran to its end has an outcome for every request by construction; if not, say so and write nothing.
       if (missing.length > 0) throw outcomesMissing(jobId, missing);
     }
+    function settleLine(req: Pick<ShardLine, 'custom_id' | 'line' | 'params'>, shardLine: ShardLine): string {
+      const found = known.get(req.custom_id);
+      if (!found && !input.jobCanceled && !input.stoppedEarly) missing.push(req.custom_id);
+      const before = sentBefore.get(req.custom_id) ?? sentBefore.get(shardLine.custom_id);
+      const sent = inFlight.get(req.custom_id) ?? inFlight.get(shardLine.custom_id);
+      const o: OutcomeLine = found ?? {
+        custom_id: req.custom_id,
+        line: req.line,
+        status: input.jobCanceled ? 'canceled' : 'not_run',
+        attempts: sent ? sent.attempt : before ? before.attempt - 1 : 0,
+        batch_ids: sent?.batch_ids ?? before?.batch_ids ?? [],
+        ...(sent && {
+          error: {
+            type: 'in_flight_at_stop',
+            message: `sent in ${sent.batch_ids.at(-1)}, still in flight when the job stopped: not collected, and may still be billed`,
+          },
+        }),
+      };
+      outcomes[o.status]++;
+      if (o.attempts > 0) attempts[o.attempts] = (attempts[o.attempts] ?? 0) + 1;
+      if (o.status === 'succeeded') {
+        const mode = o.mode ?? 'batch';
+        byMode[mode]++;
+        // A row answered in a pack has no message of its own: the pack's usage is counted once, from its record.
+        const m = o.message as { model?: string; usage?: Usage } | undefined;
+        if (m) tallies[mode] = addUsage(tallies[mode], m.model ?? req.params.model, m.usage ?? {}, mode, prices);
+      }
+      const line = JSON.stringify(o);
+      if (o.status === 'failed' || o.status === 'sla_missed') failures.push(line);
+      return line;
+    }
+    const rowsOf = (l: ShardLine) => l.pack ?? [l];
+    let prompts = 0;
+    const measuredPacks: ShardLine[] = [];
+    // Found by this pass: outcomes known for the shard being written.
+    let known = new Map<string, OutcomeLine>();
 
     await store.writeLines(jobKeys.output(jobId, 'results.jsonl'), resultLines());
     await store.writeLines(jobKeys.output(jobId, 'failures.jsonl'), failures);
+    // Packed prompts were paid whether their answer was usable or not.
+    const packRecords: PackRecord[] = [];
+    for (const key of await store.list(jobKeys.packsOf(jobId))) {
+      for await (const text of store.readLines(key)) packRecords.push(JSON.parse(text) as PackRecord);
+    }
+    for (const r of packRecords) tallies[r.mode] = addUsage(tallies[r.mode], r.model, r.usage, r.mode, prices);
     const tally = addTallies(tallies.batch, tallies.sync);
+    const rows = Object.values(outcomes).reduce((a, b) => a + b, 0);
+    const packing =
+      prompts > 0 ? packingSummary(rows, prompts, packRecords, tally.usd, await measureTokensPerRow(anthropic, measuredPacks)) : undefined;
     const summary: JobSummary = {
       jobId,
       name: input.name,
@@ -124,6 +148,7 @@ export function finalizeActivity({ store, prices, webUiUrl }: ActivityDeps) {
       syncEquivalentUsd: round6(tally.syncEquivalentUsd),
       savedUsd: round6(tally.syncEquivalentUsd - tally.usd),
       unpricedModels: tally.unpricedModels,
+      ...(packing && { packing }),
       batchesCreated: input.batchesCreated,
       apiCalls: input.apiCalls,
       wallTimeMs: Date.now() - input.startedAtMs,

@@ -96,6 +96,11 @@ export interface CollectResult {
   tally: CostTally;
   /** Why requests failed or were retried, by error type (counts only). */
   reasons: Record<string, number>;
+  /**
+   * Packed requests whose answer was unusable become their rows, sent alone: the job has this many more requests
+   * than before (each such pack counts as its N rows from now on, so N − 1 more). Absent: none.
+   */
+  addedRequests?: number;
 }
 
 // retries
@@ -146,10 +151,28 @@ export interface JobSummary {
   syncEquivalentUsd: number;
   savedUsd: number;
   unpricedModels: string[];
+  /** Jobs with --pack: rows against prompts, unusable answers, and tokens per row packed and unpacked. */
+  packing?: PackingSummary;
   batchesCreated: number;
   apiCalls: Record<string, number>;
   wallTimeMs: number;
   finishedAt: string;
+}
+
+export interface PackingSummary {
+  /** Rows in the job, and the packed prompts they went in. */
+  rows: number;
+  prompts: number;
+  /** Packed prompts whose answer did not parse or had the wrong length, and the rows then sent alone. */
+  unusableAnswers: number;
+  rowsRetriedAlone: number;
+  /**
+   * Input tokens per row of the first `measuredRows` rows, by count_tokens, packed (their prompts' count / rows) and
+   * unpacked (each row's single-row prompt). Absent when counting failed.
+   */
+  inputTokensPerRow?: { packed: number; unpacked: number; measuredRows: number };
+  /** What the job cost per row (every token, the prompts retried alone included). */
+  costPerRowUsd: number;
 }
 
 // intake

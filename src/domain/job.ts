@@ -97,7 +97,23 @@ export interface OutcomeLine {
   batch_ids: string[];
   mode?: 'batch' | 'sync';
   message?: unknown;
+  /** A row answered in a packed prompt: its element of the answer array (the usage is the pack's, in PackRecord). */
+  answer?: unknown;
+  /** A row that went in a packed prompt: the pack's id inside Sluice, the row's place in it, and the pack's size. */
+  pack?: { id: string; index: number; of: number };
   error?: { type: string; message: string };
+}
+
+/** One packed request answered (jobKeys.packs): what it cost and whether its answer was usable. No content. */
+export interface PackRecord {
+  custom_id: string;
+  line: number;
+  rows: number;
+  mode: 'batch' | 'sync';
+  model: string;
+  usage: Record<string, unknown>;
+  usable: boolean;
+  reason?: string;
 }
 
 export interface ShardRef {

@@ -15,6 +15,8 @@ import type { NominalClock } from './time';
 import { formatTimestamp } from './time';
 import { validateParams } from './params-validation';
 import { validateCreateBody } from './validation';
+import { countTokens } from './count-tokens';
+import { malformedFor } from './pack-answers';
 
 export type Reply =
   | { kind: 'json'; body: unknown }
@@ -174,6 +176,7 @@ function messages(services: Services, call: Call): Reply {
   const problem = validateParams(record, services.config.models, 'sync');
   if (problem) return { kind: 'error', type: 'invalid_request_error', message: problem };
   const summary = summariseParams(record);
+  if (summary.packItems !== undefined && malformedFor(record, services.config.faults.malformedAnswers.map((p) => new RegExp(p)))) summary.malformed = true;
   const header = call.headers[SYNC_CUSTOM_ID_HEADER];
   const key = services.stats.syncKey(typeof header === 'string' ? header : undefined, summary.digest);
   services.stats.recordSync(key);
@@ -197,4 +200,8 @@ export const HANDLERS: Record<Endpoint, (services: Services, call: Call) => Repl
   delete: remove,
   results,
   messages,
+  count_tokens: (_services, call) => {
+    const counted = countTokens(call.body);
+    return counted.ok ? { kind: 'json', body: counted.body } : { kind: 'error', type: 'invalid_request_error', message: counted.message };
+  },
 };

@@ -24,6 +24,7 @@ const BATCHES = '/v1/messages/batches';
 export function matchRoute(method: string, pathname: string): Route | null {
   const path = pathname.length > 1 ? pathname.replace(/\/+$/, '') : pathname;
   if (path === '/v1/messages') return method === 'POST' ? { endpoint: 'messages', batchId: null } : null;
+  if (path === '/v1/messages/count_tokens') return method === 'POST' ? { endpoint: 'count_tokens', batchId: null } : null;
   // The Models API: batchId carries the model id of GET /v1/models/{id}.
   if (path === '/v1/models') return method === 'GET' ? { endpoint: 'models', batchId: null } : null;
   if (path.startsWith('/v1/models/') && method === 'GET' && !path.slice(11).includes('/')) {

@@ -25,6 +25,13 @@ export interface EmulatorStats {
   requestsSubmitted: number;
   submissions: Record<string, { batch: number; sync: number }>;
   createLog: CreateLogEntry[];
+  /** Requests of created batches by kind: ordinary prompts, and packed prompts by the number of answers asked. */
+  prompts: PromptCounts;
+}
+
+export interface PromptCounts {
+  single: number;
+  packedByItems: Record<string, number>;
 }
 
 function zeroCalls(): Record<Endpoint, number> {
@@ -37,6 +44,7 @@ export class StatsRecorder {
   private requestsSubmitted = 0;
   private submissions = new Map<string, { batch: number; sync: number }>();
   private createLog: CreateLogEntry[] = [];
+  private prompts: PromptCounts = { single: 0, packedByItems: {} };
   /** params digest → custom_id of the last batch request with those params. */
   private customIdByDigest = new Map<string, string>();
 
@@ -53,11 +61,13 @@ export class StatsRecorder {
     return entry;
   }
 
-  recordBatch(entry: CreateLogEntry, requests: readonly { customId: string; digest: string }[]): void {
+  recordBatch(entry: CreateLogEntry, requests: readonly { customId: string; digest: string; packItems?: number }[]): void {
     this.batches++;
     this.requestsSubmitted += requests.length;
     this.createLog.push(entry);
     for (const request of requests) {
+      if (request.packItems === undefined) this.prompts.single++;
+      else this.prompts.packedByItems[request.packItems] = (this.prompts.packedByItems[request.packItems] ?? 0) + 1;
       this.submission(request.customId).batch++;
       this.customIdByDigest.set(request.digest, request.customId);
     }
@@ -84,6 +94,7 @@ export class StatsRecorder {
       requestsSubmitted: this.requestsSubmitted,
       submissions: Object.fromEntries([...this.submissions].map(([key, value]) => [key, { ...value }])),
       createLog: this.createLog.map((entry) => ({ ...entry })),
+      prompts: { single: this.prompts.single, packedByItems: { ...this.prompts.packedByItems } },
     };
   }
 
@@ -93,6 +104,8 @@ export class StatsRecorder {
     this.requestsSubmitted = stats.requestsSubmitted;
     this.submissions = new Map(Object.entries(stats.submissions).map(([key, value]) => [key, { ...value }]));
     this.createLog = stats.createLog.map((entry) => ({ ...entry }));
+    // State files saved before prompts were counted have none.
+    this.prompts = { single: stats.prompts?.single ?? 0, packedByItems: { ...stats.prompts?.packedByItems } };
   }
 
   reset(): void {
@@ -101,6 +114,7 @@ export class StatsRecorder {
     this.requestsSubmitted = 0;
     this.submissions.clear();
     this.createLog = [];
+    this.prompts = { single: 0, packedByItems: {} };
     this.customIdByDigest.clear();
   }
 }
