@@ -98,6 +98,38 @@ describe('prompts from a template over rows', () => {
     assert.deepEqual(packed.map((r) => String(r.answer).replace(/:.*/, '')), ['answer 1', 'answer 2', 'answer 3', 'answer 4', 'answer 1', 'answer 2']);
   });
 
+  test('the synchronous lane unpacks too: the malformed pack\'s rows are sent alone at once, none lost', { timeout: 120_000 }, async () => {
+    const rowsFile = path.join(dir, 'reviews-sync.csv');
+    const templateFile = path.join(dir, 'prompt-sync.md');
+    await writeFile(rowsFile, csv(ROWS));
+    await writeFile(templateFile, TEMPLATE);
+    const { template, defaults } = await readTemplateFile(templateFile);
+    const worker = await stack.startWorker();
+    const client = stack.env.client;
+    const syncBefore = stack.emulator.stats().calls.messages;
+    const { workflowId } = await startJob({
+      client,
+      store: stack.store,
+      taskQueue: stack.taskQueue,
+      file: rowsFile,
+      name: 'sync-pack',
+      defaults,
+      options: { ...FAST_POLL, sla: { mode: 'sync' } },
+      lines: templateLines({ rowsFile, template, pack: 4, maxLineBytes: 1_000_000 }),
+    });
+    const summary = await worker.runUntil(waitForJob(client, workflowId));
+    assert.equal(summary.outcomes.succeeded, 10);
+    assert.equal(summary.byMode.sync, 10);
+    assert.equal(summary.packing?.rowsRetriedAlone, 4);
+    assert.equal(stack.emulator.stats().calls.messages - syncBefore, 3 + 4, 'three packed calls, then four rows alone');
+    const out = await mkdtemp(path.join(dir, 'out-sync-'));
+    await downloadResults(stack.store, workflowId, out);
+    const results = await readJsonl<OutcomeLine>(path.join(out, 'results.jsonl'));
+    assert.deepEqual(results.map((r) => r.custom_id), ROWS.map((r) => r.id));
+    assert.deepEqual(results.filter((r) => !r.pack).map((r) => r.custom_id), ['rev-5', 'rev-6', 'rev-7', 'rev-8']);
+    assert.ok(results.every((r) => r.status === 'succeeded' && r.mode === 'sync'));
+  });
+
   test('`sluice run ROWS --template`: a row lacking a column is refused, located, exit code 2, nothing sent', { timeout: 120_000 }, async () => {
     const rowsFile = path.join(dir, 'short.csv');
     const templateFile = path.join(dir, 'prompt-short.md');

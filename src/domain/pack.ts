@@ -41,7 +41,7 @@ export function parsePackAnswer(text: string, items: number): PackAnswer {
 
 /** The text of a Messages API reply: its text blocks joined. */
 export function messageText(message: unknown): string {
-  const content = (message as { content?: unknown }).content;
+  const content = (message as { content?: unknown } | null | undefined)?.content;
   if (!Array.isArray(content)) return '';
   return content
     .filter((b): b is { type: 'text'; text: string } => (b as { type?: unknown }).type === 'text' && typeof (b as { text?: unknown }).text === 'string')
