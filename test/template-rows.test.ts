@@ -12,6 +12,7 @@ import { templateLines } from '../src/client/template-input';
 import { InputError } from '../src/domain/errors';
 import { jobKeys, type NormalizedRequest } from '../src/domain/job';
 import { LocalDirectoryStore } from '../src/store/local-store';
+import { sluice } from './helpers/cli';
 
 let dir: string;
 let store: LocalDirectoryStore;
@@ -111,7 +112,6 @@ describe('JSONL rows', () => {
 
 describe('templates', () => {
   test('bad templates are located in the template file', async () => {
-    const rows = { name: 'rows.csv', text: 'id,t\na,x\n' };
     const file = path.join(dir, 'bad.md');
     await writeFile(file, '---\nmodel: claude-haiku-5-5\ncolour: red\n---\nHello {{t}}\n{{#each}}\n{{@n}}\n');
     const err = await readTemplateFile(file).then(() => assert.fail('refused'), (e: unknown) => e as InputError);
@@ -119,7 +119,21 @@ describe('templates', () => {
       [3, 'colour', 'is not a front matter key; use'],
       [6, '', '{{#each}} is never closed by {'],
     ]);
-    void rows;
+  });
+
+  test('`sluice run`: --pack without --template, and a template whose columns are outside the block, are refused before connecting', async () => {
+    const rowsFile = path.join(dir, 'cli-rows.csv');
+    const templateFile = path.join(dir, 'cli-prompt.md');
+    await writeFile(rowsFile, 'id,t\na,x\n');
+    await writeFile(templateFile, 'About {{t}}:\n{{#each}}\n{{@n}}. {{t}}\n{{/each}}\n');
+    // No Temporal server at this address: the flags are checked first.
+    const env = { TEMPORAL_ADDRESS: '127.0.0.1:1', SLUICE_STORE_DIR: path.join(dir, 'cli-store') };
+    const noTemplate = await sluice(['run', rowsFile, '--pack', '2'], env);
+    assert.equal(noTemplate.code, 2, noTemplate.out);
+    assert.match(noTemplate.out, /--pack needs --template/);
+    const outside = await sluice(['run', rowsFile, '--template', templateFile, '--pack', '2'], env);
+    assert.equal(outside.code, 2, outside.out);
+    assert.match(outside.out, /cli-prompt\.md:1: \{\{t\}\} is outside the \{\{#each\}\} block/);
   });
 
   test('--pack: N rows per prompt, numbered, asking for a JSON array; each row keeps its single-row prompt', async () => {
