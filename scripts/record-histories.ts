@@ -16,6 +16,8 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, type Worker } from '@temporalio/worker';
 import { createIntake, enqueue, type IntakeRequest } from '../src/client/intake';
 import { cancelJob, startJob, waitForJob } from '../src/client/jobs';
+import { readTemplateFile } from '../src/client/template-file';
+import { templateLines } from '../src/client/template-input';
 import { createSchedule, deleteSchedule, describeSchedule, triggerSchedule } from '../src/client/schedules';
 import type { JobOptionsInput } from '../src/domain/job';
 import type { SlaPolicyInput } from '../src/domain/sla-route';
@@ -120,6 +122,31 @@ const scenarios: Record<
       const file = await inputFile(40, (i) => (i % 13 === 0 ? `bad-${i}` : i % 11 === 0 ? `flaky-${i}` : `item-${i}`));
       const { handle } = await runJob(c, 'retries', file, { ...FAST_POLL, batchSize: 10, maxAttempts: 3 });
       return [{ name: 'job-retries', handle }];
+    },
+  },
+  /** --pack 3 over template rows: one pack's answer is one short, so its rows go again alone (the job grows). */
+  'job-pack-unusable': {
+    emulator: batchesTaking(1_000, { faults: { malformedAnswers: ['row-4 '] } }),
+    run: async (c) => {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'sluice-history-rows-'));
+      const rowsFile = path.join(dir, 'rows.csv');
+      const templateFile = path.join(dir, 'prompt.md');
+      const rows = Array.from({ length: 8 }, (_, i) => `r${i},"${prompt(i)}",row-${i} `);
+      await writeFile(rowsFile, ['id,text,tag', ...rows].join('\n') + '\n');
+      await writeFile(templateFile, 'Summarise each.\n{{#each}}\n{{@n}}. {{text}} ({{tag}})\n{{/each}}\n');
+      const { template } = await readTemplateFile(templateFile);
+      const { workflowId, handle } = await startJob({
+        client: c.client,
+        store: c.stack.store,
+        taskQueue: c.stack.taskQueue,
+        file: rowsFile,
+        name: 'pack',
+        defaults: DEFAULTS,
+        options: FAST_POLL,
+        lines: templateLines({ rowsFile, template, pack: 3, maxLineBytes: 1_000_000 }),
+      });
+      await waitForJob(c.client, workflowId);
+      return [{ name: 'job-pack-unusable', handle }];
     },
   },
   /** A retry that can no longer meet the deadline by batch goes to the synchronous API. */

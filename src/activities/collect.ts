@@ -8,7 +8,7 @@ import { activityInfo, heartbeat, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { addUsage, emptyTally, type Usage } from '../domain/cost';
 import { canaryStops } from '../domain/canary';
-import { jobKeys, type DiscardedAnswer, type OutcomeLine, type OutputCheckOptions, type ShardLine } from '../domain/job';
+import { jobKeys, type DiscardedAnswer, type OutcomeLine, type OutputCheckOptions, type PackRecord, type ShardLine } from '../domain/job';
 import { checkOutput, type SchemaCheck } from '../domain/output-check';
 import { compileSchema } from '../domain/output-schema';
 import { reconcileKeys } from '../domain/reconcile';
@@ -16,6 +16,7 @@ import { classifyResult, type BatchResult, type ResultVerdict } from '../domain/
 import { decodeWireId, wireTag } from '../domain/wire-id';
 import { FailureType, toApiFailure } from './api-failure';
 import { streamBatchResults } from './results-stream';
+import { perRow, unpackSucceeded } from './unpack';
 import type { ActivityDeps } from './deps';
 import type { BlobStore } from '../store/blob-store';
 import type { CollectInput, CollectResult } from '../contracts/activities';
@@ -70,11 +71,28 @@ export function collectActivity({ store, anthropic, prices, metrics }: ActivityD
           count(result.reasons, verdict.errorType);
           break;
       }
-      const list = outcomesByOrigin.get(line.origin) ?? [];
-      list.push(outcome);
-      outcomesByOrigin.set(line.origin, list);
+      if (line.pack) return settlePack(line, outcome);
+      file(line.origin, outcome);
     };
     const decide = (line: ShardLine, verdict: Verdict, message?: unknown, free = false) => decided.push({ line, verdict, message, free });
+    const file = (origin: number, outcome: OutcomeLine) => {
+      const list = outcomesByOrigin.get(origin) ?? [];
+      list.push(outcome);
+      outcomesByOrigin.set(origin, list);
+    };
+    // A packed request: answers filed per row, or (unusable answer) its rows sent again alone.
+    const settlePack = (line: ShardLine, outcome: OutcomeLine) => {
+      if (outcome.status !== 'succeeded') return perRow(line, outcome).forEach((o) => file(line.origin, o));
+      const unpacked = unpackSucceeded(line, outcome);
+      packRecords.push(unpacked.record);
+      if (unpacked.usable) return unpacked.outcomes.forEach((o) => file(line.origin, o));
+      result.succeeded--;
+      retries.push(...unpacked.alone);
+      result.retry += unpacked.alone.length;
+      result.addedRequests = (result.addedRequests ?? 0) + unpacked.alone.length - 1;
+      count(result.reasons, 'unusable_answer');
+    };
+    const packRecords: PackRecord[] = [];
 
     // Wire ids name the shard and line of each result; results of batches sent by older Sluice carry user custom_ids.
     const tag = wireTag(jobId);
@@ -145,6 +163,9 @@ export function collectActivity({ store, anthropic, prices, metrics }: ActivityD
     }
     for (const [origin, outcomes] of outcomesByOrigin) {
       await store.writeLines(jobKeys.outcomes(jobId, origin, batchId), outcomes.sort(byLine).map((o) => JSON.stringify(o)));
+    }
+    if (packRecords.length > 0) {
+      await store.writeLines(jobKeys.packs(jobId, batchId), packRecords.sort(byLine).map((r) => JSON.stringify(r)));
     }
     metrics?.collected(result);
     return result;

@@ -5,7 +5,8 @@
 import { heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { addTallies, addUsage, emptyTally, type CostTally, type Usage } from '../domain/cost';
-import { jobKeys, originalShardKey, type OutcomeLine, type OutcomeStatus, type ShardLine } from '../domain/job';
+import { jobKeys, originalShardKey, type OutcomeLine, type OutcomeStatus, type PackRecord, type ShardLine } from '../domain/job';
+import { measureTokensPerRow, MEASURED_ROWS, packingSummary } from './packing-summary';
 import type { ActivityDeps } from './deps';
 import { writeReportAfterFinalize } from './report';
 import type { SubmissionRecord } from './submit';
@@ -14,7 +15,7 @@ import type { FinalizeInput, JobSummary } from '../contracts/activities';
 // Moved to src/contracts; re-exported so existing imports keep working.
 export type { FinalizeInput, JobSummary };
 
-export function finalizeActivity({ store, prices, webUiUrl, metrics }: ActivityDeps) {
+export function finalizeActivity({ store, prices, webUiUrl, metrics, anthropic }: ActivityDeps) {
   return async function finalizeJob(input: FinalizeInput): Promise<JobSummary> {
     metrics?.jobEnded(); // nothing of an ended job is in flight or at risk
     const { jobId } = input;
@@ -59,6 +60,45 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics }: ActivityD
       return false;
     }
 
+    /** One request's outcome line (a row of a pack is settled under its own custom_id), counted and priced. */
+    function settleLine(req: Pick<ShardLine, 'custom_id' | 'line' | 'params'>, shardLine: ShardLine, known: Map<string, OutcomeLine>): string {
+      const found = known.get(req.custom_id);
+      if (!found && !input.jobCanceled && !input.stoppedEarly) missing.push(req.custom_id);
+      const before = sentBefore.get(req.custom_id) ?? sentBefore.get(shardLine.custom_id);
+      const sent = inFlight.get(req.custom_id) ?? inFlight.get(shardLine.custom_id);
+      const o: OutcomeLine = found ?? {
+        custom_id: req.custom_id,
+        line: req.line,
+        status: input.jobCanceled ? 'canceled' : 'not_run',
+        attempts: sent ? sent.attempt : before ? before.attempt - 1 : 0,
+        batch_ids: sent?.batch_ids ?? before?.batch_ids ?? [],
+        ...(sent && {
+          error: {
+            type: 'in_flight_at_stop',
+            message: `sent in ${sent.batch_ids.at(-1)}, still in flight when the job stopped: not collected, and may still be billed`,
+          },
+        }),
+      };
+      outcomes[o.status]++;
+      if (o.attempts > 0) attempts[o.attempts] = (attempts[o.attempts] ?? 0) + 1;
+      const mode = o.mode ?? 'batch';
+      if (o.status === 'succeeded') byMode[mode]++;
+      // Every answer is paid for, also one that failed the output check (and those discarded before a retry). A row
+      // answered in a pack has no message of its own: the pack's usage is counted once, from its record.
+      if ((o.status === 'succeeded' || o.status === 'invalid_output') && o.message !== undefined) {
+        const m = o.message as { model?: string; usage?: Usage };
+        tallies[mode] = addUsage(tallies[mode], m.model ?? req.params.model, m.usage ?? {}, mode, prices);
+      }
+      for (const d of o.discarded ?? []) tallies[mode] = addUsage(tallies[mode], d.model, d.usage, mode, prices);
+      const line = JSON.stringify(o);
+      if (o.status === 'failed' || o.status === 'sla_missed') failures.push(line);
+      if (o.status === 'invalid_output') invalid.push(line);
+      return line;
+    }
+    const rowsOf = (l: ShardLine) => l.pack ?? [l];
+    let prompts = 0;
+    const measuredPacks: ShardLine[] = [];
+
     /** One original shard's requests and the outcomes filed for them (the first outcome of a request counts). */
     async function loadShard(origin: number): Promise<{ known: Map<string, OutcomeLine>; requests: string[] }> {
       const known = new Map<string, OutcomeLine>();
@@ -88,38 +128,13 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics }: ActivityD
         fill();
         const { known, requests } = await ahead.shift()!;
         for (const text of requests) {
-          const req = JSON.parse(text) as ShardLine;
-          const found = known.get(req.custom_id);
-          if (!found && !input.jobCanceled && !input.stoppedEarly) missing.push(req.custom_id);
-          const before = sentBefore.get(req.custom_id);
-          const sent = inFlight.get(req.custom_id);
-          const o: OutcomeLine = found ?? {
-            custom_id: req.custom_id,
-            line: req.line,
-            status: input.jobCanceled ? 'canceled' : 'not_run',
-            attempts: sent ? sent.attempt : before ? before.attempt - 1 : 0,
-            batch_ids: sent?.batch_ids ?? before?.batch_ids ?? [],
-            ...(sent && {
-              error: {
-                type: 'in_flight_at_stop',
-                message: `sent in ${sent.batch_ids.at(-1)}, still in flight when the job stopped: not collected, and may still be billed`,
-              },
-            }),
-          };
-          outcomes[o.status]++;
-          if (o.attempts > 0) attempts[o.attempts] = (attempts[o.attempts] ?? 0) + 1;
-          const mode = o.mode ?? 'batch';
-          if (o.status === 'succeeded') byMode[mode]++;
-          // Every answer is paid for, also one that failed the output check (and those discarded before a retry).
-          if ((o.status === 'succeeded' || o.status === 'invalid_output') && o.message !== undefined) {
-            const m = o.message as { model?: string; usage?: Usage };
-            tallies[mode] = addUsage(tallies[mode], m.model ?? req.params.model, m.usage ?? {}, mode, prices);
+          const shardLine = JSON.parse(text) as ShardLine;
+          if (shardLine.pack) {
+            prompts++;
+            if (measuredPacks.reduce((n, p) => n + (p.pack?.length ?? 0), 0) < MEASURED_ROWS) measuredPacks.push(shardLine);
           }
-          for (const d of o.discarded ?? []) tallies[mode] = addUsage(tallies[mode], d.model, d.usage, mode, prices);
-          const line = JSON.stringify(o);
-          if (o.status === 'failed' || o.status === 'sla_missed') failures.push(line);
-          if (o.status === 'invalid_output') invalid.push(line);
-          yield line;
+          // A packed request's outcomes are its rows', filed under their own custom_ids.
+          for (const req of rowsOf(shardLine)) yield settleLine(req, shardLine, known);
         }
         heartbeat({ origin });
       }
@@ -130,7 +145,16 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics }: ActivityD
     await store.writeLines(jobKeys.output(jobId, 'results.jsonl'), resultLines());
     await store.writeLines(jobKeys.output(jobId, 'failures.jsonl'), failures);
     if (input.outputChecked || invalid.length > 0) await store.writeLines(jobKeys.output(jobId, 'invalid-output.jsonl'), invalid);
+    // Packed prompts were paid whether their answer was usable or not.
+    const packRecords: PackRecord[] = [];
+    for (const key of await store.list(jobKeys.packsOf(jobId))) {
+      for await (const text of store.readLines(key)) packRecords.push(JSON.parse(text) as PackRecord);
+    }
+    for (const r of packRecords) tallies[r.mode] = addUsage(tallies[r.mode], r.model, r.usage, r.mode, prices);
     const tally = addTallies(tallies.batch, tallies.sync);
+    const rows = Object.values(outcomes).reduce((a, b) => a + b, 0);
+    const packing =
+      prompts > 0 ? packingSummary(rows, prompts, packRecords, tally.usd, await measureTokensPerRow(anthropic, measuredPacks)) : undefined;
     const summary: JobSummary = {
       jobId,
       name: input.name,
@@ -164,6 +188,7 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics }: ActivityD
           }
         : {}),
       ...(input.canary && { canary: input.canary }),
+      ...(packing && { packing }),
     };
     await store.writeJson(jobKeys.output(jobId, 'summary.json'), summary);
     await writeReportAfterFinalize({ store, prices, webUiUrl }, jobId); // report.html, next to the results

@@ -9,10 +9,11 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { heartbeat, sleep } from '@temporalio/activity';
 import { addUsage, emptyTally, type Usage } from '../domain/cost';
-import { jobKeys, type OutcomeLine, type ShardLine } from '../domain/job';
+import { jobKeys, type OutcomeLine, type PackRecord, type ShardLine } from '../domain/job';
 import { mapLimit } from '../domain/map-limit';
 import { classifySdkError, toApiFailure } from './api-failure';
 import type { ActivityDeps } from './deps';
+import { perRow, unpackSucceeded } from './unpack';
 import { recordSyncEnded, recordSyncStarted } from './report-records';
 import type { CollectResult, SlaMissedInput, SyncInput } from '../contracts/activities';
 
@@ -28,32 +29,58 @@ export function syncActivity({ store, anthropicNoRetry, prices }: ActivityDeps) 
     await recordSyncStarted(store, input.jobId, input.shardKey, lines.length); // for the job report's timeline
 
     let finished = 0;
-    const outcomes = await mapLimit(lines, input.concurrency, async (line) => {
+    const callRecorded = async (line: ShardLine) => {
       const doneKey = jobKeys.syncDone(input.jobId, input.shardKey, line.custom_id);
       const done = await store.readJson<OutcomeLine>(doneKey);
       const outcome = done ?? (await callOnce(line, input.maxRetries ?? 6));
       if (!done) await store.writeJson(doneKey, outcome);
-      heartbeat({ finished: ++finished });
       return outcome;
-    });
-
+    };
+    const packRecords: PackRecord[] = [];
     const result: CollectResult = { succeeded: 0, failed: 0, canceled: 0, retry: 0, tally: emptyTally(), reasons: {} };
+    const perLine = await mapLimit(lines, input.concurrency, async (line): Promise<{ line: ShardLine; outcome: OutcomeLine }[]> => {
+      const outcome = await callRecorded(line);
+      heartbeat({ finished: ++finished });
+      if (!line.pack) return [{ line, outcome }];
+      if (outcome.status !== 'succeeded') return perRow(line, outcome).map((o) => ({ line, outcome: o }));
+      const unpacked = unpackSucceeded(line, outcome);
+      packRecords.push(unpacked.record);
+      addPackUsage(line, outcome);
+      if (unpacked.usable) return unpacked.outcomes.map((o) => ({ line, outcome: o }));
+      // An unusable answer: the rows go again alone, here and now (the synchronous lane retries inside).
+      result.addedRequests = (result.addedRequests ?? 0) + unpacked.alone.length - 1;
+      result.reasons['unusable_answer'] = (result.reasons['unusable_answer'] ?? 0) + 1;
+      const alone: { line: ShardLine; outcome: OutcomeLine }[] = [];
+      for (const row of unpacked.alone) alone.push({ line: row, outcome: await callRecorded(row) });
+      return alone;
+    });
+    function addPackUsage(line: ShardLine, o: OutcomeLine) {
+      const m = o.message as { model?: string; usage?: Usage };
+      result.tally = addUsage(result.tally, m.model ?? line.params.model, m.usage ?? {}, 'sync', prices);
+    }
+
     const byOrigin = new Map<number, string[]>();
-    outcomes.forEach((o, i) => {
-      const line = lines[i]!;
-      if (o.status === 'succeeded') {
-        result.succeeded++;
-        const m = o.message as { model?: string; usage?: Usage };
-        result.tally = addUsage(result.tally, m.model ?? line.params.model, m.usage ?? {}, 'sync', prices);
-      } else {
-        result.failed++;
-        const type = o.error?.type ?? 'unknown_error';
-        result.reasons[type] = (result.reasons[type] ?? 0) + 1;
+    perLine.flat().forEach(({ line, outcome: o }) => {
+      // A pack's rows share its one outcome: counted once, its usage already added above.
+      if (!o.pack || o.pack.index === 0) {
+        if (o.status === 'succeeded') {
+          result.succeeded++;
+          const m = o.message as { model?: string; usage?: Usage } | undefined;
+          if (!o.pack) result.tally = addUsage(result.tally, m?.model ?? line.params.model, m?.usage ?? {}, 'sync', prices);
+        } else {
+          result.failed++;
+          const type = o.error?.type ?? 'unknown_error';
+          result.reasons[type] = (result.reasons[type] ?? 0) + 1;
+        }
       }
       byOrigin.set(line.origin, [...(byOrigin.get(line.origin) ?? []), JSON.stringify(o)]);
     });
     for (const [origin, texts] of byOrigin) {
       await store.writeLines(jobKeys.outcomes(input.jobId, origin, `sync-${input.shardKey}`), texts);
+    }
+    if (packRecords.length > 0) {
+      packRecords.sort((a, b) => a.line - b.line);
+      await store.writeLines(jobKeys.packs(input.jobId, `sync-${input.shardKey}`), packRecords.map((r) => JSON.stringify(r)));
     }
     await recordSyncEnded(store, input.jobId, input.shardKey, lines.length);
     return result;

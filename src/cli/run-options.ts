@@ -12,9 +12,10 @@ import { UsageError } from './errors';
 import { checkJobFlags, windowFromFlag, WINDOW_FLAG_HELP, type JobShapeFlags } from './job-flags';
 import { int, usd } from './parse';
 import type { SpendFlags } from './spend-flags';
+import type { TemplateFlags } from './template-run';
 import { checkDeadline, checkName } from './run-input';
 
-export interface RunOptions extends JobShapeFlags, SpendFlags {
+export interface RunOptions extends JobShapeFlags, SpendFlags, TemplateFlags {
   out?: string;
   name?: string;
   skipInvalid?: boolean;

@@ -1,7 +1,7 @@
 /** The summary a user reads after a job: counts, cost, savings, where the files are. */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { JobSummary } from '../contracts/activities';
+import type { JobSummary, PackingSummary } from '../contracts/activities';
 import { canaryText, type CanaryReport } from '../domain/canary';
 import { formatDuration } from '../domain/duration';
 import { SluiceError } from '../domain/errors';
@@ -30,6 +30,7 @@ export function printSummary(summary: JobSummary, outDir?: string, uiLink?: stri
     const b = summary.budget;
     lines.push(`  budget     USD ${b.limitUsd.toFixed(4)}: ${b.spentUsd.toFixed(4)} spent, ${b.reservedUsd.toFixed(4)} reserved at the end, at most ${b.peakCommittedUsd.toFixed(4)} committed at once`);
   }
+  if (summary.packing) lines.push(...packingLines(summary.packing));
   if (summary.unpricedModels.length) {
     lines.push(`  no price   for ${summary.unpricedModels.join(', ')} (cost not counted; SLUICE_PRICES can add a price)`);
   }
@@ -47,4 +48,14 @@ export function costLine(summary: Pick<JobSummary, 'costUsd' | 'syncEquivalentUs
   if (unpriced && summary.costUsd === 0 && summary.syncEquivalentUsd === 0) return `  cost       unpriced`;
   const money = `$${summary.costUsd.toFixed(4)} (the synchronous API: $${summary.syncEquivalentUsd.toFixed(4)}; saved $${summary.savedUsd.toFixed(4)})`;
   return `  cost       ${unpriced ? 'at least ' : ''}${money}`;
+}
+
+/** --pack: rows against prompts, what went alone, and tokens per row packed against the same rows unpacked. */
+export function packingLines(p: PackingSummary): string[] {
+  const alone = p.unusableAnswers ? `; ${p.unusableAnswers} unusable answers, ${p.rowsRetriedAlone} rows sent again alone` : '';
+  const lines = [`  packed     ${p.rows} rows in ${p.prompts} prompts${alone}`];
+  const t = p.inputTokensPerRow;
+  if (t) lines.push(`  per row    ${t.packed} input tokens packed, ${t.unpacked} unpacked (count_tokens, first ${t.measuredRows} rows); $${p.costPerRowUsd.toFixed(6)} a row`);
+  else lines.push(`  per row    $${p.costPerRowUsd.toFixed(6)} a row (count_tokens was not available: no unpacked comparison)`);
+  return lines;
 }

@@ -7,10 +7,12 @@
  */
 import { deriveCustomId, DuplicateTracker } from '../domain/custom-id';
 import type { NormalizedRequest } from '../domain/job';
+import { packId, type PackedRow } from '../domain/pack';
 import { MAX_BATCH_BODY_BYTES } from '../domain/limits';
 import type { ModelCatalog } from '../domain/models';
 import { validateInputLine, type InputIssue, type JobDefaults } from '../domain/request';
 import { readInputLines } from './input-lines';
+import type { SourceLine } from './template-input';
 
 export interface InputCheckOptions {
   defaults?: JobDefaults;
@@ -35,16 +37,32 @@ export class InputChecker {
   readonly maxRequestBytes: number;
   private index = 0;
   private readonly tracker = new DuplicateTracker();
+  private packs = 0;
 
   constructor(private readonly options: InputCheckOptions = {}) {
     this.maxRequestBytes = options.maxRequestBytes ?? MAX_BATCH_BODY_BYTES - 64;
   }
 
-  async *checkFile(file: string, o: CheckFileOptions = {}): AsyncGenerator<CheckedLine> {
+  /** The lines of a JSONL file. */
+  checkFile(file: string, o: CheckFileOptions = {}): AsyncGenerator<CheckedLine> {
+    return this.checkLines(readInputLines(file, this.maxRequestBytes + 1024), o);
+  }
+
+  /** Lines of a JSONL file, or made from rows and a template (templateLines), packs included. */
+  async *checkLines(source: AsyncIterable<SourceLine>, o: CheckFileOptions = {}): AsyncGenerator<CheckedLine> {
     const offset = o.lineOffset ?? 0;
     const max = this.maxRequestBytes;
-    for await (const raw of readInputLines(file, max + 1024)) {
+    for await (const raw of source) {
       o.onLine?.(raw.line);
+      if ('issues' in raw) {
+        this.index++; // a row that could not become a request still takes its place
+        yield { rejected: { line: raw.line, issues: raw.issues } };
+        continue;
+      }
+      if ('rows' in raw) {
+        yield* this.checkPack(raw);
+        continue;
+      }
       if ('problem' in raw) {
         this.index++; // a line that is not text still takes its place among the non-blank lines
         const reason =
@@ -54,7 +72,7 @@ export class InputChecker {
         yield { rejected: { line: raw.line, issues: [{ line: raw.line, reason }] } };
         continue;
       }
-      const v = validateInputLine(raw.text, raw.line, this.options.defaults ?? {}, { maxRequestBytes: max, models: this.options.models });
+      const v = this.validate(raw.text, raw.line);
       if (v.ok === 'blank') continue;
       const lineIndex = this.index++;
       if (v.ok === false) {
@@ -70,6 +88,47 @@ export class InputChecker {
       }
       yield { request: { custom_id: customId, line: offset + raw.line, params: v.params } };
     }
+  }
+
+  private validate(text: string, line: number) {
+    return validateInputLine(text, line, this.options.defaults ?? {}, { maxRequestBytes: this.maxRequestBytes, models: this.options.models });
+  }
+
+  /** A pack of rows: every row valid on its own (it may be sent alone), and the packed prompt valid too. */
+  private *checkPack(raw: Extract<SourceLine, { rows: unknown }>): Generator<CheckedLine> {
+    const rows: PackedRow<NormalizedRequest['params']>[] = [];
+    const rejected: { line: number; issues: InputIssue[] }[] = [];
+    for (const row of raw.rows) {
+      const v = this.validate(row.text, row.line);
+      const rowIndex = this.index++;
+      if (v.ok !== true) {
+        if (v.ok === false) rejected.push({ line: row.line, issues: v.errors });
+        else rejected.push({ line: row.line, issues: [{ line: row.line, reason: 'is blank' }] });
+        continue;
+      }
+      const customId = v.customId ?? deriveCustomId(rowIndex);
+      const dup = this.tracker.check(customId, row.line, v.customId === undefined);
+      if (dup) {
+        rejected.push({ line: row.line, issues: [dup] });
+        continue;
+      }
+      rows.push({ custom_id: customId, line: row.line, params: v.params });
+    }
+    const bad = rejected.length > 0;
+    const v = this.validate(raw.text, raw.line);
+    if (v.ok === false && !bad) {
+      rejected.push({ line: raw.line, issues: v.errors.map((e) => ({ ...e, reason: `the packed prompt of the rows from this line: ${e.reason}` })) });
+    }
+    if (bad || v.ok !== true) {
+      // The pack goes as a whole or not at all: its good rows are rejected with it, and said so, never dropped.
+      const why = bad ? 'a row of its pack is bad' : 'its packed prompt is bad';
+      for (const row of rows) {
+        if (row.line !== raw.line || bad) rejected.push({ line: row.line, issues: [{ line: row.line, reason: `left out with the pack starting on line ${raw.line}: ${why}` }] });
+      }
+      for (const r of rejected) yield { rejected: r };
+      return;
+    }
+    yield { request: { custom_id: packId(this.packs++), line: raw.line, params: v.params, pack: rows } };
   }
 }
 

@@ -22,6 +22,7 @@ import { SluiceDeadline, SluiceJobName, SluicePhase, SluicePriority } from '../w
 import { setupErrorOr } from '../temporal/failures';
 import { writeJobOutput } from './output-files';
 import { prepareInput, type PreparedInput } from './prepare-input';
+import type { SourceLine } from './template-input';
 
 export interface StartJobOptions {
   client: Client;
@@ -53,6 +54,8 @@ export interface StartJobOptions {
   outputSchema?: unknown;
   /** Names the schema in errors (a file name); default "outputSchema". */
   outputSchemaSource?: string;
+  /** Request lines made from rows and a template (templateLines in template-input.ts); `file` is then the rows file. */
+  lines?: AsyncIterable<SourceLine>;
 }
 
 export interface StartedJob {
@@ -118,6 +121,7 @@ async function prepareAndStart(o: StartJobOptions, options: JobOptions, name: st
     defaults: o.defaults,
     skipInvalid: o.skipInvalid,
     models: o.models,
+    lines: o.lines,
   });
   checkCanary(options, prepared.requestCount);
   if (o.outputSchema !== undefined) await o.store.writeJson(jobKeys.outputSchema(workflowId), o.outputSchema);

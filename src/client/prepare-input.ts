@@ -10,6 +10,7 @@ import type { ModelCatalog } from '../domain/models';
 import type { InputIssue, JobDefaults } from '../domain/request';
 import type { BlobStore } from '../store/blob-store';
 import { InputChecker } from './input-checker';
+import type { SourceLine } from './template-input';
 
 export interface PrepareInputOptions {
   file: string;
@@ -21,6 +22,8 @@ export interface PrepareInputOptions {
   skipInvalid?: boolean;
   /** The account's models (readModelCatalog); default: the built-in lineup, which lets unknown names through. */
   models?: ModelCatalog;
+  /** Lines made from rows and a template (templateLines); default: the lines of `file`, a JSONL input. */
+  lines?: AsyncIterable<SourceLine>;
 }
 
 export interface PreparedInput {
@@ -36,7 +39,7 @@ export async function prepareInput(o: PrepareInputOptions): Promise<PreparedInpu
   const rejects: string[] = [];
 
   async function* normalized(): AsyncIterable<string> {
-    for await (const checked of checker.checkFile(o.file)) {
+    for await (const checked of (o.lines ? checker.checkLines(o.lines) : checker.checkFile(o.file))) {
       if ('request' in checked) {
         yield JSON.stringify(checked.request);
         continue;

@@ -116,6 +116,11 @@ export interface CollectResult {
   invalidOutput?: number;
   /** For the canary batch: how many of its requests failed, and whether that stops the job. */
   canary?: { requests: number; failed: number; stopped: boolean };
+  /**
+   * Packed requests whose answer was unusable become their rows, sent alone: the job has this many more requests
+   * than before (each such pack counts as its N rows from now on, so N − 1 more). Absent: none.
+   */
+  addedRequests?: number;
 }
 
 // retries
@@ -181,6 +186,8 @@ export interface JobSummary {
   syncEquivalentUsd: number;
   savedUsd: number;
   unpricedModels: string[];
+  /** Jobs with --pack: rows against prompts, unusable answers, and tokens per row packed and unpacked. */
+  packing?: PackingSummary;
   batchesCreated: number;
   apiCalls: Record<string, number>;
   wallTimeMs: number;
@@ -189,6 +196,22 @@ export interface JobSummary {
   budget?: BudgetView;
   /** The job's canary and its verdict (absent without --canary). */
   canary?: CanaryReport;
+}
+
+export interface PackingSummary {
+  /** Rows in the job, and the packed prompts they went in. */
+  rows: number;
+  prompts: number;
+  /** Packed prompts whose answer did not parse or had the wrong length, and the rows then sent alone. */
+  unusableAnswers: number;
+  rowsRetriedAlone: number;
+  /**
+   * Input tokens per row of the first `measuredRows` rows, by count_tokens, packed (their prompts' count / rows) and
+   * unpacked (each row's single-row prompt). Absent when counting failed.
+   */
+  inputTokensPerRow?: { packed: number; unpacked: number; measuredRows: number };
+  /** What the job cost per row (every token, the prompts retried alone included). */
+  costPerRowUsd: number;
 }
 
 // intake

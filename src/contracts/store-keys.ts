@@ -54,6 +54,9 @@ export const jobKeys = {
   syncTimingsOf: (jobId: string) => `jobs/${jobId}/sync-timings/`,
   /** Every batch Sluice claimed (the index above), for reconciliation. */
   batches: () => 'batches/',
+  /** Packed requests answered in one batch (or sync sub-batch): their usage and whether the answer was usable (PackRecord). */
+  packs: (jobId: string, batchId: string) => `jobs/${jobId}/packs/${batchId}.jsonl`,
+  packsOf: (jobId: string) => `jobs/${jobId}/packs/`,
   /** Everything collected for a job, under every original shard. */
   outcomesOfJob: (jobId: string) => `jobs/${jobId}/outcomes/`,
 };

@@ -11,6 +11,7 @@ import { PollOptionsSchema } from './poll';
 import { SlaPolicySchema } from './sla-route';
 import type { Usage } from './cost';
 import type { MessageParams } from './request';
+import type { PackedRow } from './pack';
 import { jobKeys, originalShardKey, retryShardKey } from '../contracts/store-keys';
 import { jobWorkflowId } from '../contracts/workflow-ids';
 
@@ -89,6 +90,11 @@ export interface NormalizedRequest {
   /** 1-based line number in the user's file, for messages and output. */
   line: number;
   params: MessageParams;
+  /**
+   * A packed request (--pack): the rows its prompt holds, in order. Its answers are filed under the rows'
+   * custom_ids; its own custom_id (domain/pack.ts packId) never reaches results.
+   */
+  pack?: PackedRow<MessageParams>[];
 }
 
 /** A request inside a shard: the normalized request plus where it is in its life. */
@@ -122,9 +128,25 @@ export interface OutcomeLine {
   batch_ids: string[];
   mode?: 'batch' | 'sync';
   message?: unknown;
+  /** A row answered in a packed prompt: its element of the answer array (the usage is the pack's, in PackRecord). */
+  answer?: unknown;
+  /** A row that went in a packed prompt: the pack's id inside Sluice, the row's place in it, and the pack's size. */
+  pack?: { id: string; index: number; of: number };
   error?: { type: string; message: string };
   /** Answers of earlier attempts that failed the output check and were paid for (absent when none). */
   discarded?: DiscardedAnswer[];
+}
+
+/** One packed request answered (jobKeys.packs): what it cost and whether its answer was usable. No content. */
+export interface PackRecord {
+  custom_id: string;
+  line: number;
+  rows: number;
+  mode: 'batch' | 'sync';
+  model: string;
+  usage: Record<string, unknown>;
+  usable: boolean;
+  reason?: string;
 }
 
 export interface ShardRef {

@@ -136,6 +136,11 @@ const faultsSchema = z
     resultErrors: z.partialRecord(z.enum(ERROR_TYPES), rate).default({}),
     /** Share of requests that never finish and come back `expired` (their batch then runs to expires_at). */
     expiredRate: rate.default(0),
+    /**
+     * Packed prompts (pack-answers.ts) whose messages, as JSON text, match one of these RegExp sources are answered
+     * with an array one element short: an unusable answer aimed at a chosen pack.
+     */
+    malformedAnswers: z.array(z.string()).default([]),
     /** Requests matching a rule (errorRuleSchema) always come back errored with its `type`. */
     errorCustomIds: z
       .union([
@@ -233,6 +238,13 @@ export function parseEmulatorOptions(options: EmulatorOptions = {}): EmulatorCon
       if (rule.customId !== undefined) new RegExp(rule.customId);
     } catch (err) {
       throw new Error(`Invalid emulator options: faults.targeted customId ${rule.customId}`, { cause: err });
+    }
+  }
+  for (const pattern of parsed.data.faults.malformedAnswers) {
+    try {
+      new RegExp(pattern);
+    } catch (err) {
+      throw new Error(`Invalid emulator options: faults.malformedAnswers pattern ${pattern}`, { cause: err });
     }
   }
   for (const rule of parsed.data.faults.errorCustomIds) {

@@ -15,6 +15,7 @@ import type { NominalClock } from './time';
 import { formatTimestamp } from './time';
 import { validateCountTokensParams, validateParams } from './params-validation';
 import { validateCreateBody } from './validation';
+import { malformedFor } from './pack-answers';
 
 export type Reply =
   | { kind: 'json'; body: unknown }
@@ -174,6 +175,7 @@ function messages(services: Services, call: Call): Reply {
   const problem = validateParams(record, services.config.models, 'sync');
   if (problem) return { kind: 'error', type: 'invalid_request_error', message: problem };
   const summary = summariseParams(record);
+  if (summary.packItems !== undefined && malformedFor(record, services.config.faults.malformedAnswers.map((p) => new RegExp(p)))) summary.malformed = true;
   const header = call.headers[SYNC_CUSTOM_ID_HEADER];
   const key = services.stats.syncKey(typeof header === 'string' ? header : undefined, summary.digest);
   services.stats.recordSync(key);

@@ -14,6 +14,7 @@ import type { ParamsSummary } from './synthetic';
 import { summariseParams } from './synthetic';
 import type { BatchRequestInput, ModelRules } from './validation';
 import { validateParams } from './params-validation';
+import { malformedFor } from './pack-answers';
 
 export interface StoredRequest extends ParamsSummary {
   customId: string;
@@ -47,6 +48,7 @@ export function drawBatchDurationMs(latency: LatencyConfig, random: Random): num
 
 interface CompiledFates {
   customIdRules: { regex: RegExp; in: 'custom_id' | 'messages'; type: ErrorType; message: string }[];
+  malformed: RegExp[];
   /** Cumulative thresholds over one uniform draw: expired first, then each error type. */
   thresholds: { upTo: number; fate: 'expired' | ErrorType }[];
 }
@@ -64,7 +66,7 @@ function compileFates(faults: FaultsConfig): CompiledFates {
     type: rule.type,
     message: rule.message ?? DEFAULT_ERROR_MESSAGES[rule.type],
   }));
-  return { customIdRules, thresholds };
+  return { customIdRules, thresholds, malformed: faults.malformedAnswers.map((p) => new RegExp(p)) };
 }
 
 function planOne(input: BatchRequestInput, durationMs: number, ctx: PlanContext, fates: CompiledFates): StoredRequest {
@@ -72,7 +74,8 @@ function planOne(input: BatchRequestInput, durationMs: number, ctx: PlanContext,
   // Always two draws per request, so one request's fate never shifts another's timing.
   const finishOffsetMs = durationMs * (1 - ctx.latency.spread * ctx.random());
   const fateDraw = ctx.random();
-  const stored: StoredRequest = { customId: input.custom_id, ...summary, finishOffsetMs, error: null };
+  const malformed = summary.packItems !== undefined && malformedFor(input.params, fates.malformed);
+  const stored: StoredRequest = { customId: input.custom_id, ...summary, ...(malformed && { malformed }), finishOffsetMs, error: null };
 
   const invalid = validateParams(input.params, ctx.models, 'batch');
   if (invalid) return { ...stored, error: { type: 'invalid_request_error', message: invalid } };

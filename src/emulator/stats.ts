@@ -29,6 +29,13 @@ export interface EmulatorStats {
   billableCalls: number;
   /** Answered POST /v1/messages/count_tokens calls (free). */
   tokenCounts: number;
+  /** Requests of created batches by kind: ordinary prompts, and packed prompts by the number of answers asked. */
+  prompts: PromptCounts;
+}
+
+export interface PromptCounts {
+  single: number;
+  packedByItems: Record<string, number>;
 }
 
 function zeroCalls(): Record<Endpoint, number> {
@@ -43,6 +50,7 @@ export class StatsRecorder {
   private createLog: CreateLogEntry[] = [];
   private billableCalls = 0;
   private tokenCounts = 0;
+  private prompts: PromptCounts = { single: 0, packedByItems: {} };
   /** params digest → custom_id of the last batch request with those params. */
   private customIdByDigest = new Map<string, string>();
 
@@ -59,12 +67,14 @@ export class StatsRecorder {
     return entry;
   }
 
-  recordBatch(entry: CreateLogEntry, requests: readonly { customId: string; digest: string }[]): void {
+  recordBatch(entry: CreateLogEntry, requests: readonly { customId: string; digest: string; packItems?: number }[]): void {
     this.batches++;
     this.billableCalls++;
     this.requestsSubmitted += requests.length;
     this.createLog.push(entry);
     for (const request of requests) {
+      if (request.packItems === undefined) this.prompts.single++;
+      else this.prompts.packedByItems[request.packItems] = (this.prompts.packedByItems[request.packItems] ?? 0) + 1;
       this.submission(request.customId).batch++;
       this.customIdByDigest.set(request.digest, request.customId);
     }
@@ -98,6 +108,7 @@ export class StatsRecorder {
       createLog: this.createLog.map((entry) => ({ ...entry })),
       billableCalls: this.billableCalls,
       tokenCounts: this.tokenCounts,
+      prompts: { single: this.prompts.single, packedByItems: { ...this.prompts.packedByItems } },
     };
   }
 
@@ -110,6 +121,8 @@ export class StatsRecorder {
     // State files written before these counters existed have neither.
     this.billableCalls = stats.billableCalls ?? stats.batches;
     this.tokenCounts = stats.tokenCounts ?? 0;
+    // State files saved before prompts were counted have none.
+    this.prompts = { single: stats.prompts?.single ?? 0, packedByItems: { ...stats.prompts?.packedByItems } };
   }
 
   reset(): void {
@@ -120,6 +133,7 @@ export class StatsRecorder {
     this.createLog = [];
     this.billableCalls = 0;
     this.tokenCounts = 0;
+    this.prompts = { single: 0, packedByItems: {} };
     this.customIdByDigest.clear();
   }
 }

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { COUNT_FIELDS } from './params-validation';
+import { packedReplyText, packItemsOf } from './pack-answers';
 import { base62, randomFor } from './prng';
 
 /** What the emulator keeps of a request's params: enough to answer it, not the prompt. */
@@ -15,6 +16,10 @@ export interface ParamsSummary {
   maxTokens: number;
   /** Estimated as the canonical JSON characters of the counted fields / 4 (what count_tokens answers). */
   inputTokens: number;
+  /** A packed prompt: how many answers it asks for, as a JSON array (pack-answers.ts). */
+  packItems?: number;
+  /** Answer a packed prompt one element short (faults.malformedAnswers). */
+  malformed?: boolean;
 }
 
 export interface SyntheticMessage {
@@ -50,11 +55,13 @@ export function summariseParams(params: Record<string, unknown>): ParamsSummary 
   const canonical = canonicalJson(stream === false ? rest : params);
   const model = params['model'];
   const maxTokens = params['max_tokens'];
+  const packItems = packItemsOf(params);
   return {
     digest: createHash('sha1').update(canonical).digest('hex'),
     model: typeof model === 'string' ? model : '',
     maxTokens: typeof maxTokens === 'number' ? maxTokens : 0,
     inputTokens: inputTokensOf(params),
+    ...(packItems !== undefined && { packItems }),
   };
 }
 
@@ -100,9 +107,14 @@ export function syntheticMessage(
 ): SyntheticMessage {
   const random = randomFor(0, 'message', customId, summary.digest);
   const id = `msg_01${base62(random, 22)}`;
-  const outputTokens = Math.max(1, Math.min(summary.maxTokens, 12 + Math.floor(random() * 120)));
+  let outputTokens = Math.max(1, Math.min(summary.maxTokens, 12 + Math.floor(random() * 120)));
   let text = `Synthetic reply ${summary.digest.slice(0, 12)}.`;
-  while (text.length < outputTokens * 4) text += ` ${WORDS[Math.floor(random() * WORDS.length)]}`;
+  if (summary.packItems !== undefined) {
+    text = packedReplyText(random, summary.packItems, summary.malformed === true, WORDS);
+    outputTokens = Math.max(1, Math.ceil(text.length / 4));
+  } else {
+    while (text.length < outputTokens * 4) text += ` ${WORDS[Math.floor(random() * WORDS.length)]}`;
+  }
   return {
     id,
     type: 'message',

@@ -26,6 +26,8 @@ export function batchCreated(s: JobState, batch: InFlightBatch) {
 
 /** Outcomes counted; requests to retry wait to be packed (only batches have retries: sync retries inside). */
 export function applyCollected(s: JobState, r: CollectResult, batchId?: string) {
+  // Packed prompts with unusable answers became their rows (sent alone): more requests to finish.
+  s.requestCount += r.addedRequests ?? 0;
   s.succeeded += r.succeeded;
   s.failed += r.failed;
   s.canceled += r.canceled;

@@ -21,12 +21,18 @@ import { budgetGuard } from '../budget-guard';
 import { addPlanOptions, jobSetupFrom, type RunOptions } from '../run-options';
 import { addSpendOptions, asSpendFlagError, spendSettingsFrom } from '../spend-flags';
 import { estimateCommand } from './estimate';
+import { UsageError } from '../errors';
+import { int } from '../parse';
+import { templateRun } from '../template-run';
 
 export function registerRunCommand(program: Command) {
   const run = program
     .command('run')
     .description('run a JSONL file of requests as one job through the Message Batches API')
-    .argument('<input>', 'JSONL file: one {"custom_id"?, "params": {...}} per line; - reads standard input')
+    .argument('<input>', 'JSONL file: one {"custom_id"?, "params": {...}} per line (with --template: rows, CSV or JSONL); - reads standard input')
+    .option('--template <file>', 'make one request per row of INPUT from this prompt template (docs/templates.md)')
+    .option('--id-column <name>', 'with --template: the column whose value is the row\'s custom_id (default id, else custom_id)')
+    .option('--pack <n>', 'with --template: n rows per prompt, answered as one JSON array and filed back per row', int('--pack'))
     .option('--out <dir>', 'where results.jsonl, failures.jsonl and summary.json go (default out/<job id>)')
     .option('--name <name>', 'job name shown in the Web UI (default: the file name)')
     .option('--skip-invalid', 'write bad lines to rejects.jsonl and run the rest')
@@ -43,7 +49,14 @@ export function registerRunCommand(program: Command) {
 export async function runCommand(input: string, opts: RunOptions): Promise<void> {
   if (opts.dryRun) return estimateCommand(input, opts);
   const nowMs = Date.now();
-  const { defaults, options } = jobSetupFrom(opts, nowMs);
+  const { defaults: flagDefaults, options } = jobSetupFrom(opts, nowMs);
+  // Rows and a template: checked here, before anything connects; flags override the template's front matter.
+  const fromTemplate = await templateRun(opts, flagDefaults);
+  const defaults = fromTemplate?.defaults ?? flagDefaults;
+  if (opts.pack !== undefined && opts.pack > 1 && (opts.expect === 'json' || opts.schema !== undefined)) {
+    // A packed answer is one JSON array for N rows; the output check judges one answer per request.
+    throw new UsageError('--pack cannot be combined with --expect json or --schema yet: check packed answers per row after the run, or drop --pack');
+  }
   const spend = await spendSettingsFrom(opts);
   Object.assign(options, spend.options);
   const warning = slaWarning(parseConfig(JobOptionsSchema, options).sla, nowMs);
@@ -71,6 +84,7 @@ export async function runCommand(input: string, opts: RunOptions): Promise<void>
         ...(options.budgetUsd === undefined ? {} : { beforeStart: budgetGuard(ctx.config, parseConfig(JobOptionsSchema, options)) }),
         outputSchema: spend.outputSchema,
         outputSchemaSource: spend.outputSchemaSource,
+        lines: fromTemplate?.lines(fromStdin?.file ?? input),
       });
     } catch (caught) {
       const err = asSpendFlagError(caught);
