@@ -9,7 +9,7 @@ import { jobKeys, originalShardKey, type OutcomeLine, type OutcomeStatus, type S
 import type { ActivityDeps } from './deps';
 import { writeReportAfterFinalize } from './report';
 import type { SubmissionRecord } from './submit';
-import type { FinalizeInput, JobSummary } from '../contracts/activities';
+import type { FinalizeInput, JobSummary, PlanResult } from '../contracts/activities';
 
 // Moved to src/contracts; re-exported so existing imports keep working.
 export type { FinalizeInput, JobSummary };
@@ -57,8 +57,22 @@ export function finalizeActivity({ store, prices, webUiUrl }: ActivityDeps) {
       return false;
     }
 
+    // Shards cut by cache group do not follow input order: their outcomes are filed under input-order segments.
+    const plan = await store.readJson<PlanResult>(jobKeys.plan(jobId));
+    const segments = plan?.orderSegments;
+    async function* inOrder(origin: number): AsyncIterable<{ custom_id: string; line: number; model: string }> {
+      if (segments === undefined) {
+        for await (const text of store.readLines(jobKeys.shard(jobId, originalShardKey(origin)))) {
+          const r = JSON.parse(text) as ShardLine;
+          yield { custom_id: r.custom_id, line: r.line, model: r.params.model };
+        }
+      } else {
+        for await (const text of store.readLines(jobKeys.orderSegment(jobId, origin))) yield JSON.parse(text) as { custom_id: string; line: number; model: string };
+      }
+    }
+
     async function* resultLines(): AsyncIterable<string> {
-      for (let origin = 0; origin < input.shardCount; origin++) {
+      for (let origin = 0; origin < (segments ?? input.shardCount); origin++) {
         const known = new Map<string, OutcomeLine>();
         for (const key of await store.list(jobKeys.outcomesOf(jobId, origin))) {
           for await (const text of store.readLines(key)) {
@@ -66,8 +80,7 @@ export function finalizeActivity({ store, prices, webUiUrl }: ActivityDeps) {
             if (!known.has(o.custom_id)) known.set(o.custom_id, o);
           }
         }
-        for await (const text of store.readLines(jobKeys.shard(jobId, originalShardKey(origin)))) {
-          const req = JSON.parse(text) as ShardLine;
+        for await (const req of inOrder(origin)) {
           const found = known.get(req.custom_id);
           if (!found && !input.jobCanceled && !input.stoppedEarly) missing.push(req.custom_id);
           const before = sentBefore.get(req.custom_id);
@@ -91,7 +104,7 @@ export function finalizeActivity({ store, prices, webUiUrl }: ActivityDeps) {
             const mode = o.mode ?? 'batch';
             byMode[mode]++;
             const m = o.message as { model?: string; usage?: Usage };
-            tallies[mode] = addUsage(tallies[mode], m.model ?? req.params.model, m.usage ?? {}, mode, prices);
+            tallies[mode] = addUsage(tallies[mode], m.model ?? req.model, m.usage ?? {}, mode, prices);
           }
           const line = JSON.stringify(o);
           if (o.status === 'failed' || o.status === 'sla_missed') failures.push(line);

@@ -16,6 +16,7 @@ import { jobKeys, originalShardKey, type NormalizedRequest, type ShardLine } fro
 import { toApiFailure } from './api-failure';
 import type { ActivityDeps } from './deps';
 import { learnWindow } from '../store/batch-timings';
+import { CacheSurvey, writeGroupedShards } from './plan-grouped';
 import type { PlanInput, PlanResult } from '../contracts/activities';
 
 export function planActivity({ store, anthropic, apiTimeScale }: ActivityDeps) {
@@ -38,8 +39,10 @@ export function planActivity({ store, anthropic, apiTimeScale }: ActivityDeps) {
     // Before anything is written: a request the account's models refuse stops the job with nothing sent.
     const catalog = await accountCatalog();
     const refused: InputIssue[] = [];
+    const survey = new CacheSurvey(input.cachePrefix?.ttl);
     for await (const text of store.readLines(input.inputKey)) {
       const request = JSON.parse(text) as NormalizedRequest;
+      survey.see(request);
       for (const issue of modelIssues(request.params, catalog)) {
         refused.push({ line: request.line, field: formatPath(['params', ...issue.path]), reason: issue.reason });
       }
@@ -47,6 +50,15 @@ export function planActivity({ store, anthropic, apiTimeScale }: ActivityDeps) {
     if (refused.length > 0) {
       const error = new InputError(refused);
       throw ApplicationFailure.nonRetryable(`the account's models refuse these requests:\n${error.message}`, 'InputError', refused);
+    }
+
+    // Requests that mark a cached prefix (or --cache-prefix): shards by cache group (docs/prompt-cache.md).
+    if (survey.groups) {
+      const grouped = await writeGroupedShards(store, input, survey);
+      const plan: PlanResult = { ...grouped };
+      if (input.learnWindow) plan.window = await learnWindow(store, { ...input.learnWindow, nowMs: Date.now(), apiTimeScale });
+      await store.writeJson(jobKeys.plan(input.jobId), plan);
+      return plan;
     }
 
     let requestCount = 0;

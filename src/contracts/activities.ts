@@ -21,6 +21,11 @@ export interface PlanInput {
   jobId: string;
   inputKey: string;
   batchSize: number;
+  /**
+   * Only with --cache-prefix: mark each request's longest leading blocks that enough requests share with
+   * cache_control of this lifetime (docs/prompt-cache.md).
+   */
+  cachePrefix?: { ttl: '5m' | '1h' };
   /** Only for jobs with `window: 'learned'`: fit the window from the account's batch timings. */
   learnWindow?: LearnWindowInput;
 }
@@ -31,6 +36,16 @@ export interface PlanResult {
   shardSizes: number[];
   /** The learned window model (numbers only), when the input asked for one. */
   window?: LatencyModel;
+  /**
+   * Present when the shards were cut by prompt-cache group (some request carries cache_control, or --cache-prefix):
+   * shards then do not follow input order, and outcomes are filed under input-order segments of batchSize requests
+   * (jobKeys.orderSegment), this many.
+   */
+  orderSegments?: number;
+  /** Distinct cached prefixes the requests were grouped by (requests without one are not counted). */
+  cacheGroups?: number;
+  /** Requests --cache-prefix marked. */
+  cacheMarked?: number;
 }
 
 // submit

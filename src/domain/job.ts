@@ -42,6 +42,13 @@ export const JobOptionsSchema = z.strictObject({
    * minute, at expiry at the latest). Past it, the job finishes and reports their requests as in flight at stop.
    */
   cancelGraceMs: DurationSchema.default(3_600_000),
+  /**
+   * Mark each request's longest leading blocks that enough requests share with cache_control of this lifetime, and
+   * send requests of one prefix together (docs/prompt-cache.md). Absent: requests are sent as written.
+   */
+  cachePrefix: z
+    .strictObject({ ttl: z.enum(['5m', '1h'], { error: 'must be "1h" or "5m"' }).default('1h') }, { error: 'must be an object like {"ttl": "1h"}' })
+    .optional(),
   /** Deadline, window rule, synchronous fallback and dual mode. */
   sla: SlaPolicySchema.default(SlaPolicySchema.parse({})),
 });

@@ -104,6 +104,7 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
           jobId: spec.jobId,
           inputKey: spec.inputKey,
           batchSize: opts.batchSize,
+          ...(opts.cachePrefix ? { cachePrefix: opts.cachePrefix } : {}),
           ...(sla.window === 'learned' ? { learnWindow: { fixedWindowMs: sla.windowMs, options: sla.learn } } : {}),
         },
       ]);

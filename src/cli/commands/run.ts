@@ -38,6 +38,8 @@ export interface RunOptions extends JobShapeFlags {
   syncThreshold?: number;
   priority?: number;
   preempt?: 'stop' | 'cancel';
+  cachePrefix?: boolean;
+  cacheTtl?: string;
 }
 
 export function registerRunCommand(program: Command) {
@@ -58,6 +60,8 @@ export function registerRunCommand(program: Command) {
     .option('--sync-threshold <n>', 'jobs of at most this many requests go synchronous in auto mode (default 1)', int('--sync-threshold'))
     .option('--priority <n>', 'urgency in the shared batch queue, 1 = most urgent (default 5)', int('--priority'))
     .addOption(new Option('--preempt <mode>', 'when a more urgent job needs room: stop submitting, or also cancel young batches').choices(['stop', 'cancel']))
+    .option('--cache-prefix', 'mark the leading blocks requests share with cache_control, and send requests of one prefix together')
+    .option('--cache-ttl <ttl>', 'lifetime of the cache entries --cache-prefix marks: 1h (default, recommended for batches) or 5m')
     .option('--detach', 'start the job, print its id and Web UI link, and return')
     .action((input: string, opts: RunOptions) => runCommand(input, opts));
   addJobShapeOptions(run);
@@ -91,6 +95,17 @@ export function slaPolicyFrom(opts: RunOptions, nowMs: number): SlaPolicyInput {
   };
 }
 
+/** `--cache-prefix` alone means the 1-hour lifetime the docs recommend for batches. */
+export function cachePrefixFrom(opts: Pick<RunOptions, 'cachePrefix' | 'cacheTtl'>): Pick<JobOptionsInput, 'cachePrefix'> {
+  if (opts.cacheTtl !== undefined && !opts.cachePrefix) throw new UsageError('--cache-ttl is the lifetime of what --cache-prefix marks: give --cache-prefix too');
+  if (!opts.cachePrefix) return {};
+  const ttl = (opts.cacheTtl ?? '1h').trim().toLowerCase();
+  if (ttl !== '1h' && ttl !== '5m') {
+    throw new UsageError(`--cache-ttl ${opts.cacheTtl}: must be 1h or 5m (the lifetimes the API offers; 1h is recommended for batches)`);
+  }
+  return { cachePrefix: { ttl } };
+}
+
 export async function runCommand(input: string, opts: RunOptions): Promise<void> {
   const defaults = parseConfig(
     JobDefaultsSchema,
@@ -103,6 +118,7 @@ export async function runCommand(input: string, opts: RunOptions): Promise<void>
     maxBatchesInFlight: opts.maxInFlight,
     priority: opts.priority,
     preempt: opts.preempt,
+    ...cachePrefixFrom(opts),
   };
   if (opts.pollInitial || opts.pollCap) {
     const initialMs = opts.pollInitial ? parseDuration(opts.pollInitial, '--poll-initial') : 30_000;
