@@ -4,7 +4,7 @@
  */
 import { heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { addTallies, addUsage, emptyTally, type CostTally, type Usage } from '../domain/cost';
+import { addTallies, addUsage, cacheSavingUsd, emptyTally, type CostTally, type Usage } from '../domain/cost';
 import { jobKeys, originalShardKey, type OutcomeLine, type OutcomeStatus, type ShardLine } from '../domain/job';
 import type { ActivityDeps } from './deps';
 import { writeReportAfterFinalize } from './report';
@@ -22,6 +22,7 @@ export function finalizeActivity({ store, prices, webUiUrl }: ActivityDeps) {
     const byMode = { batch: 0, sync: 0 };
     const tallies: Record<'batch' | 'sync', CostTally> = { batch: emptyTally(), sync: emptyTally() };
     const failures: string[] = [];
+    let cacheSavedUsd = 0;
     const missing: string[] = [];
 
     // Requests left waiting for a retry when the job stopped early were sent before: say how often, and where.
@@ -105,6 +106,7 @@ export function finalizeActivity({ store, prices, webUiUrl }: ActivityDeps) {
             byMode[mode]++;
             const m = o.message as { model?: string; usage?: Usage };
             tallies[mode] = addUsage(tallies[mode], m.model ?? req.model, m.usage ?? {}, mode, prices);
+            cacheSavedUsd += cacheSavingUsd(m.model ?? req.model, m.usage ?? {}, mode, prices) ?? 0;
           }
           const line = JSON.stringify(o);
           if (o.status === 'failed' || o.status === 'sla_missed') failures.push(line);
@@ -136,6 +138,7 @@ export function finalizeActivity({ store, prices, webUiUrl }: ActivityDeps) {
       costByMode: { batch: round6(tallies.batch.usd), sync: round6(tallies.sync.usd) },
       syncEquivalentUsd: round6(tally.syncEquivalentUsd),
       savedUsd: round6(tally.syncEquivalentUsd - tally.usd),
+      cacheSavedUsd: round6(cacheSavedUsd),
       unpricedModels: tally.unpricedModels,
       batchesCreated: input.batchesCreated,
       apiCalls: input.apiCalls,

@@ -12,6 +12,7 @@ export function printSummary(summary: JobSummary, outDir?: string, uiLink?: stri
     `  requests   ${summary.requests}: ${o.succeeded} succeeded, ${o.failed} failed, ${o.canceled} canceled, ${o.not_run} not run`,
     `  attempts   ${Object.entries(summary.attempts).map(([n, c]) => `${c} × ${n}`).join(', ') || '—'}`,
     `  tokens     ${summary.tokens.input} in, ${summary.tokens.output} out`,
+    ...cacheLines(summary),
     costLine(summary),
     `  batches    ${summary.batchesCreated} created; wall time ${formatDuration(summary.wallTimeMs)}`,
   ];
@@ -32,4 +33,13 @@ export function costLine(summary: Pick<JobSummary, 'costUsd' | 'syncEquivalentUs
   if (unpriced && summary.costUsd === 0 && summary.syncEquivalentUsd === 0) return `  cost       unpriced`;
   const money = `$${summary.costUsd.toFixed(4)} (the synchronous API: $${summary.syncEquivalentUsd.toFixed(4)}; saved $${summary.savedUsd.toFixed(4)})`;
   return `  cost       ${unpriced ? 'at least ' : ''}${money}`;
+}
+
+/** Cache writes and reads, and what caching saved; nothing for a job that cached nothing. */
+export function cacheLines(summary: Pick<JobSummary, 'tokens' | 'cacheSavedUsd'>): string[] {
+  const { cacheCreation, cacheRead } = summary.tokens;
+  if (cacheCreation === 0 && cacheRead === 0) return [];
+  const saved = summary.cacheSavedUsd ?? 0;
+  const verdict = saved >= 0 ? `saved $${saved.toFixed(4)}` : `cost $${(-saved).toFixed(4)} more than no cache (writes not read back)`;
+  return [`  cache      ${cacheCreation} written, ${cacheRead} read; caching ${verdict}`];
 }

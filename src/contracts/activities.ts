@@ -160,6 +160,11 @@ export interface JobSummary {
   costByMode: { batch: number; sync: number };
   syncEquivalentUsd: number;
   savedUsd: number;
+  /**
+   * What prompt caching saved, at the prices the requests ran at (batch prices for batched ones): cache writes and
+   * reads priced as plain input, less their cost. Included in costUsd already; absent in summaries before it existed.
+   */
+  cacheSavedUsd?: number;
   unpricedModels: string[];
   batchesCreated: number;
   apiCalls: Record<string, number>;
