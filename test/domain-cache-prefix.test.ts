@@ -10,7 +10,8 @@ import { validateInputLine } from '../src/domain/request';
 
 const mark = (ttl?: '5m' | '1h') => ({ type: 'ephemeral', ...(ttl && { ttl }) });
 const text = (t: string, cache?: object) => ({ type: 'text', text: t, ...(cache && { cache_control: cache }) });
-const base = (extra: Record<string, unknown> = {}) => ({
+type Params = { model: string; max_tokens: number; messages: { role: string; content: Record<string, unknown>[] }[]; [key: string]: unknown };
+const base = (extra: Record<string, unknown> = {}): Params => ({
   model: 'claude-sonnet-5-5',
   max_tokens: 16,
   messages: [{ role: 'user', content: [text('the shared document'), text('question 1')] }],
@@ -27,7 +28,7 @@ describe('leading blocks and breakpoints', () => {
 
   it('the prefix ends at the last marked block; an unmarked ttl is the 5-minute default', () => {
     const params = base({ system: [text('rules', mark('1h'))] });
-    (params.messages[0]!.content[0] as Record<string, unknown>)['cache_control'] = mark();
+    params.messages[0]!.content[0]!['cache_control'] = mark();
     const blocks = leadingBlocks(params);
     assert.equal(lastBreakpoint(blocks), 1);
     assert.deepEqual(blocks.map((b) => b.ttl), ['1h', '5m', undefined]);
@@ -37,7 +38,7 @@ describe('leading blocks and breakpoints', () => {
     const five = base({ system: [1, 2, 3, 4, 5].map((i) => text(`s${i}`, mark())) });
     const [issue] = breakpointIssues(five);
     assert.deepEqual(issue?.path, ['system', 4]);
-    assert.match(issue!.reason, /at most 4 blocks with cache_control, this request has 5/);
+    assert.match(issue.reason, /at most 4 blocks with cache_control, this request has 5/);
     const fourAndAuto = base({ system: [1, 2, 3, 4].map((i) => text(`s${i}`, mark())), cache_control: mark() });
     assert.match(breakpointIssues(fourAndAuto)[0]!.reason, /top-level cache_control counts as one/);
     assert.deepEqual(breakpointIssues(base({ system: [1, 2, 3, 4].map((i) => text(`s${i}`, mark())) })), []);
@@ -47,7 +48,7 @@ describe('leading blocks and breakpoints', () => {
     const params = base({ system: [text('a', mark('5m')), text('b', mark('1h'))] });
     const [issue] = breakpointIssues(params);
     assert.deepEqual(issue?.path, ['system', 1, 'cache_control', 'ttl']);
-    assert.match(issue!.reason, /longer cache lifetimes to come first/);
+    assert.match(issue.reason, /longer cache lifetimes to come first/);
   });
 
   it('a request line with five breakpoints is a located input error', () => {
@@ -63,7 +64,7 @@ describe('marking for --cache-prefix', () => {
     const params = base({ system: 'Be brief.' });
     const marked = markBlock(params, 0, '1h');
     assert.deepEqual(marked['system'], [text('Be brief.', mark('1h'))]);
-    assert.equal(params.system, 'Be brief.', 'the original is not changed');
+    assert.equal(params['system'], 'Be brief.', 'the original is not changed');
     const second = markBlock(params, 1, '1h');
     assert.deepEqual(second.messages[0]!.content[0], text('the shared document', mark('1h')));
     assert.deepEqual(breakpointIssues(second), []);
