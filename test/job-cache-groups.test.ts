@@ -52,7 +52,7 @@ describe('cache-aware sub-batches end to end', () => {
     assert.equal(plan?.cacheGroups, 2);
     assert.equal(plan?.cacheMarked, 8, 'the one-off preamble is shared by no one: not marked');
     const shards: ShardLine[][] = [];
-    for (let i = 0; i < plan!.shardSizes.length; i++) {
+    for (let i = 0; i < plan.shardSizes.length; i++) {
       const lines: ShardLine[] = [];
       for await (const text of stack.store.readLines(jobKeys.shard(workflowId, originalShardKey(i)))) lines.push(JSON.parse(text) as ShardLine);
       shards.push(lines);
@@ -81,6 +81,6 @@ describe('cache-aware sub-batches end to end', () => {
     assert.ok(w > 0 && r > 2 * w, JSON.stringify(summary.tokens)); // three reads of each write
     const expected = ((w + r) * 1 - (w * 2 + r * 0.1)) / 1e6;
     assert.equal(summary.cacheSavedUsd, Math.round(expected * 1e6) / 1e6);
-    assert.ok(summary.cacheSavedUsd! > 0);
+    assert.ok(summary.cacheSavedUsd > 0);
   });
 });
