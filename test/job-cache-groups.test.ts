@@ -83,4 +83,27 @@ describe('cache-aware sub-batches end to end', () => {
     assert.equal(summary.cacheSavedUsd, Math.round(expected * 1e6) / 1e6);
     assert.ok(summary.cacheSavedUsd > 0);
   });
+
+  test('a line with five breakpoints is refused with its file, line and field before anything is sent', { timeout: 60_000 }, async () => {
+    const before = stack.emulator.stats();
+    const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'sluice-cache-')), 'input.jsonl');
+    const five = [1, 2, 3, 4, 5].map((i) => ({ type: 'text', text: `part ${i}`, cache_control: { type: 'ephemeral' } }));
+    const lines = [{ params: { messages: [{ role: 'user', content: 'ok' }] } }, { params: { system: five, messages: [{ role: 'user', content: 'too many' }] } }];
+    await writeFile(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    const start = startJob({
+      client: stack.env.client,
+      store: stack.store,
+      taskQueue: stack.taskQueue,
+      file,
+      workflowId: `cache-${randomUUID()}`,
+      defaults: { model: MODEL, max_tokens: 16 },
+      options: { ...FAST_POLL, cachePrefix: { ttl: '1h' } },
+    });
+    await assert.rejects(start, (err: Error) => {
+      assert.equal(err.name, 'InputError');
+      assert.match(err.message, /input\.jsonl:2: params\.system\[4\]: is cache breakpoint 5: the API allows at most 4 blocks with cache_control/);
+      return true;
+    });
+    assert.equal(stack.emulator.stats().calls.create, before.calls.create, 'nothing sent');
+  });
 });
