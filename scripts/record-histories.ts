@@ -149,6 +149,21 @@ const scenarios: Record<
       return [{ name: 'job-pack-unusable', handle }];
     },
   },
+  /** --cache-prefix: the plan marks two shared system prompts and cuts one group per sub-batch (docs/prompt-cache.md). */
+  'job-cache-prefix': {
+    emulator: { timeScale: 0.001, seed: 7, latency: { batch: { kind: 'uniform', minMs: 60_000, maxMs: 120_000 } } },
+    run: async (c) => {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'sluice-history-input-'));
+      const file = path.join(dir, 'input.jsonl');
+      const system = (i: number) => `${RECORDED_PROMPT}: house rules for team ${i % 2}. `.repeat(60);
+      const lines = Array.from({ length: 12 }, (_, i) =>
+        JSON.stringify({ custom_id: `item-${i}`, params: { system: system(i), messages: [{ role: 'user', content: prompt(i) }] } }),
+      );
+      await writeFile(file, lines.join('\n') + '\n');
+      const { handle } = await runJob(c, 'cache-prefix', file, { ...FAST_POLL, batchSize: 4, cachePrefix: { ttl: '1h' } });
+      return [{ name: 'job-cache-prefix', handle }];
+    },
+  },
   /** A retry that can no longer meet the deadline by batch goes to the synchronous API. */
   'job-sla-retry-sync': {
     emulator: batchesTaking(4_000, { faults: { errorCustomIds: { pattern: '^flaky-', type: 'overloaded_error' } } }),

@@ -4,13 +4,13 @@
  */
 import { heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { addTallies, addUsage, emptyTally, type CostTally, type Usage } from '../domain/cost';
+import { addTallies, addUsage, cacheSavingUsd, emptyTally, type CostTally, type Usage } from '../domain/cost';
 import { jobKeys, originalShardKey, type OutcomeLine, type OutcomeStatus, type PackRecord, type ShardLine } from '../domain/job';
 import { measureTokensPerRow, MEASURED_ROWS, packingSummary } from './packing-summary';
 import type { ActivityDeps } from './deps';
 import { writeReportAfterFinalize } from './report';
 import type { SubmissionRecord } from './submit';
-import type { FinalizeInput, JobSummary } from '../contracts/activities';
+import type { FinalizeInput, JobSummary, PlanResult } from '../contracts/activities';
 
 // Moved to src/contracts; re-exported so existing imports keep working.
 export type { FinalizeInput, JobSummary };
@@ -25,6 +25,7 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics, anthropic }
     const tallies: Record<'batch' | 'sync', CostTally> = { batch: emptyTally(), sync: emptyTally() };
     const failures: string[] = [];
     const invalid: string[] = [];
+    let cacheSavedUsd = 0;
     const missing: string[] = [];
 
     // Requests left waiting for a retry when the job stopped early were sent before: say how often, and where.
@@ -61,11 +62,11 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics, anthropic }
     }
 
     /** One request's outcome line (a row of a pack is settled under its own custom_id), counted and priced. */
-    function settleLine(req: Pick<ShardLine, 'custom_id' | 'line' | 'params'>, shardLine: ShardLine, known: Map<string, OutcomeLine>): string {
+    function settleLine(req: OrderEntry, sentAs: string, known: Map<string, OutcomeLine>): string {
       const found = known.get(req.custom_id);
       if (!found && !input.jobCanceled && !input.stoppedEarly) missing.push(req.custom_id);
-      const before = sentBefore.get(req.custom_id) ?? sentBefore.get(shardLine.custom_id);
-      const sent = inFlight.get(req.custom_id) ?? inFlight.get(shardLine.custom_id);
+      const before = sentBefore.get(req.custom_id) ?? sentBefore.get(sentAs);
+      const sent = inFlight.get(req.custom_id) ?? inFlight.get(sentAs);
       const o: OutcomeLine = found ?? {
         custom_id: req.custom_id,
         line: req.line,
@@ -87,20 +88,27 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics, anthropic }
       // answered in a pack has no message of its own: the pack's usage is counted once, from its record.
       if ((o.status === 'succeeded' || o.status === 'invalid_output') && o.message !== undefined) {
         const m = o.message as { model?: string; usage?: Usage };
-        tallies[mode] = addUsage(tallies[mode], m.model ?? req.params.model, m.usage ?? {}, mode, prices);
+        price(mode, m.model ?? req.model, m.usage ?? {});
       }
-      for (const d of o.discarded ?? []) tallies[mode] = addUsage(tallies[mode], d.model, d.usage, mode, prices);
+      for (const d of o.discarded ?? []) price(mode, d.model, d.usage);
       const line = JSON.stringify(o);
       if (o.status === 'failed' || o.status === 'sla_missed') failures.push(line);
       if (o.status === 'invalid_output') invalid.push(line);
       return line;
     }
-    const rowsOf = (l: ShardLine) => l.pack ?? [l];
+    function price(mode: 'batch' | 'sync', model: string, usage: Usage) {
+      tallies[mode] = addUsage(tallies[mode], model, usage, mode, prices);
+      cacheSavedUsd += cacheSavingUsd(model, usage, mode, prices) ?? 0;
+    }
     let prompts = 0;
     const measuredPacks: ShardLine[] = [];
 
-    /** One original shard's requests and the outcomes filed for them (the first outcome of a request counts). */
-    async function loadShard(origin: number): Promise<{ known: Map<string, OutcomeLine>; requests: string[] }> {
+    // Shards cut by cache group do not follow input order: their outcomes are filed under input-order segments.
+    const plan = await store.readJson<PlanResult>(jobKeys.plan(jobId));
+    const segments = plan?.orderSegments;
+
+    /** One original shard's (or order segment's) requests and the outcomes filed for them (the first one counts). */
+    async function loadShard(origin: number): Promise<{ known: Map<string, OutcomeLine>; requests: OrderEntry[] }> {
       const known = new Map<string, OutcomeLine>();
       for (const key of await store.list(jobKeys.outcomesOf(jobId, origin))) {
         for await (const text of store.readLines(key)) {
@@ -108,33 +116,38 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics, anthropic }
           if (!known.has(o.custom_id)) known.set(o.custom_id, o);
         }
       }
-      const requests: string[] = [];
-      for await (const text of store.readLines(jobKeys.shard(jobId, originalShardKey(origin)))) requests.push(text);
+      const requests: OrderEntry[] = [];
+      if (segments !== undefined) {
+        for await (const text of store.readLines(jobKeys.orderSegment(jobId, origin))) requests.push(JSON.parse(text) as OrderEntry);
+        return { known, requests };
+      }
+      for await (const text of store.readLines(jobKeys.shard(jobId, originalShardKey(origin)))) {
+        const r = JSON.parse(text) as ShardLine;
+        if (r.pack && measuredPacks.reduce((n, p) => n + (p.pack?.length ?? 0), 0) < MEASURED_ROWS) measuredPacks.push(r);
+        requests.push({ custom_id: r.custom_id, line: r.line, model: r.params.model, ...(r.pack && { pack: r.pack.map((p) => ({ custom_id: p.custom_id, line: p.line })) }) });
+      }
       return { known, requests };
     }
 
     async function* resultLines(): AsyncIterable<string> {
+      const count = segments ?? input.shardCount;
       // The next few shards are read while this one is written: the store's reads overlap, memory stays a few shards.
       const ahead: Promise<Awaited<ReturnType<typeof loadShard>>>[] = [];
       let next = 0;
       const fill = () => {
-        while (next < input.shardCount && ahead.length < SHARDS_READ_AHEAD) {
+        while (next < count && ahead.length < SHARDS_READ_AHEAD) {
           const p = loadShard(next++);
           p.catch(() => undefined); // awaited in order below; a failure is thrown there
           ahead.push(p);
         }
       };
-      for (let origin = 0; origin < input.shardCount; origin++) {
+      for (let origin = 0; origin < count; origin++) {
         fill();
         const { known, requests } = await ahead.shift()!;
-        for (const text of requests) {
-          const shardLine = JSON.parse(text) as ShardLine;
-          if (shardLine.pack) {
-            prompts++;
-            if (measuredPacks.reduce((n, p) => n + (p.pack?.length ?? 0), 0) < MEASURED_ROWS) measuredPacks.push(shardLine);
-          }
+        for (const entry of requests) {
+          if (entry.pack) prompts++;
           // A packed request's outcomes are its rows', filed under their own custom_ids.
-          for (const req of rowsOf(shardLine)) yield settleLine(req, shardLine, known);
+          for (const row of entry.pack ?? [entry]) yield settleLine({ ...row, model: entry.model }, entry.custom_id, known);
         }
         heartbeat({ origin });
       }
@@ -150,7 +163,7 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics, anthropic }
     for (const key of await store.list(jobKeys.packsOf(jobId))) {
       for await (const text of store.readLines(key)) packRecords.push(JSON.parse(text) as PackRecord);
     }
-    for (const r of packRecords) tallies[r.mode] = addUsage(tallies[r.mode], r.model, r.usage, r.mode, prices);
+    for (const r of packRecords) price(r.mode, r.model, r.usage);
     const tally = addTallies(tallies.batch, tallies.sync);
     const rows = Object.values(outcomes).reduce((a, b) => a + b, 0);
     const packing =
@@ -172,6 +185,7 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics, anthropic }
       costByMode: { batch: round6(tallies.batch.usd), sync: round6(tallies.sync.usd) },
       syncEquivalentUsd: round6(tally.syncEquivalentUsd),
       savedUsd: round6(tally.syncEquivalentUsd - tally.usd),
+      cacheSavedUsd: round6(cacheSavedUsd),
       unpricedModels: tally.unpricedModels,
       batchesCreated: input.batchesCreated,
       apiCalls: input.apiCalls,
@@ -194,6 +208,14 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics, anthropic }
     await writeReportAfterFinalize({ store, prices, webUiUrl }, jobId); // report.html, next to the results
     return summary;
   };
+}
+
+/** A request in input order, as finalize settles it: a packed one names its rows. */
+interface OrderEntry {
+  custom_id: string;
+  line: number;
+  model: string;
+  pack?: { custom_id: string; line: number }[];
 }
 
 const MISSING_IDS_SHOWN = 20;

@@ -17,6 +17,7 @@ import { toApiFailure } from './api-failure';
 import type { ActivityDeps } from './deps';
 import { learnWindow } from '../store/batch-timings';
 import { worstCasePricer } from './worst-case';
+import { CacheSurvey, writeGroupedShards } from './plan-grouped';
 import type { PlanInput, PlanResult } from '../contracts/activities';
 
 const SHARD_WRITES_AT_ONCE = 8;
@@ -57,8 +58,10 @@ export function planActivity({ store, anthropic, apiTimeScale, prices }: Activit
     // Before anything is written: a request the account's models refuse stops the job with nothing sent.
     const catalog = await accountCatalog();
     const refused: InputIssue[] = [];
+    const survey = new CacheSurvey(input.cachePrefix?.ttl);
     for await (const text of store.readLines(input.inputKey)) {
       const request = JSON.parse(text) as NormalizedRequest;
+      survey.see(request);
       for (const issue of modelIssues(request.params, catalog)) {
         refused.push({ line: request.line, field: formatPath(['params', ...issue.path]), reason: issue.reason });
       }
@@ -66,6 +69,17 @@ export function planActivity({ store, anthropic, apiTimeScale, prices }: Activit
     if (refused.length > 0) {
       const error = new InputError(refused);
       throw ApplicationFailure.nonRetryable(`the account's models refuse these requests:\n${error.message}`, 'InputError', refused);
+    }
+
+    // Requests that mark a cached prefix (or --cache-prefix): shards by cache group (docs/prompt-cache.md). A budget
+    // prices shards and a canary cuts the first one by input order: those jobs keep input order (the client refuses
+    // --cache-prefix with them; marks the requests carry themselves still work, without grouping).
+    if (survey.groups && !input.priceWorstCase && input.firstShardSize === undefined) {
+      const grouped = await writeGroupedShards(store, input, survey);
+      const plan: PlanResult = { ...grouped };
+      if (input.learnWindow) plan.window = await learnWindow(store, { ...input.learnWindow, nowMs: Date.now(), apiTimeScale });
+      await store.writeJson(jobKeys.plan(input.jobId), plan);
+      return plan;
     }
 
     let requestCount = 0;

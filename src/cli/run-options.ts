@@ -34,6 +34,8 @@ export interface RunOptions extends JobShapeFlags, SpendFlags, TemplateFlags {
   dryRun?: boolean;
   json?: boolean;
   outputTokens?: number;
+  cachePrefix?: boolean;
+  cacheTtl?: string;
 }
 
 /** The flags that decide what a job costs and when it may be sent. */

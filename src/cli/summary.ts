@@ -23,6 +23,7 @@ export function printSummary(summary: JobSummary, outDir?: string, uiLink?: stri
     ...(summary.canary ? [`  canary     ${canaryText(summary.canary)}`] : []),
     `  attempts   ${Object.entries(summary.attempts).map(([n, c]) => `${c} × ${n}`).join(', ') || '—'}`,
     `  tokens     ${summary.tokens.input} in, ${summary.tokens.output} out`,
+    ...cacheLines(summary),
     costLine(summary),
     `  batches    ${summary.batchesCreated} created; wall time ${formatDuration(summary.wallTimeMs)}`,
   ];
@@ -58,4 +59,13 @@ export function packingLines(p: PackingSummary): string[] {
   if (t) lines.push(`  per row    ${t.packed} input tokens packed, ${t.unpacked} unpacked (count_tokens, first ${t.measuredRows} rows); $${p.costPerRowUsd.toFixed(6)} a row`);
   else lines.push(`  per row    $${p.costPerRowUsd.toFixed(6)} a row (count_tokens was not available: no unpacked comparison)`);
   return lines;
+}
+
+/** Cache writes and reads, and what caching saved; nothing for a job that cached nothing. */
+export function cacheLines(summary: Pick<JobSummary, 'tokens' | 'cacheSavedUsd'>): string[] {
+  const { cacheCreation, cacheRead } = summary.tokens;
+  if (cacheCreation === 0 && cacheRead === 0) return [];
+  const saved = summary.cacheSavedUsd ?? 0;
+  const verdict = saved >= 0 ? `saved $${saved.toFixed(4)}` : `cost $${(-saved).toFixed(4)} more than no cache (writes not read back)`;
+  return [`  cache      ${cacheCreation} written, ${cacheRead} read; caching ${verdict}`];
 }

@@ -24,6 +24,11 @@ export interface PlanInput {
   batchSize: number;
   /** The first shard's size when it differs (a canary of N requests); the rest have batchSize. */
   firstShardSize?: number;
+  /**
+   * Only with --cache-prefix: mark each request's longest leading blocks that enough requests share with
+   * cache_control of this lifetime (docs/prompt-cache.md).
+   */
+  cachePrefix?: { ttl: '5m' | '1h' };
   /** Only for jobs with `window: 'learned'`: fit the window from the account's batch timings. */
   learnWindow?: LearnWindowInput;
   /** Only for jobs with a budget: price each request's worst case and each shard's (shardWorstUsd). */
@@ -38,6 +43,16 @@ export interface PlanResult {
   window?: LatencyModel;
   /** Worst-case USD of each original shard at batch prices, when the input asked (priceWorstCase). */
   shardWorstUsd?: number[];
+  /**
+   * Present when the shards were cut by prompt-cache group (some request carries cache_control, or --cache-prefix):
+   * shards then do not follow input order, and outcomes are filed under input-order segments of batchSize requests
+   * (jobKeys.orderSegment), this many.
+   */
+  orderSegments?: number;
+  /** Distinct cached prefixes the requests were grouped by (requests without one are not counted). */
+  cacheGroups?: number;
+  /** Requests --cache-prefix marked. */
+  cacheMarked?: number;
 }
 
 // submit
@@ -185,6 +200,11 @@ export interface JobSummary {
   costByMode: { batch: number; sync: number };
   syncEquivalentUsd: number;
   savedUsd: number;
+  /**
+   * What prompt caching saved, at the prices the requests ran at (batch prices for batched ones): cache writes and
+   * reads priced as plain input, less their cost. Included in costUsd already; absent in summaries before it existed.
+   */
+  cacheSavedUsd?: number;
   unpricedModels: string[];
   /** Jobs with --pack: rows against prompts, unusable answers, and tokens per row packed and unpacked. */
   packing?: PackingSummary;

@@ -28,6 +28,8 @@ export const jobKeys = {
   tokenCounts: (jobId: string) => `jobs/${jobId}/token-counts.jsonl`,
   plan: (jobId: string) => `jobs/${jobId}/plan.json`,
   shard: (jobId: string, shardKey: string) => `jobs/${jobId}/shards/${shardKey}.jsonl`,
+  /** Only for shards cut by cache group: the requests of input-order segment i (custom_id, line, model), for finalize. */
+  orderSegment: (jobId: string, index: number) => `jobs/${jobId}/order/${originalShardKey(index)}.jsonl`,
   submission: (jobId: string, shardKey: string) => `jobs/${jobId}/submissions/${shardKey}.json`,
   submissionsOf: (jobId: string) => `jobs/${jobId}/submissions/`,
   outcomes: (jobId: string, origin: number, batchId: string) =>

@@ -61,6 +61,26 @@ export function costOfUsage(
   return k === undefined ? undefined : k.input + k.output + k.cacheWrite + k.cacheRead;
 }
 
+/**
+ * What prompt caching saved on one request, in USD at its mode's prices: its cache writes and reads priced as plain
+ * input, less what they cost as writes and reads. Negative when a write was never read back (a 1-hour write costs
+ * 2× input). Zero for a request that cached nothing; undefined when `model` has no price.
+ */
+export function cacheSavingUsd(
+  model: string,
+  usage: Usage,
+  mode: PriceMode,
+  prices: PriceTable = DEFAULT_PRICES,
+): number | undefined {
+  const written = cacheWriteTokens(usage);
+  const read = usage.cache_read_input_tokens ?? 0;
+  const actual = costByKind(model, usage, mode, prices);
+  const plain = costByKind(model, { input_tokens: (usage.input_tokens ?? 0) + written + read }, mode, prices);
+  if (actual === undefined || plain === undefined) return undefined;
+  if (written + read === 0) return 0;
+  return plain.input - (actual.input + actual.cacheWrite + actual.cacheRead);
+}
+
 /** Cache writes: the total when given, else the sum of the lifetime split. */
 export function cacheWriteTokens(usage: Usage): number {
   const split = usage.cache_creation;

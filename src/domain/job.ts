@@ -57,6 +57,13 @@ export const JobOptionsSchema = z.strictObject({
    * job holds (reason budget) until `sluice budget` raises it. Unset: no ceiling.
    */
   budgetUsd: z.number().positive().finite().optional(),
+  /**
+   * Mark each request's longest leading blocks that enough requests share with cache_control of this lifetime, and
+   * send requests of one prefix together (docs/prompt-cache.md). Absent: requests are sent as written.
+   */
+  cachePrefix: z
+    .strictObject({ ttl: z.enum(['5m', '1h'], { error: 'must be "1h" or "5m"' }).default('1h') }, { error: 'must be an object like {"ttl": "1h"}' })
+    .optional(),
   /** Deadline, window rule, synchronous fallback and dual mode. */
   sla: SlaPolicySchema.default(SlaPolicySchema.parse({})),
   /** Send the first N requests alone and stop the job if too many of them fail (docs/spending.md). */

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { didYouMean } from './did-you-mean';
 import { describeValue, formatInteger } from './format';
+import { breakpointIssues } from './cache-prefix';
 import { checkWith, ContentBlockSchema, discriminatorError, TextBlockSchema } from './request-content';
 import { toolIssues, ToolChoiceSchema, ToolSchema } from './request-tools';
 import { cacheControl, closedObject, expect, isPlainObject } from './request-zod';
@@ -193,7 +194,7 @@ export function protoKeyIssues(params: Record<string, unknown>): ParamIssue[] {
 
 /** Rules across fields, each as the API states it. */
 function crossFieldIssues(params: Record<string, unknown>): ParamIssue[] {
-  const issues = toolIssues(params);
+  const issues = [...toolIssues(params), ...breakpointIssues(params)];
   const t = params['thinking'];
   const on = isPlainObject(t) && (t['type'] === 'enabled' || t['type'] === 'adaptive');
   if (isPlainObject(t) && t['type'] === 'enabled' && typeof t['budget_tokens'] === 'number' && typeof params['max_tokens'] === 'number') {

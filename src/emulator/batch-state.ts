@@ -148,7 +148,7 @@ export function resultLine(batch: StoredBatch, request: StoredRequest): ResultLi
     case 'succeeded':
       return {
         custom_id: customId,
-        result: { type: 'succeeded', message: syntheticMessage(customId, request, 'batch') },
+        result: { type: 'succeeded', message: syntheticMessage(customId, request, 'batch', request.cache) },
       };
     case 'errored': {
       const error = request.error ?? { type: 'api_error' as const, message: 'Internal server error' };

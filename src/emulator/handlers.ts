@@ -10,6 +10,7 @@ import { parseJson } from './http';
 import { listModels, retrieveModel } from './models';
 import type { BatchStore } from './store';
 import type { StatsRecorder } from './stats';
+import { cachePoints, minCacheTokens } from './prompt-cache';
 import { inputTokensOf, summariseParams, syntheticMessage } from './synthetic';
 import type { NominalClock } from './time';
 import { formatTimestamp } from './time';
@@ -179,7 +180,9 @@ function messages(services: Services, call: Call): Reply {
   const header = call.headers[SYNC_CUSTOM_ID_HEADER];
   const key = services.stats.syncKey(typeof header === 'string' ? header : undefined, summary.digest);
   services.stats.recordSync(key);
-  const message = syntheticMessage(key.startsWith('sync:') ? '' : key, summary, 'standard');
+  const points = cachePoints(record, summary.inputTokens);
+  const cache = points.length === 0 ? undefined : services.store.promptCache.use(points, services.clock.nowMs(), minCacheTokens(summary.model, services.config.models.lineup));
+  const message = syntheticMessage(key.startsWith('sync:') ? '' : key, summary, 'standard', cache);
   return record['stream'] === true ? { kind: 'stream', message } : { kind: 'json', body: message };
 }
 

@@ -16,6 +16,8 @@ export const servedModelSchema = z.strictObject({
   manualThinking: z.boolean().default(true),
   /** Refuses non-default temperature, top_p and top_k (Sonnet 5 and later). */
   fixedSampling: z.boolean().default(false),
+  /** Minimum cacheable prompt length in tokens; null: the documented table (prompt-cache.ts). */
+  minCacheTokens: z.number().int().positive().nullable().default(null),
 });
 export type ServedModel = z.output<typeof servedModelSchema>;
 
@@ -27,6 +29,7 @@ export const DEFAULT_SERVED_MODELS: ServedModel[] = MODEL_LINEUP.map((m) => ({
   retiresAt: m.retiresAt,
   manualThinking: m.manualThinking ?? true,
   fixedSampling: fixedSampling(m.id),
+  minCacheTokens: null,
 }));
 
 /** The served model `name` stands for: its id, or an undated alias / dated name of it. */

@@ -301,7 +301,26 @@ export function validateParams(params: Record<string, unknown>, models: ModelRul
     const userId = metadata['user_id'];
     if (userId !== undefined && userId !== null && typeof userId !== 'string') return 'metadata.user_id: Input should be a valid string';
   }
-  return toolsProblem(params) ?? thinkingProblem(params) ?? modelProblem(params, models);
+  return toolsProblem(params) ?? thinkingProblem(params) ?? cacheBreakpointProblem(params) ?? modelProblem(params, models);
+}
+
+/** The API's limits on breakpoints: at most 4 (the automatic one counts), and 1-hour ones before 5-minute ones. */
+function cacheBreakpointProblem(params: Record<string, unknown>): string | null {
+  const marks: unknown[] = [];
+  const collect = (list: unknown) => {
+    if (Array.isArray(list)) for (const b of list) if (isObject(b) && isObject(b['cache_control'])) marks.push(b['cache_control']);
+  };
+  collect(params['tools']);
+  collect(params['system']);
+  if (Array.isArray(params['messages'])) for (const m of params['messages']) if (isObject(m)) collect(m['content']);
+  const total = marks.length + (isObject(params['cache_control']) ? 1 : 0);
+  if (total > 4) return `A maximum of 4 blocks with cache_control may be provided. Found ${total}.`;
+  const ttls = marks.map((m) => ((m as Record<string, unknown>)['ttl'] === '1h' ? '1h' : '5m'));
+  const short = ttls.indexOf('5m');
+  if (short >= 0 && ttls.slice(short).includes('1h')) {
+    return "A cache_control block with ttl='1h' must not come after a block with ttl='5m'. Place longer-lived cache breakpoints first.";
+  }
+  return null;
 }
 
 /**

@@ -10,6 +10,8 @@ import type { ErrorType, FaultsConfig, LatencyConfig } from './config';
 import { DEFAULT_ERROR_MESSAGES } from './errors';
 import type { Random } from './prng';
 import { normal } from './prng';
+import type { CacheUsage, PromptCache } from './prompt-cache';
+import { cachePoints, minCacheTokens } from './prompt-cache';
 import type { ParamsSummary } from './synthetic';
 import { summariseParams } from './synthetic';
 import type { BatchRequestInput, ModelRules } from './validation';
@@ -22,6 +24,8 @@ export interface StoredRequest extends ParamsSummary {
   finishOffsetMs: number | null;
   /** Set when the request ends `errored` (if it finishes in time and is not canceled). */
   error: { type: ErrorType; message: string } | null;
+  /** Its prompt-cache usage, for a request that marks a prefix (prompt-cache.ts); absent otherwise. */
+  cache?: CacheUsage;
 }
 
 export interface PlanContext {
@@ -93,4 +97,27 @@ export function planRequests(inputs: BatchRequestInput[], ctx: PlanContext): Sto
   const durationMs = drawBatchDurationMs(ctx.latency, ctx.random);
   const fates = compileFates(ctx.faults);
   return inputs.map((input) => planOne(input, durationMs, ctx, fates));
+}
+
+/**
+ * Prompt-cache usage of a new batch's requests, taken in the order they are processed (finish time, then position):
+ * the first of a prefix writes, the rest read while the entry lives. Requests that never run (expired) or end in an
+ * error cache nothing. Done once at create, like every other fate.
+ */
+export function applyPromptCache(
+  requests: StoredRequest[],
+  inputs: readonly BatchRequestInput[],
+  createdAtMs: number,
+  cache: PromptCache,
+  models: ModelRules,
+): void {
+  const order = requests
+    .map((request, i) => ({ request, i }))
+    .filter(({ request }) => request.finishOffsetMs !== null && request.error === null)
+    .sort((a, b) => a.request.finishOffsetMs! - b.request.finishOffsetMs! || a.i - b.i);
+  for (const { request, i } of order) {
+    const points = cachePoints(inputs[i]!.params, request.inputTokens);
+    if (points.length === 0) continue;
+    request.cache = cache.use(points, createdAtMs + request.finishOffsetMs!, minCacheTokens(request.model, models.lineup));
+  }
 }

@@ -6,7 +6,8 @@ import type { StoredBatch } from './batch-state';
 import { naturalEndAtMs, statusAt } from './batch-state';
 import type { EmulatorConfig } from './config';
 import { newBatchId } from './ids';
-import { planRequests } from './plan';
+import { applyPromptCache, planRequests } from './plan';
+import { PromptCache } from './prompt-cache';
 import { deriveSeed, mulberry32 } from './prng';
 import type { NominalClock } from './time';
 import type { BatchRequestInput } from './validation';
@@ -31,6 +32,8 @@ export class BatchStore {
   /** Oldest first. */
   private order: StoredBatch[] = [];
   private seq = 0;
+  /** The account's prompt cache, shared by batches and synchronous calls; not saved (a restart starts it cold). */
+  readonly promptCache = new PromptCache();
 
   constructor(
     private readonly config: EmulatorConfig,
@@ -55,6 +58,7 @@ export class BatchStore {
       random: mulberry32(seed),
     });
     const createdAtMs = this.clock.nowMs();
+    applyPromptCache(requests, inputs, createdAtMs, this.promptCache, this.config.models);
     const expiresAtMs = createdAtMs + this.config.windowMs;
     const batch: StoredBatch = {
       id: newBatchId(),
@@ -136,6 +140,7 @@ export class BatchStore {
   }
 
   clear(): void {
+    this.promptCache.clear();
     this.byId.clear();
     this.order = [];
     this.seq = 0;

@@ -35,6 +35,8 @@ export interface SyntheticMessage {
     output_tokens: number;
     cache_creation_input_tokens: number;
     cache_read_input_tokens: number;
+    /** Present for a request that marks a cached prefix: writes by lifetime. */
+    cache_creation?: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number };
     service_tier: 'batch' | 'standard';
   };
 }
@@ -104,6 +106,7 @@ export function syntheticMessage(
   customId: string,
   summary: ParamsSummary,
   serviceTier: 'batch' | 'standard',
+  cache?: { read: number; write5m: number; write1h: number },
 ): SyntheticMessage {
   const random = randomFor(0, 'message', customId, summary.digest);
   const id = `msg_01${base62(random, 22)}`;
@@ -124,10 +127,11 @@ export function syntheticMessage(
     stop_reason: 'end_turn',
     stop_sequence: null,
     usage: {
-      input_tokens: summary.inputTokens,
+      input_tokens: summary.inputTokens - (cache ? cache.read + cache.write5m + cache.write1h : 0),
       output_tokens: outputTokens,
-      cache_creation_input_tokens: 0,
-      cache_read_input_tokens: 0,
+      cache_creation_input_tokens: cache ? cache.write5m + cache.write1h : 0,
+      cache_read_input_tokens: cache?.read ?? 0,
+      ...(cache && { cache_creation: { ephemeral_5m_input_tokens: cache.write5m, ephemeral_1h_input_tokens: cache.write1h } }),
       service_tier: serviceTier,
     },
   };

@@ -127,6 +127,7 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
           inputKey: spec.inputKey,
           batchSize: opts.batchSize,
           ...(opts.canary && { firstShardSize: opts.canary.requests }),
+          ...(opts.cachePrefix ? { cachePrefix: opts.cachePrefix } : {}),
           ...(sla.window === 'learned' ? { learnWindow: { fixedWindowMs: sla.windowMs, options: sla.learn } } : {}),
           ...(s.budget ? { priceWorstCase: true } : {}),
         },

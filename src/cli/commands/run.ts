@@ -36,6 +36,8 @@ export function registerRunCommand(program: Command) {
     .option('--out <dir>', 'where results.jsonl, failures.jsonl and summary.json go (default out/<job id>)')
     .option('--name <name>', 'job name shown in the Web UI (default: the file name)')
     .option('--skip-invalid', 'write bad lines to rejects.jsonl and run the rest')
+    .option('--cache-prefix', 'mark the leading blocks requests share with cache_control, and send requests of one prefix together')
+    .option('--cache-ttl <ttl>', 'lifetime of the cache entries --cache-prefix marks: 1h (default, recommended for batches) or 5m')
     .option('--detach', 'start the job, print its id and Web UI link, and return')
     .action((input: string, opts: RunOptions) => runCommand(input, opts));
   addPlanOptions(run);
@@ -46,6 +48,17 @@ export function registerRunCommand(program: Command) {
   addSpendOptions(run);
 }
 
+/** `--cache-prefix` alone means the 1-hour lifetime the docs recommend for batches. */
+export function cachePrefixFrom(opts: Pick<RunOptions, 'cachePrefix' | 'cacheTtl'>): Pick<JobOptionsInput, 'cachePrefix'> {
+  if (opts.cacheTtl !== undefined && !opts.cachePrefix) throw new UsageError('--cache-ttl is the lifetime of what --cache-prefix marks: give --cache-prefix too');
+  if (!opts.cachePrefix) return {};
+  const ttl = (opts.cacheTtl ?? '1h').trim().toLowerCase();
+  if (ttl !== '1h' && ttl !== '5m') {
+    throw new UsageError(`--cache-ttl ${opts.cacheTtl}: must be 1h or 5m (the lifetimes the API offers; 1h is recommended for batches)`);
+  }
+  return { cachePrefix: { ttl } };
+}
+
 export async function runCommand(input: string, opts: RunOptions): Promise<void> {
   if (opts.dryRun) return estimateCommand(input, opts);
   const nowMs = Date.now();
@@ -53,12 +66,17 @@ export async function runCommand(input: string, opts: RunOptions): Promise<void>
   // Rows and a template: checked here, before anything connects; flags override the template's front matter.
   const fromTemplate = await templateRun(opts, flagDefaults);
   const defaults = fromTemplate?.defaults ?? flagDefaults;
+  Object.assign(options, cachePrefixFrom(opts));
   if (opts.pack !== undefined && opts.pack > 1 && (opts.expect === 'json' || opts.schema !== undefined)) {
     // A packed answer is one JSON array for N rows; the output check judges one answer per request.
     throw new UsageError('--pack cannot be combined with --expect json or --schema yet: check packed answers per row after the run, or drop --pack');
   }
   const spend = await spendSettingsFrom(opts);
   Object.assign(options, spend.options);
+  if (options.cachePrefix && (options.budgetUsd !== undefined || options.canary)) {
+    // Both cut sub-batches in input order (a budget prices them, a canary is the first N); cache groups do not.
+    throw new UsageError('--cache-prefix cannot be combined with --budget or --canary yet: run the canary or the budgeted job without it');
+  }
   const warning = slaWarning(parseConfig(JobOptionsSchema, options).sla, nowMs);
   if (warning) console.error(warning);
   // Before anything is sent: a file in the way of --out must not surface after the batches are paid.
