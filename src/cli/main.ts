@@ -5,6 +5,7 @@ import { registerCodecServerCommand } from './commands/codec-server';
 import { registerDemoCommand } from './commands/demo';
 import { registerDevCommand } from './commands/dev';
 import { registerEmulatorCommand } from './commands/emulator';
+import { registerEnqueueCommand } from './commands/enqueue';
 import { registerIntakeCommands } from './commands/intake';
 import { registerJobControlCommands } from './commands/job-control';
 import { registerQueueCommands } from './commands/queue';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerReportCommand(program);
   registerQueueCommands(program);
   registerIntakeCommands(program);
+  registerEnqueueCommand(program);
   registerSlaCommand(program);
   registerScheduleCommands(program);
   registerDevCommand(program);
