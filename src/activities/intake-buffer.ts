@@ -6,7 +6,6 @@
  */
 import type { ActivityDeps } from './deps';
 import type {
-  AdmitAnswer,
   AdmitInput,
   AdmitResult,
   BufferLine,
@@ -17,6 +16,7 @@ import type {
   RequestRecord,
 } from '../contracts/activities';
 import { intakeKeys } from '../contracts/store-keys';
+import { planBuffered } from '../domain/intake';
 import { jobKeys, type NormalizedRequest } from '../domain/job';
 import type { BlobStore } from '../store/blob-store';
 import { outcomeIn } from '../store/outcomes';
@@ -27,37 +27,36 @@ const PARALLEL_CLAIMS = 64;
 export function intakeBufferActivities({ store }: ActivityDeps) {
   return {
     async admitIntakeRequests(input: AdmitInput): Promise<AdmitResult> {
+      const planned = input.items.map((item) => planLine(input, item));
       // First what the records say, then room given out in the update's order: the same input, the same answers.
-      const seen = await inBatches(input.items, PARALLEL_CLAIMS, (item) => look(store, input, item.customId));
-      const results: AdmitAnswer[] = [];
-      const toClaim: AdmitInput['items'] = [];
+      const seen = await inBatches(planned, PARALLEL_CLAIMS, (line) => look(store, input, line.customId));
+      const notAccepted: AdmitResult['notAccepted'] = [];
+      const toClaim: BufferLine[] = [];
       let admitted = 0;
-      for (const [n, item] of input.items.entries()) {
-        const c = seen[n]!;
-        if (c.kind === 'duplicate') results.push({ custom_id: item.customId, status: 'duplicate', reason: c.reason });
-        else if (c.kind === 'free' && admitted >= input.room) results.push({ custom_id: item.customId, status: 'refused', reason: 'queue full' });
+      for (const [at, line] of planned.entries()) {
+        const c = seen[at]!;
+        if (c.kind === 'duplicate') notAccepted.push({ at, custom_id: line.customId, status: 'duplicate', reason: c.reason });
+        else if (c.kind === 'free' && admitted >= input.room) notAccepted.push({ at, custom_id: line.customId, status: 'refused', reason: 'queue full' });
         else {
-          if (c.kind === 'free') toClaim.push(item);
+          if (c.kind === 'free') toClaim.push(line);
           admitted++;
-          results.push({ custom_id: item.customId, status: 'accepted' });
         }
       }
       const lost = new Map<string, string>();
-      await inBatches(toClaim, PARALLEL_CLAIMS, async (item) => {
-        const key = recordKey(input, item.customId);
-        if (await store.createJsonExclusive(key, recordOf(input, item))) return;
+      await inBatches(toClaim, PARALLEL_CLAIMS, async (line) => {
+        const key = recordKey(input, line.customId);
+        if (await store.createJsonExclusive(key, recordOf(line))) return;
         // Created meanwhile: by this call's own earlier attempt (cut short), or, never in one intake, by another.
         const now = await store.readJson<RequestRecord>(key).catch(() => undefined);
-        if (!now) await store.writeJson(key, recordOf(input, item));
-        else if (now.segment !== input.segment) lost.set(item.customId, await describeFirst(store, now));
+        if (!now) await store.writeJson(key, recordOf(line));
+        else if (now.segment !== input.segment) lost.set(line.customId, await describeFirst(store, now));
       });
-      for (const r of results) {
-        const reason = lost.get(r.custom_id);
-        if (r.status === 'accepted' && reason !== undefined) Object.assign(r, { status: 'duplicate', reason });
+      for (const [at, line] of planned.entries()) {
+        const reason = lost.get(line.customId);
+        if (reason !== undefined) notAccepted.push({ at, custom_id: line.customId, status: 'duplicate', reason });
       }
-      const accepted: BufferLine[] = input.items
-        .filter((_, n) => results[n]!.status === 'accepted')
-        .map((item) => ({ ...item, segment: input.segment }));
+      const refusedAt = new Set(notAccepted.map((a) => a.at));
+      const accepted = planned.filter((_, at) => !refusedAt.has(at));
       const chunks: ChunkRef[] = [];
       for (const tier of ['urgent', 'standard', 'bulk'] as const) {
         const lines = accepted.filter((l) => l.tier === tier).sort((a, b) => a.cutByMs - b.cutByMs);
@@ -66,7 +65,7 @@ export function intakeBufferActivities({ store }: ActivityDeps) {
         await store.writeLines(key, lines.map((l) => JSON.stringify(l)));
         chunks.push(summarize(key, tier, lines));
       }
-      return { results, chunks };
+      return { notAccepted: notAccepted.sort((a, b) => a.at - b.at), accepted: accepted.length, chunks };
     },
 
     async cutIntakeChunks(input: CutChunksInput): Promise<{ inputKey: string; requestCount: number; notifyKey?: string }> {
@@ -138,8 +137,19 @@ function recordKey(input: AdmitInput, customId: string) {
   return intakeKeys.requestRecord(input.intake, customId);
 }
 
-function recordOf(input: AdmitInput, item: AdmitInput['items'][number]): RequestRecord {
-  return { custom_id: item.customId, segment: input.segment, tier: item.tier, acceptedAtMs: item.enqueuedAtMs };
+function recordOf(line: BufferLine): RequestRecord {
+  return { custom_id: line.customId, segment: line.segment, tier: line.tier, acceptedAtMs: line.enqueuedAtMs };
+}
+
+/** Deadline and cut time of one request, planned as the workflow's rule says (urgent: due at once). */
+function planLine(input: AdmitInput, item: AdmitInput['items'][number]): BufferLine {
+  const tier = item.tier ?? input.plan.defaultTier;
+  const now = input.nowMs;
+  const planned =
+    tier === 'urgent'
+      ? { customId: item.custom_id, tier, enqueuedAtMs: now, deadlineMs: now, cutByMs: now }
+      : planBuffered(item.custom_id, tier, now, input.plan, item.deadlineMs);
+  return { ...planned, segment: input.segment, ...(item.notifyWorkflowId ? { notifyWorkflowId: item.notifyWorkflowId } : {}) };
 }
 
 async function readChunk(store: BlobStore, key: string): Promise<BufferLine[]> {

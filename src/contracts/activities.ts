@@ -9,6 +9,7 @@ import type { ReconcileOptions } from '../domain/audit';
 import type { Room } from '../domain/queue';
 import type { JobDefaults } from '../domain/request';
 import type { LatencyModel, LearnedWindowOptionsInput } from '../domain/latency-model';
+import type { IntakeOptions, Tier } from '../domain/intake';
 
 // plan
 export interface LearnWindowInput {
@@ -300,8 +301,12 @@ export interface AdmitInput {
   chunkKey: string;
   /** How many requests may still be accepted (room under maxBuffered). */
   room: number;
-  /** In the order of the update, each planned by the workflow (deadline and cut time). */
-  items: Omit<BufferLine, 'segment'>[];
+  /** The update's time: each request's deadline and cut time are planned from it (planBuffered). */
+  nowMs: number;
+  /** What planning needs of the intake's options. */
+  plan: Pick<IntakeOptions, 'tiers' | 'cutLeadMs' | 'defaultTier'>;
+  /** The update's items as the client sent them (EnqueueItem), in order, without those the workflow answered itself. */
+  items: { custom_id: string; tier?: Tier; deadlineMs?: number; notifyWorkflowId?: string }[];
 }
 
 /** The state a duplicate's first request is in, in words the client shows. */
@@ -312,7 +317,9 @@ export interface AdmitAnswer {
 }
 
 export interface AdmitResult {
-  results: AdmitAnswer[];
+  /** The answers other than `accepted` (kept short: history holds them), by index in `items`. */
+  notAccepted: (AdmitAnswer & { at: number })[];
+  accepted: number;
   chunks: ChunkRef[];
 }
 

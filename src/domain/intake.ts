@@ -92,7 +92,7 @@ export interface Buffered {
   cutByMs: number;
 }
 
-export function tierRule(o: IntakeOptions, tier: Exclude<Tier, 'urgent'>): TierRule {
+export function tierRule(o: Pick<IntakeOptions, 'tiers'>, tier: Exclude<Tier, 'urgent'>): TierRule {
   return o.tiers[tier];
 }
 
@@ -101,7 +101,7 @@ export function planBuffered(
   customId: string,
   tier: Exclude<Tier, 'urgent'>,
   nowMs: number,
-  o: IntakeOptions,
+  o: Pick<IntakeOptions, 'tiers' | 'cutLeadMs'>,
   ownDeadlineMs?: number,
 ): Buffered {
   const rule = tierRule(o, tier);

@@ -71,10 +71,12 @@ export async function legacyIntake({ name, options: o, state }: LegacyIntakeInpu
   setHandler(intakeStatusQuery, () => intakeStatusOf(s, o, Date.now()));
   // Cut everything waiting at the next round, whatever its cut time.
   let flushing = false;
-  setHandler(flushUpdate, () => {
+  setHandler(flushUpdate, async () => {
+    const requests = s.buffer.length + s.urgent.length;
     flushing = true;
     dirty = true;
-    return { requests: s.buffer.length + s.urgent.length };
+    await condition(() => !flushing);
+    return { requests };
   });
   setHandler(requestStatusQuery, (customId) => {
     const where = known.get(customId);

@@ -31,7 +31,7 @@ import {
 import { intakeKeys } from '../contracts/store-keys';
 import { intakeWorkflowId } from '../contracts/workflow-ids';
 import { CUSTOM_ID_PATTERN } from '../domain/custom-id';
-import { planBuffered, type IntakeOptions } from '../domain/intake';
+import type { IntakeOptions } from '../domain/intake';
 import { JobOptionsSchema, type JobSpec } from '../domain/job';
 import { NEVER_RETRIED_ERROR_TYPES } from './activity-options';
 import { applyCut, bufferedCount, compactionDue, planCuts, silentJobs, waitMs, type PlannedCut } from './intake-decisions';
@@ -75,10 +75,13 @@ export async function storeIntake({ name, options: o, state }: StoreIntakeInput)
     if (!s.ended.includes(jobId) && s.jobs.some((j) => j.jobId === jobId)) s.ended.push(jobId);
     dirty = true;
   });
-  setHandler(flushUpdate, () => {
+  // Answers once everything that waited is cut (or, with every sub-batch slot taken, as soon as the slots allow).
+  setHandler(flushUpdate, async () => {
+    const requests = bufferedCount(s.chunks);
     flushing = true;
     dirty = true;
-    return { requests: bufferedCount(s.chunks) };
+    await condition(() => !flushing);
+    return { requests };
   });
   setHandler(enqueueUpdate, admit, { validator: validateEnqueue });
 
@@ -110,7 +113,6 @@ export async function storeIntake({ name, options: o, state }: StoreIntakeInput)
   }
 
   async function admit(input: EnqueueInput): Promise<EnqueueResult> {
-    const now = Date.now();
     const results: EnqueueResult['results'] = [];
     const items: AdmitInput['items'] = [];
     const mine = new Set<string>();
@@ -122,14 +124,9 @@ export async function storeIntake({ name, options: o, state }: StoreIntakeInput)
         continue;
       }
       mine.add(item.custom_id);
-      const tier = item.tier ?? o.defaultTier;
-      const planned =
-        tier === 'urgent'
-          ? { customId: item.custom_id, tier, enqueuedAtMs: now, deadlineMs: now, cutByMs: now }
-          : planBuffered(item.custom_id, tier, now, o, item.deadlineMs);
-      items.push({ ...planned, ...(item.notifyWorkflowId ? { notifyWorkflowId: item.notifyWorkflowId } : {}) });
+      items.push(item);
       slot.push(results.length);
-      results.push({ custom_id: item.custom_id, status: 'refused', reason: queueFullMessage(o) });
+      results.push({ custom_id: item.custom_id, status: 'accepted' });
     }
     if (items.length === 0) return { results };
     const room = Math.min(items.length, Math.max(0, o.maxBuffered - bufferedCount(s.chunks) - reserved));
@@ -137,21 +134,26 @@ export async function storeIntake({ name, options: o, state }: StoreIntakeInput)
     for (const id of mine) admitting.add(id);
     try {
       s.chunkSeq++;
-      const admitted = await acts.admitIntakeRequests.executeWithOptions(
-        { startToCloseTimeout: '30s', summary: `admit ${items.length} requests` },
-        [{ intake: name, segment: input.segment, chunkKey: intakeKeys.bufferChunk(name, incarnation, s.chunkSeq), room, items }],
-      );
+      const now = Date.now();
+      const admitted = await acts.admitIntakeRequests.executeWithOptions({ startToCloseTimeout: '30s', summary: `admit ${items.length} requests` }, [
+        {
+          intake: name,
+          segment: input.segment,
+          chunkKey: intakeKeys.bufferChunk(name, incarnation, s.chunkSeq),
+          room,
+          nowMs: now,
+          plan: { tiers: o.tiers, cutLeadMs: o.cutLeadMs, defaultTier: o.defaultTier },
+          items,
+        },
+      ]);
       s.chunks.push(...admitted.chunks);
-      let accepted = 0;
-      for (const [n, r] of admitted.results.entries()) {
-        const at = slot[n]!;
-        if (r.status === 'accepted') accepted++;
+      for (const r of admitted.notAccepted) {
         if (r.status === 'duplicate') s.counters.duplicates++;
         if (r.status === 'refused') s.counters.refusedFull++;
-        results[at] = r.status === 'refused' ? { custom_id: r.custom_id, status: 'refused', reason: queueFullMessage(o) } : r;
+        results[slot[r.at]!] = r.status === 'refused' ? { custom_id: r.custom_id, status: 'refused', reason: queueFullMessage(o) } : { custom_id: r.custom_id, status: r.status, reason: r.reason };
       }
-      s.counters.enqueued += accepted;
-      s.rate = countRate(s.rate, now, accepted);
+      s.counters.enqueued += admitted.accepted;
+      s.rate = countRate(s.rate, now, admitted.accepted);
     } finally {
       reserved -= room;
       for (const id of mine) admitting.delete(id);

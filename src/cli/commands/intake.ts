@@ -70,12 +70,16 @@ export function registerIntakeCommands(program: Command) {
         const st = await intakeStatus(ctx.client, name);
         if (opts.json) return console.log(JSON.stringify(st, null, 2));
         const d = st.depthByTier;
+        // The query's own clock is the workflow's last step: times are absolute, remaining is reckoned here.
+        const now = Date.now();
+        const nextCutAt = st.waits?.length ? Math.min(...st.waits.map((w) => w.cutAtMs)) : undefined;
+        const nextCut = nextCutAt !== undefined ? Math.max(0, nextCutAt - now) : st.nextCutInMs;
         console.log(
           [
             `Intake ${name}`,
             `  waiting     ${d.bulk} bulk, ${d.standard} standard, ${d.urgent} urgent (oldest ${formatDuration(st.oldestWaitMs)})`,
-            `  next cut    ${st.nextCutInMs === undefined ? '—' : `in ${formatDuration(st.nextCutInMs)}`}`,
-            ...describeWaits(st, Date.now()).map((line) => `    ${line}`),
+            `  next cut    ${nextCut === undefined ? '—' : `in ${formatDuration(nextCut)}`}`,
+            ...describeWaits(st, now).map((line) => `    ${line}`),
             `  in flight   ${st.requestsInFlight} requests in ${st.jobsInFlight} sub-batches`,
             `  done        ${st.counters.succeeded} succeeded, ${st.counters.failed} failed (see dead-letter in the store)`,
             `  fill rate   ${(st.fillRate * 100).toFixed(0)} % of ${st.cuts} sub-batches`,
