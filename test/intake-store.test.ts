@@ -65,13 +65,17 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
   }
 }
 
-/** Signals that name no job of the intake: events in its history, nothing else, until it continues as new. */
+/**
+ * Signals that name no job of the intake: events in its history, nothing else, until it continues as new. Sent a few
+ * at a time, each few once the intake has taken the last ones, so a slow machine is not flooded.
+ */
 async function pushToContinueAsNew(intake: string, fromRun: number) {
   const handle = stack.env.client.workflow.getHandle(intakeWorkflowId(intake));
   // A query can fail while the workflow is busy (a slow task on a loaded machine): ask again.
   const run = () => intakeStatus(stack.env.client, intake).then((s) => s.run, () => fromRun);
   for (let i = 0; (await run()) === fromRun; i++) {
-    for (let k = 0; k < 10; k++) await handle.signal(subBatchDoneSignal, { jobId: `not-a-job-${i}-${k}` });
+    for (let k = 0; k < 5; k++) await handle.signal(subBatchDoneSignal, { jobId: `not-a-job-${i}-${k}` });
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 
