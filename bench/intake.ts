@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { enqueue, intakeResults, intakeStatus, type IntakeRequest } from '../src/client/intake';
+import { enqueue, intakeResults, intakeStatus, IntakeRefusedError, type IntakeRequest } from '../src/client/intake';
 import { freePort, startDevServer, stopChild } from '../src/dev/dev-server';
 import { requireTemporalCliPath } from '../src/dev/temporal-cli';
 import type { IntakeOptionsInput, Tier } from '../src/domain/intake';
@@ -38,6 +38,7 @@ const DRAIN_S = Number(args['drain-s']);
 const WORKER_HEAP_MB = 512;
 /** Every this many bunches, one is sent again, as a client that lost the answer would. */
 const RETRY_EVERY = 50;
+const children: ReturnType<typeof spawn>[] = [];
 
 /** Windows compressed 1,000-fold: bulk waits at most ~14 s for company, standard ~2 s. */
 const OPTIONS: IntakeOptionsInput = {
@@ -69,6 +70,7 @@ async function main() {
     },
   });
   const connection = await Connection.connect({ address: server.address });
+  children.push(worker);
   const client = new Client({ connection });
   const target = { client, store: new LocalDirectoryStore(storeDir), taskQueue, intake: 'bench', options: OPTIONS };
 
@@ -85,9 +87,22 @@ async function main() {
       const tier: Tier = i % 20 === 0 ? 'urgent' : i % 7 === 0 ? 'standard' : 'bulk';
       return { custom_id: `r${i}`, tier, params: { model: 'claude-haiku-4-5', max_tokens: 16, messages: [{ role: 'user', content: `Event ${i}` }] } };
     });
+  let fullWaits = 0;
+  /** A full queue refuses the whole call: wait and send it again, as a client under backpressure does. */
+  const enqueueUntilRoom = async (requests: IntakeRequest[]) => {
+    for (;;) {
+      try {
+        return await enqueue(target, requests);
+      } catch (err) {
+        if (!(err instanceof IntakeRefusedError)) throw err;
+        fullWaits++;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  };
   const send = (requests: IntakeRequest[], retry: boolean) => {
     const t0 = Date.now();
-    const p = enqueue(target, requests).then((got) => {
+    const p = enqueueUntilRoom(requests).then((got) => {
       latencies.push(Date.now() - t0);
       for (const a of got) {
         if (retry) {
@@ -143,7 +158,7 @@ async function main() {
     ['measure', 'value'],
     [
       ['requests enqueued', `${TOTAL} in ${enqueueWallS.toFixed(0)} s: ${(TOTAL / enqueueWallS).toFixed(0)}/s (asked ${RATE}/s), ${bunches} calls of ${BUNCH}`],
-      ['enqueue call latency p50 / p99', `${pct(50)} ms / ${pct(99)} ms (${latencies.length} calls)`],
+      ['enqueue call latency p50 / p99', `${pct(50)} ms / ${pct(99)} ms (${latencies.length} calls, ${fullWaits} refused as queue full and sent again)`],
       ['answers', `${answers.accepted} accepted, ${answers.duplicate} duplicate, ${answers.refused} refused, ${answers.invalid} invalid`],
       ['retried bunches', `${retriedRequests} requests sent again: ${retriedDuplicates} answered duplicate`],
       ['outcomes', `${status.counters.succeeded} succeeded, ${status.counters.failed} failed, ${status.counters.other} other, after ${drainedS.toFixed(0)} s`],
@@ -164,4 +179,9 @@ async function main() {
 main().catch((err: unknown) => {
   console.error(err);
   process.exit(1);
+});
+
+// A bench that fails must not leave its worker behind (the dev server is stopped with this process).
+process.on('exit', () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
 });
