@@ -27,18 +27,18 @@ after(async () => {
 
 const STORES: Record<string, () => Promise<BlobStore>> = {
   'local directory': async () => new LocalDirectoryStore(await mkdtemp(path.join(os.tmpdir(), 'sluice-admit-'))),
-  postgres: async () => {
+  postgres: () => {
     const url = process.env.SLUICE_TEST_DATABASE_URL;
     if (!url)
-      throw new Error(
-        'SLUICE_TEST_DATABASE_URL is not set: export SLUICE_TEST_DATABASE_URL="$(scripts/start-test-postgres.sh)"',
+      return Promise.reject(
+        new Error('SLUICE_TEST_DATABASE_URL is not set: export SLUICE_TEST_DATABASE_URL="$(scripts/start-test-postgres.sh)"'),
       );
     const store = new PostgresStore({
       connectionString: url,
       schema: `sluice_admit_${randomUUID().replaceAll('-', '').slice(0, 12)}`,
     });
     closers.push(() => store.close());
-    return store;
+    return Promise.resolve(store);
   },
 };
 
