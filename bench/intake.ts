@@ -1,9 +1,12 @@
 /**
- * `npm run bench:intake`: sustained intake of 100 requests per second, one enqueue call per request, into one
- * intake on a real dev server, with the worker in its own process and the emulator in compressed time. Prints
- * enqueue latency (p50/p99), sub-batch fill rate, the worker's peak RSS and the intake's history per run.
+ * `npm run bench:intake`: requests enqueued in bunches at a sustained rate into one intake on a real dev server, with
+ * the worker in its own process and the emulator in compressed time (a day of tier windows passes in ~90 s). Prints
+ * the rate, p50/p99 latency of an enqueue call, the continue-as-new input sizes, the worker's peak RSS, and the
+ * audit of every request: lost, sent twice, or with other than exactly one outcome. A few bunches are sent twice on
+ * purpose (a client's retry): every one of their requests must come back `duplicate`.
  *
- *   npm run bench:intake -- --seconds 120 --rate 100
+ *   npm run bench:intake -- --total 30000 --rate 500 --bunch 100
+ *   npm run bench:intake -- --total 1000000 --rate 500            # a long run
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { enqueue, intakeStatus, type IntakeRequest } from '../src/client/intake';
+import { enqueue, intakeResults, intakeStatus, IntakeRefusedError, type IntakeRequest } from '../src/client/intake';
 import { freePort, startDevServer, stopChild } from '../src/dev/dev-server';
 import { requireTemporalCliPath } from '../src/dev/temporal-cli';
 import type { IntakeOptionsInput, Tier } from '../src/domain/intake';
@@ -21,16 +24,26 @@ import { intakeWorkflowId } from '../src/workflows';
 import { peakRssOf, printTable, runToEnd } from './report';
 
 const { values: args } = parseArgs({
-  options: { seconds: { type: 'string', default: '120' }, rate: { type: 'string', default: '100' } },
+  options: {
+    total: { type: 'string', default: '30000' },
+    rate: { type: 'string', default: '500' },
+    bunch: { type: 'string', default: '100' },
+    'drain-s': { type: 'string', default: '600' },
+  },
 });
-const SECONDS = Number(args.seconds);
+const TOTAL = Number(args.total);
 const RATE = Number(args.rate);
-const WORKER_HEAP_MB = 192;
+const BUNCH = Number(args.bunch);
+const DRAIN_S = Number(args['drain-s']);
+const WORKER_HEAP_MB = 512;
+/** Every this many bunches, one is sent again, as a client that lost the answer would. */
+const RETRY_EVERY = 50;
+const children: ReturnType<typeof spawn>[] = [];
 
 /** Windows compressed 1,000-fold: bulk waits at most ~14 s for company, standard ~2 s. */
 const OPTIONS: IntakeOptionsInput = {
-  checkEveryMs: 500,
   cutLeadMs: 500,
+  silentCheckAfterMs: 60_000,
   tiers: { standard: { slaMs: 3_600, windowMs: 1_000, marginMs: 200 }, bulk: { slaMs: 108_000, windowMs: 86_400, marginMs: 7_200 } },
   job: { poll: { initialMs: 250, growth: 1.5, capMs: 1_000 } },
 };
@@ -57,52 +70,103 @@ async function main() {
     },
   });
   const connection = await Connection.connect({ address: server.address });
+  children.push(worker);
   const client = new Client({ connection });
   const target = { client, store: new LocalDirectoryStore(storeDir), taskQueue, intake: 'bench', options: OPTIONS };
 
   const latencies: number[] = [];
-  const total = SECONDS * RATE;
+  const bunches = Math.ceil(TOTAL / BUNCH);
   const started = Date.now();
   const inFlight = new Set<Promise<void>>();
-  for (let i = 0; i < total; i++) {
-    const due = started + (i * 1000) / RATE;
-    const wait = due - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const tier: Tier = i % 20 === 0 ? 'urgent' : i % 7 === 0 ? 'standard' : 'bulk';
-    const request: IntakeRequest = { custom_id: `r${i}`, tier, params: { model: 'claude-haiku-4-5', max_tokens: 16, messages: [{ role: 'user', content: `Event ${i}` }] } };
+  const answers = { accepted: 0, duplicate: 0, refused: 0, invalid: 0 };
+  let retriedRequests = 0;
+  let retriedDuplicates = 0;
+  const requestsOf = (b: number): IntakeRequest[] =>
+    Array.from({ length: Math.min(BUNCH, TOTAL - b * BUNCH) }, (_, k) => {
+      const i = b * BUNCH + k;
+      const tier: Tier = i % 20 === 0 ? 'urgent' : i % 7 === 0 ? 'standard' : 'bulk';
+      return { custom_id: `r${i}`, tier, params: { model: 'claude-haiku-4-5', max_tokens: 16, messages: [{ role: 'user', content: `Event ${i}` }] } };
+    });
+  let fullWaits = 0;
+  /** A full queue refuses the whole call: wait and send it again, as a client under backpressure does. */
+  const enqueueUntilRoom = async (requests: IntakeRequest[]) => {
+    for (;;) {
+      try {
+        return await enqueue(target, requests);
+      } catch (err) {
+        if (!(err instanceof IntakeRefusedError)) throw err;
+        fullWaits++;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  };
+  const send = (requests: IntakeRequest[], retry: boolean) => {
     const t0 = Date.now();
-    const p = enqueue(target, [request]).then(([a]) => {
-      if (a?.status !== 'accepted') throw new Error(`r${i}: ${a?.status} ${a?.reason ?? ''}`);
+    const p = enqueueUntilRoom(requests).then((got) => {
       latencies.push(Date.now() - t0);
+      for (const a of got) {
+        if (retry) {
+          retriedRequests++;
+          if (a.status === 'duplicate') retriedDuplicates++;
+        } else answers[a.status]++;
+      }
     });
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p));
+    return p;
+  };
+  for (let b = 0; b < bunches; b++) {
+    const due = started + (b * BUNCH * 1000) / RATE;
+    const wait = due - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const requests = requestsOf(b);
+    const first = send(requests, false);
+    if (b % RETRY_EVERY === RETRY_EVERY - 1) void first.then(() => send(requests, true));
     // Temporal takes at most 10 updates in flight per workflow; a client keeps below that.
     if (inFlight.size >= 8) await Promise.race(inFlight);
+    if (b % 1000 === 999) console.error(`${(b + 1) * BUNCH} sent in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   }
-  await Promise.all(inFlight);
+  while (inFlight.size) await Promise.all(inFlight);
   const enqueueWallS = (Date.now() - started) / 1000;
   let status = await intakeStatus(client, 'bench');
-  while (status.counters.succeeded + status.counters.failed < total && Date.now() - started < (SECONDS + 120) * 1000) {
-    await new Promise((r) => setTimeout(r, 1000));
+  const settled = () => status.counters.succeeded + status.counters.failed + status.counters.other >= answers.accepted;
+  while (!settled() && Date.now() - started < enqueueWallS * 1000 + DRAIN_S * 1000) {
+    await new Promise((r) => setTimeout(r, 2000));
     status = await intakeStatus(client, 'bench');
   }
+  const drainedS = (Date.now() - started) / 1000;
   const peakRss = await peakRssOf(worker.pid!);
-  const runs: number[] = [];
+
+  // Every request: exactly one outcome, none lost, none twice.
+  const outcomes = new Map<string, number>();
+  for await (const o of intakeResults(client, target.store, 'bench')) outcomes.set(o.custom_id, (outcomes.get(o.custom_id) ?? 0) + 1);
+  let lost = 0;
+  for (let i = 0; i < TOTAL; i++) if (!outcomes.has(`r${i}`)) lost++;
+  const twice = [...outcomes.values()].filter((n) => n > 1).length;
+  const sentTwice = Object.values(emulator.stats().submissions).filter((s) => s.batch + s.sync > 1).length;
+
+  const runs: { events: number; canBytes?: number }[] = [];
   for await (const wf of client.workflow.list({ query: `WorkflowId = "${intakeWorkflowId('bench')}"` })) {
-    runs.push((await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory()).events?.length ?? 0);
+    const events = (await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory()).events ?? [];
+    const can = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.input?.payloads ?? [];
+    runs.push({ events: events.length, canBytes: can.length ? can.reduce((n, p) => n + (p.data?.length ?? 0), 0) : undefined });
   }
+  const canSizes = runs.map((r) => r.canBytes).filter((b): b is number => b !== undefined);
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!;
   printTable(
     ['measure', 'value'],
     [
-      ['requests enqueued', `${total} in ${enqueueWallS.toFixed(0)} s (${(total / enqueueWallS).toFixed(0)}/s, one call each)`],
-      ['enqueue latency p50 / p99', `${pct(50)} ms / ${pct(99)} ms`],
-      ['answered', `${status.counters.succeeded} succeeded, ${status.counters.failed} failed`],
+      ['requests enqueued', `${TOTAL} in ${enqueueWallS.toFixed(0)} s: ${(TOTAL / enqueueWallS).toFixed(0)}/s (asked ${RATE}/s), ${bunches} calls of ${BUNCH}`],
+      ['enqueue call latency p50 / p99', `${pct(50)} ms / ${pct(99)} ms (${latencies.length} calls, ${fullWaits} refused as queue full and sent again)`],
+      ['answers', `${answers.accepted} accepted, ${answers.duplicate} duplicate, ${answers.refused} refused, ${answers.invalid} invalid`],
+      ['retried bunches', `${retriedRequests} requests sent again: ${retriedDuplicates} answered duplicate`],
+      ['outcomes', `${status.counters.succeeded} succeeded, ${status.counters.failed} failed, ${status.counters.other} other, after ${drainedS.toFixed(0)} s`],
+      ['lost / two outcomes / sent twice', `${lost} / ${twice} / ${sentTwice}`],
       ['sub-batches', `${status.cuts} (${status.counters.coalescedCuts} standard/bulk, filled ${(status.fillRate * 100).toFixed(0)} % of 100 on average)`],
+      ['continue-as-new input', canSizes.length ? `max ${(Math.max(...canSizes) / 1024).toFixed(1)} KB over ${canSizes.length} (limit 256 KB)` : 'no continue-as-new'],
+      ['intake history events per run', `${runs.map((r) => r.events).reverse().join(', ')} (${runs.length} runs)`],
       ['worker peak RSS', `${(peakRss / 2 ** 20).toFixed(0)} MB (heap capped at ${WORKER_HEAP_MB} MB)`],
-      ['intake history events per run', `${runs.reverse().join(', ')} (${runs.length} runs)`],
     ],
   );
   await stopChild(worker);
@@ -112,10 +176,12 @@ async function main() {
   await rm(tmp, { recursive: true, force: true });
 }
 
-
-
-
 main().catch((err: unknown) => {
   console.error(err);
   process.exit(1);
+});
+
+// A bench that fails must not leave its worker behind (the dev server is stopped with this process).
+process.on('exit', () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
 });

@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, type Worker } from '@temporalio/worker';
-import { createIntake, enqueue, type IntakeRequest } from '../src/client/intake';
+import { createIntake, enqueue, flushIntake, type IntakeRequest } from '../src/client/intake';
 import { cancelJob, startJob, waitForJob } from '../src/client/jobs';
 import { readTemplateFile } from '../src/client/template-file';
 import { templateLines } from '../src/client/template-input';
@@ -342,6 +342,52 @@ const scenarios: Record<
       );
       return [
         { name: 'intake-continue-as-new', handle: c.client.workflow.getHandle(intakeWorkflowId(name), firstRunId) },
+      ];
+    },
+  },
+  /**
+   * The store-backed intake: requests admitted by an activity (records and chunks in the store), cuts on size
+   * whose jobs signal back, a flush of the rest, and a continue-as-new past maxHistoryEvents.
+   */
+  'intake-store-continue-as-new': {
+    emulator: { timeScale: 0.001, latency: { batch: { kind: 'fixed', ms: 1_500_000 }, spread: 0 } },
+    run: async (c) => {
+      const name = 'recorded-store';
+      const target = {
+        client: c.client,
+        store: c.stack.store,
+        taskQueue: c.stack.taskQueue,
+        intake: name,
+        options: {
+          batchSize: 5,
+          cutLeadMs: 500,
+          maxHistoryEvents: 500,
+          tiers: { bulk: { slaMs: 120_000, windowMs: 60_000, marginMs: 10_000 } },
+          job: { poll: { initialMs: 150, growth: 1.3, capMs: 400 } },
+        },
+        defaults: DEFAULTS,
+      };
+      await createIntake(target);
+      const handle = c.client.workflow.getHandle(intakeWorkflowId(name));
+      const firstRunId = (await handle.describe()).runId;
+      const request = (i: number): IntakeRequest => ({
+        custom_id: `q-${i}`,
+        tier: 'bulk',
+        params: { model: DEFAULTS.model, max_tokens: 16, messages: [{ role: 'user', content: prompt(i) }] },
+      });
+      let i = 0;
+      await until(
+        'the intake to continue as new',
+        async () => {
+          if ((await handle.describe()).runId !== firstRunId) return true;
+          await enqueue(target, [request(i++), request(0)]);
+          if (i % 7 === 0) await flushIntake(c.client, name);
+          return false;
+        },
+        180_000,
+      );
+      return [
+        { name: 'intake-store-continue-as-new', handle: c.client.workflow.getHandle(intakeWorkflowId(name), firstRunId) },
       ];
     },
   },

@@ -6,6 +6,7 @@ import { collectActivity } from './collect';
 import type { ActivityDeps } from './deps';
 import { finalizeActivity } from './finalize';
 import { intakeActivities } from './intake';
+import { intakeBufferActivities } from './intake-buffer';
 import { planActivity } from './plan';
 import { pollActivity } from './poll';
 import { queueActivity } from './queue';
@@ -27,6 +28,7 @@ export function createActivities(deps: ActivityDeps): SluiceActivities {
     markSlaMissed: slaMissedActivity(deps),
     finalizeJob: finalizeActivity(deps),
     ...intakeActivities(deps),
+    ...intakeBufferActivities(deps),
     ...auditActivities(deps),
     ...stageActivities(deps),
   };

@@ -38,11 +38,15 @@ export function intakeActivities({ store }: ActivityDeps) {
       const client = Context.current().client;
       const finished: FinishedJob[] = [];
       for (const job of input.jobs) {
-        const { status } = await client.workflow.getHandle(job.jobId).describe();
-        if (status.name === 'RUNNING') continue;
+        // A job that signalled has written its summary; one that did not is asked.
+        if (!job.ended) {
+          const { status } = await client.workflow.getHandle(job.jobId).describe();
+          if (status.name === 'RUNNING') continue;
+        }
         const summary = await store.readJson<JobSummary>(jobKeys.output(job.jobId, 'summary.json'));
         const statuses: Record<string, string> = {};
-        const notify = new Set(job.notifyIds);
+        const targets = job.notifyKey ? ((await store.readJson<[string, string][]>(job.notifyKey)) ?? []) : [];
+        const notify = new Set([...job.notifyIds, ...targets.map(([id]) => id)]);
         const failures: string[] = [];
         if (summary) {
           for await (const text of store.readLines(jobKeys.output(job.jobId, 'failures.jsonl'))) failures.push(text);
@@ -63,6 +67,7 @@ export function intakeActivities({ store }: ActivityDeps) {
           other: o ? o.canceled + o.sla_missed + o.not_run : 0,
           costUsd: summary?.costUsd ?? 0,
           statuses,
+          ...(job.notifyKey ? { notify: targets.map(([id, workflowId]) => ({ custom_id: id, workflowId, status: statuses[id] ?? 'unknown' })) } : {}),
         });
       }
       return { finished };

@@ -7,6 +7,7 @@ import { registerDevCommand } from './commands/dev';
 import { registerEmulatorCommand } from './commands/emulator';
 import { registerEstimateCommand } from './commands/estimate';
 import { registerBudgetCommand } from './commands/budget';
+import { registerEnqueueCommand } from './commands/enqueue';
 import { registerIntakeCommands } from './commands/intake';
 import { registerJobControlCommands } from './commands/job-control';
 import { registerQueueCommands } from './commands/queue';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerReportCommand(program);
   registerQueueCommands(program);
   registerIntakeCommands(program);
+  registerEnqueueCommand(program);
   registerSlaCommand(program);
   registerScheduleCommands(program);
   registerDevCommand(program);

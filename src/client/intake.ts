@@ -19,6 +19,9 @@ import { jobKeys, type NormalizedRequest, type OutcomeLine } from '../domain/job
 import { MAX_BATCH_BODY_BYTES } from '../domain/limits';
 import { validateInputLine, type JobDefaults } from '../domain/request';
 import type { BlobStore } from '../store/blob-store';
+import { outcomeIn } from '../store/outcomes';
+import type { RequestRecord } from '../contracts/activities';
+import { flushUpdate } from '../contracts/messages';
 import {
   enqueueUpdate,
   intakeStatusQuery,
@@ -162,6 +165,12 @@ export function intakeStatus(client: Client, intake: string): Promise<IntakeStat
   return client.workflow.getHandle(intakeWorkflowId(intake)).query(intakeStatusQuery);
 }
 
+/** Cuts everything waiting now (every tier); answers how many requests are being cut. */
+export async function flushIntake(client: Client, intake: string): Promise<{ requests: number }> {
+  checkName(intake);
+  return client.workflow.getHandle(intakeWorkflowId(intake)).executeUpdate(flushUpdate);
+}
+
 /** Where one request is, and its outcome once its sub-batch is done. */
 export async function intakeRequest(
   client: Client,
@@ -169,6 +178,15 @@ export async function intakeRequest(
   intake: string,
   customId: string,
 ): Promise<RequestStatus & { outcome?: OutcomeLine }> {
+  // Store-backed intakes keep a record per request; older ones answer from their workflow's memory.
+  const record = await store.readJson<RequestRecord>(intakeKeys.requestRecord(intake, customId));
+  if (record) {
+    if (!record.jobId) return { custom_id: customId, state: 'buffered', tier: record.tier };
+    const done = await store.exists(jobKeys.output(record.jobId, 'summary.json'));
+    if (!done) return { custom_id: customId, state: 'in_flight', tier: record.tier, jobId: record.jobId };
+    const outcome = await outcomeIn(store, record.jobId, customId);
+    return { custom_id: customId, state: 'done', tier: record.tier, jobId: record.jobId, ...(outcome ? { outcome } : {}) };
+  }
   const status = await client.workflow.getHandle(intakeWorkflowId(intake)).query(requestStatusQuery, customId);
   if (status.state !== 'done' || !status.jobId) return status;
   for await (const text of store.readLines(jobKeys.output(status.jobId, 'results.jsonl'))) {

@@ -10,6 +10,7 @@ import type { ReconcileOptions } from '../domain/audit';
 import type { Room } from '../domain/queue';
 import type { JobDefaults } from '../domain/request';
 import type { LatencyModel, LearnedWindowOptionsInput } from '../domain/latency-model';
+import type { IntakeOptions, Tier } from '../domain/intake';
 
 // plan
 export interface LearnWindowInput {
@@ -250,6 +251,8 @@ export interface FinishedJob {
   costUsd: number;
   /** Final status of the requests whose owners wait for a signal. */
   statuses: Record<string, string>;
+  /** Store-backed intakes: whom to tell, read from the job's notify file. */
+  notify?: { custom_id: string; workflowId: string; status: string }[];
 }
 
 // audit
@@ -343,7 +346,86 @@ export interface SlaMissedInput {
 
 export interface CheckIntakeJobsInput {
   intake: string;
-  jobs: { jobId: string; notifyIds: string[] }[];
+  /**
+   * `ended`: the job said it ended (its signal came after its summary was written), so it is not described.
+   * `notifyKey`: the store file naming the requests whose owners wait for a signal (store-backed intakes).
+   */
+  jobs: { jobId: string; notifyIds: string[]; ended?: boolean; notifyKey?: string }[];
+}
+
+/** One line of a buffer chunk in the store: what the intake needs to cut a request, never its body. */
+export interface BufferLine {
+  customId: string;
+  segment: string;
+  tier: 'urgent' | 'standard' | 'bulk';
+  enqueuedAtMs: number;
+  deadlineMs: number;
+  cutByMs: number;
+  notifyWorkflowId?: string;
+}
+
+/** What the workflow keeps of a chunk: its key and a summary; `taken` lines are already cut. */
+export interface ChunkRef {
+  key: string;
+  tier: 'urgent' | 'standard' | 'bulk';
+  count: number;
+  taken: number;
+  /** Earliest cut time, deadline and enqueue time of the lines not yet taken (or of all, conservatively). */
+  cutByMs: number;
+  deadlineMs: number;
+  enqueuedAtMs: number;
+}
+
+export interface AdmitInput {
+  intake: string;
+  segment: string;
+  /** Base key of the chunks this call writes (one per tier: `<chunkKey>` with the tier before .jsonl). */
+  chunkKey: string;
+  /** How many requests may still be accepted (room under maxBuffered). */
+  room: number;
+  /** The update's time: each request's deadline and cut time are planned from it (planBuffered). */
+  nowMs: number;
+  /** What planning needs of the intake's options. */
+  plan: Pick<IntakeOptions, 'tiers' | 'cutLeadMs' | 'defaultTier'>;
+  /** The update's items as the client sent them (EnqueueItem), in order, without those the workflow answered itself. */
+  items: { custom_id: string; tier?: Tier; deadlineMs?: number; notifyWorkflowId?: string }[];
+}
+
+/** The state a duplicate's first request is in, in words the client shows. */
+export interface AdmitAnswer {
+  custom_id: string;
+  status: 'accepted' | 'duplicate' | 'refused';
+  reason?: string;
+}
+
+export interface AdmitResult {
+  /** The answers other than `accepted` (kept short: history holds them), by index in `items`. */
+  notAccepted: (AdmitAnswer & { at: number })[];
+  accepted: number;
+  chunks: ChunkRef[];
+}
+
+/** The durable record of one accepted request (intakeKeys.requestRecord). */
+export interface RequestRecord {
+  custom_id: string;
+  segment: string;
+  tier: 'urgent' | 'standard' | 'bulk';
+  acceptedAtMs: number;
+  /** Set when its sub-batch is cut. */
+  jobId?: string;
+}
+
+export interface CutChunksInput {
+  intake: string;
+  jobId: string;
+  parts: { key: string; from: number; to: number }[];
+}
+
+export interface CompactInput {
+  intake: string;
+  key: string;
+  tier: 'urgent' | 'standard' | 'bulk';
+  parts: { key: string; from: number }[];
 }
 
 /** Every activity the worker registers, by the name workflows call it. */
@@ -450,6 +532,9 @@ export interface SluiceActivities {
   finalizeJob: (input: FinalizeInput) => Promise<JobSummary>;
   cutIntakeShard(input: CutInput): Promise<{ inputKey: string; requestCount: number }>;
   checkIntakeJobs: (input: CheckIntakeJobsInput) => Promise<{ finished: FinishedJob[] }>;
+  admitIntakeRequests: (input: AdmitInput) => Promise<AdmitResult>;
+  cutIntakeChunks: (input: CutChunksInput) => Promise<{ inputKey: string; requestCount: number; notifyKey?: string }>;
+  compactIntakeChunks: (input: CompactInput) => Promise<ChunkRef>;
   snapshotAuditInput: (input: SnapshotAuditInput) => Promise<AuditSnapshot>;
   reconcileAccount: (input: ReconcileInput) => Promise<ReconcileResult>;
   stageRequests: (input: StageInput) => Promise<StagedInput>;

@@ -85,6 +85,12 @@ export const intakeStatusQuery = defineQuery<IntakeStatus>('intakeStatus');
 
 export const requestStatusQuery = defineQuery<RequestStatus, [string]>('requestStatus');
 
+/** Cut every waiting request now, whatever its tier and however few; answers how many were cut (or will be). */
+export const flushUpdate = defineUpdate<{ requests: number }, []>('flush');
+
+/** A sub-batch job of an intake tells it that it ended (its summary is written); polling is the fallback. */
+export const subBatchDoneSignal = defineSignal<[{ jobId: string }]>('subBatchDone');
+
 /** Sent to a workflow that asked to be told when its request is done. */
 export const requestDoneSignal =
   defineSignal<[{ intake: string; custom_id: string; status: string; jobId: string }]>('sluiceRequestDone');
@@ -118,6 +124,21 @@ export interface IntakeStatus {
   counters: IntakeCounters;
   cuts: number;
   run: number;
+  /** Why the next cut of each waiting tier waits (absent from intakes started before it existed). */
+  waits?: TierWait[];
+  /** Requests per sub-batch. */
+  batchSize?: number;
+  /** Sub-batches in flight and the most allowed: at the limit, cuts wait for room. */
+  maxJobsInFlight?: number;
+}
+
+export interface TierWait {
+  tier: Tier;
+  waiting: number;
+  /** When the cut comes at the latest (the latest safe submission less the cut lead). */
+  cutAtMs: number;
+  /** The latest submission that still meets the earliest deadline. */
+  latestSafeMs: number;
 }
 
 // An audit

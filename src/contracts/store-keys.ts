@@ -68,6 +68,16 @@ export const intakeKeys = {
   segment: (intake: string, id: string) => `intakes/${intake}/segments/${id}.jsonl`,
   deadLetter: (intake: string, jobId: string) => `intakes/${intake}/dead-letter/${jobId}.jsonl`,
   deadLetters: (intake: string) => `intakes/${intake}/dead-letter/`,
+  /**
+   * One request's durable record (first acceptance, then its sub-batch job), for de-duplication over the intake's
+   * whole life: named by the intake's name, so a recreated intake of the same name still knows it.
+   */
+  requestRecord: (intake: string, customId: string) => `intakes/${intake}/ids/${idBucket(customId)}/${customId}.json`,
+  /** A chunk of the buffer: ids, tiers and times of accepted requests (one line each), sorted by cut time. */
+  bufferChunk: (intake: string, incarnation: string, seq: number) =>
+    `intakes/${intake}/buffer/${incarnation}/c${String(seq).padStart(9, '0')}.jsonl`,
+  /** Requests of one sub-batch job whose owners wait for a completion signal. */
+  notify: (intake: string, jobId: string) => `intakes/${intake}/notify/${jobId}.json`,
 };
 
 /** Audits: one report per run, and the copied results of batches no job collected. */
@@ -80,3 +90,10 @@ export const auditKeys = {
   /** What a snapshot read: files, sizes, where each file's lines start. Written last: its presence means done. */
   snapshot: (jobId: string) => `jobs/${jobId}/snapshot.json`,
 };
+
+/** 256 directories for a day of ids, by a small pure hash (FNV-1a) so sequential ids spread too. */
+function idBucket(id: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193) >>> 0;
+  return (h & 0xff).toString(16).padStart(2, '0');
+}

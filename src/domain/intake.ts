@@ -64,11 +64,19 @@ export const IntakeOptionsSchema = z.strictObject({
     }),
   /** Cut this long before the latest safe submission, so the sub-batch is still trusted when it is sent. */
   cutLeadMs: DurationSchema.default(60_000),
-  /** How often sub-batches in flight are checked for completion. */
+  /** Intakes started before sub-batches reported back: how often sub-batches in flight are described. */
   checkEveryMs: DurationSchema.default(10_000),
+  /**
+   * Sub-batch jobs signal the intake when they end; one not heard from for this long is described instead (a job
+   * terminated from outside never signals).
+   */
+  silentCheckAfterMs: DurationSchema.default(600_000),
   /** Continue as new past this many history events. */
   maxHistoryEvents: z.number().int().min(500).default(5_000),
-  /** How many finished custom_ids are remembered for de-duplication (beyond those buffered or in flight). */
+  /**
+   * Intakes started before per-request records: how many finished custom_ids are remembered for de-duplication.
+   * Newer intakes keep a record per custom_id in the store for as long as their results are kept.
+   */
   rememberDone: z.number().int().min(0).max(50_000).default(10_000),
 });
 export type IntakeOptionsInput = z.input<typeof IntakeOptionsSchema>;
@@ -84,7 +92,7 @@ export interface Buffered {
   cutByMs: number;
 }
 
-export function tierRule(o: IntakeOptions, tier: Exclude<Tier, 'urgent'>): TierRule {
+export function tierRule(o: Pick<IntakeOptions, 'tiers'>, tier: Exclude<Tier, 'urgent'>): TierRule {
   return o.tiers[tier];
 }
 
@@ -93,7 +101,7 @@ export function planBuffered(
   customId: string,
   tier: Exclude<Tier, 'urgent'>,
   nowMs: number,
-  o: IntakeOptions,
+  o: Pick<IntakeOptions, 'tiers' | 'cutLeadMs'>,
   ownDeadlineMs?: number,
 ): Buffered {
   const rule = tierRule(o, tier);

@@ -89,6 +89,8 @@ export interface JobSpec {
   /** Where the input came from, for the summary (a path; never its content). */
   source?: string;
   submittedAtMs?: number;
+  /** A workflow (the intake that cut this job) told by the subBatchDone signal once the summary is written. */
+  reportTo?: string;
 }
 
 /** One validated request as the client stores it: defaults merged, custom_id given or derived. */

@@ -4,7 +4,7 @@
  */
 import { formatDuration } from '../domain/duration';
 import { nextCutMs, TIERS, type Buffered, type IntakeOptions, type Tier } from '../domain/intake';
-import type { IntakeCounters, IntakeStatus } from '../contracts/messages';
+import type { IntakeCounters, IntakeStatus, TierWait } from '../contracts/messages';
 
 export interface BufferedRequest extends Buffered {
   /** Store key of the segment (one enqueue call) holding its body. */
@@ -90,7 +90,25 @@ export function intakeStatusOf(s: IntakeState, o: IntakeOptions, nowMs: number):
     counters: s.counters,
     cuts: s.cuts,
     run: s.run,
+    waits: legacyWaits(s, o),
+    batchSize: o.batchSize,
+    maxJobsInFlight: o.maxJobsInFlight,
   };
+}
+
+function legacyWaits(s: IntakeState, o: IntakeOptions): TierWait[] {
+  const waits: TierWait[] = [];
+  if (s.urgent.length) {
+    const at = Math.min(...s.urgent.map((u) => u.enqueuedAtMs));
+    waits.push({ tier: 'urgent', waiting: s.urgent.length, cutAtMs: at, latestSafeMs: at });
+  }
+  for (const tier of ['standard', 'bulk'] as const) {
+    const mine = s.buffer.filter((b) => b.tier === tier);
+    if (!mine.length) continue;
+    const cutAtMs = Math.min(...mine.map((b) => b.cutByMs));
+    waits.push({ tier, waiting: mine.length, cutAtMs, latestSafeMs: cutAtMs + o.cutLeadMs });
+  }
+  return waits;
 }
 
 export function intakeDetails(st: IntakeStatus): string {

@@ -10,6 +10,7 @@ import {
   CancellationScope,
   condition,
   continueAsNew,
+  getExternalWorkflowHandle,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -28,7 +29,7 @@ import { detailsMarkdown, initialJobState, progressOf, type JobPhase, type JobSt
 import { syncLane } from './job-sync-lane';
 import { dropUnsent, retriesPacked, takeShard } from './job-transitions';
 import { SluiceDeadline, SluiceJobName, SluicePhase, SluicePriority, SluiceSlaAtRisk } from './search-attributes';
-import { cancelSignal, progressQuery, setBudgetUpdate } from '../contracts/messages';
+import { cancelSignal, progressQuery, setBudgetUpdate, subBatchDoneSignal } from '../contracts/messages';
 import { newLimitProblem, withLimit } from '../domain/budget';
 import { budgetViewOf, initialBudget, reserveShards, withinBudget } from './job-budget';
 
@@ -198,6 +199,7 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
   await seat.leave();
   s.heldReason = undefined;
   setPhase(s.fatalError ? 'failed' : jobCanceled ? 'canceled' : canary.canaryStopped(s) ? 'stopped' : 'done', 'nothing: the job is over');
+  if (spec.reportTo) await reportEnd(spec.reportTo, spec.jobId);
   if (s.fatalError) throw ApplicationFailure.nonRetryable(`Job ${spec.jobId} stopped: ${s.fatalError}`, 'JobFailed');
   return { summary };
 
@@ -290,5 +292,14 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
     dropUnsent(s);
     if (s.inFlight.length === 0) return;
     await batches.cancel(s.inFlight, `cancel ${s.inFlight.length} batches`);
+  }
+}
+
+/** Tells the intake that cut this job that it ended; an intake gone or closed polls instead, so a failure is fine. */
+async function reportEnd(workflowId: string, jobId: string): Promise<void> {
+  try {
+    await getExternalWorkflowHandle(workflowId).signal(subBatchDoneSignal, { jobId });
+  } catch {
+    // Nobody to tell: the intake's fallback describe finds the job ended.
   }
 }

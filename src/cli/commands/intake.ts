@@ -1,15 +1,11 @@
-/** `sluice intake create|list|status` and `sluice enqueue NAME FILE|-`: requests that arrive over time. */
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
+/** `sluice intake create|list|status|flush`: named intakes, requests that arrive over time (enqueue.ts adds them). */
 import { Option, type Command } from 'commander';
-import { createIntake, enqueue, intakeStatus, type IntakeRequest } from '../../client/intake';
+import { createIntake, flushIntake, intakeStatus } from '../../client/intake';
 import { formatDuration } from '../../domain/duration';
 import { TIERS, type IntakeOptionsInput, type Tier } from '../../domain/intake';
-import { UsageError } from '../errors';
+import { describeWaits } from '../../domain/intake-wording';
 import { openContext } from '../context';
 import { int } from '../parse';
-
-const ENQUEUE_CHUNK = 500;
 
 export function registerIntakeCommands(program: Command) {
   const intake = program.command('intake').description('named intakes: requests that arrive over time, sent in sub-batches by size or SLA window');
@@ -52,6 +48,19 @@ export function registerIntakeCommands(program: Command) {
       }
     });
   intake
+    .command('flush')
+    .description('cut everything waiting into sub-batches now, whatever its tier')
+    .argument('<name>')
+    .action(async (name: string) => {
+      const ctx = await openContext();
+      try {
+        const { requests } = await flushIntake(ctx.client, name);
+        console.log(requests ? `Intake ${name}: ${requests} waiting requests are being cut into sub-batches now.` : `Intake ${name}: nothing waits.`);
+      } finally {
+        await ctx.close();
+      }
+    });
+  intake
     .command('status')
     .argument('<name>')
     .option('--json', 'print it as JSON')
@@ -61,11 +70,16 @@ export function registerIntakeCommands(program: Command) {
         const st = await intakeStatus(ctx.client, name);
         if (opts.json) return console.log(JSON.stringify(st, null, 2));
         const d = st.depthByTier;
+        // The query's own clock is the workflow's last step: times are absolute, remaining is reckoned here.
+        const now = Date.now();
+        const nextCutAt = st.waits?.length ? Math.min(...st.waits.map((w) => w.cutAtMs)) : undefined;
+        const nextCut = nextCutAt !== undefined ? Math.max(0, nextCutAt - now) : st.nextCutInMs;
         console.log(
           [
             `Intake ${name}`,
             `  waiting     ${d.bulk} bulk, ${d.standard} standard, ${d.urgent} urgent (oldest ${formatDuration(st.oldestWaitMs)})`,
-            `  next cut    ${st.nextCutInMs === undefined ? '—' : `in ${formatDuration(st.nextCutInMs)}`}`,
+            `  next cut    ${nextCut === undefined ? '—' : `in ${formatDuration(nextCut)}`}`,
+            ...describeWaits(st, now).map((line) => `    ${line}`),
             `  in flight   ${st.requestsInFlight} requests in ${st.jobsInFlight} sub-batches`,
             `  done        ${st.counters.succeeded} succeeded, ${st.counters.failed} failed (see dead-letter in the store)`,
             `  fill rate   ${(st.fillRate * 100).toFixed(0)} % of ${st.cuts} sub-batches`,
@@ -77,44 +91,4 @@ export function registerIntakeCommands(program: Command) {
       }
     });
 
-  program
-    .command('enqueue')
-    .description('add requests to an intake (created on first use); each line {"custom_id", "params", "tier"?, "deadline"?}')
-    .argument('<name>', 'the intake')
-    .argument('<file>', 'a JSONL file, or - for standard input')
-    .action(async (name: string, file: string) => {
-      const ctx = await openContext();
-      let accepted = 0;
-      let other = 0;
-      try {
-        const target = { client: ctx.client, store: ctx.store, taskQueue: ctx.config.SLUICE_TASK_QUEUE, intake: name };
-        let chunk: IntakeRequest[] = [];
-        const flush = async () => {
-          for (const a of await enqueue(target, chunk)) {
-            if (a.status === 'accepted') accepted++;
-            else {
-              other++;
-              console.error(`${a.custom_id}: ${a.status}${a.reason ? ` (${a.reason})` : ''}`);
-            }
-          }
-          chunk = [];
-        };
-        const lines = createInterface({ input: file === '-' ? process.stdin : createReadStream(file), crlfDelay: Infinity });
-        let n = 0;
-        for await (const line of lines) {
-          n++;
-          if (!line.trim()) continue;
-          try {
-            chunk.push(JSON.parse(line) as IntakeRequest);
-          } catch {
-            throw new UsageError(`${file}:${n}: is not valid JSON`);
-          }
-          if (chunk.length >= ENQUEUE_CHUNK) await flush();
-        }
-        if (chunk.length) await flush();
-        console.log(`${accepted} accepted, ${other} not (see above).`);
-      } finally {
-        await ctx.close();
-      }
-    });
 }

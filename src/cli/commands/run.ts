@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { modelCatalogFromEnv } from '../../anthropic/model-catalog';
 import { startJob } from '../../client/jobs';
 import { InputError, parseConfig } from '../../domain/errors';
-import { JobOptionsSchema } from '../../domain/job';
+import { JobOptionsSchema, type JobOptionsInput } from '../../domain/job';
 import { openContext } from '../context';
 import { howToGetResults, StoppedFollowingError, waitRiding, warnWhileNoWorker } from '../follow-job';
 import { addJobShapeOptions } from '../job-flags';

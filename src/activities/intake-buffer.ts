@@ -1,0 +1,177 @@
+/**
+ * The store-backed intake's buffer: admitting requests (one durable record per custom_id, claimed exclusively, so a
+ * custom_id is accepted once for the intake's whole life), writing what was accepted as buffer chunks, cutting chunk
+ * lines into a sub-batch job's input, and merging chunks so the workflow keeps a handful of summaries. Each can run
+ * twice: a record claimed by the same segment is its own, and every blob is rewritten with the same bytes.
+ */
+import type { ActivityDeps } from './deps';
+import type {
+  AdmitInput,
+  AdmitResult,
+  BufferLine,
+  ChunkRef,
+  CompactInput,
+  CutChunksInput,
+  JobSummary,
+  RequestRecord,
+} from '../contracts/activities';
+import { intakeKeys } from '../contracts/store-keys';
+import { planBuffered } from '../domain/intake';
+import { jobKeys, type NormalizedRequest } from '../domain/job';
+import type { BlobStore } from '../store/blob-store';
+import { outcomeIn } from '../store/outcomes';
+
+/** Records claimed at once: enough to keep a bunch of 500 quick, few enough not to exhaust file handles. */
+const PARALLEL_CLAIMS = 64;
+
+export function intakeBufferActivities({ store }: ActivityDeps) {
+  return {
+    async admitIntakeRequests(input: AdmitInput): Promise<AdmitResult> {
+      const planned = input.items.map((item) => planLine(input, item));
+      // First what the records say, then room given out in the update's order: the same input, the same answers.
+      const seen = await inBatches(planned, PARALLEL_CLAIMS, (line) => look(store, input, line.customId));
+      const notAccepted: AdmitResult['notAccepted'] = [];
+      const toClaim: BufferLine[] = [];
+      let admitted = 0;
+      for (const [at, line] of planned.entries()) {
+        const c = seen[at]!;
+        if (c.kind === 'duplicate') notAccepted.push({ at, custom_id: line.customId, status: 'duplicate', reason: c.reason });
+        else if (c.kind === 'free' && admitted >= input.room) notAccepted.push({ at, custom_id: line.customId, status: 'refused', reason: 'queue full' });
+        else {
+          if (c.kind === 'free') toClaim.push(line);
+          admitted++;
+        }
+      }
+      const lost = new Map<string, string>();
+      await inBatches(toClaim, PARALLEL_CLAIMS, async (line) => {
+        const key = recordKey(input, line.customId);
+        if (await store.createJsonExclusive(key, recordOf(line))) return;
+        // Created meanwhile: by this call's own earlier attempt (cut short), or, never in one intake, by another.
+        const now = await store.readJson<RequestRecord>(key).catch(() => undefined);
+        if (!now) await store.writeJson(key, recordOf(line));
+        else if (now.segment !== input.segment) lost.set(line.customId, await describeFirst(store, now));
+      });
+      for (const [at, line] of planned.entries()) {
+        const reason = lost.get(line.customId);
+        if (reason !== undefined) notAccepted.push({ at, custom_id: line.customId, status: 'duplicate', reason });
+      }
+      const refusedAt = new Set(notAccepted.map((a) => a.at));
+      const accepted = planned.filter((_, at) => !refusedAt.has(at));
+      const chunks: ChunkRef[] = [];
+      for (const tier of ['urgent', 'standard', 'bulk'] as const) {
+        const lines = accepted.filter((l) => l.tier === tier).sort((a, b) => a.cutByMs - b.cutByMs);
+        if (lines.length === 0) continue;
+        const key = input.chunkKey.replace(/\.jsonl$/, `-${tier}.jsonl`);
+        await store.writeLines(key, lines.map((l) => JSON.stringify(l)));
+        chunks.push(summarize(key, tier, lines));
+      }
+      return { notAccepted: notAccepted.sort((a, b) => a.at - b.at), accepted: accepted.length, chunks };
+    },
+
+    async cutIntakeChunks(input: CutChunksInput): Promise<{ inputKey: string; requestCount: number; notifyKey?: string }> {
+      const lines: BufferLine[] = [];
+      for (const part of input.parts) lines.push(...(await readChunk(store, part.key)).slice(part.from, part.to));
+      const bodies = new Map<string, NormalizedRequest>();
+      const wanted = new Set(lines.map((l) => l.customId));
+      for (const segment of new Set(lines.map((l) => l.segment))) {
+        for await (const text of store.readLines(segment)) {
+          const request = JSON.parse(text) as NormalizedRequest;
+          if (wanted.has(request.custom_id) && !bodies.has(request.custom_id)) bodies.set(request.custom_id, request);
+        }
+      }
+      const missing = lines.filter((l) => !bodies.has(l.customId)).map((l) => l.customId);
+      if (missing.length) throw new Error(`Intake ${input.intake}: no stored body for ${missing.slice(0, 5).join(', ')}`);
+      const inputKey = jobKeys.input(input.jobId);
+      await store.writeLines(inputKey, lines.map((l, n) => JSON.stringify({ ...bodies.get(l.customId)!, line: n + 1 })));
+      const notify = lines.filter((l) => l.notifyWorkflowId).map((l) => [l.customId, l.notifyWorkflowId!]);
+      let notifyKey: string | undefined;
+      if (notify.length) {
+        notifyKey = intakeKeys.notify(input.intake, input.jobId);
+        await store.writeJson(notifyKey, notify);
+      }
+      // Each record now names its job: a duplicate is answered "in job X", then "done in job X".
+      await inBatches(lines, PARALLEL_CLAIMS, async (l) => {
+        const key = intakeKeys.requestRecord(input.intake, l.customId);
+        const record = await store.readJson<RequestRecord>(key).catch(() => undefined);
+        const base = record && record.segment === l.segment ? record : { custom_id: l.customId, segment: l.segment, tier: l.tier, acceptedAtMs: l.enqueuedAtMs };
+        await store.writeJson(key, { ...base, jobId: input.jobId });
+      });
+      return { inputKey, requestCount: lines.length, notifyKey };
+    },
+
+    async compactIntakeChunks(input: CompactInput): Promise<ChunkRef> {
+      // Run twice, the sources are still there (they are never deleted here) and the merge is the same.
+      const lines: BufferLine[] = [];
+      for (const part of input.parts) lines.push(...(await readChunk(store, part.key)).slice(part.from));
+      lines.sort((a, b) => a.cutByMs - b.cutByMs);
+      await store.writeLines(input.key, lines.map((l) => JSON.stringify(l)));
+      return summarize(input.key, input.tier, lines);
+    },
+  };
+}
+
+type Seen = { kind: 'free' } | { kind: 'ours' } | { kind: 'duplicate'; reason: string };
+
+/**
+ * What the custom_id's record says. The workflow never admits one custom_id in two calls at once, so a record that
+ * cannot be read is this call's own earlier attempt, cut short after it created the file.
+ */
+async function look(store: BlobStore, input: AdmitInput, customId: string): Promise<Seen> {
+  const existing = await store.readJson<RequestRecord>(recordKey(input, customId)).catch(() => 'unreadable' as const);
+  if (existing === undefined || existing === 'unreadable') return { kind: 'free' };
+  if (existing.segment === input.segment) return { kind: 'ours' };
+  return { kind: 'duplicate', reason: await describeFirst(store, existing) };
+}
+
+/** "already accepted: buffered (bulk) since 12:03:04 UTC" / "... in job X" / "... done in job X: succeeded". */
+export async function describeFirst(store: BlobStore, r: RequestRecord): Promise<string> {
+  const since = new Date(r.acceptedAtMs).toISOString().replace('T', ' ').slice(0, 19);
+  if (!r.jobId) return `already accepted ${since} UTC: buffered (${r.tier})`;
+  const summary = await store.readJson<JobSummary>(jobKeys.output(r.jobId, 'summary.json'));
+  if (!summary) return `already accepted ${since} UTC: in job ${r.jobId}`;
+  const outcome = await outcomeIn(store, r.jobId, r.custom_id);
+  return `already accepted ${since} UTC: done in job ${r.jobId}: ${outcome?.status ?? 'no outcome'}`;
+}
+
+function recordKey(input: AdmitInput, customId: string) {
+  return intakeKeys.requestRecord(input.intake, customId);
+}
+
+function recordOf(line: BufferLine): RequestRecord {
+  return { custom_id: line.customId, segment: line.segment, tier: line.tier, acceptedAtMs: line.enqueuedAtMs };
+}
+
+/** Deadline and cut time of one request, planned as the workflow's rule says (urgent: due at once). */
+function planLine(input: AdmitInput, item: AdmitInput['items'][number]): BufferLine {
+  const tier = item.tier ?? input.plan.defaultTier;
+  const now = input.nowMs;
+  const planned =
+    tier === 'urgent'
+      ? { customId: item.custom_id, tier, enqueuedAtMs: now, deadlineMs: now, cutByMs: now }
+      : planBuffered(item.custom_id, tier, now, input.plan, item.deadlineMs);
+  return { ...planned, segment: input.segment, ...(item.notifyWorkflowId ? { notifyWorkflowId: item.notifyWorkflowId } : {}) };
+}
+
+async function readChunk(store: BlobStore, key: string): Promise<BufferLine[]> {
+  const lines: BufferLine[] = [];
+  for await (const text of store.readLines(key)) lines.push(JSON.parse(text) as BufferLine);
+  return lines;
+}
+
+function summarize(key: string, tier: ChunkRef['tier'], lines: BufferLine[]): ChunkRef {
+  return {
+    key,
+    tier,
+    count: lines.length,
+    taken: 0,
+    cutByMs: lines.reduce((m, l) => Math.min(m, l.cutByMs), Infinity),
+    deadlineMs: lines.reduce((m, l) => Math.min(m, l.deadlineMs), Infinity),
+    enqueuedAtMs: lines.reduce((m, l) => Math.min(m, l.enqueuedAtMs), Infinity),
+  };
+}
+
+async function inBatches<T, R>(items: readonly T[], size: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += size) out.push(...(await Promise.all(items.slice(i, i + size).map(fn))));
+  return out;
+}

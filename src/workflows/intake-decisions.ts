@@ -1,0 +1,100 @@
+/**
+ * Decisions of the store-backed intake, pure over what its workflow keeps (chunk summaries, jobs in flight):
+ * which chunk lines to cut into the next sub-batches, when chunks are compacted, how long to wait, and why a cut
+ * waits. Unit-tested without a server (test/intake-decisions.test.ts).
+ */
+import type { ChunkRef } from '../contracts/activities';
+import type { TierWait } from '../contracts/messages';
+import { TIERS, type IntakeOptions, type Tier } from '../domain/intake';
+
+export interface PlannedCut {
+  tier: Tier;
+  parts: { key: string; from: number; to: number }[];
+  count: number;
+  /** The earliest deadline among the chunks it takes from (conservative: a chunk's summary is its earliest). */
+  deadlineMs: number;
+}
+
+const left = (c: ChunkRef) => c.count - c.taken;
+
+/**
+ * The cuts due now, most pressing first: urgent requests at once; per coalesced tier, full sub-batches, then the
+ * rest (up to one sub-batch) when its earliest cut time has come or a flush asks. Chunks are taken in order of
+ * their cut time, each from where the last cut stopped.
+ */
+export function planCuts(chunks: readonly ChunkRef[], nowMs: number, batchSize: number, flush = false): PlannedCut[] {
+  const cuts: PlannedCut[] = [];
+  for (const tier of TIERS) {
+    const mine = chunks
+      .filter((c) => c.tier === tier && left(c) > 0)
+      .map((c) => ({ ...c }))
+      .sort((a, b) => a.cutByMs - b.cutByMs || a.enqueuedAtMs - b.enqueuedAtMs || (a.key < b.key ? -1 : 1));
+    let available = mine.reduce((n, c) => n + left(c), 0);
+    let i = 0;
+    while (available > 0) {
+      const due = tier === 'urgent' || flush || available >= batchSize || (mine[i] !== undefined && mine[i]!.cutByMs <= nowMs);
+      if (!due) break;
+      const cut: PlannedCut = { tier, parts: [], count: 0, deadlineMs: Infinity };
+      while (cut.count < batchSize && i < mine.length) {
+        const c = mine[i]!;
+        const take = Math.min(left(c), batchSize - cut.count);
+        cut.parts.push({ key: c.key, from: c.taken, to: c.taken + take });
+        cut.deadlineMs = Math.min(cut.deadlineMs, c.deadlineMs);
+        cut.count += take;
+        c.taken += take;
+        if (left(c) === 0) i++;
+      }
+      available -= cut.count;
+      cuts.push(cut);
+    }
+  }
+  return cuts;
+}
+
+/** Marks a cut's lines taken and drops chunks that are used up. */
+export function applyCut(chunks: readonly ChunkRef[], cut: PlannedCut): ChunkRef[] {
+  const to = new Map(cut.parts.map((p) => [p.key, p.to]));
+  return chunks
+    .map((c) => (to.has(c.key) ? { ...c, taken: to.get(c.key)! } : c))
+    .filter((c) => left(c) > 0);
+}
+
+/**
+ * Chunks to merge into one when a tier holds more than `maxChunksPerTier`: all of that tier's, so the workflow
+ * keeps at most a handful of summaries per tier whatever the buffer's size.
+ */
+export function compactionDue(chunks: readonly ChunkRef[], maxChunksPerTier: number): { tier: Tier; keys: string[] } | undefined {
+  for (const tier of TIERS) {
+    const mine = chunks.filter((c) => c.tier === tier);
+    if (mine.length > maxChunksPerTier) return { tier, keys: mine.map((c) => c.key) };
+  }
+  return undefined;
+}
+
+export function bufferedCount(chunks: readonly ChunkRef[]): number {
+  return chunks.reduce((n, c) => n + left(c), 0);
+}
+
+/** Per tier with something waiting: how many, and when its next cut comes at the latest. */
+export function tierWaits(chunks: readonly ChunkRef[], o: IntakeOptions): TierWait[] {
+  const waits: TierWait[] = [];
+  for (const tier of TIERS) {
+    const mine = chunks.filter((c) => c.tier === tier && left(c) > 0);
+    if (mine.length === 0) continue;
+    const cutAtMs = Math.min(...mine.map((c) => c.cutByMs));
+    waits.push({ tier, waiting: mine.reduce((n, c) => n + left(c), 0), cutAtMs, latestSafeMs: cutAtMs + o.cutLeadMs });
+  }
+  return waits;
+}
+
+/** Jobs not heard from for `silentMs` are described (the fallback for a signal that never came). */
+export function silentJobs<J extends { jobId: string; lastHeardMs: number }>(jobs: readonly J[], nowMs: number, silentMs: number): J[] {
+  return jobs.filter((j) => nowMs - j.lastHeardMs >= silentMs);
+}
+
+/** How long the loop may sleep: until the next cut time, the next fallback check, or a day. */
+export function waitMs(chunks: readonly ChunkRef[], jobs: readonly { lastHeardMs: number }[], nowMs: number, silentMs: number): number {
+  const nextCut = Math.min(...chunks.filter((c) => left(c) > 0).map((c) => c.cutByMs));
+  const nextCheck = Math.min(...jobs.map((j) => j.lastHeardMs + silentMs));
+  return Math.max(1, Math.min(nextCut - nowMs, nextCheck - nowMs, 24 * 3_600_000));
+}

@@ -1,0 +1,284 @@
+/**
+ * The intake with its buffer and de-duplication records in the store. An `enqueue` update has its requests
+ * admitted by an activity (one durable record per custom_id, so one is accepted once for the intake's whole life)
+ * and keeps only the summary of the chunk written for them. Cuts take chunk lines into child jobs, which signal
+ * back when they end; a job not heard from for `silentCheckAfterMs` is described instead. What the workflow keeps
+ * is a few summaries and the jobs in flight, whatever the buffer's depth, so it continues as new with a small input.
+ */
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  ParentClosePolicy,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { AdmitInput, FinishedJob, SluiceActivities } from '../contracts/activities';
+import {
+  enqueueUpdate,
+  flushUpdate,
+  intakeStatusQuery,
+  requestDoneSignal,
+  requestStatusQuery,
+  subBatchDoneSignal,
+  type EnqueueInput,
+  type EnqueueResult,
+} from '../contracts/messages';
+import { intakeKeys } from '../contracts/store-keys';
+import { intakeWorkflowId } from '../contracts/workflow-ids';
+import { CUSTOM_ID_PATTERN } from '../domain/custom-id';
+import type { IntakeOptions } from '../domain/intake';
+import { JobOptionsSchema, type JobSpec } from '../domain/job';
+import { NEVER_RETRIED_ERROR_TYPES } from './activity-options';
+import { applyCut, bufferedCount, compactionDue, planCuts, silentJobs, waitMs, type PlannedCut } from './intake-decisions';
+import { intakeDetails } from './intake-state';
+import { countRate, initialStoreIntakeState, storeIntakeStatus, type StoreIntakeState } from './intake-store-state';
+import { sluiceJob } from './job';
+
+export interface StoreIntakeInput {
+  name: string;
+  options: IntakeOptions;
+  state?: StoreIntakeState;
+}
+
+/** Chunk summaries kept per tier before they are merged into one. */
+const MAX_CHUNKS_PER_TIER = 32;
+
+const acts = proxyActivities<SluiceActivities>({
+  startToCloseTimeout: '30s',
+  // No attempt limit: an intake lives for weeks and must wait out an outage; a missing store blob is never retried.
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: NEVER_RETRIED_ERROR_TYPES },
+});
+
+/** The random end of the first run id of this intake's continue-as-new chain: the same in every run of it. */
+export function incarnationTag(firstRunId: string): string {
+  return firstRunId.replace(/-/g, '').slice(-10).toLowerCase();
+}
+
+export async function storeIntake({ name, options: o, state }: StoreIntakeInput): Promise<void> {
+  const s = state ?? initialStoreIntakeState(name);
+  const incarnation = incarnationTag(workflowInfo().firstExecutionRunId);
+  let dirty = false;
+  let flushing = false;
+  /** custom_ids in an admission that has not answered yet: one custom_id is never admitted by two calls at once. */
+  const admitting = new Set<string>();
+  let reserved = 0;
+
+  setHandler(intakeStatusQuery, () => storeIntakeStatus(s, o, Date.now()));
+  // Where a request is lives in its record in the store (intakeRequest reads it); the workflow holds no ids.
+  setHandler(requestStatusQuery, (customId) => ({ custom_id: customId, state: 'unknown' as const }));
+  setHandler(subBatchDoneSignal, ({ jobId }) => {
+    if (!s.ended.includes(jobId) && s.jobs.some((j) => j.jobId === jobId)) s.ended.push(jobId);
+    dirty = true;
+  });
+  // Answers once everything that waited is cut (or, with every sub-batch slot taken, as soon as the slots allow).
+  setHandler(flushUpdate, async () => {
+    const requests = bufferedCount(s.chunks);
+    flushing = true;
+    dirty = true;
+    await condition(() => !flushing);
+    return { requests };
+  });
+  setHandler(enqueueUpdate, admit, { validator: validateEnqueue });
+
+  for (;;) {
+    await condition(() => dirty, waitMs(s.chunks, s.jobs, Date.now(), o.silentCheckAfterMs));
+    dirty = false;
+
+    await countEnded();
+    await checkSilent();
+    await compactIfDue();
+    await cutWhatIsDue();
+    setCurrentDetails(intakeDetails(storeIntakeStatus(s, o, Date.now())));
+
+    const info = workflowInfo();
+    if (info.continueAsNewSuggested || info.historyLength > o.maxHistoryEvents) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof storeIntake>({ name, options: o, state: { ...s, run: s.run + 1 } });
+    }
+  }
+
+  function validateEnqueue(input: EnqueueInput) {
+    if (!input.segment || !Array.isArray(input.items) || input.items.length === 0) throw new Error('enqueue needs a segment and at least one item');
+    for (const item of input.items) {
+      if (typeof item.custom_id !== 'string' || !CUSTOM_ID_PATTERN.test(item.custom_id)) {
+        throw new Error(`custom_id must match ${CUSTOM_ID_PATTERN.source} (got ${JSON.stringify(item.custom_id)})`);
+      }
+    }
+    if (bufferedCount(s.chunks) + reserved >= o.maxBuffered) throw new Error(queueFullMessage(o));
+  }
+
+  async function admit(input: EnqueueInput): Promise<EnqueueResult> {
+    const results: EnqueueResult['results'] = [];
+    const items: AdmitInput['items'] = [];
+    const mine = new Set<string>();
+    const slot: number[] = [];
+    for (const item of input.items) {
+      if (mine.has(item.custom_id) || admitting.has(item.custom_id)) {
+        s.counters.duplicates++;
+        results.push({ custom_id: item.custom_id, status: 'duplicate', reason: 'being accepted by another enqueue call right now' });
+        continue;
+      }
+      mine.add(item.custom_id);
+      items.push(item);
+      slot.push(results.length);
+      results.push({ custom_id: item.custom_id, status: 'accepted' });
+    }
+    if (items.length === 0) return { results };
+    const room = Math.min(items.length, Math.max(0, o.maxBuffered - bufferedCount(s.chunks) - reserved));
+    reserved += room;
+    for (const id of mine) admitting.add(id);
+    try {
+      s.chunkSeq++;
+      const now = Date.now();
+      const admitted = await acts.admitIntakeRequests.executeWithOptions({ startToCloseTimeout: '30s', summary: `admit ${items.length} requests` }, [
+        {
+          intake: name,
+          segment: input.segment,
+          chunkKey: intakeKeys.bufferChunk(name, incarnation, s.chunkSeq),
+          room,
+          nowMs: now,
+          plan: { tiers: o.tiers, cutLeadMs: o.cutLeadMs, defaultTier: o.defaultTier },
+          items,
+        },
+      ]);
+      s.chunks.push(...admitted.chunks);
+      for (const r of admitted.notAccepted) {
+        if (r.status === 'duplicate') s.counters.duplicates++;
+        if (r.status === 'refused') s.counters.refusedFull++;
+        results[slot[r.at]!] = r.status === 'refused' ? { custom_id: r.custom_id, status: 'refused', reason: queueFullMessage(o) } : { custom_id: r.custom_id, status: r.status, reason: r.reason };
+      }
+      s.counters.enqueued += admitted.accepted;
+      s.rate = countRate(s.rate, now, admitted.accepted);
+    } finally {
+      reserved -= room;
+      for (const id of mine) admitting.delete(id);
+    }
+    dirty = true;
+    return { results };
+  }
+
+  async function compactIfDue() {
+    const due = compactionDue(s.chunks, MAX_CHUNKS_PER_TIER);
+    if (!due) return;
+    const keys = new Set(due.keys);
+    const parts = s.chunks.filter((c) => keys.has(c.key)).map((c) => ({ key: c.key, from: c.taken }));
+    s.chunkSeq++;
+    const merged = await acts.compactIntakeChunks.executeWithOptions(
+      { startToCloseTimeout: '2m', summary: `merge ${parts.length} ${due.tier} chunks` },
+      [{ intake: name, key: intakeKeys.bufferChunk(name, incarnation, s.chunkSeq), tier: due.tier, parts }],
+    );
+    s.chunks = [...s.chunks.filter((c) => !keys.has(c.key)), merged];
+  }
+
+  async function cutWhatIsDue() {
+    const cuts = planCuts(s.chunks, Date.now(), o.batchSize, flushing);
+    let all = true;
+    for (const cut of cuts) {
+      if (s.jobs.length >= o.maxJobsInFlight) {
+        all = false;
+        break;
+      }
+      await startCut(cut);
+    }
+    // A flush still waiting for room carries on at the next round.
+    if (all) flushing = false;
+  }
+
+  async function startCut(cut: PlannedCut) {
+    s.cuts++;
+    const jobId = `${intakeWorkflowId(name)}-${incarnation}-${String(s.cuts).padStart(6, '0')}`;
+    const made = await acts.cutIntakeChunks.executeWithOptions(
+      { startToCloseTimeout: '1m', summary: `cut ${cut.count} ${cut.tier} requests into ${jobId}` },
+      [{ intake: name, jobId, parts: cut.parts }],
+    );
+    s.chunks = applyCut(s.chunks, cut);
+    const rule = cut.tier === 'urgent' ? undefined : o.tiers[cut.tier];
+    const sla = rule
+      ? {
+          deadlineMs: cut.deadlineMs,
+          windowMs: rule.windowMs,
+          marginMs: rule.marginMs,
+          syncConcurrency: o.syncConcurrency,
+          ...(o.window === 'learned' ? { window: 'learned' } : {}),
+        }
+      : { mode: 'sync', syncConcurrency: o.syncConcurrency, syncThreshold: 0 };
+    const spec: JobSpec = {
+      jobId,
+      name: `${name}-${cut.tier}`,
+      inputKey: made.inputKey,
+      requestCount: made.requestCount,
+      options: JobOptionsSchema.parse({ ...o.job, batchSize: o.batchSize, sla }),
+      source: `intake ${name}`,
+      submittedAtMs: Date.now(),
+      reportTo: workflowInfo().workflowId,
+    };
+    await startChild(sluiceJob, {
+      workflowId: jobId,
+      args: [{ spec }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      staticSummary: `Sub-batch ${s.cuts} of intake "${name}": ${made.requestCount} ${cut.tier} requests`,
+    });
+    const now = Date.now();
+    s.jobs.push({ jobId, tier: cut.tier, requests: made.requestCount, startedAtMs: now, lastHeardMs: now, ...(made.notifyKey ? { notifyKey: made.notifyKey } : {}) });
+    s.counters.cutRequests += made.requestCount;
+    if (cut.tier !== 'urgent') {
+      s.counters.coalescedCuts++;
+      s.counters.coalescedRequests += made.requestCount;
+    }
+  }
+
+  /** Jobs that signalled their end: their summaries are written, so they are read without a describe. */
+  async function countEnded() {
+    if (s.ended.length === 0) return;
+    const ended = new Set(s.ended);
+    const jobs = s.jobs.filter((j) => ended.has(j.jobId));
+    const { finished } = await acts.checkIntakeJobs.executeWithOptions(
+      { startToCloseTimeout: '1m', summary: `count ${jobs.length} ended sub-batches` },
+      [{ intake: name, jobs: jobs.map((j) => ({ jobId: j.jobId, notifyIds: [], ended: true, ...(j.notifyKey ? { notifyKey: j.notifyKey } : {}) })) }],
+    );
+    s.ended = s.ended.filter((id) => !ended.has(id));
+    await settle(finished);
+  }
+
+  /** The fallback: jobs silent for long are described; a job terminated from outside never signals. */
+  async function checkSilent() {
+    const now = Date.now();
+    const silent = silentJobs(s.jobs, now, o.silentCheckAfterMs);
+    if (silent.length === 0) return;
+    const { finished } = await acts.checkIntakeJobs.executeWithOptions(
+      { startToCloseTimeout: '2m', summary: `describe ${silent.length} sub-batches not heard from` },
+      [{ intake: name, jobs: silent.map((j) => ({ jobId: j.jobId, notifyIds: [], ...(j.notifyKey ? { notifyKey: j.notifyKey } : {}) })) }],
+    );
+    for (const j of silent) j.lastHeardMs = now;
+    await settle(finished);
+  }
+
+  async function settle(finished: FinishedJob[]) {
+    for (const f of finished) {
+      if (!s.jobs.some((j) => j.jobId === f.jobId)) continue;
+      s.jobs = s.jobs.filter((j) => j.jobId !== f.jobId);
+      s.counters.succeeded += f.succeeded;
+      s.counters.failed += f.failed;
+      s.counters.other += f.other;
+      s.counters.costUsd += f.costUsd;
+      await Promise.all(
+        (f.notify ?? []).map(async (n) => {
+          try {
+            await getExternalWorkflowHandle(n.workflowId).signal(requestDoneSignal, { intake: name, custom_id: n.custom_id, status: n.status, jobId: f.jobId });
+          } catch {
+            // The waiting workflow is gone: nobody to tell.
+          }
+        }),
+      );
+    }
+  }
+}
+
+function queueFullMessage(o: IntakeOptions): string {
+  return `queue full: ${o.maxBuffered} requests are waiting (the intake's maxBuffered); retry later or raise the limit`;
+}

@@ -1,0 +1,133 @@
+// The intake's admission activity on a real store (a local directory, and PostgreSQL: SLUICE_TEST_DATABASE_URL,
+// which scripts/start-test-postgres.sh prints; without it that half fails rather than skips): a custom_id is claimed
+// once, a retried attempt of the same call gets the same answers, room is given out in order, and a duplicate names
+// where the first request is.
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { after, describe, test } from 'node:test';
+import { intakeBufferActivities } from '../src/activities/intake-buffer';
+import type { ActivityDeps } from '../src/activities/deps';
+import type { AdmitInput } from '../src/contracts/activities';
+import { intakeKeys } from '../src/contracts/store-keys';
+import { IntakeOptionsSchema } from '../src/domain/intake';
+import type { BlobStore } from '../src/store/blob-store';
+import { LocalDirectoryStore } from '../src/store/local-store';
+import { PostgresStore } from '../src/store/postgres-store';
+
+const o = IntakeOptionsSchema.parse({});
+const plan = { tiers: o.tiers, cutLeadMs: o.cutLeadMs, defaultTier: o.defaultTier };
+
+const closers: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const close of closers) await close();
+});
+
+const STORES: Record<string, () => Promise<BlobStore>> = {
+  'local directory': async () => new LocalDirectoryStore(await mkdtemp(path.join(os.tmpdir(), 'sluice-admit-'))),
+  postgres: () => {
+    const url = process.env.SLUICE_TEST_DATABASE_URL;
+    if (!url)
+      return Promise.reject(
+        new Error('SLUICE_TEST_DATABASE_URL is not set: export SLUICE_TEST_DATABASE_URL="$(scripts/start-test-postgres.sh)"'),
+      );
+    const store = new PostgresStore({
+      connectionString: url,
+      schema: `sluice_admit_${randomUUID().replaceAll('-', '').slice(0, 12)}`,
+    });
+    closers.push(() => store.close());
+    return Promise.resolve(store);
+  },
+};
+
+for (const [kind, makeStore] of Object.entries(STORES))
+  describe(kind, () => {
+    async function setUp() {
+      const store = await makeStore();
+      const acts = intakeBufferActivities({ store } as unknown as ActivityDeps);
+      const body = (id: string) =>
+        JSON.stringify({
+          custom_id: id,
+          line: 1,
+          params: { model: 'claude-haiku-4-5', max_tokens: 8, messages: [{ role: 'user', content: id }] },
+        });
+      const call = async (segmentId: string, ids: string[], room = 100, seq = 1): Promise<AdmitInput> => {
+        const segment = intakeKeys.segment('q', segmentId);
+        await store.writeLines(segment, ids.map(body));
+        return {
+          intake: 'q',
+          segment,
+          chunkKey: intakeKeys.bufferChunk('q', 'inc', seq),
+          room,
+          nowMs: Date.parse('2026-12-01T10:00:00Z'),
+          plan,
+          items: ids.map((custom_id) => ({ custom_id })),
+        };
+      };
+      return { store, acts, call };
+    }
+
+    test('the same call run twice answers the same; another call with the same custom_id is a duplicate naming its state', async () => {
+      const { acts, call } = await setUp();
+      const first = await call('seg-a', ['a', 'b']);
+      const once = await acts.admitIntakeRequests(first);
+      const twice = await acts.admitIntakeRequests(first);
+      assert.deepEqual(once.notAccepted, []);
+      assert.deepEqual(twice, once, 'a retried attempt changes nothing');
+      assert.equal(once.chunks[0]!.count, 2);
+
+      const other = await acts.admitIntakeRequests(await call('seg-b', ['b', 'c'], 100, 2));
+      assert.equal(other.accepted, 1);
+      assert.deepEqual(
+        other.notAccepted.map((a) => [a.at, a.custom_id, a.status]),
+        [[0, 'b', 'duplicate']],
+      );
+      assert.equal(other.notAccepted[0]!.reason, 'already accepted 2026-12-01 10:00:00 UTC: buffered (bulk)');
+
+      // Cut into a job: the record says so, and a later duplicate names the job.
+      await acts.cutIntakeChunks({
+        intake: 'q',
+        jobId: 'job-1',
+        parts: [{ key: once.chunks[0]!.key, from: 0, to: 2 }],
+      });
+      const later = await acts.admitIntakeRequests(await call('seg-c', ['a'], 100, 3));
+      assert.equal(later.notAccepted[0]!.reason, 'already accepted 2026-12-01 10:00:00 UTC: in job job-1');
+    });
+
+    test('room is given out in order; a refused request leaves no record and is accepted later', async () => {
+      const { store, acts, call } = await setUp();
+      const r = await acts.admitIntakeRequests(await call('seg-a', ['x', 'y', 'z'], 2));
+      assert.equal(r.accepted, 2);
+      assert.deepEqual(
+        r.notAccepted.map((a) => [a.custom_id, a.status]),
+        [['z', 'refused']],
+      );
+      assert.equal(await store.exists(intakeKeys.requestRecord('q', 'z')), false);
+      const again = await acts.admitIntakeRequests(await call('seg-b', ['z'], 5, 2));
+      assert.equal(again.accepted, 1);
+    });
+
+    test('merged chunks keep every line not yet cut, sorted by cut time', async () => {
+      const { acts, call } = await setUp();
+      const a = await acts.admitIntakeRequests(await call('seg-a', ['a1', 'a2', 'a3'], 100, 1));
+      const b = await acts.admitIntakeRequests(await call('seg-b', ['b1'], 100, 2));
+      const merged = await acts.compactIntakeChunks({
+        intake: 'q',
+        key: intakeKeys.bufferChunk('q', 'inc', 3),
+        tier: 'bulk',
+        parts: [
+          { key: a.chunks[0]!.key, from: 1 },
+          { key: b.chunks[0]!.key, from: 0 },
+        ],
+      });
+      assert.equal(merged.count, 3);
+      const cut = await acts.cutIntakeChunks({
+        intake: 'q',
+        jobId: 'job-2',
+        parts: [{ key: merged.key, from: 0, to: 3 }],
+      });
+      assert.equal(cut.requestCount, 3);
+    });
+  });

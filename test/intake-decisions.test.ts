@@ -1,0 +1,60 @@
+// The store-backed intake's decisions and its status wording, on states built here (no server).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { ChunkRef } from '../src/contracts/activities';
+import { IntakeOptionsSchema } from '../src/domain/intake';
+import { describeWaits, utcClock } from '../src/domain/intake-wording';
+import { applyCut, compactionDue, planCuts, silentJobs, tierWaits, waitMs } from '../src/workflows/intake-decisions';
+
+const chunk = (key: string, tier: ChunkRef['tier'], count: number, cutByMs: number, taken = 0): ChunkRef => ({
+  key,
+  tier,
+  count,
+  taken,
+  cutByMs,
+  deadlineMs: cutByMs + 1_000,
+  enqueuedAtMs: 0,
+});
+
+test('full sub-batches are cut at once, the rest only at its cut time', () => {
+  const chunks = [chunk('a', 'bulk', 150, 5_000), chunk('b', 'bulk', 30, 9_000)];
+  const now = planCuts(chunks, 1_000, 100);
+  assert.deepEqual(now.map((c) => c.parts), [[{ key: 'a', from: 0, to: 100 }]]);
+  const later = planCuts(applyCut(chunks, now[0]!), 5_000, 100);
+  assert.deepEqual(later.map((c) => c.parts), [[{ key: 'a', from: 100, to: 150 }, { key: 'b', from: 0, to: 30 }]]);
+  assert.equal(later[0]!.deadlineMs, 6_000, 'the earliest deadline of what it takes');
+  assert.deepEqual(applyCut(applyCut(chunks, now[0]!), later[0]!), [], 'used-up chunks are dropped');
+});
+
+test('a flush cuts every tier now, however few; urgent never waits', () => {
+  const chunks = [chunk('s', 'standard', 3, 50_000), chunk('b', 'bulk', 2, 90_000), chunk('u', 'urgent', 1, 0)];
+  assert.deepEqual(planCuts(chunks, 0, 100).map((c) => c.tier), ['urgent']);
+  assert.deepEqual(planCuts(chunks, 0, 100, true).map((c) => [c.tier, c.count]), [['urgent', 1], ['standard', 3], ['bulk', 2]]);
+});
+
+test('chunks are merged past the per-tier limit; silent jobs and the wait follow the clock', () => {
+  const many = Array.from({ length: 5 }, (_, i) => chunk(`c${i}`, 'bulk', 1, 10_000));
+  assert.equal(compactionDue(many, 5), undefined);
+  assert.deepEqual(compactionDue([...many, chunk('x', 'bulk', 1, 1)], 5)?.keys.length, 6);
+  const jobs = [{ jobId: 'j1', lastHeardMs: 0 }, { jobId: 'j2', lastHeardMs: 500 }];
+  assert.deepEqual(silentJobs(jobs, 1_000, 600).map((j) => j.jobId), ['j1']);
+  assert.equal(waitMs(many, jobs, 1_000, 600), 1, 'j1 is overdue: at once');
+  assert.equal(waitMs(many, [jobs[1]!], 1_000, 600), 100, 'j2 is described at 1,100');
+  assert.equal(waitMs(many, [], 1_000, 600), 9_000, 'else the cut time');
+});
+
+test('status says why the next cut waits and how to send now', () => {
+  const o = IntakeOptionsSchema.parse({});
+  const now = Date.parse('2026-12-01T22:00:00Z');
+  const cutAt = Date.parse('2026-12-02T02:13:00Z');
+  const waits = tierWaits([chunk('b', 'bulk', 3, cutAt)], o);
+  assert.equal(waits[0]!.latestSafeMs, Date.parse('2026-12-02T02:14:00Z'));
+  const lines = describeWaits({ name: 'support', waits, batchSize: 100, jobsInFlight: 0, maxJobsInFlight: 200 }, now);
+  assert.deepEqual(lines, [
+    'bulk: 3 waiting; cut at 100 requests or at 2026-12-02 02:13 UTC, in 4h 13m (the latest safe submission is 2026-12-02 02:14 UTC)',
+    '`sluice intake flush support` sends everything waiting now',
+  ]);
+  assert.equal(utcClock(cutAt, Date.parse('2026-12-02T01:00:00Z')), '02:13 UTC');
+  const full = describeWaits({ name: 'q', waits, batchSize: 100, jobsInFlight: 200, maxJobsInFlight: 200 }, now);
+  assert.match(full[1]!, /all 200 sub-batches allowed in flight are running: the next cut waits for one to end/);
+});
