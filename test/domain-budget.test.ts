@@ -134,3 +134,17 @@ describe('token counting body', () => {
     assert.equal(cacheMarkOf({ messages: [] }), undefined);
   });
 });
+
+describe('budgets of schedules and intakes', () => {
+  test("a schedule's runs and an intake's sub-batch jobs carry the budget into their job options, checked", async () => {
+    const { AuditOptionsSchema } = await import('../src/domain/audit');
+    const { IntakeOptionsSchema } = await import('../src/domain/intake');
+    const { JobOptionsSchema } = await import('../src/domain/job');
+    assert.equal(AuditOptionsSchema.parse({ name: 'nightly', input: '/data/in.jsonl', job: { budgetUsd: 5 } }).job.budgetUsd, 5);
+    assert.throws(() => AuditOptionsSchema.parse({ name: 'nightly', input: '/data/in.jsonl', job: { budgetUsd: 0 } }));
+    const intake = IntakeOptionsSchema.parse({ job: { budgetUsd: 2 } });
+    assert.equal(JobOptionsSchema.parse({ ...intake.job }).budgetUsd, 2);
+    assert.throws(() => IntakeOptionsSchema.parse({ job: { budgetUsd: -1 } }));
+    assert.equal(JobOptionsSchema.parse({}).budgetUsd, undefined, 'no budget unless asked');
+  });
+});
