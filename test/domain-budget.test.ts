@@ -1,6 +1,9 @@
 // The budget's reservation rules, the worst case of a request, and the estimate's sums, on plain values.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { AuditOptionsSchema } from '../src/domain/audit';
+import { IntakeOptionsSchema } from '../src/domain/intake';
+import { JobOptionsSchema } from '../src/domain/job';
 import { committedUsd, fits, newLedger, newLimitProblem, reserve, settle, syncWorstOf, withLimit, worstCaseUsd } from '../src/domain/budget';
 import { costOfUsage } from '../src/domain/cost';
 import { createEstimator } from '../src/domain/estimate';
@@ -136,10 +139,7 @@ describe('token counting body', () => {
 });
 
 describe('budgets of schedules and intakes', () => {
-  test("a schedule's runs and an intake's sub-batch jobs carry the budget into their job options, checked", async () => {
-    const { AuditOptionsSchema } = await import('../src/domain/audit');
-    const { IntakeOptionsSchema } = await import('../src/domain/intake');
-    const { JobOptionsSchema } = await import('../src/domain/job');
+  test("a schedule's runs and an intake's sub-batch jobs carry the budget into their job options, checked", () => {
     assert.equal(AuditOptionsSchema.parse({ name: 'nightly', input: '/data/in.jsonl', job: { budgetUsd: 5 } }).job.budgetUsd, 5);
     assert.throws(() => AuditOptionsSchema.parse({ name: 'nightly', input: '/data/in.jsonl', job: { budgetUsd: 0 } }));
     const intake = IntakeOptionsSchema.parse({ job: { budgetUsd: 2 } });

@@ -218,7 +218,8 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
   /** Asks the scheduler for room for what is left to send, and says why the job waits when it must. */
   async function askForRoom(blocked: boolean, budgetHeld = false) {
     const wanted = decide.roomWanted(s, opts);
-    await seat.ask(wanted.inFlight, wanted.next);
+    // A job held at its budget asks only for room it could use: room it cannot spend would starve other jobs.
+    await seat.ask(wanted.inFlight, withinBudget(s, wanted.next, 'batch').picks);
     showHeld(budgetHeld ? 'budget' : decide.heldReasonOf(blocked, s.seat, opts.useScheduler));
   }
 
