@@ -219,8 +219,10 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
   async function askForRoom(blocked: boolean, budgetHeld = false) {
     const wanted = decide.roomWanted(s, opts);
     // A job held at its budget asks only for room it could use: room it cannot spend would starve other jobs.
-    await seat.ask(wanted.inFlight, withinBudget(s, wanted.next, 'batch').picks);
-    showHeld(budgetHeld ? 'budget' : decide.heldReasonOf(blocked, s.seat, opts.useScheduler));
+    const usable = withinBudget(s, wanted.next, 'batch');
+    await seat.ask(wanted.inFlight, usable.picks);
+    const atBudget = budgetHeld || (usable.held && usable.picks.length === 0);
+    showHeld(atBudget ? 'budget' : decide.heldReasonOf(blocked, s.seat, opts.useScheduler));
   }
 
   /** Says why the job does not send what it has (or that it sends again): phase held, with the reason. */
