@@ -15,9 +15,11 @@ import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, type Worker } from '@temporalio/worker';
 import { createIntake, enqueue, flushIntake, type IntakeRequest } from '../src/client/intake';
-import { cancelJob, startJob, waitForJob } from '../src/client/jobs';
+import { cancelJob, jobProgress, setJobBudget, startJob, waitForJob } from '../src/client/jobs';
 import { readTemplateFile } from '../src/client/template-file';
 import { templateLines } from '../src/client/template-input';
+import { worstCaseUsd } from '../src/domain/budget';
+import { inputTokensUpperBound } from '../src/domain/token-count';
 import { createSchedule, deleteSchedule, describeSchedule, triggerSchedule } from '../src/client/schedules';
 import type { JobOptionsInput } from '../src/domain/job';
 import type { SlaPolicyInput } from '../src/domain/sla-route';
@@ -222,6 +224,27 @@ const scenarios: Record<
         { name: 'job-continue-as-new-run1', handle: c.client.workflow.getHandle(handle.workflowId, firstRunId) },
         { name: 'job-continue-as-new-last-run', handle: c.client.workflow.getHandle(handle.workflowId, last.runId) },
       ];
+    },
+  },
+  /**
+   * A budget of about one sub-batch's worst case: the job holds (reason budget) with nothing in flight once the
+   * first sub-batch is spent, and goes on when the setBudget update raises the limit.
+   */
+  'job-budget-held': {
+    emulator: batchesTaking(1_000),
+    run: async (c) => {
+      const file = await inputFile(30);
+      // No token counts are stored here (startJob from code): the plan bounds each prompt at one token per byte.
+      const params = { model: DEFAULTS.model, messages: [{ role: 'user', content: prompt(10) }] };
+      const perRequest = worstCaseUsd({ model: DEFAULTS.model, inputTokens: inputTokensUpperBound(params), maxTokens: DEFAULTS.max_tokens }, 'batch')!;
+      const { handle } = await runJob(c, 'budget', file, { ...FAST_POLL, batchSize: 10, budgetUsd: 10.5 * perRequest }, async (id) => {
+        await until('held at the budget with nothing in flight', async () => {
+          const p = await jobProgress(c.client, id);
+          return p.heldReason === 'budget' && p.batches.inFlight === 0 && p.batches.collected > 0;
+        });
+        await setJobBudget(c.client, id, 100 * perRequest);
+      });
+      return [{ name: 'job-budget-held', handle }];
     },
   },
   /** Canceled by signal with batches in flight: they are canceled, waited for, and the rest reported canceled. */

@@ -1,6 +1,9 @@
 // The budget's reservation rules, the worst case of a request, and the estimate's sums, on plain values.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { AuditOptionsSchema } from '../src/domain/audit';
+import { IntakeOptionsSchema } from '../src/domain/intake';
+import { JobOptionsSchema } from '../src/domain/job';
 import { committedUsd, fits, newLedger, newLimitProblem, reserve, settle, syncWorstOf, withLimit, worstCaseUsd } from '../src/domain/budget';
 import { costOfUsage } from '../src/domain/cost';
 import { createEstimator } from '../src/domain/estimate';
@@ -132,5 +135,16 @@ describe('token counting body', () => {
     assert.equal(cacheMarkOf(params), '1h');
     assert.equal(cacheMarkOf({ messages: [{ content: [{ type: 'text', text: 'a', cache_control: { type: 'ephemeral' } }] }] }), '5m');
     assert.equal(cacheMarkOf({ messages: [] }), undefined);
+  });
+});
+
+describe('budgets of schedules and intakes', () => {
+  test("a schedule's runs and an intake's sub-batch jobs carry the budget into their job options, checked", () => {
+    assert.equal(AuditOptionsSchema.parse({ name: 'nightly', input: '/data/in.jsonl', job: { budgetUsd: 5 } }).job.budgetUsd, 5);
+    assert.throws(() => AuditOptionsSchema.parse({ name: 'nightly', input: '/data/in.jsonl', job: { budgetUsd: 0 } }));
+    const intake = IntakeOptionsSchema.parse({ job: { budgetUsd: 2 } });
+    assert.equal(JobOptionsSchema.parse({ ...intake.job }).budgetUsd, 2);
+    assert.throws(() => IntakeOptionsSchema.parse({ job: { budgetUsd: -1 } }));
+    assert.equal(JobOptionsSchema.parse({}).budgetUsd, undefined, 'no budget unless asked');
   });
 });

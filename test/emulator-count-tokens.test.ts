@@ -28,7 +28,7 @@ describe('emulator: count_tokens', () => {
   test('the count equals the input tokens billed for the same request, sync and batch', async () => {
     const { input_tokens } = await client.messages.countTokens(PARAMS);
     assert.ok(input_tokens > 10);
-    const message = await client.messages.create({ ...PARAMS, max_tokens: 32, temperature: 0.2 });
+    const message = await client.messages.create({ ...PARAMS, max_tokens: 32, metadata: { user_id: 'u-1' }, stop_sequences: ['END'] });
     assert.equal(message.usage.input_tokens, input_tokens, 'max_tokens and sampling do not count as input');
     const batch = await client.messages.batches.create({ requests: [{ custom_id: 'a', params: { ...PARAMS, max_tokens: 999 } }] });
     for (;;) {

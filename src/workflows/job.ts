@@ -230,8 +230,11 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
   /** Asks the scheduler for room for what is left to send, and says why the job waits when it must. */
   async function askForRoom(blocked: boolean, budgetHeld = false) {
     const wanted = decide.roomWanted(s, canary.optionsWhileCanary(s, opts));
-    await seat.ask(wanted.inFlight, wanted.next);
-    showHeld(budgetHeld ? 'budget' : decide.heldReasonOf(blocked, s.seat, opts.useScheduler));
+    // A job held at its budget asks only for room it could use: room it cannot spend would starve other jobs.
+    const usable = withinBudget(s, wanted.next, 'batch');
+    await seat.ask(wanted.inFlight, usable.picks);
+    const atBudget = budgetHeld || (usable.held && usable.picks.length === 0);
+    showHeld(atBudget ? 'budget' : decide.heldReasonOf(blocked, s.seat, opts.useScheduler));
   }
 
   /** Says why the job does not send what it has (or that it sends again): phase held, with the reason. */

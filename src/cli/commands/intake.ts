@@ -5,7 +5,7 @@ import { formatDuration } from '../../domain/duration';
 import { TIERS, type IntakeOptionsInput, type Tier } from '../../domain/intake';
 import { describeWaits } from '../../domain/intake-wording';
 import { openContext } from '../context';
-import { int } from '../parse';
+import { int, usd } from '../parse';
 
 export function registerIntakeCommands(program: Command) {
   const intake = program.command('intake').description('named intakes: requests that arrive over time, sent in sub-batches by size or SLA window');
@@ -15,14 +15,21 @@ export function registerIntakeCommands(program: Command) {
     .addOption(new Option('--tier <tier>', 'tier of requests that name none (default bulk)').choices([...TIERS]))
     .option('--batch-size <n>', 'requests per sub-batch (default 100)', int('--batch-size'))
     .option('--max-buffered <n>', 'requests waiting at most before enqueue answers "queue full" (default 10000)', int('--max-buffered'))
+    .option('--budget <usd>', 'hard ceiling in USD for each sub-batch job the intake cuts (per job, not per day)', usd('--budget'))
     .addOption(
       new Option('--window <window>', "window the cut sub-batches plan with: their tier's (fixed) or learned from this account's batches").choices([
         'fixed',
         'learned',
       ]),
     )
-    .action(async (name: string, opts: { tier?: Tier; batchSize?: number; maxBuffered?: number; window?: 'fixed' | 'learned' }) => {
-      const options: IntakeOptionsInput = { defaultTier: opts.tier, batchSize: opts.batchSize, maxBuffered: opts.maxBuffered, window: opts.window };
+    .action(async (name: string, opts: { tier?: Tier; batchSize?: number; maxBuffered?: number; window?: 'fixed' | 'learned'; budget?: number }) => {
+      const options: IntakeOptionsInput = {
+        defaultTier: opts.tier,
+        batchSize: opts.batchSize,
+        maxBuffered: opts.maxBuffered,
+        window: opts.window,
+        ...(opts.budget === undefined ? {} : { job: { budgetUsd: opts.budget } }),
+      };
       const ctx = await openContext();
       try {
         const id = await createIntake({ client: ctx.client, taskQueue: ctx.config.SLUICE_TASK_QUEUE, intake: name, options });

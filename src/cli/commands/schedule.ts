@@ -17,7 +17,7 @@ import { formatDuration, parseDuration } from '../../domain/duration';
 import type { JobOptionsInput } from '../../domain/job';
 import { OVERLAP_POLICIES, type OverlapPolicy } from '../../domain/schedule';
 import { openContext, type CliContext } from '../context';
-import { int } from '../parse';
+import { int, usd } from '../parse';
 import { addJobShapeOptions, windowFromFlag, WINDOW_FLAG_HELP, type JobShapeFlags } from '../job-flags';
 
 export interface ScheduleCreateOptions extends JobShapeFlags {
@@ -29,6 +29,7 @@ export interface ScheduleCreateOptions extends JobShapeFlags {
   window?: string;
   margin?: string;
   priority?: number;
+  budget?: number;
   overlap?: string;
   catchupWindow?: string;
   pauseOnFailure?: boolean;
@@ -60,6 +61,7 @@ export function registerScheduleCommands(program: Command) {
     .option('--window <duration|learned>', `${WINDOW_FLAG_HELP} (the cadence from --sla alone uses the fixed window)`)
     .option('--margin <duration>', 'margin M kept after the window (default 2h)')
     .option('--priority <n>', '1 is most urgent (default 5; SluicePriority in the Web UI)', int('--priority'))
+    .option('--budget <usd>', 'hard ceiling in USD for each run\'s job (per run)', usd('--budget'))
     .addOption(new Option('--overlap <policy>', 'when a run is due while the last one runs (default skip)').choices(overlapChoices))
     .option('--catchup-window <duration>', 'after a server outage, still take runs missed by less than this (default 1h)')
     .option('--no-pause-on-failure', 'keep running after a failed run (default: a failed run pauses the schedule)')
@@ -145,6 +147,7 @@ export function auditOptionsFrom(opts: ScheduleCreateOptions): Omit<AuditOptions
     maxAttempts: opts.maxAttempts,
     maxBatchesInFlight: opts.maxInFlight,
     priority: opts.priority,
+    budgetUsd: opts.budget,
     sla: { ...windowFromFlag(opts.window), marginMs: duration(opts.margin, '--margin'), syncFallback: opts.syncFallback },
   };
   if (opts.pollInitial || opts.pollCap) {
