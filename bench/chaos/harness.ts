@@ -240,6 +240,11 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     // A violation keeps the evidence: databases, store, emulator state, logs.
     if (!ok) o.keep = true;
     return { ok, checks, events, wallMs, workDir: o.keep ? workDir : undefined };
+  } catch (err) {
+    // A stuck or failed run keeps its evidence too (seed 2 at 10,000 requests stalled, and its work dir was gone).
+    o.keep = true;
+    log(`chaos: the run failed; work dir kept: ${workDir}`);
+    throw err;
   } finally {
     for (const step of cleanup.reverse()) await step().catch((err: unknown) => log(`chaos: cleanup: ${String(err)}`));
     if (!o.keep) await rm(workDir, { recursive: true, force: true });
