@@ -11,6 +11,7 @@ import { listModels, retrieveModel } from './models';
 import type { BatchStore } from './store';
 import type { StatsRecorder } from './stats';
 import { summariseParams, syntheticMessage } from './synthetic';
+import { answerKindOf, compileAnswerRules } from './answer-shape';
 import type { NominalClock } from './time';
 import { formatTimestamp } from './time';
 import { validateParams } from './params-validation';
@@ -177,7 +178,8 @@ function messages(services: Services, call: Call): Reply {
   const header = call.headers[SYNC_CUSTOM_ID_HEADER];
   const key = services.stats.syncKey(typeof header === 'string' ? header : undefined, summary.digest);
   services.stats.recordSync(key);
-  const message = syntheticMessage(key.startsWith('sync:') ? '' : key, summary, 'standard');
+  const answer = answerKindOf(typeof header === 'string' ? header : '', record, compileAnswerRules(services.config.faults));
+  const message = syntheticMessage(key.startsWith('sync:') ? '' : key, { ...summary, ...(answer && { answer }) }, 'standard');
   return record['stream'] === true ? { kind: 'stream', message } : { kind: 'json', body: message };
 }
 

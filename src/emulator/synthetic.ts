@@ -4,6 +4,7 @@
  * The text never contains the prompt: only a digest and filler words.
  */
 import { createHash } from 'node:crypto';
+import type { AnswerKind } from './answer-shape';
 import { base62, randomFor } from './prng';
 
 /** What the emulator keeps of a request's params: enough to answer it, not the prompt. */
@@ -14,6 +15,8 @@ export interface ParamsSummary {
   maxTokens: number;
   /** Estimated as canonical JSON characters / 4. */
   inputTokens: number;
+  /** The answer's shape when it is not the usual prose (answer-shape.ts); absent in batches stored before it. */
+  answer?: AnswerKind;
 }
 
 export interface SyntheticMessage {
@@ -22,7 +25,7 @@ export interface SyntheticMessage {
   role: 'assistant';
   model: string;
   content: { type: 'text'; text: string }[];
-  stop_reason: 'end_turn';
+  stop_reason: 'end_turn' | 'max_tokens';
   stop_sequence: null;
   usage: {
     input_tokens: number;
@@ -90,16 +93,29 @@ export function syntheticMessage(
 ): SyntheticMessage {
   const random = randomFor(0, 'message', customId, summary.digest);
   const id = `msg_01${base62(random, 22)}`;
-  const outputTokens = Math.max(1, Math.min(summary.maxTokens, 12 + Math.floor(random() * 120)));
+  let outputTokens = Math.max(1, Math.min(summary.maxTokens, 12 + Math.floor(random() * 120)));
   let text = `Synthetic reply ${summary.digest.slice(0, 12)}.`;
-  while (text.length < outputTokens * 4) text += ` ${WORDS[Math.floor(random() * WORDS.length)]}`;
+  let stopReason: SyntheticMessage['stop_reason'] = 'end_turn';
+  const word = () => WORDS[Math.floor(random() * WORDS.length)]!;
+  if (summary.answer === undefined || summary.answer === 'prose') {
+    while (text.length < outputTokens * 4) text += ` ${word()}`;
+  } else {
+    text = shapedAnswer(summary.answer, summary.digest, random, word);
+    // A structured answer is as long as it is; one that does not fit max_tokens is cut there, as a model's would be.
+    outputTokens = Math.max(1, Math.ceil(text.length / 4));
+    if (outputTokens > summary.maxTokens) {
+      outputTokens = Math.max(1, summary.maxTokens);
+      text = text.slice(0, outputTokens * 4);
+      stopReason = 'max_tokens';
+    }
+  }
   return {
     id,
     type: 'message',
     role: 'assistant',
     model: summary.model,
     content: [{ type: 'text', text }],
-    stop_reason: 'end_turn',
+    stop_reason: stopReason,
     stop_sequence: null,
     usage: {
       input_tokens: summary.inputTokens,
@@ -109,4 +125,12 @@ export function syntheticMessage(
       service_tier: serviceTier,
     },
   };
+}
+
+/** The text of a JSON-shaped answer (answer-shape.ts says which requests get one). */
+function shapedAnswer(kind: Exclude<AnswerKind, 'prose'>, digest: string, random: () => number, word: () => string): string {
+  if (kind === 'wrong_shape') return JSON.stringify({ note: `synthetic answer ${digest.slice(0, 12)} of the wrong shape` });
+  const value = { id: digest.slice(0, 12), label: word(), score: Math.round(random() * 1000) / 1000, tags: [word(), word()] };
+  const json = JSON.stringify(value);
+  return kind === 'fenced_json' ? '```json\n' + json + '\n```' : json;
 }
