@@ -112,3 +112,15 @@ test('--schema: answers that fail it are retried up to max attempts, then invali
   const good = r.results.find((o) => o.custom_id === 'item-0')!;
   assert.equal(good.status, 'succeeded');
 });
+
+test('a canary not smaller than the job is refused before anything is written or started', async (t) => {
+  const stack = await startStack(FAST_EMULATOR);
+  t.after(() => stack.close());
+  const file = await writeJobInput(10, { prompt: (i) => `document ${i}` });
+  await assert.rejects(
+    startJob({ client: stack.env.client, store: stack.store, taskQueue: stack.taskQueue, file, defaults: DEFAULTS, options: { canary: { requests: 10 } } }),
+    /canary: 10 requests is not smaller than the job \(10 requests\)/,
+  );
+  assert.deepEqual(await stack.store.list('jobs/'), [], 'nothing left in the store');
+  assert.equal(stack.emulator.stats().requestsSubmitted, 0);
+});
