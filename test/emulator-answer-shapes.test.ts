@@ -30,7 +30,7 @@ async function answersOf(faults: EmulatorOptions['faults'], requests: BatchReque
       if (line.result.type === 'succeeded') out.set(line.custom_id, line.result.message);
     }
     // The synchronous endpoint answers the same request the same way.
-    const sync = await client.messages.create(requests[0]!.params as Anthropic.MessageCreateParamsNonStreaming);
+    const sync = await client.messages.create(requests[0]!.params);
     out.set('sync', sync);
     return out;
   } finally {

@@ -66,7 +66,7 @@ test('a canary with a broken prompt stops a 10,000-request job after its 20 requ
   assert.equal(r.summary.outcomes.not_run, 9_980);
   assert.equal(r.invalid.length, 20, 'the canary\'s failures, in their own file');
   assert.equal(r.invalid[0]!.error?.type, 'not_json');
-  assert.doesNotMatch(r.invalid[0]!.error!.message, /Synthetic/, 'the error never quotes the answer');
+  assert.doesNotMatch(r.invalid[0]!.error.message, /Synthetic/, 'the error never quotes the answer');
   assert.equal(r.results.length, 10_000);
   assert.equal(r.progress.phase, 'stopped');
   assert.ok(r.summary.costUsd > 0, 'the canary\'s answers were paid for and are counted');
@@ -106,7 +106,7 @@ test('--schema: answers that fail it are retried up to max attempts, then invali
   assert.equal(bad.status, 'invalid_output');
   assert.equal(bad.attempts, 2);
   assert.equal(bad.error?.type, 'schema_mismatch');
-  assert.match(bad.error!.message, /must have required property 'label'/);
+  assert.match(bad.error.message, /must have required property 'label'/);
   assert.equal(bad.discarded?.length, 1, 'the first, discarded answer is kept for its cost');
   assert.equal(r.failures.length, 0, 'invalid answers are not in failures.jsonl');
   const good = r.results.find((o) => o.custom_id === 'item-0')!;
