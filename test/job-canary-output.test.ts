@@ -124,3 +124,18 @@ test('a canary not smaller than the job is refused before anything is written or
   assert.deepEqual(await stack.store.list('jobs/'), [], 'nothing left in the store');
   assert.equal(stack.emulator.stats().requestsSubmitted, 0);
 });
+
+test('--schema on the synchronous path: a failing answer is asked again, then invalid_output', async (t) => {
+  const r = await runJob(
+    t,
+    { badAnswers: [{ pattern: 'document 1;', in: 'messages', answer: 'wrong_shape' }] },
+    { count: 4, prompt: (i) => `Classify document ${i}; answer as JSON.` },
+    { maxAttempts: 2, sla: { mode: 'sync' } },
+    SCHEMA,
+  );
+  assert.equal(r.summary.outcomes.succeeded, 3);
+  assert.equal(r.summary.outcomes.invalid_output, 1);
+  assert.deepEqual(r.sends['item-1'], { batch: 0, sync: 2 });
+  assert.deepEqual(r.sends['item-0'], { batch: 0, sync: 1 });
+  assert.deepEqual(r.invalid.map((o) => [o.custom_id, o.error?.type, o.discarded?.length]), [['item-1', 'schema_mismatch', 1]]);
+});
