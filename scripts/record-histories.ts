@@ -166,6 +166,15 @@ const scenarios: Record<
       return [{ name: 'job-cache-prefix', handle }];
     },
   },
+  /** A canary whose answers all fail the output check (prose where JSON is expected) stops the job after it. */
+  'job-canary-stopped': {
+    emulator: { timeScale: 0.001, seed: 7, latency: { batch: { kind: 'uniform', minMs: 300_000, maxMs: 900_000 } } },
+    run: async (c) => {
+      const file = await inputFile(60);
+      const { handle } = await runJob(c, 'canary', file, { ...FAST_POLL, batchSize: 20, canary: { requests: 10 }, outputCheck: { expect: 'json' } });
+      return [{ name: 'job-canary-stopped', handle }];
+    },
+  },
   /** A retry that can no longer meet the deadline by batch goes to the synchronous API. */
   'job-sla-retry-sync': {
     emulator: batchesTaking(4_000, { faults: { errorCustomIds: { pattern: '^flaky-', type: 'overloaded_error' } } }),

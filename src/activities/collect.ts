@@ -8,9 +8,9 @@ import { activityInfo, heartbeat, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { addUsage, emptyTally, type Usage } from '../domain/cost';
 import { canaryStops } from '../domain/canary';
-import { jobKeys, type DiscardedAnswer, type OutcomeLine, type OutputCheckOptions, type PackRecord, type ShardLine } from '../domain/job';
-import { checkOutput, type SchemaCheck } from '../domain/output-check';
-import { compileSchema } from '../domain/output-schema';
+import { jobKeys, type DiscardedAnswer, type OutcomeLine, type PackRecord, type ShardLine } from '../domain/job';
+import { checkOutput } from '../domain/output-check';
+import { outputCheckOf, type CompiledCheck } from './output-check';
 import { reconcileKeys } from '../domain/reconcile';
 import { classifyResult, type BatchResult, type ResultVerdict } from '../domain/retry';
 import { decodeWireId, wireTag } from '../domain/wire-id';
@@ -202,8 +202,6 @@ type Verdict =
   | { outcome: 'retry'; reason: string; discarded?: DiscardedAnswer; check?: { code: string; message: string } }
   | { outcome: 'invalid_output'; code: string; message: string };
 
-type CompiledCheck = { schema?: SchemaCheck };
-
 /** A succeeded answer through the output check: succeeded, another attempt, or invalid_output on the last one. */
 function checkedVerdict(check: CompiledCheck, message: unknown, line: ShardLine, maxAttempts: number): Verdict {
   const v = checkOutput(message, check.schema);
@@ -228,24 +226,6 @@ function finalForCanary(v: Verdict): Verdict {
   const [type, ...rest] = v.reason.split(': ');
   const why = rest.join(': ');
   return { outcome: 'failed', errorType: type!, message: `${why ? `${why}; ` : ''}in the canary, which stopped the job (not retried)` };
-}
-
-/** Compiled schemas by job id: collect runs once per batch, the schema is the same for the whole job. */
-const compiledChecks = new Map<string, CompiledCheck>();
-const COMPILED_CHECKS_KEPT = 50;
-
-async function outputCheckOf(store: BlobStore, jobId: string, opts: OutputCheckOptions): Promise<CompiledCheck> {
-  if (!opts.schema) return {};
-  const known = compiledChecks.get(jobId);
-  if (known) return known;
-  const schema = await store.readJson<unknown>(jobKeys.outputSchema(jobId));
-  if (schema === undefined) {
-    throw ApplicationFailure.nonRetryable(`the job's output schema is missing from the store (${jobKeys.outputSchema(jobId)})`, 'OutputSchemaMissing');
-  }
-  const compiled = { schema: compileSchema(schema, 'the job\'s output schema') };
-  if (compiledChecks.size >= COMPILED_CHECKS_KEPT) compiledChecks.delete(compiledChecks.keys().next().value!);
-  compiledChecks.set(jobId, compiled);
-  return compiled;
 }
 
 async function loadShard(store: BlobStore, jobId: string, shardKey: string): Promise<Map<string, ShardLine>> {

@@ -9,7 +9,9 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { heartbeat, sleep } from '@temporalio/activity';
 import { addUsage, emptyTally, type Usage } from '../domain/cost';
-import { jobKeys, type OutcomeLine, type PackRecord, type ShardLine } from '../domain/job';
+import { jobKeys, type DiscardedAnswer, type OutcomeLine, type PackRecord, type ShardLine } from '../domain/job';
+import { checkOutput } from '../domain/output-check';
+import { outputCheckOf } from './output-check';
 import { mapLimit } from '../domain/map-limit';
 import { classifySdkError, toApiFailure } from './api-failure';
 import type { ActivityDeps } from './deps';
@@ -28,11 +30,29 @@ export function syncActivity({ store, anthropicNoRetry, prices }: ActivityDeps) 
     for await (const text of store.readLines(jobKeys.shard(input.jobId, input.shardKey))) lines.push(JSON.parse(text) as ShardLine);
     await recordSyncStarted(store, input.jobId, input.shardKey, lines.length); // for the job report's timeline
 
+    const check = input.outputCheck ? await outputCheckOf(store, input.jobId, input.outputCheck) : undefined;
+    /** A call whose answer fails the output check is made again, up to maxAttempts in all; the discarded answers' usage is kept. */
+    const callChecked = async (line: ShardLine, maxRetries: number): Promise<OutcomeLine> => {
+      const discarded: DiscardedAnswer[] = [];
+      for (let attempt = line.attempt; ; attempt++) {
+        const o = await callOnce({ ...line, attempt }, maxRetries);
+        const withDiscarded = discarded.length > 0 ? { ...o, discarded } : o;
+        if (!check || o.status !== 'succeeded') return withDiscarded;
+        const v = checkOutput(o.message, check.schema);
+        if (v.ok) return withDiscarded;
+        const m = o.message as { model?: string; usage?: Usage };
+        if (attempt >= (input.maxAttempts ?? 1)) {
+          const error = { type: v.code, message: `${v.message} (after ${attempt} attempt${attempt === 1 ? '' : 's'})` };
+          return { ...withDiscarded, status: 'invalid_output', error };
+        }
+        discarded.push({ model: m.model ?? line.params.model, usage: m.usage ?? {} });
+      }
+    };
     let finished = 0;
     const callRecorded = async (line: ShardLine) => {
       const doneKey = jobKeys.syncDone(input.jobId, input.shardKey, line.custom_id);
       const done = await store.readJson<OutcomeLine>(doneKey);
-      const outcome = done ?? (await callOnce(line, input.maxRetries ?? 6));
+      const outcome = done ?? (await callChecked(line, input.maxRetries ?? 6));
       if (!done) await store.writeJson(doneKey, outcome);
       return outcome;
     };
@@ -63,10 +83,19 @@ export function syncActivity({ store, anthropicNoRetry, prices }: ActivityDeps) 
     perLine.flat().forEach(({ line, outcome: o }) => {
       // A pack's rows share its one outcome: counted once, its usage already added above.
       if (!o.pack || o.pack.index === 0) {
+        if (!o.pack) {
+          // Every answer is paid for: those that failed the check, and those discarded before another call.
+          for (const d of o.discarded ?? []) result.tally = addUsage(result.tally, d.model, d.usage, 'sync', prices);
+          if (o.status === 'succeeded' || o.status === 'invalid_output') {
+            const m = o.message as { model?: string; usage?: Usage } | undefined;
+            result.tally = addUsage(result.tally, m?.model ?? line.params.model, m?.usage ?? {}, 'sync', prices);
+          }
+        }
         if (o.status === 'succeeded') {
           result.succeeded++;
-          const m = o.message as { model?: string; usage?: Usage } | undefined;
-          if (!o.pack) result.tally = addUsage(result.tally, m?.model ?? line.params.model, m?.usage ?? {}, 'sync', prices);
+        } else if (o.status === 'invalid_output') {
+          result.invalidOutput = (result.invalidOutput ?? 0) + 1;
+          result.reasons['invalid_output'] = (result.reasons['invalid_output'] ?? 0) + 1;
         } else {
           result.failed++;
           const type = o.error?.type ?? 'unknown_error';

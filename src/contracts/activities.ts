@@ -156,6 +156,9 @@ export interface SyncInput {
   concurrency: number;
   /** Retries of one call on retryable errors before it counts as failed. */
   maxRetries?: number;
+  /** Check every answer; one that fails is asked again, up to maxAttempts calls, then invalid_output. */
+  outputCheck?: OutputCheckOptions;
+  maxAttempts?: number;
 }
 
 // finalize

@@ -84,6 +84,13 @@ const errorRuleSchema = z.strictObject({
   in: z.enum(['custom_id', 'messages']).default('custom_id'),
 });
 
+/** A request matching `pattern` (in its custom_id, or its messages as JSON text) is answered with `answer` (answer-shape.ts). */
+const badAnswerRuleSchema = z.strictObject({
+  pattern: z.string(),
+  in: z.enum(['custom_id', 'messages']).default('custom_id'),
+  answer: z.enum(['prose', 'wrong_shape', 'fenced_json']).default('prose'),
+});
+
 const faultsSchema = z
   .strictObject({
     /** 429 rate_limit_error with `retry-after` (default 1 s). */
@@ -147,6 +154,11 @@ const faultsSchema = z
         errorRuleSchema,
         z.array(errorRuleSchema),
       ])
+      .default([])
+      .transform((rules) => (Array.isArray(rules) ? rules : [rules])),
+    /** Requests matching a rule succeed with an answer of the rule's shape (not JSON, wrong JSON, fenced JSON). */
+    badAnswers: z
+      .union([badAnswerRuleSchema, z.array(badAnswerRuleSchema)])
       .default([])
       .transform((rules) => (Array.isArray(rules) ? rules : [rules])),
   })
@@ -247,11 +259,11 @@ export function parseEmulatorOptions(options: EmulatorOptions = {}): EmulatorCon
       throw new Error(`Invalid emulator options: faults.malformedAnswers pattern ${pattern}`, { cause: err });
     }
   }
-  for (const rule of parsed.data.faults.errorCustomIds) {
+  for (const rule of [...parsed.data.faults.errorCustomIds, ...parsed.data.faults.badAnswers]) {
     try {
       new RegExp(rule.pattern);
     } catch (err) {
-      throw new Error(`Invalid emulator options: faults.errorCustomIds pattern ${rule.pattern}`, { cause: err });
+      throw new Error(`Invalid emulator options: faults pattern ${rule.pattern}`, { cause: err });
     }
   }
   return parsed.data;

@@ -12,6 +12,7 @@ import type { BatchStore } from './store';
 import type { StatsRecorder } from './stats';
 import { cachePoints, minCacheTokens } from './prompt-cache';
 import { inputTokensOf, summariseParams, syntheticMessage } from './synthetic';
+import { answerKindOf, compileAnswerRules } from './answer-shape';
 import type { NominalClock } from './time';
 import { formatTimestamp } from './time';
 import { validateCountTokensParams, validateParams } from './params-validation';
@@ -182,7 +183,8 @@ function messages(services: Services, call: Call): Reply {
   services.stats.recordSync(key);
   const points = cachePoints(record, summary.inputTokens);
   const cache = points.length === 0 ? undefined : services.store.promptCache.use(points, services.clock.nowMs(), minCacheTokens(summary.model, services.config.models.lineup));
-  const message = syntheticMessage(key.startsWith('sync:') ? '' : key, summary, 'standard', cache);
+  const answer = answerKindOf(typeof header === 'string' ? header : '', record, compileAnswerRules(services.config.faults));
+  const message = syntheticMessage(key.startsWith('sync:') ? '' : key, { ...summary, ...(answer && { answer }) }, 'standard', cache);
   return record['stream'] === true ? { kind: 'stream', message } : { kind: 'json', body: message };
 }
 

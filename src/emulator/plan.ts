@@ -14,6 +14,7 @@ import type { CacheUsage, PromptCache } from './prompt-cache';
 import { cachePoints, minCacheTokens } from './prompt-cache';
 import type { ParamsSummary } from './synthetic';
 import { summariseParams } from './synthetic';
+import { answerKindOf, compileAnswerRules, type CompiledAnswerRules } from './answer-shape';
 import type { BatchRequestInput, ModelRules } from './validation';
 import { validateParams } from './params-validation';
 import { malformedFor } from './pack-answers';
@@ -55,6 +56,7 @@ interface CompiledFates {
   malformed: RegExp[];
   /** Cumulative thresholds over one uniform draw: expired first, then each error type. */
   thresholds: { upTo: number; fate: 'expired' | ErrorType }[];
+  answers: CompiledAnswerRules;
 }
 
 function compileFates(faults: FaultsConfig): CompiledFates {
@@ -70,11 +72,12 @@ function compileFates(faults: FaultsConfig): CompiledFates {
     type: rule.type,
     message: rule.message ?? DEFAULT_ERROR_MESSAGES[rule.type],
   }));
-  return { customIdRules, thresholds, malformed: faults.malformedAnswers.map((p) => new RegExp(p)) };
+  return { customIdRules, thresholds, malformed: faults.malformedAnswers.map((p) => new RegExp(p)), answers: compileAnswerRules(faults) };
 }
 
 function planOne(input: BatchRequestInput, durationMs: number, ctx: PlanContext, fates: CompiledFates): StoredRequest {
-  const summary = summariseParams(input.params);
+  const answer = answerKindOf(input.custom_id, input.params, fates.answers);
+  const summary = { ...summariseParams(input.params), ...(answer && { answer }) };
   // Always two draws per request, so one request's fate never shifts another's timing.
   const finishOffsetMs = durationMs * (1 - ctx.latency.spread * ctx.random());
   const fateDraw = ctx.random();

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { COUNT_FIELDS } from './params-validation';
 import { packedReplyText, packItemsOf } from './pack-answers';
+import type { AnswerKind } from './answer-shape';
 import { base62, randomFor } from './prng';
 
 /** What the emulator keeps of a request's params: enough to answer it, not the prompt. */
@@ -20,6 +21,8 @@ export interface ParamsSummary {
   packItems?: number;
   /** Answer a packed prompt one element short (faults.malformedAnswers). */
   malformed?: boolean;
+  /** The answer's shape when it is not the usual prose (answer-shape.ts); absent in batches stored before it. */
+  answer?: AnswerKind;
 }
 
 export interface SyntheticMessage {
@@ -28,7 +31,7 @@ export interface SyntheticMessage {
   role: 'assistant';
   model: string;
   content: { type: 'text'; text: string }[];
-  stop_reason: 'end_turn';
+  stop_reason: 'end_turn' | 'max_tokens';
   stop_sequence: null;
   usage: {
     input_tokens: number;
@@ -112,11 +115,23 @@ export function syntheticMessage(
   const id = `msg_01${base62(random, 22)}`;
   let outputTokens = Math.max(1, Math.min(summary.maxTokens, 12 + Math.floor(random() * 120)));
   let text = `Synthetic reply ${summary.digest.slice(0, 12)}.`;
+  let stopReason: SyntheticMessage['stop_reason'] = 'end_turn';
+  const word = () => WORDS[Math.floor(random() * WORDS.length)]!;
   if (summary.packItems !== undefined) {
+    // A packed prompt asks for JSON too: its array of answers comes first.
     text = packedReplyText(random, summary.packItems, summary.malformed === true, WORDS);
     outputTokens = Math.max(1, Math.ceil(text.length / 4));
+  } else if (summary.answer === undefined || summary.answer === 'prose') {
+    while (text.length < outputTokens * 4) text += ` ${word()}`;
   } else {
-    while (text.length < outputTokens * 4) text += ` ${WORDS[Math.floor(random() * WORDS.length)]}`;
+    text = shapedAnswer(summary.answer, summary.digest, random, word);
+    // A structured answer is as long as it is; one that does not fit max_tokens is cut there, as a model's would be.
+    outputTokens = Math.max(1, Math.ceil(text.length / 4));
+    if (outputTokens > summary.maxTokens) {
+      outputTokens = Math.max(1, summary.maxTokens);
+      text = text.slice(0, outputTokens * 4);
+      stopReason = 'max_tokens';
+    }
   }
   return {
     id,
@@ -124,7 +139,7 @@ export function syntheticMessage(
     role: 'assistant',
     model: summary.model,
     content: [{ type: 'text', text }],
-    stop_reason: 'end_turn',
+    stop_reason: stopReason,
     stop_sequence: null,
     usage: {
       input_tokens: summary.inputTokens - (cache ? cache.read + cache.write5m + cache.write1h : 0),
@@ -135,4 +150,12 @@ export function syntheticMessage(
       service_tier: serviceTier,
     },
   };
+}
+
+/** The text of a JSON-shaped answer (answer-shape.ts says which requests get one). */
+function shapedAnswer(kind: Exclude<AnswerKind, 'prose'>, digest: string, random: () => number, word: () => string): string {
+  if (kind === 'wrong_shape') return JSON.stringify({ note: `synthetic answer ${digest.slice(0, 12)} of the wrong shape` });
+  const value = { id: digest.slice(0, 12), label: word(), score: Math.round(random() * 1000) / 1000, tags: [word(), word()] };
+  const json = JSON.stringify(value);
+  return kind === 'fenced_json' ? '```json\n' + json + '\n```' : json;
 }

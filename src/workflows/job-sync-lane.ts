@@ -19,7 +19,12 @@ export function syncLane(spec: JobSpec, s: JobState, wake: () => void) {
       s.syncInFlight.push(shard);
       acts.runSync
         .executeWithOptions({ ...long, summary: `send ${shard.requests} requests of ${shard.key} synchronously` }, [
-          { jobId: spec.jobId, shardKey: shard.key, concurrency: sla.syncConcurrency },
+          {
+            jobId: spec.jobId,
+            shardKey: shard.key,
+            concurrency: sla.syncConcurrency,
+            ...(spec.options.outputCheck && { outputCheck: spec.options.outputCheck, maxAttempts: spec.options.maxAttempts }),
+          },
         ])
         .then((r) => syncShardDone(s, shard, r))
         .catch((err: unknown) => (failure = err instanceof Error ? err : new Error(String(err))))
