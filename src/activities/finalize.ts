@@ -129,6 +129,17 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics, anthropic }
       return { known, requests };
     }
 
+    async function packsToMeasureFromShards() {
+      for (let shard = 0; shard < input.shardCount; shard++) {
+        for await (const text of store.readLines(jobKeys.shard(jobId, originalShardKey(shard)))) {
+          const r = JSON.parse(text) as ShardLine;
+          if (!r.pack) continue;
+          if (measuredPacks.reduce((n, p) => n + (p.pack?.length ?? 0), 0) >= MEASURED_ROWS) return;
+          measuredPacks.push(r);
+        }
+      }
+    }
+
     async function* resultLines(): AsyncIterable<string> {
       const count = segments ?? input.shardCount;
       // The next few shards are read while this one is written: the store's reads overlap, memory stays a few shards.
@@ -166,6 +177,8 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics, anthropic }
     for (const r of packRecords) price(r.mode, r.model, r.usage);
     const tally = addTallies(tallies.batch, tallies.sync);
     const rows = Object.values(outcomes).reduce((a, b) => a + b, 0);
+    // Shards cut by cache group were not read by input order above: the packs to measure come from the shards.
+    if (segments !== undefined && prompts > 0) await packsToMeasureFromShards();
     const packing =
       prompts > 0 ? packingSummary(rows, prompts, packRecords, tally.usd, await measureTokensPerRow(anthropic, measuredPacks)) : undefined;
     const summary: JobSummary = {

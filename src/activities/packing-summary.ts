@@ -32,6 +32,7 @@ export async function measureTokensPerRow(anthropic: Anthropic, packs: readonly 
     const counted = await anthropic.messages.countTokens(body as unknown as Anthropic.MessageCountTokensParams);
     return counted.input_tokens;
   };
+  if (packs.length === 0) return undefined;
   try {
     const packed = await mapLimit(packs, COUNT_CONCURRENCY, (p) => count(p.params));
     const rows = packs.flatMap((p) => p.pack ?? []);
