@@ -10,9 +10,7 @@ import {
   CancellationScope,
   condition,
   continueAsNew,
-  getExternalWorkflowHandle,
   setCurrentDetails,
-  setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -23,15 +21,14 @@ import { acts, longFor, quick, short } from './job-activities';
 import { batchLane } from './job-batch-lane';
 import * as decide from './job-decisions';
 import * as canary from './job-canary';
-import { canaryReport } from '../domain/canary';
 import { joinQueue } from './job-queue';
 import { detailsMarkdown, initialJobState, progressOf, type JobPhase, type JobState } from './job-state';
 import { syncLane } from './job-sync-lane';
 import { dropUnsent, retriesPacked, takeShard } from './job-transitions';
 import { SluiceDeadline, SluiceJobName, SluicePhase, SluicePriority, SluiceSlaAtRisk } from './search-attributes';
-import { cancelSignal, progressQuery, setBudgetUpdate, subBatchDoneSignal } from '../contracts/messages';
-import { newLimitProblem, withLimit } from '../domain/budget';
-import { budgetViewOf, initialBudget, reserveShards, withinBudget } from './job-budget';
+import { initialBudget, reserveShards, withinBudget } from './job-budget';
+import { finalizeInputOf, planInputOf } from './job-inputs';
+import { reportEnd, setJobHandlers } from './job-messages';
 
 export interface JobInput {
   spec: JobSpec;
@@ -63,34 +60,17 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
   const sla = spec.options.sla;
   const long = longFor(opts);
 
+  let wake = false;
   const progressNow = () => progressOf(s, Date.now(), opts.sla);
-  setHandler(progressQuery, progressNow);
-  // The one way in for a cancel, by signal or by Temporal cancellation: the loop carries it out at its next round.
   const requestCancel = () => {
     s.cancelRequested = true;
   };
-  setHandler(cancelSignal, requestCancel);
-  temporalCancel.catch(requestCancel);
-  // Jobs with a budget keep a ledger; `sluice budget` sets a new limit, checked before it is accepted.
   s.budget ??= initialBudget(spec.options.budgetUsd);
-  setHandler(
-    setBudgetUpdate,
-    ({ budgetUsd }) => {
-      s.budget = withLimit(s.budget!, budgetUsd);
-      wake = true;
-      return budgetViewOf(s)!;
-    },
-    {
-      validator: ({ budgetUsd }: { budgetUsd: number }) => {
-        const problem = s.budget ? newLimitProblem(s.budget, budgetUsd) : 'this job was started without a budget (--budget)';
-        if (problem) throw new Error(problem);
-      },
-    },
-  );
+  setJobHandlers(s, { progress: progressNow, requestCancel, wake: () => (wake = true) });
+  temporalCancel.catch(requestCancel);
   upsertSearchAttributes([{ key: SluiceJobName, value: spec.name }]);
   if (sla.deadlineMs !== undefined) upsertSearchAttributes([{ key: SluiceDeadline, value: new Date(sla.deadlineMs) }]);
   let atRiskShown: boolean | undefined;
-  let wake = false;
   let canaryApplied = s.canary?.state;
   upsertSearchAttributes([{ key: SluicePriority, value: s.seat.priority }]);
   const seat = joinQueue(s.seat, {
@@ -122,17 +102,7 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
   try {
     if (s.phase === 'planning') {
       setPhase('planning', 'split the input into sub-batches');
-      const plan = await acts.planJob.executeWithOptions({ ...long, summary: `plan ${spec.requestCount} requests` }, [
-        {
-          jobId: spec.jobId,
-          inputKey: spec.inputKey,
-          batchSize: opts.batchSize,
-          ...(opts.canary && { firstShardSize: opts.canary.requests }),
-          ...(opts.cachePrefix ? { cachePrefix: opts.cachePrefix } : {}),
-          ...(sla.window === 'learned' ? { learnWindow: { fixedWindowMs: sla.windowMs, options: sla.learn } } : {}),
-          ...(s.budget ? { priceWorstCase: true } : {}),
-        },
-      ]);
+      const plan = await acts.planJob.executeWithOptions({ ...long, summary: `plan ${spec.requestCount} requests` }, [planInputOf(spec, opts, s)]);
       s.shardSizes = plan.shardSizes;
       if (plan.shardWorstUsd) s.shardWorstUsd = plan.shardWorstUsd;
       s.requestCount = plan.requestCount;
@@ -182,19 +152,7 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
   const jobCanceled = s.cancelRequested;
   setPhase('finalizing', 'write results.jsonl, failures.jsonl and summary.json');
   const summary = await acts.finalizeJob.executeWithOptions({ ...long, summary: 'write results in input order' }, [
-    {
-      jobId: spec.jobId,
-      name: spec.name,
-      shardCount: s.shardSizes.length,
-      jobCanceled,
-      stoppedEarly: s.fatalError !== undefined || canary.canaryStopped(s),
-      ...(s.canary && { canary: canaryReport(s.canary) }),
-      ...(opts.outputCheck && { outputChecked: true }),
-      startedAtMs: spec.submittedAtMs ?? s.startedAtMs,
-      batchesCreated: s.batchesCreated,
-      apiCalls: s.apiCalls,
-      ...(s.budget ? { budget: budgetViewOf(s) } : {}),
-    },
+    finalizeInputOf(spec, opts, s, jobCanceled),
   ]);
   await seat.leave();
   s.heldReason = undefined;
@@ -295,14 +253,5 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
     dropUnsent(s);
     if (s.inFlight.length === 0) return;
     await batches.cancel(s.inFlight, `cancel ${s.inFlight.length} batches`);
-  }
-}
-
-/** Tells the intake that cut this job that it ended; an intake gone or closed polls instead, so a failure is fine. */
-async function reportEnd(workflowId: string, jobId: string): Promise<void> {
-  try {
-    await getExternalWorkflowHandle(workflowId).signal(subBatchDoneSignal, { jobId });
-  } catch {
-    // Nobody to tell: the intake's fallback describe finds the job ended.
   }
 }
