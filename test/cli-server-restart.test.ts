@@ -52,6 +52,14 @@ after(async () => {
   await emulator.close();
 });
 
+async function until(what: string, probe: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!probe()) {
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 test('sluice run follows its job across a Temporal server restart and writes every result', { timeout: 180_000 }, async () => {
   const input = path.join(dir, 'input.jsonl');
   const lines = Array.from({ length: 4 }, (_, i) => JSON.stringify({ params: { messages: [{ role: 'user', content: `Say ${i}.` }] } }));
@@ -62,9 +70,13 @@ test('sluice run follows its job across a Temporal server restart and writes eve
     { TEMPORAL_ADDRESS: server.address, SLUICE_TASK_QUEUE: taskQueue, SLUICE_STORE_DIR: path.join(dir, 'store'), SLUICE_STATE_DIR: path.join(dir, 'state') },
   );
   await cli.waitFor(/Started sluice-job-/);
-  await new Promise((r) => setTimeout(r, 1_500));
+  // The batch is in flight once the job polls it: its create is then recorded, so the restart falls mid-batch.
+  await until('the job polling its batch', () => emulator.stats().batches === 1 && emulator.stats().calls.retrieve > 0);
   await server.stop();
   await cli.waitFor(/Lost Temporal at 127\.0\.0\.1:\d+; trying again \(the job itself is not affected\)/, 60_000);
+  // A real 10 s more on purpose: what is shown is that the command does not give up while the server stays down
+  // past the client's own retries, and no event stands for "did not give up"; the emulator's clock cannot stand in
+  // for Temporal's.
   await new Promise((r) => setTimeout(r, 30_000 - 20_000));
   server = await startDevServer({ binary, port, dbFile: path.join(dir, 'temporal.db') });
   const r = await cli.done;

@@ -60,7 +60,8 @@ describe('job input', () => {
     } catch (err) {
       thrown = err;
     }
-    await sleep(300); // the worker is polling: anything started by mistake would have a chance to run
+    // No wait needed: describe by id is read from the server, not from visibility, so a workflow started by
+    // mistake is found at once; only a workflow sends, and the last test lists every workflow of the task queue.
     assert.ok(thrown instanceof InputError, `expected an InputError, got ${String(thrown)}`);
     await assert.rejects(
       stack.env.client.workflow.getHandle(workflowId).describe(),

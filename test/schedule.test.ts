@@ -158,6 +158,8 @@ describe('a schedule every 2 s', () => {
       return view.running.length === 0 ? view : undefined;
     });
     assert.equal(settled.paused, true);
+    // A real wait on purpose: "no run while paused" is a negative over time on the Temporal server's clock (the
+    // schedule's, which the emulator's clock does not move), so three periods pass in which a run would be due.
     await sleep(3 * EVERY_MS);
     const paused = await describeSchedule(client, 'nightly');
     assert.equal(paused.actionsTaken, settled.actionsTaken, 'no run while paused');

@@ -10,7 +10,8 @@ import type { NormalizedRequest } from '../domain/job';
 import { packId, type PackedRow } from '../domain/pack';
 import { MAX_BATCH_BODY_BYTES } from '../domain/limits';
 import type { ModelCatalog } from '../domain/models';
-import { validateInputLine, type InputIssue, type JobDefaults } from '../domain/request';
+import { validateInputLine, type InputIssue, type JobDefaults, type LineResult } from '../domain/request';
+import { isPlainObject } from '../domain/request-zod';
 import { readInputLines } from './input-lines';
 import type { SourceLine } from './template-input';
 
@@ -20,10 +21,29 @@ export interface InputCheckOptions {
   maxRequestBytes?: number;
   /** The account's models (readModelCatalog); default: the built-in lineup, which lets unknown names through. */
   models?: ModelCatalog;
+  /** A line must name its own custom_id (an intake's idempotency key): the reason told when one does not. */
+  requireCustomId?: string;
+  /** Top-level fields a line may have beyond custom_id and params (an intake's tier, deadline, ...). */
+  extraFields?: ExtraFields;
 }
 
-/** One non-blank line, judged: a request ready to store, or the line's problems (`line` within its file). */
-export type CheckedLine = { request: NormalizedRequest } | { rejected: { line: number; issues: InputIssue[] } };
+export interface ExtraFields {
+  names: readonly string[];
+  /** How a line lists what it may have, in the issue about a field that is none of them. */
+  known: string;
+  /** The issues of the extra fields a line has; `fields` holds only those present. */
+  check: (fields: Record<string, unknown>, line: number) => InputIssue[];
+}
+
+type ValidLine = Extract<LineResult, { ok: true }>;
+
+/**
+ * One non-blank line, judged: a request ready to store (with its extra fields, when the checker allows some), or
+ * the line's problems (`line` within its file).
+ */
+export type CheckedLine =
+  | { request: NormalizedRequest; extra?: Record<string, unknown> }
+  | { rejected: { line: number; issues: InputIssue[] } };
 
 export interface CheckFileOptions {
   /** Lines of the files checked before this one: a request's `line` counts across the files of one input. */
@@ -72,7 +92,7 @@ export class InputChecker {
         yield { rejected: { line: raw.line, issues: [{ line: raw.line, reason }] } };
         continue;
       }
-      const v = this.validate(raw.text, raw.line);
+      const v = this.validateLine(raw.text, raw.line);
       if (v.ok === 'blank') continue;
       const lineIndex = this.index++;
       if (v.ok === false) {
@@ -86,8 +106,38 @@ export class InputChecker {
         yield { rejected: { line: raw.line, issues: [{ ...dup, line: raw.line }] } };
         continue;
       }
-      yield { request: { custom_id: customId, line: offset + raw.line, params: v.params } };
+      const request = { custom_id: customId, line: offset + raw.line, params: v.params };
+      yield 'extra' in v && v.extra ? { request, extra: v.extra } : { request };
     }
+  }
+
+  /** A JSONL line: the job line's rules, then what the options add (a required custom_id, extra fields). */
+  private validateLine(text: string, line: number): LineResult | (ValidLine & { extra?: Record<string, unknown> }) {
+    const v = this.validate(text, line);
+    const { requireCustomId, extraFields } = this.options;
+    if (v.ok === 'blank' || (requireCustomId === undefined && extraFields === undefined)) return v;
+    const value = parseObject(text);
+    if (value === undefined) return v; // not a JSON object: the job line's words say so
+    const extra: Record<string, unknown> = {};
+    for (const name of extraFields?.names ?? []) if (Object.hasOwn(value, name)) extra[name] = value[name];
+    const issues: InputIssue[] = [];
+    for (const e of v.ok === false ? v.errors : []) {
+      const unknownField = e.field !== undefined && Object.hasOwn(value, e.field) && e.reason.startsWith('is not a known field');
+      if (!unknownField || extraFields === undefined) issues.push(e);
+      else if (!Object.hasOwn(extra, e.field!)) issues.push({ ...e, reason: `is not a known field; ${extraFields.known}` });
+    }
+    let base: LineResult = v;
+    if (v.ok === false && issues.length === 0) {
+      // Only the allowed extras were unknown to the job line: the request is the line without them.
+      base = this.validate(JSON.stringify(Object.fromEntries(Object.entries(value).filter(([k]) => !Object.hasOwn(extra, k)))), line);
+      if (base.ok === false) issues.push(...base.errors);
+    }
+    if (base.ok === true && base.customId === undefined && requireCustomId !== undefined) {
+      issues.push({ line, field: 'custom_id', reason: requireCustomId });
+    }
+    issues.push(...(extraFields?.check(extra, line) ?? []));
+    if (issues.length || base.ok !== true) return { ok: false, errors: issues };
+    return { ...base, extra };
   }
 
   private validate(text: string, line: number) {
@@ -129,6 +179,16 @@ export class InputChecker {
       return;
     }
     yield { request: { custom_id: packId(this.packs++), line: raw.line, params: v.params, pack: rows } };
+  }
+}
+
+/** The line as a JSON object, or undefined when it is not one (its issue is the job line's). */
+function parseObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text.replace(/^\uFEFF/, '').replace(/\r$/, ''));
+    return isPlainObject(value) ? value : undefined;
+  } catch {
+    return undefined;
   }
 }
 

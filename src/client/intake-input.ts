@@ -1,18 +1,15 @@
 /**
- * Reads an intake's JSONL file once and checks every line with the run's input checker (validateInputLine), plus
- * what an intake line adds: a custom_id is required (it is the idempotency key), an optional tier, deadline and
- * notifyWorkflowId. Every problem names its line and field, so `sluice enqueue` can refuse the whole file before
- * anything is sent, as `sluice run` does.
+ * Reads an intake's JSONL file once with the one input checker (input-checker.ts), told what an intake line adds: a
+ * custom_id is required (it is the idempotency key), and an optional tier, deadline and notifyWorkflowId. Every
+ * problem names its line and field, so `sluice enqueue` can refuse the whole file before anything is sent, as
+ * `sluice run` does.
  */
-import { DuplicateTracker } from '../domain/custom-id';
 import type { InputIssue } from '../domain/input-issue';
 import { TIERS, type Tier } from '../domain/intake';
-import { MAX_BATCH_BODY_BYTES } from '../domain/limits';
 import type { ModelCatalog } from '../domain/models';
-import { validateInputLine, type JobDefaults } from '../domain/request';
-import { isPlainObject } from '../domain/request-zod';
+import type { JobDefaults } from '../domain/request';
 import type { IntakeRequest } from './intake';
-import { readInputLines } from './input-lines';
+import { InputChecker, type ExtraFields } from './input-checker';
 
 /** The fields an intake line has beyond a job line's custom_id and params. */
 const INTAKE_FIELDS = ['tier', 'deadline', 'notifyWorkflowId'] as const;
@@ -29,88 +26,60 @@ export interface IntakeFile {
   rejects: string[];
 }
 
-export async function readIntakeFile(o: { file: string; defaults?: JobDefaults; models?: ModelCatalog }): Promise<IntakeFile> {
-  const maxRequestBytes = MAX_BATCH_BODY_BYTES - 64;
+export async function readIntakeFile(o: {
+  file: string;
+  defaults?: JobDefaults;
+  models?: ModelCatalog;
+  /** Largest single request (default: what fits in one create body). */
+  maxRequestBytes?: number;
+}): Promise<IntakeFile> {
+  const checker = new InputChecker({
+    defaults: o.defaults,
+    models: o.models,
+    maxRequestBytes: o.maxRequestBytes,
+    requireCustomId: 'is required: the intake uses it as the idempotency key',
+    extraFields: INTAKE_EXTRA_FIELDS,
+  });
   const out: IntakeFile = { requests: [], issues: [], rejects: [] };
-  const tracker = new DuplicateTracker();
-  const reject = (lineIssues: InputIssue[]) => {
-    out.issues.push(...lineIssues);
-    out.rejects.push(JSON.stringify({ line: lineIssues[0]!.line, issues: lineIssues }));
-  };
-  for await (const raw of readInputLines(o.file, maxRequestBytes + 1024)) {
-    if ('problem' in raw) {
-      const reason = raw.problem === 'not-utf8' ? 'is not valid UTF-8 text' : `line is ${raw.bytes} bytes, over the request limit of ${maxRequestBytes}`;
-      reject([{ line: raw.line, reason }]);
+  for await (const checked of checker.checkFile(o.file)) {
+    if ('rejected' in checked) {
+      out.issues.push(...checked.rejected.issues);
+      out.rejects.push(JSON.stringify({ line: checked.rejected.line, issues: checked.rejected.issues }));
       continue;
     }
-    const checked = checkIntakeLine(raw.text, raw.line, o.defaults ?? {}, { maxRequestBytes, models: o.models });
-    if (checked === 'blank') continue;
-    if ('issues' in checked) {
-      reject(checked.issues);
-      continue;
-    }
-    const dup = tracker.check(checked.request.custom_id, raw.line, false);
-    if (dup) {
-      reject([dup]);
-      continue;
-    }
-    out.requests.push(checked.request);
+    const { request, extra = {} } = checked;
+    out.requests.push({
+      line: request.line,
+      custom_id: request.custom_id,
+      params: request.params,
+      tier: extra.tier as Tier | undefined,
+      deadline: deadlineMs(extra.deadline),
+      notifyWorkflowId: extra.notifyWorkflowId as string | undefined,
+    });
   }
   return out;
 }
 
-/** One intake line: the job line's checks on custom_id and params, then the intake's own fields. */
-export function checkIntakeLine(
-  text: string,
-  line: number,
-  defaults: JobDefaults,
-  opts: { maxRequestBytes: number; models?: ModelCatalog },
-): 'blank' | { request: IntakeFileRequest } | { issues: InputIssue[] } {
-  const cleaned = text.replace(/^\uFEFF/, '').replace(/\r$/, '');
-  if (cleaned.trim() === '') return 'blank';
-  let value: unknown;
-  try {
-    value = JSON.parse(cleaned);
-  } catch {
-    value = undefined;
-  }
-  // Not an object (or not JSON): the run's checker says so in its own words.
-  if (!isPlainObject(value)) {
-    const v = validateInputLine(cleaned, line, defaults, opts);
-    return v.ok === false ? { issues: v.errors } : { issues: [{ line, reason: 'must be a JSON object' }] };
-  }
-  const own: Record<string, unknown> = {};
-  const rest: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) ((INTAKE_FIELDS as readonly string[]).includes(k) ? own : rest)[k] = v;
-  const issues: InputIssue[] = [];
-  const v = validateInputLine(JSON.stringify(rest), line, defaults, opts);
-  if (v.ok === false) {
-    for (const e of v.errors) {
-      // The run's checker knows only custom_id and params; an intake line has more.
-      issues.push(e.reason.includes('a line has only') ? { ...e, reason: `is not a known field; an intake line has custom_id, params, ${INTAKE_FIELDS.join(', ')}` } : e);
-    }
-  } else if (v.ok === true && v.customId === undefined) {
-    issues.push({ line, field: 'custom_id', reason: 'is required: the intake uses it as the idempotency key' });
-  }
-  if (own.tier !== undefined && !TIERS.includes(own.tier as Tier)) {
-    issues.push({ line, field: 'tier', reason: `must be one of ${TIERS.join(', ')} (got ${JSON.stringify(own.tier)})` });
-  }
-  const deadlineMs = typeof own.deadline === 'string' ? Date.parse(own.deadline) : own.deadline;
-  if (own.deadline !== undefined && (typeof deadlineMs !== 'number' || !Number.isFinite(deadlineMs))) {
-    issues.push({ line, field: 'deadline', reason: `must be an ISO date or epoch milliseconds (got ${JSON.stringify(own.deadline)})` });
-  }
-  if (own.notifyWorkflowId !== undefined && (typeof own.notifyWorkflowId !== 'string' || own.notifyWorkflowId === '')) {
-    issues.push({ line, field: 'notifyWorkflowId', reason: 'must be a workflow id (a non-empty string)' });
-  }
-  if (issues.length || v.ok !== true) return { issues };
-  return {
-    request: {
-      line,
-      custom_id: v.customId!,
-      params: v.params,
-      tier: own.tier as Tier | undefined,
-      deadline: deadlineMs as number | undefined,
-      notifyWorkflowId: own.notifyWorkflowId as string | undefined,
-    },
-  };
+/** An ISO date or epoch milliseconds, as milliseconds (NaN when it is neither). */
+function deadlineMs(deadline: unknown): number | undefined {
+  if (deadline === undefined) return undefined;
+  return typeof deadline === 'string' ? Date.parse(deadline) : typeof deadline === 'number' ? deadline : NaN;
 }
+
+const INTAKE_EXTRA_FIELDS: ExtraFields = {
+  names: INTAKE_FIELDS,
+  known: `an intake line has custom_id, params, ${INTAKE_FIELDS.join(', ')}`,
+  check(fields, line) {
+    const issues: InputIssue[] = [];
+    if (fields.tier !== undefined && !TIERS.includes(fields.tier as Tier)) {
+      issues.push({ line, field: 'tier', reason: `must be one of ${TIERS.join(', ')} (got ${JSON.stringify(fields.tier)})` });
+    }
+    if (fields.deadline !== undefined && !Number.isFinite(deadlineMs(fields.deadline))) {
+      issues.push({ line, field: 'deadline', reason: `must be an ISO date or epoch milliseconds (got ${JSON.stringify(fields.deadline)})` });
+    }
+    if (fields.notifyWorkflowId !== undefined && (typeof fields.notifyWorkflowId !== 'string' || fields.notifyWorkflowId === '')) {
+      issues.push({ line, field: 'notifyWorkflowId', reason: 'must be a workflow id (a non-empty string)' });
+    }
+    return issues;
+  },
+};
