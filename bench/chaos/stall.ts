@@ -9,6 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { progressQuery, queueQuery, type sluiceJob } from '../../src/workflows';
+import { historyAsJson } from '../../test/helpers/histories';
 
 /** A job's progress as far as the stall check cares: what would change if the job moved. */
 export function progressKey(p: { phase: string; requests: unknown; batches: unknown; heldReason?: string }): string {
@@ -92,14 +93,14 @@ export async function describePending(handles: WorkflowHandle[], scheduler: Work
   return lines.join('\n');
 }
 
-/** The histories of the jobs and the scheduler, as `temporal workflow show -o json` would print them. */
+/** The histories of the jobs and the scheduler, as plain JSON (enums as names, as the recorded histories are). */
 export async function saveHistories(dir: string, handles: WorkflowHandle[]): Promise<string[]> {
   const written: string[] = [];
   for (const h of handles) {
     try {
       const history = await h.fetchHistory();
       const file = path.join(dir, `history-${h.workflowId}.json`);
-      await writeFile(file, JSON.stringify(history));
+      await writeFile(file, JSON.stringify(historyAsJson(history)));
       written.push(file);
     } catch {
       // The server may be down: the SQLite file in the work dir still has it.
