@@ -43,7 +43,6 @@ export interface ChaosReport {
 }
 
 const API_KEY = 'sk-emulator-chaos';
-const STALL_MS = 5 * 60_000;
 const DEFAULTS = { model: 'claude-haiku-4-5', max_tokens: 64 };
 
 /**
@@ -134,9 +133,9 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     let next = 0;
     let lastEventFraction = -1;
     let status: string | undefined;
-    // No job moving for STALL_MS (longer than any activity timeout and its retries) is a stuck run: say where, per
+    // No job moving for stallMs (longer than any activity timeout and its retries) is a stuck run: say where, per
     // job (a query that fails is said as such, not taken for a job that waits), and keep the histories.
-    const watch = new StallWatch(handles.length, STALL_MS);
+    const watch = new StallWatch(handles.length, o.stallMs);
     let lastCheckAt = 0;
     for (;;) {
       if (since() > o.timeoutMs) throw new Error(`the job did not finish within ${o.timeoutMs} ms:\n${workers.output()}`);
@@ -148,7 +147,7 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
           const pending = await describePending(handles, client.workflow.getHandle(schedulerWorkflowId(taskQueue)));
           const saved = await saveHistories(workDir, [...handles, client.workflow.getHandle(schedulerWorkflowId(taskQueue))]);
           throw new Error(
-            `the job is stuck: no job moved for ${secs(STALL_MS)}\n${stuck}\n${pending}\nhistories: ${saved.map((f) => path.basename(f)).join(', ') || 'none saved'}`,
+            `the job is stuck: no job moved for ${secs(o.stallMs)}\n${stuck}\n${pending}\nhistories: ${saved.map((f) => path.basename(f)).join(', ') || 'none saved'}`,
           );
         }
       }

@@ -69,6 +69,10 @@ export class StallWatch {
   }
 }
 
+/** The API's enums as numbers in `describe().raw`: their names, for the message. */
+const ACTIVITY_STATES: Record<number, string> = { 1: 'scheduled', 2: 'started', 3: 'cancel requested', 4: 'paused', 5: 'pause requested' };
+const WORKFLOW_TASK_STATES: Record<number, string> = { 1: 'scheduled', 2: 'started' };
+
 /** Each job's pending activities and workflow task, and the scheduler's queue, as lines for the error message. */
 export async function describePending(handles: WorkflowHandle[], scheduler: WorkflowHandle): Promise<string> {
   const lines: string[] = [];
@@ -77,9 +81,9 @@ export async function describePending(handles: WorkflowHandle[], scheduler: Work
       const raw = (await h.describe()).raw;
       const acts = (raw.pendingActivities ?? []).map((a) => {
         const failure = a.lastFailure?.message ? `, last failure: ${a.lastFailure.message.slice(0, 160)}` : '';
-        return `${a.activityType?.name ?? '?'} #${a.activityId} state ${String(a.state)} attempt ${a.attempt ?? '?'}${failure}`;
+        return `${a.activityType?.name ?? '?'} #${a.activityId} ${ACTIVITY_STATES[Number(a.state)] ?? `state ${String(a.state)}`} attempt ${a.attempt ?? '?'}${failure}`;
       });
-      const task = raw.pendingWorkflowTask ? `workflow task ${String(raw.pendingWorkflowTask.state)} attempt ${raw.pendingWorkflowTask.attempt ?? '?'}` : 'no workflow task';
+      const task = raw.pendingWorkflowTask ? `workflow task ${WORKFLOW_TASK_STATES[Number(raw.pendingWorkflowTask.state)] ?? String(raw.pendingWorkflowTask.state)} attempt ${raw.pendingWorkflowTask.attempt ?? '?'}` : 'no workflow task';
       lines.push(`job ${i + 1} (${h.workflowId}): ${task}; ${acts.length} activities pending${acts.length ? ': ' + acts.join('; ') : ''}`);
     } catch (err) {
       lines.push(`job ${i + 1} (${h.workflowId}): describe failed: ${String(err)}`);
