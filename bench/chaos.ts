@@ -5,6 +5,7 @@
  *
  *   npm run chaos -- --requests 2000 --kills 3 --restarts 1 --seed 7 --timing between-activities --keep
  *   npm run chaos -- --jobs 2      # two jobs of one file at once: equal sub-batch sizes, the same custom_ids
+ *   npm run chaos -- --stall-ms 600000   # call the run stuck only after 10 min without any job moving
  *   npm run chaos -- --mode sync   # every request by the synchronous API: counts the calls sent again after a lost answer
  */
 import { parseArgs } from 'node:util';
@@ -20,6 +21,7 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: String(DEFAULT_CHAOS_OPTIONS.seed) },
     timing: { type: 'string', default: DEFAULT_CHAOS_OPTIONS.chaosTiming },
     mode: { type: 'string', default: 'batch' },
+    'stall-ms': { type: 'string', default: String(DEFAULT_CHAOS_OPTIONS.stallMs) },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -41,6 +43,7 @@ async function main(): Promise<number> {
     serverRestarts: whole('restarts', args.restarts),
     seed: whole('seed', args.seed),
     chaosTiming: timing,
+    stallMs: whole('stall-ms', args['stall-ms']),
     keep: args.keep,
   });
   console.log(formatReport(report));

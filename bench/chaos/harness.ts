@@ -15,9 +15,10 @@ import { requireTemporalCliPath } from '../../src/dev/temporal-cli';
 import type { EmulatorStats } from '../../src/emulator';
 import { mulberry32 } from '../../src/emulator/prng';
 import { LocalDirectoryStore } from '../../src/store/local-store';
-import { progressQuery, type sluiceJob } from '../../src/workflows';
+import { progressQuery, schedulerWorkflowId, type sluiceJob } from '../../src/workflows';
 import { DEFAULT_CHAOS_OPTIONS, LATENCY, TIME_SCALE, WINDOW_MS, type ChaosOptions } from './options';
 import { startEmulatorProcess, TemporalServer, WorkerProcesses } from './processes';
+import { describePending, queryProgress, saveHistories, StallWatch } from './stall';
 import { verifyJob, type Check } from './verify';
 import { decodeWireId } from '../../src/domain/wire-id';
 
@@ -42,7 +43,6 @@ export interface ChaosReport {
 }
 
 const API_KEY = 'sk-emulator-chaos';
-const STALL_MS = 5 * 60_000;
 const DEFAULTS = { model: 'claude-haiku-4-5', max_tokens: 64 };
 
 /**
@@ -133,18 +133,22 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     let next = 0;
     let lastEventFraction = -1;
     let status: string | undefined;
-    // A job that moves nothing for STALL_MS (longer than any activity timeout and its retries) is stuck: say where.
-    let lastMove = { at: Date.now(), progress: '' };
+    // No job moving for stallMs (longer than any activity timeout and its retries) is a stuck run: say where, per
+    // job (a query that fails is said as such, not taken for a job that waits), and keep the histories.
+    const watch = new StallWatch(handles.length, o.stallMs);
     let lastCheckAt = 0;
     for (;;) {
       if (since() > o.timeoutMs) throw new Error(`the job did not finish within ${o.timeoutMs} ms:\n${workers.output()}`);
       if (Date.now() - lastCheckAt > 2_000) {
         lastCheckAt = Date.now();
-        const ps = await Promise.all(handles.map((h) => h.query(progressQuery).catch(() => undefined)));
-        const progress = ps.every(Boolean) ? JSON.stringify(ps.map((p) => ({ phase: p!.phase, requests: p!.requests, batches: p!.batches, held: p!.heldReason }))) : '';
-        if (progress && progress !== lastMove.progress) lastMove = { at: Date.now(), progress };
-        else if (Date.now() - lastMove.at > STALL_MS) {
-          throw new Error(`the job is stuck: no progress for ${secs(STALL_MS)}: ${lastMove.progress}`);
+        watch.observe(await queryProgress(handles));
+        const stuck = watch.stuck();
+        if (stuck) {
+          const pending = await describePending(handles, client.workflow.getHandle(schedulerWorkflowId(taskQueue)));
+          const saved = await saveHistories(workDir, [...handles, client.workflow.getHandle(schedulerWorkflowId(taskQueue))]);
+          throw new Error(
+            `the job is stuck: no job moved for ${secs(o.stallMs)}\n${stuck}\n${pending}\nhistories: ${saved.map((f) => path.basename(f)).join(', ') || 'none saved'}`,
+          );
         }
       }
       if (await workers.ensureRunning()) log(`chaos: ${secs(since())} worker exited on its own; started another`);

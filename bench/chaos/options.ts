@@ -24,6 +24,8 @@ export interface ChaosOptions {
   job: JobOptionsInput;
   /** Give up after this long (default 20 min). */
   timeoutMs: number;
+  /** Call the run stuck when no job moved for this long (default 5 min: longer than any activity timeout and its retries). */
+  stallMs: number;
   /** Keep the working directory (databases, store, logs) after the run. */
   keep: boolean;
   log: (line: string) => void;
@@ -71,6 +73,7 @@ export const DEFAULT_CHAOS_OPTIONS: ChaosOptions = {
     heartbeatTimeoutMs: 10_000,
   },
   timeoutMs: 20 * 60_000,
+  stallMs: 5 * 60_000,
   keep: false,
   log: (line) => console.error(line),
 };

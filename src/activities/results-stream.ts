@@ -22,8 +22,19 @@ export async function* streamBatchResults(
     __binaryResponse: true,
   });
   if (!response.body) return;
-  const lines = createInterface({ input: Readable.fromWeb(response.body as never), crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (line.trim() !== '') yield JSON.parse(line) as MessageBatchIndividualResponse;
+  const input = Readable.fromWeb(response.body as never);
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  try {
+    for await (const line of lines) {
+      if (line.trim() !== '') yield JSON.parse(line) as MessageBatchIndividualResponse;
+    }
+  } finally {
+    // A reader that leaves early (reconciliation reads one line to learn whose a batch is) leaves the body flowing; a
+    // cut that comes later must not surface as an unhandled 'error' on the interface: chaos seed 2 saw that exit the
+    // worker ("terminated", "other side closed"), stopping every activity and workflow task it ran.
+    lines.on('error', () => undefined);
+    input.on('error', () => undefined);
+    lines.close();
+    input.destroy();
   }
 }
