@@ -108,9 +108,9 @@ export class FaultInjector {
     return this.fires('notFoundAfterCreate', spec, endpoint);
   }
 
-  /** Lines to send before cutting this results download, or null to send them all. */
-  resultsCutAfterLines(): number | null {
+  /** Lines to send before cutting this results download (and how long to pause first), or null to send them all. */
+  resultsCut(): { afterLines: number; pauseMs: number } | null {
     const spec = this.faults.resultsCut;
-    return this.fires('resultsCut', { ...spec, endpoints: ['results'] }, 'results') ? spec.afterLines : null;
+    return this.fires('resultsCut', { ...spec, endpoints: ['results'] }, 'results') ? { afterLines: spec.afterLines, pauseMs: spec.pauseMs } : null;
   }
 }

@@ -10,8 +10,8 @@ import { deriveSeed, mulberry32, permutation } from './prng';
 const CHUNK_CHARS = 64 * 1024;
 
 export interface ResultsStreamOptions {
-  /** Cut the download after this many whole lines (plus half of the next), or null for the whole file. */
-  cutAfterLines: number | null;
+  /** Cut the download after this many whole lines (plus half of the next), pausing first; null: the whole file. */
+  cut: { afterLines: number; pauseMs: number } | null;
 }
 
 /** Resolves when the response can take more data, or is gone. */
@@ -47,7 +47,12 @@ export async function streamResults(
   for (let i = 0; i < order.length; i++) {
     if (res.destroyed) return; // the client went away
     const line = JSON.stringify(resultLine(batch, batch.requests[order[i]!]!));
-    if (options.cutAfterLines === i) {
+    if (options.cut?.afterLines === i) {
+      if (options.cut.pauseMs > 0) {
+        await written(res, chunk);
+        chunk = '';
+        await new Promise((resolve) => setTimeout(resolve, options.cut!.pauseMs));
+      }
       await written(res, chunk + line.slice(0, Math.floor(line.length / 2)));
       res.destroy();
       return;

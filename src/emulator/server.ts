@@ -103,7 +103,7 @@ async function send(res: ServerResponse, reply: Reply, services: Services): Prom
     case 'error':
       return sendError(res, reply.type, reply.message);
     case 'results':
-      return streamResults(res, reply.batch, { cutAfterLines: services.faults.resultsCutAfterLines() });
+      return streamResults(res, reply.batch, { cut: services.faults.resultsCut() });
     case 'stream':
       return sendMessageStream(res, reply.message);
   }
