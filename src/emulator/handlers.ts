@@ -166,14 +166,21 @@ function results(services: Services, call: Call): Reply {
   return { kind: 'results', batch: found };
 }
 
-function messages(services: Services, call: Call): Reply {
+/** A request body that must be a JSON object, as the Messages endpoints take. */
+function bodyObject(call: Call): { ok: true; record: Record<string, unknown> } | { ok: false; reply: Reply } {
   const json = parseJson(call.body);
-  if (!json.ok) return { kind: 'error', type: 'invalid_request_error', message: json.message };
+  if (!json.ok) return { ok: false, reply: { kind: 'error', type: 'invalid_request_error', message: json.message } };
   const params = json.value;
   if (typeof params !== 'object' || params === null || Array.isArray(params)) {
-    return { kind: 'error', type: 'invalid_request_error', message: 'Input should be a valid dictionary' };
+    return { ok: false, reply: { kind: 'error', type: 'invalid_request_error', message: 'Input should be a valid dictionary' } };
   }
-  const record = params as Record<string, unknown>;
+  return { ok: true, record: params as Record<string, unknown> };
+}
+
+function messages(services: Services, call: Call): Reply {
+  const body = bodyObject(call);
+  if (!body.ok) return body.reply;
+  const record = body.record;
   const problem = validateParams(record, services.config.models, 'sync');
   if (problem) return { kind: 'error', type: 'invalid_request_error', message: problem };
   const summary = summariseParams(record);
@@ -190,13 +197,9 @@ function messages(services: Services, call: Call): Reply {
 
 /** POST /v1/messages/count_tokens: free, never billed; the same input tokens the request's usage would show. */
 function countTokens(services: Services, call: Call): Reply {
-  const json = parseJson(call.body);
-  if (!json.ok) return { kind: 'error', type: 'invalid_request_error', message: json.message };
-  const params = json.value;
-  if (typeof params !== 'object' || params === null || Array.isArray(params)) {
-    return { kind: 'error', type: 'invalid_request_error', message: 'Input should be a valid dictionary' };
-  }
-  const record = params as Record<string, unknown>;
+  const body = bodyObject(call);
+  if (!body.ok) return body.reply;
+  const record = body.record;
   const problem = validateCountTokensParams(record, services.config.models);
   if (problem) return { kind: 'error', type: 'invalid_request_error', message: problem };
   services.stats.recordTokenCount();

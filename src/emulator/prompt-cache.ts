@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { findServedModel, type ServedModel } from './models';
-import { canonicalJson } from './synthetic';
+import { canonicalJson } from '../domain/canonical-json';
 
 export interface CacheUsage {
   read: number;

@@ -8,6 +8,7 @@ import { COUNT_FIELDS } from './params-validation';
 import { packedReplyText, packItemsOf } from './pack-answers';
 import type { AnswerKind } from './answer-shape';
 import { base62, randomFor } from './prng';
+import { canonicalJson } from '../domain/canonical-json';
 
 /** What the emulator keeps of a request's params: enough to answer it, not the prompt. */
 export interface ParamsSummary {
@@ -42,17 +43,6 @@ export interface SyntheticMessage {
     cache_creation?: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number };
     service_tier: 'batch' | 'standard';
   };
-}
-
-/** JSON with object keys sorted at every level. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const record = value as Record<string, unknown>;
-  const keys = Object.keys(record)
-    .filter((key) => record[key] !== undefined)
-    .sort();
-  return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`).join(',')}}`;
 }
 
 export function summariseParams(params: Record<string, unknown>): ParamsSummary {
