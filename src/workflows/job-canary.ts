@@ -7,7 +7,7 @@
 import { canaryFailuresAllowed, canaryStops, type CanaryOptions, type CanaryState } from '../domain/canary';
 import { originalShardKey, type JobOptions } from '../domain/job';
 import type { CollectInput, CollectResult } from '../contracts/activities';
-import type { JobState } from './job-state';
+import { anythingOut, type JobState } from './job-state';
 
 /** The canary shard is always the first original shard: the plan cuts it at N requests. */
 export const CANARY_SHARD = originalShardKey(0);
@@ -60,7 +60,7 @@ export function canaryCollected(s: JobState, r: CollectResult): void {
 export function canaryVerdict(s: JobState): CanaryState | undefined {
   const c = s.canary;
   if (!c || c.state !== 'running') return undefined;
-  if (s.nextShard === 0 || s.inFlight.length > 0 || s.syncInFlight.length > 0) return undefined;
+  if (s.nextShard === 0 || anythingOut(s)) return undefined;
   const requests = s.shardSizes[0] ?? c.requests;
   const failed = s.failed + (s.invalidOutput ?? 0) + s.pendingRetryRequests;
   const allowed = canaryFailuresAllowed(requests, c.maxFailurePercent);

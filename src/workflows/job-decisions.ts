@@ -9,7 +9,7 @@ import { originalShardKey, type JobOptions, type ShardRef } from '../domain/job'
 import type { Room } from '../domain/queue';
 import { nextPollIntervalMs } from '../domain/poll';
 import { isStraggler, nextSlaEventMs, routeFor, withLearnedWindow, type Route, type SlaPolicy } from '../domain/sla-route';
-import { finishedRequests, type InFlightBatch, type JobState } from './job-state';
+import { anythingOut, finishedRequests, submittingOf, type InFlightBatch, type JobState } from './job-state';
 import { seatAllows, type QueueSeatState } from './job-queue';
 
 /** While held with nothing in flight, look again this often even without a message (messages wake sooner). */
@@ -30,7 +30,7 @@ export function hasWorkLeft(s: JobState): boolean {
 
 /** Every request has its final outcome and no batch is out: the loop ends and the job finalizes. */
 export function isFinished(s: JobState): boolean {
-  return s.phase !== 'planning' && finishedRequests(s) >= s.requestCount && s.inFlight.length === 0;
+  return s.phase !== 'planning' && finishedRequests(s) >= s.requestCount && s.inFlight.length === 0 && submittingOf(s).length === 0;
 }
 
 /** A cancel asked for and not yet carried out. */
@@ -54,7 +54,7 @@ export function planSubmissions(s: JobState, nowMs: number, opts: JobOptions): S
   const route = routeFor(nowMs, s.requestCount, sla);
   const limit =
     route === 'batch'
-      ? opts.maxBatchesInFlight - s.inFlight.length
+      ? opts.maxBatchesInFlight - batchesOut(s)
       : route === 'sync'
         ? sla.maxSyncShardsInFlight - s.syncInFlight.length
         : Number.MAX_SAFE_INTEGER;
@@ -72,10 +72,21 @@ export function planSubmissions(s: JobState, nowMs: number, opts: JobOptions): S
   return { route, candidates, picks, blocked: picks.length < candidates.length };
 }
 
-/** What the job asks the scheduler to let it hold: its batches in flight plus what it could send next. */
+/** Batches in flight plus creates under way: what counts against `maxBatchesInFlight` and the room held. */
+export function batchesOut(s: JobState): number {
+  return s.inFlight.length + submittingOf(s).length;
+}
+
+/** What the job asks the scheduler to let it hold: its batches in flight (and being created) plus what it could send next. */
 export function roomWanted(s: JobState, opts: JobOptions): { inFlight: Room; next: ShardRef[] } {
-  const inFlight = { requests: s.inFlight.reduce((n, b) => n + b.requests, 0), batches: s.inFlight.length };
-  return { inFlight, next: nextShards(s, Math.max(0, opts.maxBatchesInFlight - s.inFlight.length)) };
+  const requests = s.inFlight.reduce((n, b) => n + b.requests, 0) + submittingOf(s).reduce((n, b) => n + b.requests, 0);
+  const inFlight = { requests, batches: batchesOut(s) };
+  return { inFlight, next: nextShards(s, Math.max(0, opts.maxBatchesInFlight - batchesOut(s))) };
+}
+
+/** Poll after this wait: some batch is in flight (creates still under way do not hold the poll back). */
+export function pollDue(s: JobState): boolean {
+  return s.inFlight.length > 0;
 }
 
 /** Why a job with work to send does not send it (shown in the Web UI and by `sluice status`), or undefined. */
@@ -137,7 +148,7 @@ export type StopReason = 'nothing-left' | 'cancel-grace-over';
  * waited its grace for its canceled batches (finalize reports their requests as in flight at stop).
  */
 export function stopReason(s: JobState, nowMs: number, opts: JobOptions): StopReason | undefined {
-  const nothingOut = s.inFlight.length === 0 && s.syncInFlight.length === 0;
+  const nothingOut = !anythingOut(s);
   if (nothingOut && !(s.phase === 'running' && hasWorkLeft(s))) return 'nothing-left';
   if (cancelGraceOver(s, nowMs, opts)) return 'cancel-grace-over';
   return undefined;
@@ -166,14 +177,16 @@ export interface WaitPlan {
 /** How long to wait before the next round, and what for. */
 export function planWait(s: JobState, nowMs: number, opts: JobOptions): WaitPlan {
   const intervalMs = pollIntervalMs(s, nowMs, opts);
-  const nothingOut = s.inFlight.length === 0 && s.syncInFlight.length === 0;
+  const nothingOut = !anythingOut(s);
   const summary = nothingOut
     ? s.heldReason === 'budget'
       ? 'held: the budget allows no more (sluice budget raises it)'
       : 'wait for room in the batch queue'
     : s.inFlight.length
       ? `wait before polling ${s.inFlight.length} batches`
-      : 'wait for synchronous calls';
+      : submittingOf(s).length
+        ? `wait while ${submittingOf(s).length} batches are created`
+        : 'wait for synchronous calls';
   return { intervalMs, timeoutMs: nothingOut ? HELD_RECHECK_MS : intervalMs, summary };
 }
 
@@ -194,6 +207,7 @@ export function continueAsNewDue(
 export function nextActionText(s: JobState): string {
   if (s.heldReason) return `wait: ${s.heldReason}`;
   if (s.inFlight.length) return `poll ${s.inFlight.length} batches`;
+  if (submittingOf(s).length) return `create ${submittingOf(s).length} batches`;
   return `finish ${s.syncInFlight.length} synchronous sub-batches`;
 }
 

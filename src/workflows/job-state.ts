@@ -47,6 +47,11 @@ export interface JobState {
   inFlight: InFlightBatch[];
   /** Shards being sent through the synchronous API right now. */
   syncInFlight: ShardRef[];
+  /**
+   * Shards taken for a batch whose create has not answered yet (the submit lane, job-submit-lane.ts): out, like a
+   * batch in flight. Absent in runs without the lane; empty at continue-as-new.
+   */
+  submitting?: ShardRef[];
   succeeded: number;
   failed: number;
   canceled: number;
@@ -114,6 +119,16 @@ export function initialJobState(nowMs: number, requestCount: number, priority: n
   };
 }
 
+/** Shards being created, in runs with the submit lane (none otherwise). */
+export function submittingOf(s: JobState): readonly ShardRef[] {
+  return s.submitting ?? [];
+}
+
+/** Something is out: a batch in flight, a create under way, or a synchronous sub-batch. */
+export function anythingOut(s: JobState): boolean {
+  return s.inFlight.length > 0 || submittingOf(s).length > 0 || s.syncInFlight.length > 0;
+}
+
 export function finishedRequests(s: JobState): number {
   return requestsDone(s);
 }
@@ -131,7 +146,7 @@ export function slaViewOf(s: JobState, p: SlaPolicy, nowMs: number): SlaView | u
 }
 
 export function progressOf(s: JobState, nowMs: number, sla?: SlaPolicy): JobProgress {
-  const inFlight = s.inFlight.reduce((n, b) => n + b.requests, 0);
+  const inFlight = s.inFlight.reduce((n, b) => n + b.requests, 0) + submittingOf(s).reduce((n, b) => n + b.requests, 0);
   const queuedRetries = s.queued.reduce((n, r) => n + r.requests, 0);
   const notSubmitted = s.shardSizes.slice(s.nextShard).reduce((a, b) => a + b, 0);
   const done = finishedRequests(s);

@@ -10,6 +10,7 @@ import {
   CancellationScope,
   condition,
   continueAsNew,
+  patched,
   setCurrentDetails,
   upsertSearchAttributes,
   workflowInfo,
@@ -23,12 +24,16 @@ import * as decide from './job-decisions';
 import * as canary from './job-canary';
 import { joinQueue } from './job-queue';
 import { detailsMarkdown, initialJobState, progressOf, type JobPhase, type JobState } from './job-state';
+import { submitLane } from './job-submit-lane';
 import { syncLane } from './job-sync-lane';
 import { dropUnsent, retriesPacked, takeShard } from './job-transitions';
 import { SluiceDeadline, SluiceJobName, SluicePhase, SluicePriority, SluiceSlaAtRisk } from './search-attributes';
 import { initialBudget, reserveShards, withinBudget } from './job-budget';
 import { finalizeInputOf, planInputOf } from './job-inputs';
 import { reportEnd, setJobHandlers } from './job-messages';
+
+/** patched() id: creates run in a lane beside polling and collecting (job-submit-lane.ts), not all before the first poll. */
+export const OVERLAP_SUBMIT_COLLECT = 'overlap-submit-collect';
 
 export interface JobInput {
   spec: JobSpec;
@@ -85,6 +90,10 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
   });
   const batches = batchLane(spec, s, seat);
   const sync = syncLane(spec, s, () => (wake = true));
+  // Histories made before the lane keep their order: every granted create, then the poll.
+  const submitter = patched(OVERLAP_SUBMIT_COLLECT)
+    ? submitLane(s, opts.activityConcurrency, batches.submitOne, () => (wake = true))
+    : undefined;
 
   const showProgress = (next: string) => {
     const p = progressNow();
@@ -118,6 +127,7 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
       // Reset before the work, not before the wait: a message that arrives meanwhile must still wake the wait.
       wake = false;
       sync.throwIfFailed();
+      submitter?.throwIfFailed();
       if (decide.cancelDue(s)) await cancelEverything();
       applyCanaryVerdict();
       if (s.phase === 'running') {
@@ -130,15 +140,16 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
       const wait = decide.planWait(s, Date.now(), opts);
       showProgress(decide.nextActionText(s));
       await condition(() => wake || decide.cancelDue(s), wait.timeoutMs, { summary: wait.summary });
-      if (s.inFlight.length > 0) {
+      if (decide.pollDue(s)) {
         const progressed = await batches.pollAndCollect(() => Date.now(), progressNow().sla?.atRisk);
         s.pollIntervalMs = decide.intervalAfterPoll(progressed, wait.intervalMs);
         await cancelStragglers();
       }
 
       if (decide.continueAsNewDue(workflowInfo(), opts)) {
-        await condition(() => s.syncInFlight.length === 0 && allHandlersFinished());
+        await condition(() => s.syncInFlight.length === 0 && (submitter?.idle() ?? true) && allHandlersFinished());
         sync.throwIfFailed();
+        submitter?.throwIfFailed();
         await continueAsNew<typeof sluiceJob>({ spec, state: { ...s, run: s.run + 1 } });
       }
     }
@@ -148,6 +159,8 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
     if (fatal === undefined) throw err;
     s.fatalError = fatal;
   }
+  // Stopped on a fatal answer while creates run: none may be left behind (a batch nobody would collect).
+  await stopSubmitting();
 
   const jobCanceled = s.cancelRequested;
   setPhase('finalizing', 'write results.jsonl, failures.jsonl and summary.json');
@@ -182,7 +195,15 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
       await mapLimit(plan.picks, opts.activityConcurrency, (shard) => sync.markMissed(shard));
       return;
     }
-    await batches.submit(plan.picks);
+    if (submitter) submitter.enqueue(plan.picks);
+    else await batches.submit(plan.picks);
+  }
+
+  /** What waits in the submit lane is not sent; the creates already running answer first. */
+  async function stopSubmitting() {
+    if (!submitter) return;
+    submitter.dropWaiting();
+    await condition(submitter.idle);
   }
 
   /** Asks the scheduler for room for what is left to send, and says why the job waits when it must. */
@@ -251,6 +272,7 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
     s.canceledAtMs = Date.now();
     setPhase('canceling', `cancel ${s.inFlight.length} batches in flight`);
     dropUnsent(s);
+    await stopSubmitting();
     if (s.inFlight.length === 0) return;
     await batches.cancel(s.inFlight, `cancel ${s.inFlight.length} batches`);
   }
