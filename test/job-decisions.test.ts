@@ -9,6 +9,7 @@ import { ActivityFailure, ApplicationFailure, RetryState } from '@temporalio/com
 import * as decide from '../src/workflows/job-decisions';
 import { initialJobState, type InFlightBatch, type JobState } from '../src/workflows/job-state';
 import { applyCollected, dropUnsent, retriesPacked, takeShard } from '../src/workflows/job-transitions';
+import { canaryVerdict } from '../src/workflows/job-canary';
 
 const NOW = 1_800_000_000_000;
 const options = (o: JobOptionsInput = {}) => JobOptionsSchema.parse({ batchSize: 100, ...o });
@@ -254,5 +255,42 @@ describe('which activity failures stop the job (it then writes what it has)', ()
   test('anything else fails the workflow task rather than the job', () => {
     assert.equal(decide.fatalFailureMessage(new Error('a bug')), undefined);
     assert.equal(decide.fatalFailureMessage(failure(RetryState.CANCEL_REQUESTED, ApplicationFailure.retryable('x'))), undefined);
+  });
+});
+
+describe('creates under way in the submit lane count as out', () => {
+  const creating = (...keys: string[]): ShardRef[] => keys.map((key) => ({ key, requests: 100 }));
+
+  test('they count against the batches in flight and the room the job holds', () => {
+    const s = running(6, 100, { nextShard: 3, inFlight: [batch('a', 100, NOW)], submitting: creating('s000001', 's000002') });
+    const plan = decide.planSubmissions(s, NOW, options({ useScheduler: false, maxBatchesInFlight: 4 }));
+    assert.deepEqual(keys(plan.picks), ['s000003'], 'one in flight and two being created leave room for one');
+    assert.equal(decide.batchesOut(s), 3);
+    const wanted = decide.roomWanted(s, options({ maxBatchesInFlight: 4 }));
+    assert.deepEqual(wanted.inFlight, { requests: 300, batches: 3 });
+    assert.deepEqual(keys(wanted.next), ['s000003']);
+  });
+
+  test('the job neither stops nor finishes while a create has not answered, and polls only what is in flight', () => {
+    const s = running(2, 100, { nextShard: 2, succeeded: 100, submitting: creating('s000001') });
+    s.requestCount = 100; // even with every known request done, the shard being created is still out
+    assert.equal(decide.isFinished(s), false);
+    assert.equal(decide.stopReason(s, NOW, options()), undefined);
+    assert.equal(decide.pollDue(s), false, 'nothing to poll until the create answers');
+    const wait = decide.planWait(s, NOW, options({ poll: { initialMs: 250, growth: 1.5, capMs: 1_000 } }));
+    assert.equal(wait.timeoutMs, 250, 'the poll cadence, not the held recheck');
+    assert.equal(wait.summary, 'wait while 1 batches are created');
+    s.submitting = [];
+    assert.equal(decide.stopReason(s, NOW, options()), 'nothing-left');
+    s.inFlight = [batch('b', 100, NOW)];
+    assert.equal(decide.pollDue(s), true);
+  });
+
+  test('a canary has no verdict while its shard is being created', () => {
+    const s = running(3, 100, { nextShard: 1, submitting: creating('s000000') });
+    s.canary = { state: 'running', requests: 100, failed: 0, allowed: 10, maxFailurePercent: 10 };
+    assert.equal(canaryVerdict(s), undefined);
+    s.submitting = [];
+    assert.equal(canaryVerdict(s)?.state, 'passed');
   });
 });

@@ -1,0 +1,97 @@
+// The job's submit lane on its own (no server): the picks are created a few at a time while the caller goes on,
+// each shard is out (in `submitting`) until its create answers, and a fatal answer stops what has not started.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { ShardRef } from '../src/domain/job';
+import { initialJobState } from '../src/workflows/job-state';
+import { submitLane } from '../src/workflows/job-submit-lane';
+
+const shards = (n: number): ShardRef[] => Array.from({ length: n }, (_, i) => ({ key: `s${String(i).padStart(6, '0')}`, requests: 100 }));
+
+/** Creates that answer when the test says so, in any order. */
+function controlledCreates() {
+  const pending = new Map<string, { resolve: () => void; reject: (e: Error) => void }>();
+  const started: string[] = [];
+  return {
+    started,
+    running: () => [...pending.keys()],
+    submitOne: (shard: ShardRef) =>
+      new Promise<void>((resolve, reject) => {
+        started.push(shard.key);
+        pending.set(shard.key, { resolve, reject });
+      }),
+    answer(key: string, err?: Error) {
+      const p = pending.get(key)!;
+      pending.delete(key);
+      if (err) p.reject(err);
+      else p.resolve();
+    },
+  };
+}
+
+const settle = () => new Promise((r) => setImmediate(r));
+
+describe('the submit lane', () => {
+  test('creates at most `concurrency` at once, in order, and returns at once to the loop', async () => {
+    const s = initialJobState(0, 500, 5);
+    const creates = controlledCreates();
+    let wakes = 0;
+    const lane = submitLane(s, 2, creates.submitOne, () => wakes++);
+    lane.enqueue(shards(5));
+    await settle();
+    assert.deepEqual(creates.running(), ['s000000', 's000001']);
+    assert.equal(s.submitting?.length, 5, 'every pick is out until its create answers');
+    assert.equal(lane.idle(), false);
+
+    creates.answer('s000001');
+    await settle();
+    assert.deepEqual(creates.running(), ['s000000', 's000002'], 'a lane that finishes takes the next pick');
+    assert.deepEqual(s.submitting?.map((x) => x.key), ['s000000', 's000002', 's000003', 's000004']);
+
+    lane.enqueue(shards(7).slice(5)); // room freed by collects: more picks join the queue
+    for (const key of ['s000000', 's000002', 's000003', 's000004', 's000005', 's000006']) {
+      await settle();
+      creates.answer(key);
+    }
+    await settle();
+    assert.deepEqual(creates.started, shards(7).map((x) => x.key));
+    assert.deepEqual(s.submitting, []);
+    assert.equal(lane.idle(), true);
+    assert.ok(wakes >= 1, 'the loop is woken when the lane goes idle');
+    lane.throwIfFailed();
+  });
+
+  test('a fatal answer drops what has not started, and is thrown once the running creates answer', async () => {
+    const s = initialJobState(0, 600, 5);
+    const creates = controlledCreates();
+    const lane = submitLane(s, 2, creates.submitOne, () => undefined);
+    lane.enqueue(shards(6));
+    await settle();
+    creates.answer('s000000', new Error('invalid x-api-key'));
+    await settle();
+    assert.deepEqual(creates.running(), ['s000001'], 'no create starts after the fatal answer');
+    assert.deepEqual(s.submitting?.map((x) => x.key), ['s000001']);
+    assert.doesNotThrow(() => lane.throwIfFailed(), 'not while a create may still make a batch');
+    creates.answer('s000001');
+    await settle();
+    assert.throws(() => lane.throwIfFailed(), /invalid x-api-key/);
+    assert.deepEqual(s.submitting, []);
+    lane.enqueue(shards(8).slice(6));
+    await settle();
+    assert.deepEqual(creates.running(), [], 'a failed lane sends nothing more');
+  });
+
+  test('a cancel drops what waits; the creates already running still answer', async () => {
+    const s = initialJobState(0, 400, 5);
+    const creates = controlledCreates();
+    const lane = submitLane(s, 1, creates.submitOne, () => undefined);
+    lane.enqueue(shards(4));
+    await settle();
+    lane.dropWaiting();
+    assert.deepEqual(s.submitting?.map((x) => x.key), ['s000000']);
+    creates.answer('s000000');
+    await settle();
+    assert.equal(lane.idle(), true);
+    assert.deepEqual(creates.started, ['s000000']);
+  });
+});
