@@ -274,6 +274,18 @@ const scenarios: Record<
       return [{ name: 'job-canceled', handle }];
     },
   },
+  /**
+   * The submit lane (patch overlap-submit-collect): the last create is slow, and the batches created before it are
+   * polled and collected while it runs.
+   */
+  'job-overlap-submit-collect': {
+    emulator: batchesTaking(300, { faults: { targeted: [{ endpoint: 'create', calls: [4], action: 'delayBefore', delayMs: 3_000 }] } }),
+    run: async (c) => {
+      const file = await inputFile(8);
+      const { handle } = await runJob(c, 'overlap', file, { ...FAST_POLL, batchSize: 2, activityConcurrency: 2 });
+      return [{ name: 'job-overlap-submit-collect', handle }];
+    },
+  },
   /** The same, by a Temporal cancellation (the Web UI's Cancel): the job handles it as it handles the signal. */
   'job-canceled-by-temporal': {
     emulator: batchesTaking(3_000),

@@ -35,7 +35,7 @@ async function replayAll(workflowBundle: WorkflowBundle, which: RecordedHistory[
 }
 
 describe('recorded histories', () => {
-  test('cover every workflow type, a continue-as-new of the job and of the intake, a preemption and a canceled job', () => {
+  test('cover every workflow type, a continue-as-new of the job and of the intake, a preemption, a canceled job and overlapped creates and collects', () => {
     const types = new Set(histories.map((h) => h.workflowType));
     for (const t of WORKFLOW_TYPES) assert.ok(types.has(t), `a recorded history of ${t}`);
     const endsWithContinueAsNew = (h: RecordedHistory) =>
@@ -63,6 +63,23 @@ describe('recorded histories', () => {
     ]) {
       assert.ok(all.includes(a), `some recorded history runs ${a}`);
     }
+    // The submit lane (patch overlap-submit-collect): a batch collected while a create of the same run still ran.
+    const completedTypes = (h: RecordedHistory) => {
+      const typeOf = new Map<string, string | undefined>();
+      return h.json.events.flatMap((e) => {
+        const s = e.activityTaskScheduledEventAttributes as { activityType?: { name?: string } } | undefined;
+        if (s) typeOf.set(String(e.eventId), s.activityType?.name);
+        const c = e.activityTaskCompletedEventAttributes as { scheduledEventId?: string | number } | undefined;
+        return c?.scheduledEventId === undefined ? [] : [typeOf.get(String(c.scheduledEventId))];
+      });
+    };
+    assert.ok(
+      histories.some((h) => {
+        const done = completedTypes(h);
+        return done.indexOf('collectBatch') !== -1 && done.indexOf('collectBatch') < done.lastIndexOf('submitBatch');
+      }),
+      'a job that collected a batch while it still created others',
+    );
     const signals = histories.flatMap((h) =>
       h.json.events.flatMap((e) => {
         const s = e.workflowExecutionSignaledEventAttributes as { signalName?: string } | undefined;
