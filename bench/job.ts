@@ -6,7 +6,7 @@
  * attempts made (results.jsonl); the worker's peak RSS; history events per run; where the job's time went (from
  * its histories), the CPU of every process, and the worker's CPU profile.
  *
- *   npm run bench -- --requests 20000 [--worker-memory-mb 512] [--no-profile]
+ *   npm run bench -- --requests 20000 [--worker-memory-mb 512] [--no-profile] [--no-eager]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -32,6 +32,8 @@ const { values: args } = parseArgs({
     'baseline-concurrency': { type: 'string', default: '8' },
     'worker-memory-mb': { type: 'string', default: '512' },
     'no-profile': { type: 'boolean', default: false },
+    /** The dev server without eager activity dispatch (src/dev/dev-server.ts turns it on), to compare. */
+    'no-eager': { type: 'boolean', default: false },
   },
 });
 const N = Number(args.requests);
@@ -54,7 +56,8 @@ async function main() {
   lines.length = 0;
 
   const binary = await requireTemporalCliPath({ log: console.error });
-  const server = await startDevServer({ binary, port: await freePort() });
+  const dynamicConfig: Record<string, boolean> = args['no-eager'] ? { 'system.enableActivityEagerExecution': false } : {};
+  const server = await startDevServer({ binary, port: await freePort(), dynamicConfig });
   // The emulator runs in its own process so the RSS measured here is the worker's alone.
   const emulatorPort = await freePort();
   // At this time scale the API's 29 days of results retention last 25 s, less than a large job spends before its

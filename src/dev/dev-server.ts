@@ -23,6 +23,21 @@ export interface DevServerOptions {
   startTimeoutMs?: number;
   /** Where the server's own log lines go (default: discarded, they are noisy). */
   logFile?: string;
+  /** Dynamic config values on top of DEV_SERVER_DYNAMIC_CONFIG. */
+  dynamicConfig?: Record<string, string | number | boolean>;
+}
+
+/**
+ * Activities scheduled by a workflow task go straight to the worker that completed it when it has a free slot
+ * (eager dispatch): no round trip through matching for each submit and collect. Off by default in the server.
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG: Record<string, string | number | boolean> = {
+  'system.enableActivityEagerExecution': true,
+};
+
+/** `--dynamic-config-value K=V` flags for the dev server. */
+export function dynamicConfigFlags(values: Record<string, string | number | boolean> = {}): string[] {
+  return Object.entries({ ...DEV_SERVER_DYNAMIC_CONFIG, ...values }).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${JSON.stringify(v)}`]);
 }
 
 export interface DevServer {
@@ -37,7 +52,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const host = options.host ?? '127.0.0.1';
   const namespace = options.namespace ?? 'default';
   const args = ['server', 'start-dev', '--ip', host, '--port', String(options.port), '--namespace', namespace];
-  args.push(...searchAttributeFlags(), '--log-level', 'error');
+  args.push(...searchAttributeFlags(), ...dynamicConfigFlags(options.dynamicConfig), '--log-level', 'error');
   if (options.dbFile) {
     await mkdir(path.dirname(options.dbFile), { recursive: true });
     args.push('--db-filename', options.dbFile);
