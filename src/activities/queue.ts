@@ -21,7 +21,9 @@ export function queueActivity({ queueCapacity, queueRefresh, anthropic }: Activi
     const schedulerId = accountSchedulerWorkflowId(account);
     const capacity: QueueCapacity = queueCapacity;
     // Only a job that refreshes (it says what it holds) may expire: older runs never re-ask and would lose their room.
-    const signalled: RoomRequest = request.held ? { ...request, expireAfterMs: expireAfterMs(refresh) } : request;
+    const signalled: RoomRequest = request.held
+      ? { ...request, expireAfterMs: expireAfterMs(refresh), refreshMs: refresh.refreshMs }
+      : request;
     await Context.current().client.workflow.signalWithStart(sluiceScheduler, {
       workflowId: schedulerId,
       taskQueue,

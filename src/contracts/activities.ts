@@ -340,8 +340,11 @@ export interface RoomRequest {
    */
   held?: Room;
   grantSeq?: number;
-  /** Filled in by the requestRoom activity from the worker's settings: the member expires after this long unrefreshed. */
+  /** The job asked a scheduler before (a scheduler that does not know it has lost its state). */
+  rejoin?: boolean;
+  /** Filled in by the requestRoom activity from the worker's settings: expiry without a refresh, and the period. */
   expireAfterMs?: number;
+  refreshMs?: number;
 }
 
 /** Which scheduler took the request (one per namespace and API key), and how often the job must refresh it. */

@@ -34,8 +34,21 @@ export interface MemberAsk {
   held?: Room;
   /** The number of grants the job has received from this scheduler (matched against the member's count). */
   grantSeq?: number;
-  /** Set by the requestRoom activity: the member expires after this long without a request. */
+  /** Set by the requestRoom activity: the member expires after this long without a request, and refreshes this often. */
   expireAfterMs?: number;
+  refreshMs?: number;
+  /** The job has asked a scheduler before: if this one does not know it, this one lost its state (a terminate). */
+  rejoin?: boolean;
+}
+
+/**
+ * A scheduler that meets a job which asked before but is unknown to it has lost its members (it was terminated
+ * and started again): it grants nothing until every holder has had time to refresh (one and a half periods), so
+ * room that is still in use is not handed out twice. Once per run; undefined: no reason to wait.
+ */
+export function rebuildUntilMs(known: boolean, r: MemberAsk, nowMs: number, current: number | undefined): number | undefined {
+  if (current !== undefined || known || !r.rejoin || r.refreshMs === undefined) return current;
+  return nowMs + Math.ceil(r.refreshMs * 1.5);
 }
 
 /**

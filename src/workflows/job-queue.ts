@@ -160,7 +160,7 @@ export function joinQueue(seat: QueueSeatState, o: SeatOptions) {
         minRequests: next[0]?.requests ?? 1,
         paused: seat.paused,
         preempt: o.preempt,
-        ...(o.refresh && { held, grantSeq: seat.grantSeq ?? 0 }),
+        ...(o.refresh && { held, grantSeq: seat.grantSeq ?? 0, ...(seat.askedAtMs !== undefined && { rejoin: true }) }),
       };
       if (o.refresh) seat.askedAtMs = Date.now();
       const answer = await o.requestRoom(

@@ -15,7 +15,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { freeRoom, planQueue, urgencyOrder, type QueueCapacity, type QueueMember } from '../domain/queue';
-import { expiredMembers, memberAfterAsk, nextExpiryAtMs } from '../domain/queue-membership';
+import { expiredMembers, memberAfterAsk, nextExpiryAtMs, rebuildUntilMs } from '../domain/queue-membership';
 import {
   leaveQueueSignal,
   grantRoomSignal,
@@ -45,9 +45,12 @@ export async function sluiceScheduler(input: SchedulerInput): Promise<void> {
   let members: QueueMember[] = input.members ?? [];
   let arrivals = input.arrivals ?? 0;
   let dirty = true;
+  /** Set when this run finds it lost its members (it was terminated and started again): no grants until then. */
+  let rebuildUntil: number | undefined;
 
   setHandler(requestRoomSignal, (r) => {
     const i = members.findIndex((x) => x.jobId === r.jobId);
+    rebuildUntil = rebuildUntilMs(i !== -1, r, Date.now(), rebuildUntil);
     const m = memberAfterAsk(members[i], r, arrivals, Date.now());
     if (i === -1) {
       arrivals++;
@@ -73,13 +76,19 @@ export async function sluiceScheduler(input: SchedulerInput): Promise<void> {
   for (;;) {
     // With no job left for a while the scheduler ends; the next job's signal-with-start begins a new one.
     // Members that refresh wake it when the first of them would expire (older members never expire).
-    const expiry = nextExpiryAtMs(members);
+    const rebuilding = rebuildUntil !== undefined && Date.now() < rebuildUntil;
+    const expiry = rebuilding ? Math.min(rebuildUntil!, nextExpiryAtMs(members) ?? rebuildUntil!) : nextExpiryAtMs(members);
     const timeout = members.length === 0 ? IDLE_EXIT_MS : expiry === undefined ? '365 days' : Math.max(1, expiry - Date.now());
     const woken = await condition(() => dirty, timeout);
     if (!woken && members.length === 0) return;
     dirty = false;
     const expired = expiredMembers(members, Date.now());
     if (expired.length > 0) members = members.filter((x) => !expired.includes(x.jobId));
+    // Rebuilding after a restart: members gather from their refreshes; grants wait until every holder had its turn.
+    if (rebuildUntil !== undefined && Date.now() < rebuildUntil) {
+      setCurrentDetails(`Rebuilding from the jobs' refreshes until ${new Date(rebuildUntil).toISOString()}\n\n${detailsOf(view(members, capacity))}`);
+      continue;
+    }
     const { grants, preemptions } = planQueue(members, capacity);
     const sends: Promise<void>[] = [];
     for (const g of grants) {
