@@ -1,6 +1,6 @@
 /**
  * The workflow and schedule ids Sluice gives, spelled once, so the client, the CLI, activities and workflows find
- * each other's runs: jobs, the scheduler of a task queue, intakes, audits and their schedules.
+ * each other's runs: jobs, the scheduler of an API key, intakes, audits and their schedules.
  */
 
 /** Workflow ids that read well in the Web UI: sluice-job-<name>-<yyyymmdd-hhmmss>. */
