@@ -106,7 +106,7 @@ export const EnvSchema = z.object({
    * How often a job holding or waiting for room re-asks the scheduler with what it holds (so a restarted scheduler
    * rebuilds its members), and how many refreshes a member may miss before its room returns to the pool.
    */
-  SLUICE_QUEUE_REFRESH_MS: z.coerce.number().int().min(100).default(60_000),
+  SLUICE_QUEUE_REFRESH_MS: z.coerce.number().int().min(100, 'must be at least 100 (ms): every refresh is an activity and a signal').default(60_000),
   SLUICE_QUEUE_MISSED_REFRESHES: positiveInt.default(3),
   /**
    * The create call's SDK timeout and reconciliation timing (src/domain/reconcile.ts, defaults 90 s, 30 s, 60 s).
