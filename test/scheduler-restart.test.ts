@@ -6,6 +6,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { accountFingerprint } from '../src/activities/account-key';
 import { startJob, waitForJob } from '../src/client/jobs';
 import { queueView } from '../src/client/queue';
+import { queueQuery } from '../src/contracts/messages';
 import { accountSchedulerWorkflowId } from '../src/contracts/workflow-ids';
 import type { JobOptionsInput } from '../src/domain/job';
 import type { EmulatorOptions } from '../src/emulator';
@@ -92,6 +93,10 @@ test('a scheduler terminated while a job waits for room: the job refreshes, a ne
   const scheduler = stack.env.client.workflow.getHandle(accountSchedulerWorkflowId(accountFingerprint(stack.emulator.apiKey)));
   const lost = (await scheduler.describe()).runId;
   await scheduler.terminate('test: the scheduler is lost while a job waits');
+  await until('a new scheduler to rebuild from the refreshes before it grants', async () => {
+    const v = await scheduler.query(queueQuery).catch(() => undefined);
+    return v?.rebuildingUntilMs !== undefined;
+  });
 
   const [a, b] = await Promise.all([waitForJob(stack.env.client, first), waitForJob(stack.env.client, second)]);
   worker.shutdown();

@@ -46,6 +46,8 @@ export const preemptSignal = defineSignal<[{ by: string; cancelRequests: number 
 export interface QueueView {
   capacity: QueueCapacity;
   free: Room;
+  /** A scheduler started again after it was lost grants nothing until then, while the jobs' refreshes come in. */
+  rebuildingUntilMs?: number;
   jobs: (QueueMember & { state: 'holding' | 'waiting' | 'preempted' | 'paused' | 'idle' })[];
 }
 

@@ -71,7 +71,10 @@ export async function sluiceScheduler(input: SchedulerInput): Promise<void> {
     members = members.filter((x) => x.jobId !== jobId);
     dirty = true;
   });
-  setHandler(queueQuery, () => view(members, capacity));
+  setHandler(queueQuery, () => {
+    const v = view(members, capacity);
+    return rebuildUntil !== undefined && Date.now() < rebuildUntil ? { ...v, rebuildingUntilMs: rebuildUntil } : v;
+  });
 
   for (;;) {
     // With no job left for a while the scheduler ends; the next job's signal-with-start begins a new one.
