@@ -25,7 +25,8 @@ import type { JobOptionsInput } from '../src/domain/job';
 import type { SlaPolicyInput } from '../src/domain/sla-route';
 import type { EmulatorOptions } from '../src/emulator';
 import { intakeWorkflowId } from '../src/workflows';
-import { schedulerWorkflowId } from '../src/workflows/scheduler';
+import { accountFingerprint } from '../src/activities/account-key';
+import { accountSchedulerWorkflowId } from '../src/contracts/workflow-ids';
 import {
   HISTORIES_DIR,
   historyAsJson,
@@ -333,7 +334,7 @@ const scenarios: Record<
       });
       await Promise.all([waitForJob(c.client, low.workflowId), waitForJob(c.client, high.workflowId)]);
       // The scheduler would idle for 10 minutes before it ends: its history so far is the record.
-      const scheduler = c.client.workflow.getHandle(schedulerWorkflowId(c.stack.taskQueue));
+      const scheduler = c.client.workflow.getHandle(accountSchedulerWorkflowId(accountFingerprint(c.stack.emulator.apiKey)));
       await until('the scheduler to see both jobs leave', async () => {
         const d = await scheduler.describe();
         return d.historyLength > 0 && (await scheduler.query<{ jobs: unknown[] }>('queue')).jobs.length === 0;
@@ -343,6 +344,48 @@ const scenarios: Record<
         { name: 'scheduler-preemption', handle: scheduler },
         { name: 'scheduler-preemption-low-job', handle: low.handle },
         { name: 'scheduler-preemption-high-job', handle: high.handle },
+      ];
+    },
+  },
+  /**
+   * The scheduler is terminated while a job waits for room: the jobs' refreshes start a new one, which rebuilds
+   * before it grants (patch scheduler-refresh); the waiting job then goes on.
+   */
+  'scheduler-refresh': {
+    emulator: batchesTaking(2_500),
+    worker: { queueCapacity: { maxRequests: 20, maxBatches: 10 }, queueRefresh: { refreshMs: 1_000, missedRefreshes: 3 } },
+    run: async (c) => {
+      const opts = { poll: { initialMs: 150, growth: 1.2, capMs: 300 }, batchSize: 20 };
+      const scheduler = c.client.workflow.getHandle(accountSchedulerWorkflowId(accountFingerprint(c.stack.emulator.apiKey)));
+      const stateOf = async (jobId: string) =>
+        (await scheduler.query<{ jobs: { jobId: string; state: string }[] }>('queue').catch(() => ({ jobs: [] }))).jobs.find(
+          (j) => j.jobId === jobId,
+        )?.state;
+      const start = async (name: string) =>
+        startJob({
+          client: c.client,
+          store: c.stack.store,
+          taskQueue: c.stack.taskQueue,
+          file: await inputFile(20, (i) => `${name}-${i}`),
+          name,
+          defaults: DEFAULTS,
+          options: opts,
+        });
+      const first = await start('first');
+      await until('the first job to hold the queue', async () => (await stateOf(first.workflowId)) === 'holding');
+      const second = await start('second');
+      await until('the second job to wait for room', async () => (await stateOf(second.workflowId)) === 'waiting');
+      await scheduler.terminate('recorded: the scheduler is lost while a job waits');
+      await Promise.all([waitForJob(c.client, first.workflowId), waitForJob(c.client, second.workflowId)]);
+      await until('the new scheduler to see both jobs leave', async () => {
+        const d = await scheduler.describe();
+        return d.status.name === 'RUNNING' && (await scheduler.query<{ jobs: unknown[] }>('queue')).jobs.length === 0;
+      });
+      await scheduler.terminate('recorded');
+      return [
+        { name: 'scheduler-refresh', handle: scheduler },
+        { name: 'scheduler-refresh-waiting-job', handle: second.handle },
+        { name: 'scheduler-refresh-holding-job', handle: first.handle },
       ];
     },
   },

@@ -98,10 +98,16 @@ export const EnvSchema = z.object({
   SLUICE_CODEC_SERVER_TOKEN: unsetWhenEmpty(z.string().min(16, 'must be at least 16 characters')),
   /** JSON price overrides, e.g. {"my-model":{"inputUsdPerMTok":2,"outputUsdPerMTok":8}}. */
   SLUICE_PRICES: z.string().optional(),
-  /** Room in the account's batch queue that the task queue's scheduler shares out, and how jobs make room. */
+  /** Room in the account's batch queue that the API key's scheduler shares out, and how jobs make room. */
   SLUICE_QUEUE_MAX_REQUESTS: positiveInt.default(100_000),
   SLUICE_QUEUE_MAX_BATCHES: positiveInt.default(1_000),
   SLUICE_QUEUE_PREEMPT: z.enum(['stop', 'cancel']).default('stop'),
+  /**
+   * How often a job holding or waiting for room re-asks the scheduler with what it holds (so a restarted scheduler
+   * rebuilds its members), and how many refreshes a member may miss before its room returns to the pool.
+   */
+  SLUICE_QUEUE_REFRESH_MS: z.coerce.number().int().min(100, 'must be at least 100 (ms): every refresh is an activity and a signal').default(60_000),
+  SLUICE_QUEUE_MISSED_REFRESHES: positiveInt.default(3),
   /**
    * The create call's SDK timeout and reconciliation timing (src/domain/reconcile.ts, defaults 90 s, 30 s, 60 s).
    * Shorter values suit an emulator; the create timeout must stay below the submit activity's start-to-close.

@@ -6,6 +6,7 @@
 import type { DataConverter, MetricMeter } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import type { QueueCapacityInput } from './domain/queue';
+import type { QueueRefreshInput } from './domain/queue-membership';
 import type { SubmissionTimingInput } from './domain/reconcile';
 import { dataConverterFromEnv } from './codec';
 import { loadConfig, submissionTimingFromEnv, type SluiceConfig } from './config';
@@ -32,8 +33,10 @@ export interface SluiceWorkerOptions {
   /** Activities per second for the whole task queue (server-side), across all workers; unset: no limit. */
   maxTaskQueueActivitiesPerSecond?: number;
   prices?: unknown;
-  /** Room in the account's batch queue (per task queue); defaults: 100,000 requests, 1,000 batches. */
+  /** Room in the account's batch queue (per API key); defaults: 100,000 requests, 1,000 batches. */
   queueCapacity?: QueueCapacityInput;
+  /** How often jobs refresh their seat in the scheduler and how many refreshes a member may miss; defaults: 60 s, 3. */
+  queueRefresh?: QueueRefreshInput;
   /** The create call's timeout and reconciliation timing (SubmissionTimingSchema); tests shorten them. */
   submission?: SubmissionTimingInput;
   /** A prebuilt workflow bundle (production images); otherwise the workflows are bundled at start. */
@@ -56,6 +59,7 @@ export async function createSluiceWorker(o: SluiceWorkerOptions): Promise<Worker
     anthropic: { apiKey: o.apiKey, baseURL: o.baseURL },
     prices: o.prices,
     queueCapacity: o.queueCapacity,
+    queueRefresh: o.queueRefresh,
     dataConverter: o.dataConverter,
     submission: o.submission,
     webUiUrl: o.webUiUrl,
@@ -147,6 +151,7 @@ async function runWorker(cfg: SluiceConfig, memory: WorkerMemory, env: NodeJS.Pr
           maxBatches: cfg.SLUICE_QUEUE_MAX_BATCHES,
           preempt: cfg.SLUICE_QUEUE_PREEMPT,
         },
+        queueRefresh: { refreshMs: cfg.SLUICE_QUEUE_REFRESH_MS, missedRefreshes: cfg.SLUICE_QUEUE_MISSED_REFRESHES },
         workflowBundlePath: cfg.SLUICE_WORKFLOW_BUNDLE,
         submission: submissionTimingFromEnv(cfg),
         dataConverter,

@@ -27,6 +27,8 @@ describe('loadConfig', () => {
     ['SLUICE_LOG_LEVEL unknown', { SLUICE_LOG_LEVEL: 'verbose' }, /^SLUICE_LOG_LEVEL: /],
     ['SLUICE_WEB_UI without http://', { SLUICE_WEB_UI: 'localhost:8233' }, /^SLUICE_WEB_UI: must be an http:\/\/ or https:\/\/ URL/],
     ['ANTHROPIC_BASE_URL without http://', { ANTHROPIC_BASE_URL: 'localhost:4010' }, /^ANTHROPIC_BASE_URL: must be an http:\/\/ or https:\/\/ URL/],
+    ['SLUICE_QUEUE_REFRESH_MS below 100 ms', { SLUICE_QUEUE_REFRESH_MS: '50' }, /^SLUICE_QUEUE_REFRESH_MS: must be at least 100 \(ms\)/],
+    ['SLUICE_QUEUE_MISSED_REFRESHES 0', { SLUICE_QUEUE_MISSED_REFRESHES: '0' }, /^SLUICE_QUEUE_MISSED_REFRESHES: .*>=1/],
     ['SLUICE_STORE not PostgreSQL', { SLUICE_STORE: `mysql://sluice:${SECRET}@db/sluice` }, /^SLUICE_STORE: must start with postgres:\/\//],
   ];
   for (const [what, env, message] of cases) {

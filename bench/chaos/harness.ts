@@ -15,7 +15,9 @@ import { requireTemporalCliPath } from '../../src/dev/temporal-cli';
 import type { EmulatorStats } from '../../src/emulator';
 import { mulberry32 } from '../../src/emulator/prng';
 import { LocalDirectoryStore } from '../../src/store/local-store';
-import { progressQuery, schedulerWorkflowId, type sluiceJob } from '../../src/workflows';
+import { accountFingerprint } from '../../src/activities/account-key';
+import { accountSchedulerWorkflowId } from '../../src/contracts/workflow-ids';
+import { progressQuery, type sluiceJob } from '../../src/workflows';
 import { DEFAULT_CHAOS_OPTIONS, LATENCY, TIME_SCALE, WINDOW_MS, type ChaosOptions } from './options';
 import { startEmulatorProcess, TemporalServer, WorkerProcesses } from './processes';
 import { describePending, queryProgress, saveHistories, StallWatch } from './stall';
@@ -144,8 +146,8 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
         watch.observe(await queryProgress(handles));
         const stuck = watch.stuck();
         if (stuck) {
-          const pending = await describePending(handles, client.workflow.getHandle(schedulerWorkflowId(taskQueue)));
-          const saved = await saveHistories(workDir, [...handles, client.workflow.getHandle(schedulerWorkflowId(taskQueue))]);
+          const pending = await describePending(handles, client.workflow.getHandle(accountSchedulerWorkflowId(accountFingerprint(API_KEY))));
+          const saved = await saveHistories(workDir, [...handles, client.workflow.getHandle(accountSchedulerWorkflowId(accountFingerprint(API_KEY)))]);
           throw new Error(
             `the job is stuck: no job moved for ${secs(o.stallMs)}\n${stuck}\n${pending}\nhistories: ${saved.map((f) => path.basename(f)).join(', ') || 'none saved'}`,
           );

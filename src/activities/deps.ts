@@ -1,6 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { PriceTable } from '../domain/prices';
 import type { QueueCapacity } from '../domain/queue';
+import type { QueueRefreshInput } from '../domain/queue-membership';
 import type { SubmissionTimingInput } from '../domain/reconcile';
 import type { SluiceMetrics } from '../metrics';
 import type { BlobStore } from '../store/blob-store';
@@ -16,8 +17,10 @@ export interface ActivityDeps {
    */
   anthropicNoRetry: Anthropic;
   prices: PriceTable;
-  /** Room in the account's batch queue that the task queue's scheduler hands out. */
+  /** Room in the account's batch queue that the API key's scheduler hands out. */
   queueCapacity: QueueCapacity;
+  /** How often jobs refresh their seat in the scheduler, and how many refreshes a member may miss (defaults: 60 s, 3). */
+  queueRefresh?: QueueRefreshInput;
   /** The Temporal Web UI (SLUICE_WEB_UI), for the job report's link to the job; no link without it. */
   webUiUrl?: string;
   /** Create timeout and reconciliation timing (defaults in SubmissionTimingSchema); validated where activities are built. */

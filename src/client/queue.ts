@@ -15,8 +15,17 @@ export async function resumeJob(client: Client, jobId: string): Promise<void> {
   await client.workflow.getHandle(jobId).signal(resumeSignal);
 }
 
-/** The scheduler's view of a task queue, or undefined when no scheduler runs (no job has asked for room). */
+/**
+ * The scheduler's view for the jobs of a task queue, or undefined when none runs (no job has asked for room). The
+ * scheduler is one per API key and runs on the task queue of the job that started it; the client does not know the
+ * key, so it finds the running scheduler on that task queue (Temporal's visibility, a moment behind), else the one
+ * that runs under the task queue's old per-queue id.
+ */
 export async function queueView(client: Client, taskQueue: string): Promise<QueueView | undefined> {
+  const query = `WorkflowType = 'sluiceScheduler' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue.replace(/'/g, "\\'")}'`;
+  for await (const run of client.workflow.list({ query, pageSize: 1 })) {
+    return await client.workflow.getHandle(run.workflowId).query(queueQuery);
+  }
   try {
     return await client.workflow.getHandle(schedulerWorkflowId(taskQueue)).query(queueQuery);
   } catch (err) {

@@ -334,6 +334,23 @@ export interface RoomRequest {
   minRequests: number;
   paused: boolean;
   preempt?: 'stop' | 'cancel';
+  /**
+   * A refresh (jobs started since refreshes exist): the room the job holds by its own count, and how many grants it
+   * has received, so a scheduler restarted after a terminate rebuilds the member from it (src/domain/queue-membership.ts).
+   */
+  held?: Room;
+  grantSeq?: number;
+  /** The job asked a scheduler before (a scheduler that does not know it has lost its state). */
+  rejoin?: boolean;
+  /** Filled in by the requestRoom activity from the worker's settings: expiry without a refresh, and the period. */
+  expireAfterMs?: number;
+  refreshMs?: number;
+}
+
+/** Which scheduler took the request (one per namespace and API key), and how often the job must refresh it. */
+export interface RoomAnswer {
+  schedulerId: string;
+  refreshMs?: number;
 }
 
 export interface CancelInput {
@@ -529,7 +546,7 @@ export interface SluiceActivities {
   collectBatch: (input: CollectInput) => Promise<CollectResult>;
   packRetries: (input: PackRetriesInput) => Promise<{ shards: ShardRef[] }>;
   cancelBatches: (input: CancelInput) => Promise<{ canceling: number }>;
-  requestRoom: (request: RoomRequest) => Promise<{ schedulerId: string }>;
+  requestRoom: (request: RoomRequest) => Promise<RoomAnswer>;
   runSync: (input: SyncInput) => Promise<CollectResult>;
   markSlaMissed: (input: SlaMissedInput) => Promise<{ requests: number }>;
   finalizeJob: (input: FinalizeInput) => Promise<JobSummary>;

@@ -28,7 +28,7 @@ export const resumeSignal = defineSignal('resume');
 /** A job's new budget in USD (`sluice budget JOB USD`); refused below what is spent and reserved, or without a budget. */
 export const setBudgetUpdate = defineUpdate<BudgetView, [{ budgetUsd: number }]>('setBudget');
 
-// The scheduler of a task queue (the shared batch queue)
+// The scheduler of an API key (the account's shared batch queue)
 
 export const requestRoomSignal = defineSignal<[RoomRequest]>('requestRoom');
 
@@ -38,14 +38,16 @@ export const leaveQueueSignal = defineSignal<[{ jobId: string }]>('leaveQueue');
 
 export const queueQuery = defineQuery<QueueView>('queue');
 
-/** Sent by the scheduler to jobs. */
-export const grantRoomSignal = defineSignal<[{ room: Room }]>('grantRoom');
+/** Sent by the scheduler to jobs; `seq` (to members that refresh) counts the grants sent to that job. */
+export const grantRoomSignal = defineSignal<[{ room: Room; seq?: number }]>('grantRoom');
 
 export const preemptSignal = defineSignal<[{ by: string; cancelRequests: number }]>('preempt');
 
 export interface QueueView {
   capacity: QueueCapacity;
   free: Room;
+  /** A scheduler started again after it was lost grants nothing until then, while the jobs' refreshes come in. */
+  rebuildingUntilMs?: number;
   jobs: (QueueMember & { state: 'holding' | 'waiting' | 'preempted' | 'paused' | 'idle' })[];
 }
 

@@ -1,6 +1,6 @@
 /**
  * The workflow and schedule ids Sluice gives, spelled once, so the client, the CLI, activities and workflows find
- * each other's runs: jobs, the scheduler of a task queue, intakes, audits and their schedules.
+ * each other's runs: jobs, the scheduler of an API key, intakes, audits and their schedules.
  */
 
 /** Workflow ids that read well in the Web UI: sluice-job-<name>-<yyyymmdd-hhmmss>. */
@@ -19,6 +19,15 @@ export function jobWorkflowId(name: string, nowMs: number, suffix?: string): str
   return `sluice-job-${slug}-${stamp}${suffix === undefined ? '' : `-${suffix}`}`;
 }
 
+/**
+ * The scheduler of one namespace and API key: the API's queue cap is per account, so every task queue on that key
+ * shares it. `account` is the key's fingerprint (src/activities/account-key.ts), never the key.
+ */
+export function accountSchedulerWorkflowId(account: string): string {
+  return `sluice-scheduler-key-${account}`;
+}
+
+/** The scheduler of a task queue, as runs started before schedulers were per API key named it (they still signal it). */
 export function schedulerWorkflowId(taskQueue: string): string {
   return `sluice-scheduler-${taskQueue}`;
 }

@@ -41,11 +41,11 @@ export const JobOptionsSchema = z.strictObject({
   maxHistoryEvents: z.number().int().min(500).max(40_000).default(8_000),
   /** Heartbeat timeout for long activities (results downloads). */
   heartbeatTimeoutMs: DurationSchema.default(60_000),
-  /** 1 is most urgent; the task queue's scheduler grants room in the batch queue by it. */
+  /** 1 is most urgent; the API key's scheduler grants room in the batch queue by it. */
   priority: z.number().int().min(1).max(1_000).default(5),
   /** When a more urgent job needs room: stop submitting, or also cancel young batches (default: the scheduler's). */
   preempt: z.enum(['stop', 'cancel']).optional(),
-  /** Share the batch queue through the task queue's scheduler (off: this job only obeys its own limits). */
+  /** Share the batch queue through the API key's scheduler (off: this job only obeys its own limits). */
   useScheduler: z.boolean().default(true),
   /**
    * After the job is canceled, how long it waits for its canceled batches to end (the API ends them within about a

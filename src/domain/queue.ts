@@ -39,6 +39,11 @@ export interface QueueMember {
   preempt?: 'stop' | 'cancel';
   /** Set when told to step aside; cleared when it asks again. */
   preemptedBy?: string;
+  /** Grants sent to it so far (only to members that refresh), so a refresh's `held` can be matched to them. */
+  grantSeq?: number;
+  /** Its last request (workflow time), and how long after it the member expires; absent: never expires. */
+  lastSeenMs?: number;
+  expireAfterMs?: number;
 }
 
 export interface Grant {

@@ -14,6 +14,7 @@ import { createActivities, type SluiceActivities } from '../activities';
 import { ConfigError, parseConfig } from '../domain/errors';
 import { withPriceOverrides } from '../domain/prices';
 import { QueueCapacitySchema, type QueueCapacityInput } from '../domain/queue';
+import { QueueRefreshSchema, type QueueRefreshInput } from '../domain/queue-membership';
 import { SubmissionTimingSchema, type SubmissionTimingInput } from '../domain/reconcile';
 import { SluiceMetrics } from '../metrics';
 import type { BlobStore } from '../store/blob-store';
@@ -29,8 +30,10 @@ export interface SluicePluginOptions {
   anthropic: Anthropic | { apiKey: string; baseURL?: string };
   /** Price overrides by model, as in SLUICE_PRICES. */
   prices?: unknown;
-  /** Room in the account's batch queue (per task queue); defaults: 100,000 requests, 1,000 batches. */
+  /** Room in the account's batch queue (per API key); defaults: 100,000 requests, 1,000 batches. */
   queueCapacity?: QueueCapacityInput;
+  /** How often jobs refresh their seat in the scheduler and how many refreshes a member may miss; defaults: 60 s, 3. */
+  queueRefresh?: QueueRefreshInput;
   /** E.g. dataConverterFromEnv(): payload encryption, on the worker and on clients made with this plugin. */
   dataConverter?: DataConverter;
   /** The create call's timeout and reconciliation timing (SubmissionTimingSchema); tests shorten them. */
@@ -59,6 +62,7 @@ export class SluicePlugin extends SimplePlugin {
       anthropicNoRetry,
       prices: withPriceOverrides(o.prices ?? {}),
       queueCapacity: parseConfig(QueueCapacitySchema, o.queueCapacity ?? {}, 'queueCapacity'),
+      queueRefresh: parseConfig(QueueRefreshSchema, o.queueRefresh ?? {}, 'queueRefresh'),
       submission: parseConfig(SubmissionTimingSchema, o.submission ?? {}, 'submission'),
       webUiUrl: o.webUiUrl,
       apiTimeScale: o.apiTimeScale,

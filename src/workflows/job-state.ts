@@ -76,7 +76,7 @@ export interface JobState {
   fatalError?: string;
   /** The window fitted at planning for a job with `window: 'learned'` (kept through continue-as-new). */
   learnedWindowMs?: number;
-  /** Its seat in the task queue's scheduler. */
+  /** Its seat in the API key's scheduler. */
   seat: QueueSeatState;
   /** Why the job is not submitting although it has work (waiting for room, preempted, paused). */
   heldReason?: string;

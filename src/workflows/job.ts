@@ -16,7 +16,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { JobSummary } from '../contracts/activities';
-import type { JobSpec } from '../domain/job';
+import type { JobSpec, ShardRef } from '../domain/job';
 import { mapLimit } from '../domain/map-limit';
 import { acts, longFor, quick, short } from './job-activities';
 import { batchLane } from './job-batch-lane';
@@ -84,6 +84,8 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
     deadlineMs: sla.deadlineMs,
     preempt: opts.preempt,
     enabled: opts.useScheduler,
+    // Re-asks periodically with what it holds, waits no longer than a refresh, and leaves the queue when it fails.
+    refresh: opts.useScheduler && patched('scheduler-refresh'),
     requestRoom: (request, summary) => acts.requestRoom.executeWithOptions({ ...short, summary }, [request]),
     wake: () => (wake = true),
     onPriority: (priority) => upsertSearchAttributes([{ key: SluicePriority, value: priority }]),
@@ -137,9 +139,11 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
       }
       if (decide.stopReason(s, Date.now(), opts)) break;
 
+      await seat.refreshIfDue(decide.roomWanted(s, opts).inFlight);
       const wait = decide.planWait(s, Date.now(), opts);
       showProgress(decide.nextActionText(s));
-      await condition(() => wake || decide.cancelDue(s), wait.timeoutMs, { summary: wait.summary });
+      const timeoutMs = seat.waitMs(wait.timeoutMs, decide.roomWanted(s, opts).inFlight);
+      await condition(() => wake || decide.cancelDue(s), timeoutMs, { summary: wait.summary });
       if (decide.pollDue(s)) {
         const progressed = await batches.pollAndCollect(() => Date.now(), progressNow().sla?.atRisk);
         s.pollIntervalMs = decide.intervalAfterPoll(progressed, wait.intervalMs);
@@ -156,7 +160,10 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
   } catch (err) {
     // A fatal API answer, or an activity that gave up: stop, write what there is, and say why.
     const fatal = decide.fatalFailureMessage(err);
-    if (fatal === undefined) throw err;
+    if (fatal === undefined) {
+      await seat.leaveOnFailure();
+      throw err;
+    }
     s.fatalError = fatal;
   }
   // Stopped on a fatal answer while creates run: none may be left behind (a batch nobody would collect).
@@ -164,9 +171,15 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
 
   const jobCanceled = s.cancelRequested;
   setPhase('finalizing', 'write results.jsonl, failures.jsonl and summary.json');
-  const summary = await acts.finalizeJob.executeWithOptions({ ...long, summary: 'write results in input order' }, [
-    finalizeInputOf(spec, opts, s, jobCanceled),
-  ]);
+  let summary: JobSummary;
+  try {
+    summary = await acts.finalizeJob.executeWithOptions({ ...long, summary: 'write results in input order' }, [
+      finalizeInputOf(spec, opts, s, jobCanceled),
+    ]);
+  } catch (err) {
+    await seat.leaveOnFailure();
+    throw err;
+  }
   await seat.leave();
   s.heldReason = undefined;
   setPhase(s.fatalError ? 'failed' : jobCanceled ? 'canceled' : canary.canaryStopped(s) ? 'stopped' : 'done', 'nothing: the job is over');
@@ -187,7 +200,7 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
       if (plan.route === 'batch') seat.take(shard);
       takeShard(s, shard);
     }
-    if (plan.route === 'batch') await askForRoom(plan.blocked, budgeted.held);
+    if (plan.route === 'batch') await askForRoom(plan.blocked, budgeted.held, plan.picks);
     else if (s.budget) showHeld(budgeted.held ? 'budget' : undefined);
     if (plan.picks.length === 0) return;
     if (plan.route === 'sync') return plan.picks.forEach((shard) => sync.start(shard));
@@ -207,11 +220,11 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
   }
 
   /** Asks the scheduler for room for what is left to send, and says why the job waits when it must. */
-  async function askForRoom(blocked: boolean, budgetHeld = false) {
+  async function askForRoom(blocked: boolean, budgetHeld = false, taken: ShardRef[] = []) {
     const wanted = decide.roomWanted(s, canary.optionsWhileCanary(s, opts));
     // A job held at its budget asks only for room it could use: room it cannot spend would starve other jobs.
     const usable = withinBudget(s, wanted.next, 'batch');
-    await seat.ask(wanted.inFlight, usable.picks);
+    await seat.ask(wanted.inFlight, usable.picks, taken);
     const atBudget = budgetHeld || (usable.held && usable.picks.length === 0);
     showHeld(atBudget ? 'budget' : decide.heldReasonOf(blocked, s.seat, opts.useScheduler));
   }

@@ -1,7 +1,9 @@
 /**
- * One scheduler per namespace and task queue hands out room in the account's batch queue: jobs ask for room,
+ * One scheduler per namespace and API key hands out room in the account's batch queue: jobs ask for room,
  * it grants by priority, earliest deadline and arrival, and tells less urgent holders to step aside when a more
  * urgent job waits. Jobs give room back as their batches end. Started by the first job's signal-with-start.
+ * Jobs refresh their request with what they hold, so a scheduler that was terminated is rebuilt by the next
+ * refreshes, and a member that stops refreshing (a terminated job) expires and its room returns to the pool.
  */
 import {
   allHandlersFinished,
@@ -13,6 +15,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { freeRoom, planQueue, urgencyOrder, type QueueCapacity, type QueueMember } from '../domain/queue';
+import { expiredMembers, memberAfterAsk, nextExpiryAtMs, rebuildUntilMs } from '../domain/queue-membership';
 import {
   leaveQueueSignal,
   grantRoomSignal,
@@ -42,30 +45,17 @@ export async function sluiceScheduler(input: SchedulerInput): Promise<void> {
   let members: QueueMember[] = input.members ?? [];
   let arrivals = input.arrivals ?? 0;
   let dirty = true;
+  /** Set when this run finds it lost its members (it was terminated and started again): no grants until then. */
+  let rebuildUntil: number | undefined;
 
   setHandler(requestRoomSignal, (r) => {
-    let m = members.find((x) => x.jobId === r.jobId);
-    if (!m) {
-      m = {
-        jobId: r.jobId,
-        priority: r.priority,
-        arrival: arrivals++,
-        held: { requests: 0, batches: 0 },
-        want: { requests: 0, batches: 0 },
-        minRequests: r.minRequests,
-        paused: false,
-      };
+    const i = members.findIndex((x) => x.jobId === r.jobId);
+    rebuildUntil = rebuildUntilMs(i !== -1, r, Date.now(), rebuildUntil);
+    const m = memberAfterAsk(members[i], r, arrivals, Date.now());
+    if (i === -1) {
+      arrivals++;
       members.push(m);
-    }
-    m.priority = r.priority;
-    m.deadlineMs = r.deadlineMs;
-    m.minRequests = r.minRequests;
-    m.paused = r.paused;
-    m.preempt = r.preempt;
-    m.want = {
-      requests: Math.max(0, r.target.requests - m.held.requests),
-      batches: Math.max(0, r.target.batches - m.held.batches),
-    };
+    } else members[i] = m;
     dirty = true;
   });
   setHandler(releaseRoomSignal, ({ jobId, room }) => {
@@ -81,13 +71,27 @@ export async function sluiceScheduler(input: SchedulerInput): Promise<void> {
     members = members.filter((x) => x.jobId !== jobId);
     dirty = true;
   });
-  setHandler(queueQuery, () => view(members, capacity));
+  setHandler(queueQuery, () => {
+    const v = view(members, capacity);
+    return rebuildUntil !== undefined && Date.now() < rebuildUntil ? { ...v, rebuildingUntilMs: rebuildUntil } : v;
+  });
 
   for (;;) {
     // With no job left for a while the scheduler ends; the next job's signal-with-start begins a new one.
-    const woken = await condition(() => dirty, members.length === 0 ? IDLE_EXIT_MS : '365 days');
+    // Members that refresh wake it when the first of them would expire (older members never expire).
+    const rebuilding = rebuildUntil !== undefined && Date.now() < rebuildUntil;
+    const expiry = rebuilding ? Math.min(rebuildUntil!, nextExpiryAtMs(members) ?? rebuildUntil!) : nextExpiryAtMs(members);
+    const timeout = members.length === 0 ? IDLE_EXIT_MS : expiry === undefined ? '365 days' : Math.max(1, expiry - Date.now());
+    const woken = await condition(() => dirty, timeout);
     if (!woken && members.length === 0) return;
     dirty = false;
+    const expired = expiredMembers(members, Date.now());
+    if (expired.length > 0) members = members.filter((x) => !expired.includes(x.jobId));
+    // Rebuilding after a restart: members gather from their refreshes; grants wait until every holder had its turn.
+    if (rebuildUntil !== undefined && Date.now() < rebuildUntil) {
+      setCurrentDetails(`Rebuilding from the jobs' refreshes until ${new Date(rebuildUntil).toISOString()}\n\n${detailsOf(view(members, capacity))}`);
+      continue;
+    }
     const { grants, preemptions } = planQueue(members, capacity);
     const sends: Promise<void>[] = [];
     for (const g of grants) {
@@ -95,7 +99,10 @@ export async function sluiceScheduler(input: SchedulerInput): Promise<void> {
       m.held = { requests: m.held.requests + g.room.requests, batches: m.held.batches + g.room.batches };
       m.want = { requests: m.want.requests - g.room.requests, batches: m.want.batches - g.room.batches };
       m.preemptedBy = undefined;
-      sends.push(tell(g.jobId, () => getExternalWorkflowHandle(g.jobId).signal(grantRoomSignal, { room: g.room })));
+      // Counted for members that refresh, so their refresh can say whether it has seen this grant.
+      if (m.expireAfterMs !== undefined) m.grantSeq = (m.grantSeq ?? 0) + 1;
+      const grant = m.expireAfterMs === undefined ? { room: g.room } : { room: g.room, seq: m.grantSeq };
+      sends.push(tell(g.jobId, () => getExternalWorkflowHandle(g.jobId).signal(grantRoomSignal, grant)));
     }
     for (const p of preemptions) {
       members.find((x) => x.jobId === p.jobId)!.preemptedBy = p.by;

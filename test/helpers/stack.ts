@@ -2,6 +2,7 @@
  * A Sluice stack for workflow tests: the real dev server (one per test process), the emulator in this
  * process, a store in a temporary directory, and a worker on a task queue of the test's own.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,7 +31,8 @@ export const FAST_EMULATOR: EmulatorOptions = {
 
 export async function startStack(emulatorOptions: EmulatorOptions = FAST_EMULATOR): Promise<TestStack> {
   const env = await testEnv();
-  const emulator = await startEmulator(emulatorOptions);
+  // A key of its own: the scheduler is one per API key, and stacks of one test process share a dev server.
+  const emulator = await startEmulator({ apiKey: `sk-emulator-${randomUUID()}`, ...emulatorOptions });
   const storeDir = await mkdtemp(path.join(os.tmpdir(), 'sluice-store-'));
   const taskQueue = uniqueTaskQueue('job');
   const workers: Worker[] = [];

@@ -16,9 +16,12 @@ export function registerQueueCommands(program: Command) {
         if (!view) return console.log(`No scheduler runs on task queue ${ctx.config.SLUICE_TASK_QUEUE}: no job has asked for room.`);
         if (opts.json) return console.log(JSON.stringify(view, null, 2));
         console.log(
-          `Batch queue of ${ctx.config.SLUICE_TASK_QUEUE}: ${view.free.requests}/${view.capacity.maxRequests} requests and ` +
+          `Batch queue of ${ctx.config.SLUICE_TASK_QUEUE}'s API key: ${view.free.requests}/${view.capacity.maxRequests} requests and ` +
             `${view.free.batches}/${view.capacity.maxBatches} batches free`,
         );
+        if (view.rebuildingUntilMs !== undefined) {
+          console.log(`  the scheduler was started again: it grants nothing until ${new Date(view.rebuildingUntilMs).toISOString()}, while jobs refresh`);
+        }
         for (const j of view.jobs) {
           const why = j.state === 'preempted' ? ` (stepped aside for ${j.preemptedBy})` : '';
           console.log(
