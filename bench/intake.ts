@@ -21,6 +21,7 @@ import type { IntakeOptionsInput, Tier } from '../src/domain/intake';
 import { startEmulator } from '../src/emulator';
 import { LocalDirectoryStore } from '../src/store/local-store';
 import { intakeWorkflowId } from '../src/workflows';
+import { intakeProfile, profileRows } from './intake-profile';
 import { peakRssOf, printTable, runToEnd } from './report';
 
 const { values: args } = parseArgs({
@@ -145,13 +146,15 @@ async function main() {
   const twice = [...outcomes.values()].filter((n) => n > 1).length;
   const sentTwice = Object.values(emulator.stats().submissions).filter((s) => s.batch + s.sync > 1).length;
 
-  const runs: { events: number; canBytes?: number }[] = [];
+  const histories = [];
   for await (const wf of client.workflow.list({ query: `WorkflowId = "${intakeWorkflowId('bench')}"` })) {
-    const events = (await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory()).events ?? [];
-    const can = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.input?.payloads ?? [];
-    runs.push({ events: events.length, canBytes: can.length ? can.reduce((n, p) => n + (p.data?.length ?? 0), 0) : undefined });
+    histories.push(await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory());
   }
-  const canSizes = runs.map((r) => r.canBytes).filter((b): b is number => b !== undefined);
+  // Listed newest first: the profile reads them in the order they ran.
+  const profile = intakeProfile(histories.reverse());
+  const can = profile.continuedAsNew;
+  const biggest = can.reduce((m, c) => (c.bytes > m.bytes ? c : m), { bytes: 0, buffered: 0 });
+  const deepest = can.reduce((m, c) => (c.buffered > m.buffered ? c : m), { bytes: 0, buffered: 0 });
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!;
   printTable(
@@ -164,8 +167,14 @@ async function main() {
       ['outcomes', `${status.counters.succeeded} succeeded, ${status.counters.failed} failed, ${status.counters.other} other, after ${drainedS.toFixed(0)} s`],
       ['lost / two outcomes / sent twice', `${lost} / ${twice} / ${sentTwice}`],
       ['sub-batches', `${status.cuts} (${status.counters.coalescedCuts} standard/bulk, filled ${(status.fillRate * 100).toFixed(0)} % of 100 on average)`],
-      ['continue-as-new input', canSizes.length ? `max ${(Math.max(...canSizes) / 1024).toFixed(1)} KB over ${canSizes.length} (limit 256 KB)` : 'no continue-as-new'],
-      ['intake history events per run', `${runs.map((r) => r.events).reverse().join(', ')} (${runs.length} runs)`],
+      [
+        'continue-as-new input',
+        can.length
+          ? `max ${kb(biggest.bytes)} (at ${biggest.buffered} buffered) over ${can.length}; at the deepest buffer (${deepest.buffered}) ${kb(deepest.bytes)} (limit 256 KB)`
+          : 'no continue-as-new',
+      ],
+      ['intake history events', `${profile.events} over ${histories.length} runs`],
+      ...profileRows(profile),
       ['worker peak RSS', `${(peakRss / 2 ** 20).toFixed(0)} MB (heap capped at ${WORKER_HEAP_MB} MB)`],
     ],
   );
@@ -174,6 +183,10 @@ async function main() {
   await emulator.close();
   await server.stop();
   await rm(tmp, { recursive: true, force: true });
+}
+
+function kb(bytes: number) {
+  return `${(bytes / 1024).toFixed(1)} KB`;
 }
 
 main().catch((err: unknown) => {
