@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { enqueue, intakeResults, intakeStatus, IntakeRefusedError, type IntakeRequest } from '../src/client/intake';
@@ -76,6 +77,10 @@ async function main() {
   const target = { client, store: new LocalDirectoryStore(storeDir), taskQueue, intake: 'bench', options: OPTIONS };
 
   const latencies: number[] = [];
+  // The bench's own process (the client and the emulator) may be starved on a loaded machine: its event-loop delay
+  // is part of every latency it measures, so it is printed beside them.
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  loopDelay.enable();
   const bunches = Math.ceil(TOTAL / BUNCH);
   const started = Date.now();
   const inFlight = new Set<Promise<void>>();
@@ -162,6 +167,7 @@ async function main() {
     [
       ['requests enqueued', `${TOTAL} in ${enqueueWallS.toFixed(0)} s: ${(TOTAL / enqueueWallS).toFixed(0)}/s (asked ${RATE}/s), ${bunches} calls of ${BUNCH}`],
       ['enqueue call latency p50 / p99', `${pct(50)} ms / ${pct(99)} ms (${latencies.length} calls, ${fullWaits} refused as queue full and sent again)`],
+      ['bench process event-loop delay p50 / p99', `${(loopDelay.percentile(50) / 1e6).toFixed(0)} ms / ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms (client and emulator; part of every latency above)`],
       ['answers', `${answers.accepted} accepted, ${answers.duplicate} duplicate, ${answers.refused} refused, ${answers.invalid} invalid`],
       ['retried bunches', `${retriedRequests} requests sent again: ${retriedDuplicates} answered duplicate`],
       ['outcomes', `${status.counters.succeeded} succeeded, ${status.counters.failed} failed, ${status.counters.other} other, after ${drainedS.toFixed(0)} s`],
