@@ -100,7 +100,10 @@ async function main() {
       try {
         return await enqueue(target, requests);
       } catch (err) {
-        if (!(err instanceof IntakeRefusedError)) throw err;
+        if (!(err instanceof IntakeRefusedError)) {
+          await sayWhyTasksFailed(client);
+          throw err;
+        }
         fullWaits++;
         await new Promise((r) => setTimeout(r, 500));
       }
@@ -189,6 +192,15 @@ async function main() {
   await emulator.close();
   await server.stop();
   await rm(tmp, { recursive: true, force: true });
+}
+
+/** A failing workflow task refuses updates: print why it failed, from the intake's history. */
+async function sayWhyTasksFailed(client: Client) {
+  const history = await client.workflow.getHandle(intakeWorkflowId('bench')).fetchHistory().catch(() => undefined);
+  for (const e of history?.events ?? []) {
+    const f = e.workflowTaskFailedEventAttributes;
+    if (f) console.error(`workflow task failed at event ${String(e.eventId)}: ${String(f.cause)} ${f.failure?.message ?? ''}\n${f.failure?.stackTrace ?? ''}`);
+  }
 }
 
 function kb(bytes: number) {

@@ -1,15 +1,18 @@
 /**
  * The store-backed intake's group commit: enqueue updates that arrive while an admission runs wait for it to end,
- * then all of them are admitted by one local activity (one set of record claims and chunk writes, one marker in
- * history, no round trip through the task queue). An update's latency is then about one workflow task plus one
- * admission, whatever the rate, and the history grows per group rather than per update.
+ * then all of them are admitted by one activity (one set of record claims and chunk writes, one activity's events in
+ * history). The activities per update fall as the rate rises, and the history grows per group rather than per update.
+ *
+ * A local activity here (no task-queue round trip) was tried and dropped: under load, replaying its marker beside
+ * the child workflows the loop starts failed with a nondeterminism error ("Child workflow machine does not handle
+ * this event: WorkflowExecutionUpdateCompleted"), which stops the intake.
  */
-import { condition, proxyLocalActivities } from '@temporalio/workflow';
+import { condition, proxyActivities } from '@temporalio/workflow';
 import type { AdmitGroupsInput, AdmitResult, SluiceActivities } from '../contracts/activities';
 import type { EnqueueInput } from '../contracts/messages';
 import { NEVER_RETRIED_ERROR_TYPES } from './activity-options';
 
-const local = proxyLocalActivities<SluiceActivities>({
+const acts = proxyActivities<SluiceActivities>({
   startToCloseTimeout: '30s',
   // As the intake's other activities: no attempt limit (an outage is waited out), a missing blob is never retried.
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: NEVER_RETRIED_ERROR_TYPES },
@@ -28,7 +31,7 @@ export interface GroupAdmitter {
 }
 
 /**
- * `run(groups)` makes one admission of the groups (the caller's local activity input besides them, and what it does
+ * `run(groups)` makes one admission of the groups (the caller's activity input besides them, and what it does
  * with the result: chunks into the state, counters); only one runs at a time.
  */
 export function groupAdmitter(run: (groups: AdmitGroupsInput['groups']) => Promise<AdmitResult>): GroupAdmitter {
@@ -70,7 +73,8 @@ export function groupAdmitter(run: (groups: AdmitGroupsInput['groups']) => Promi
   };
 }
 
-/** The local activity that admits a group (kept here so the workflow file names one proxy per kind). */
-export function admitGroupsLocally(input: AdmitGroupsInput): Promise<AdmitResult> {
-  return local.admitIntakeGroups(input);
+/** The activity that admits a group. */
+export function admitGroups(input: AdmitGroupsInput): Promise<AdmitResult> {
+  const requests = input.groups.reduce((n, g) => n + g.items.length, 0);
+  return acts.admitIntakeGroups.executeWithOptions({ startToCloseTimeout: '30s', summary: `admit ${requests} requests of ${input.groups.length} calls` }, [input]);
 }

@@ -35,7 +35,7 @@ import { CUSTOM_ID_PATTERN } from '../domain/custom-id';
 import type { IntakeOptions } from '../domain/intake';
 import { JobOptionsSchema, type JobSpec } from '../domain/job';
 import { NEVER_RETRIED_ERROR_TYPES } from './activity-options';
-import { admitGroupsLocally, groupAdmitter } from './intake-admission';
+import { admitGroups, groupAdmitter } from './intake-admission';
 import { applyCut, bufferedCount, compactionDue, planCuts, silentJobs, waitMs, type PlannedCut } from './intake-decisions';
 import { intakeDetails } from './intake-state';
 import { countRate, initialStoreIntakeState, storeIntakeStatus, type StoreIntakeState } from './intake-store-state';
@@ -47,7 +47,7 @@ export interface StoreIntakeInput {
   state?: StoreIntakeState;
 }
 
-/** patched() id: concurrent enqueue updates admitted together by one local activity (intake-admission.ts). */
+/** patched() id: concurrent enqueue updates admitted together by one activity (intake-admission.ts). */
 const GROUPED_ADMISSION = 'intake-admit-grouped';
 
 /** Chunk summaries kept per tier before they are merged into one. */
@@ -92,7 +92,7 @@ export async function storeIntake({ name, options: o, state }: StoreIntakeInput)
     s.chunkSeq++;
     const nowMs = Date.now();
     const room = Math.max(0, o.maxBuffered - bufferedCount(s.chunks));
-    const admitted = await admitGroupsLocally({
+    const admitted = await admitGroups({
       intake: name,
       chunkKey: intakeKeys.bufferChunk(name, incarnation, s.chunkSeq),
       room,
