@@ -424,8 +424,9 @@ const scenarios: Record<
     },
   },
   /**
-   * The group commit (patched 'intake-admit-grouped'): enqueue calls sent four at a time are admitted together by one
-   * activity, with duplicates among and across them, cuts whose jobs signal back, flushes, and a continue-as-new.
+   * The group commit (patched 'intake-admit-grouped') and cuts made at once ('intake-parallel-cuts'): enqueue calls sent
+   * four at a time are admitted together by one activity, with duplicates among and across them, cuts whose jobs
+   * signal back, flushes, and a continue-as-new.
    */
   'intake-grouped-admission': {
     emulator: { timeScale: 0.001, latency: { batch: { kind: 'fixed', ms: 1_500_000 }, spread: 0 } },

@@ -228,3 +228,20 @@ test('sluice intake status says why the next cut waits; sluice intake flush send
   const empty = await sluice(['intake', 'status', 'explained'], env());
   assert.match(empty.out, /nothing waits/);
 });
+
+test('eight enqueue calls at once, overlapping: every custom_id accepted exactly once, every other sending of it answered duplicate', { timeout: 120_000 }, async () => {
+  const t = target('together');
+  await enqueue(t, [request('g-0')]);
+  // Calls k and k+1 share four ids; all eight name g-0, accepted before.
+  const calls = Array.from({ length: 8 }, (_, k) => [request('g-0'), ...Array.from({ length: 8 }, (_, j) => request(`g-${1 + k * 4 + j}`))]);
+  const answers = (await Promise.all(calls.map((c) => enqueue(t, c)))).flat();
+  const accepted = answers.filter((a) => a.status === 'accepted').map((a) => a.custom_id);
+  assert.equal(new Set(accepted).size, accepted.length, 'no custom_id accepted twice');
+  assert.deepEqual(new Set(accepted), new Set(Array.from({ length: 36 }, (_, i) => `g-${i + 1}`)), 'every new id accepted');
+  const duplicates = answers.filter((a) => a.status === 'duplicate');
+  assert.equal(duplicates.length, 8 + 7 * 4, 'g-0 in every call, and the four ids each call shares with the next');
+  assert.equal(duplicates.filter((a) => a.custom_id === 'g-0').length, 8);
+  const st = await intakeStatus(stack.env.client, 'together');
+  assert.equal(st.counters.enqueued, 37);
+  assert.equal(st.depthByTier.bulk, 37);
+});
