@@ -12,15 +12,17 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { enqueue, intakeResults, intakeStatus, IntakeRefusedError, type IntakeRequest } from '../src/client/intake';
+import { enqueue, intakeResults, intakeStatus, IntakeRefusedError, type EnqueueAnswer, type IntakeRequest } from '../src/client/intake';
 import { freePort, startDevServer, stopChild } from '../src/dev/dev-server';
 import { requireTemporalCliPath } from '../src/dev/temporal-cli';
 import type { IntakeOptionsInput, Tier } from '../src/domain/intake';
 import { startEmulator } from '../src/emulator';
 import { LocalDirectoryStore } from '../src/store/local-store';
 import { intakeWorkflowId } from '../src/workflows';
+import { intakeProfile, profileRows } from './intake-profile';
 import { peakRssOf, printTable, runToEnd } from './report';
 
 const { values: args } = parseArgs({
@@ -75,6 +77,10 @@ async function main() {
   const target = { client, store: new LocalDirectoryStore(storeDir), taskQueue, intake: 'bench', options: OPTIONS };
 
   const latencies: number[] = [];
+  // The bench's own process (the client and the emulator) may be starved on a loaded machine: its event-loop delay
+  // is part of every latency it measures, so it is printed beside them.
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  loopDelay.enable();
   const bunches = Math.ceil(TOTAL / BUNCH);
   const started = Date.now();
   const inFlight = new Set<Promise<void>>();
@@ -89,15 +95,29 @@ async function main() {
     });
   let fullWaits = 0;
   /** A full queue refuses the whole call: wait and send it again, as a client under backpressure does. */
+  let refusedResent = 0;
+  /**
+   * A full queue refuses the whole call, or the requests past the room: wait and send those again, as a client under
+   * backpressure does. Answers are the final ones, one per request, in order.
+   */
   const enqueueUntilRoom = async (requests: IntakeRequest[]) => {
+    const final = new Map<string, EnqueueAnswer>();
+    let pending = requests;
     for (;;) {
       try {
-        return await enqueue(target, requests);
+        const got = await enqueue(target, pending);
+        for (const a of got) if (a.status !== 'refused') final.set(a.custom_id, a);
+        pending = pending.filter((r) => !final.has(r.custom_id));
+        if (pending.length === 0) return requests.map((r) => final.get(r.custom_id)!);
+        refusedResent += pending.length;
       } catch (err) {
-        if (!(err instanceof IntakeRefusedError)) throw err;
+        if (!(err instanceof IntakeRefusedError)) {
+          await sayWhyTasksFailed(client);
+          throw err;
+        }
         fullWaits++;
-        await new Promise((r) => setTimeout(r, 500));
       }
+      await new Promise((r) => setTimeout(r, 500));
     }
   };
   const send = (requests: IntakeRequest[], retry: boolean) => {
@@ -145,27 +165,36 @@ async function main() {
   const twice = [...outcomes.values()].filter((n) => n > 1).length;
   const sentTwice = Object.values(emulator.stats().submissions).filter((s) => s.batch + s.sync > 1).length;
 
-  const runs: { events: number; canBytes?: number }[] = [];
+  const histories = [];
   for await (const wf of client.workflow.list({ query: `WorkflowId = "${intakeWorkflowId('bench')}"` })) {
-    const events = (await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory()).events ?? [];
-    const can = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.input?.payloads ?? [];
-    runs.push({ events: events.length, canBytes: can.length ? can.reduce((n, p) => n + (p.data?.length ?? 0), 0) : undefined });
+    histories.push(await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory());
   }
-  const canSizes = runs.map((r) => r.canBytes).filter((b): b is number => b !== undefined);
+  // Listed newest first: the profile reads them in the order they ran.
+  const profile = intakeProfile(histories.reverse());
+  const can = profile.continuedAsNew;
+  const biggest = can.reduce((m, c) => (c.bytes > m.bytes ? c : m), { bytes: 0, buffered: 0 });
+  const deepest = can.reduce((m, c) => (c.buffered > m.buffered ? c : m), { bytes: 0, buffered: 0 });
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!;
   printTable(
     ['measure', 'value'],
     [
       ['requests enqueued', `${TOTAL} in ${enqueueWallS.toFixed(0)} s: ${(TOTAL / enqueueWallS).toFixed(0)}/s (asked ${RATE}/s), ${bunches} calls of ${BUNCH}`],
-      ['enqueue call latency p50 / p99', `${pct(50)} ms / ${pct(99)} ms (${latencies.length} calls, ${fullWaits} refused as queue full and sent again)`],
+      ['enqueue call latency p50 / p99', `${pct(50)} ms / ${pct(99)} ms (${latencies.length} calls, ${fullWaits} refused as queue full and sent again; ${refusedResent} requests refused past the room and sent again)`],
+      ['bench process event-loop delay p50 / p99', `${(loopDelay.percentile(50) / 1e6).toFixed(0)} ms / ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms (client and emulator; part of every latency above)`],
       ['answers', `${answers.accepted} accepted, ${answers.duplicate} duplicate, ${answers.refused} refused, ${answers.invalid} invalid`],
       ['retried bunches', `${retriedRequests} requests sent again: ${retriedDuplicates} answered duplicate`],
       ['outcomes', `${status.counters.succeeded} succeeded, ${status.counters.failed} failed, ${status.counters.other} other, after ${drainedS.toFixed(0)} s`],
       ['lost / two outcomes / sent twice', `${lost} / ${twice} / ${sentTwice}`],
       ['sub-batches', `${status.cuts} (${status.counters.coalescedCuts} standard/bulk, filled ${(status.fillRate * 100).toFixed(0)} % of 100 on average)`],
-      ['continue-as-new input', canSizes.length ? `max ${(Math.max(...canSizes) / 1024).toFixed(1)} KB over ${canSizes.length} (limit 256 KB)` : 'no continue-as-new'],
-      ['intake history events per run', `${runs.map((r) => r.events).reverse().join(', ')} (${runs.length} runs)`],
+      [
+        'continue-as-new input',
+        can.length
+          ? `max ${kb(biggest.bytes)} (at ${biggest.buffered} buffered) over ${can.length}; at the deepest buffer (${deepest.buffered}) ${kb(deepest.bytes)} (limit 256 KB)`
+          : 'no continue-as-new',
+      ],
+      ['intake history events', `${profile.events} over ${histories.length} runs`],
+      ...profileRows(profile),
       ['worker peak RSS', `${(peakRss / 2 ** 20).toFixed(0)} MB (heap capped at ${WORKER_HEAP_MB} MB)`],
     ],
   );
@@ -174,6 +203,19 @@ async function main() {
   await emulator.close();
   await server.stop();
   await rm(tmp, { recursive: true, force: true });
+}
+
+/** A failing workflow task refuses updates: print why it failed, from the intake's history. */
+async function sayWhyTasksFailed(client: Client) {
+  const history = await client.workflow.getHandle(intakeWorkflowId('bench')).fetchHistory().catch(() => undefined);
+  for (const e of history?.events ?? []) {
+    const f = e.workflowTaskFailedEventAttributes;
+    if (f) console.error(`workflow task failed at event ${String(e.eventId)}: ${String(f.cause)} ${f.failure?.message ?? ''}\n${f.failure?.stackTrace ?? ''}`);
+  }
+}
+
+function kb(bytes: number) {
+  return `${(bytes / 1024).toFixed(1)} KB`;
 }
 
 main().catch((err: unknown) => {

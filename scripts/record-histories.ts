@@ -478,6 +478,61 @@ const scenarios: Record<
       ];
     },
   },
+  /**
+   * The group commit (patched 'intake-admit-grouped') and cuts made at once ('intake-parallel-cuts'): enqueue calls sent
+   * four at a time are admitted together by one activity, with duplicates among and across them, cuts whose jobs
+   * signal back, flushes, and a continue-as-new.
+   */
+  'intake-grouped-admission': {
+    emulator: { timeScale: 0.001, latency: { batch: { kind: 'fixed', ms: 1_500_000 }, spread: 0 } },
+    run: async (c) => {
+      const name = 'recorded-grouped';
+      const target = {
+        client: c.client,
+        store: c.stack.store,
+        taskQueue: c.stack.taskQueue,
+        intake: name,
+        options: {
+          batchSize: 5,
+          cutLeadMs: 500,
+          maxHistoryEvents: 500,
+          tiers: { bulk: { slaMs: 120_000, windowMs: 60_000, marginMs: 10_000 } },
+          job: { poll: { initialMs: 150, growth: 1.3, capMs: 400 } },
+        },
+        defaults: DEFAULTS,
+      };
+      await createIntake(target);
+      const handle = c.client.workflow.getHandle(intakeWorkflowId(name));
+      const firstRunId = (await handle.describe()).runId;
+      const request = (i: number): IntakeRequest => ({
+        custom_id: `q-${i}`,
+        tier: 'bulk',
+        params: { model: DEFAULTS.model, max_tokens: 16, messages: [{ role: 'user', content: prompt(i) }] },
+      });
+      let i = 0;
+      await until(
+        'the intake to continue as new',
+        async () => {
+          if ((await handle.describe()).runId !== firstRunId) return true;
+          const base = i;
+          i += 8;
+          // Four calls at once, the last two sharing a custom_id, each with one already accepted.
+          await Promise.all([
+            enqueue(target, [request(base), request(base + 1), request(0)]),
+            enqueue(target, [request(base + 2), request(base + 3)]),
+            enqueue(target, [request(base + 4), request(base + 5)]),
+            enqueue(target, [request(base + 5), request(base + 6)]),
+          ]);
+          if (i % 24 === 0) await flushIntake(c.client, name);
+          return false;
+        },
+        180_000,
+      );
+      return [
+        { name: 'intake-grouped-admission', handle: c.client.workflow.getHandle(intakeWorkflowId(name), firstRunId) },
+      ];
+    },
+  },
   /** One audit run from a schedule: snapshot (one bad line skipped), the child job, reconciliation. */
   'audit-schedule': {
     emulator: { timeScale: 0.001, latency: { batch: { kind: 'fixed', ms: 1_000_000 }, spread: 0 } },

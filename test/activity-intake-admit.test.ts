@@ -109,6 +109,33 @@ for (const [kind, makeStore] of Object.entries(STORES))
       assert.equal(again.accepted, 1);
     });
 
+    test('a group commit of several calls: room and duplicates counted through the groups in order, the same answers when run twice', async () => {
+      const { store, acts, call } = await setUp();
+      await acts.admitIntakeRequests(await call('seg-0', ['old']));
+      const a = await call('seg-a', ['a1', 'old', 'a2']);
+      const b = await call('seg-b', ['b1', 'b2', 'b3']);
+      const input = { ...a, chunkKey: intakeKeys.bufferChunk('q', 'inc', 2), room: 4, groups: [a, b].map((g) => ({ segment: g.segment, items: g.items })) };
+      const once = await acts.admitIntakeGroups(input);
+      assert.equal(once.accepted, 4);
+      assert.deepEqual(
+        once.notAccepted.map((n) => [n.at, n.custom_id, n.status]),
+        [
+          [1, 'old', 'duplicate'],
+          [5, 'b3', 'refused'],
+        ],
+      );
+      assert.equal(once.chunks.length, 1, 'one chunk per tier for the whole group');
+      assert.equal(once.chunks[0]!.count, 4);
+      assert.deepEqual(await acts.admitIntakeGroups(input), once, 'a retried attempt changes nothing');
+      assert.equal(await store.exists(intakeKeys.requestRecord('q', 'b3')), false, 'no record claimed past the room');
+      // Each record names its own call's segment: a later call with b1 is told it is taken.
+      const later = await acts.admitIntakeRequests(await call('seg-c', ['b1', 'b3'], 100, 3));
+      assert.deepEqual(
+        later.notAccepted.map((n) => [n.custom_id, n.status]),
+        [['b1', 'duplicate']],
+      );
+    });
+
     test('merged chunks keep every line not yet cut, sorted by cut time', async () => {
       const { acts, call } = await setUp();
       const a = await acts.admitIntakeRequests(await call('seg-a', ['a1', 'a2', 'a3'], 100, 1));

@@ -26,6 +26,16 @@ test('full sub-batches are cut at once, the rest only at its cut time', () => {
   assert.deepEqual(applyCut(applyCut(chunks, now[0]!), later[0]!), [], 'used-up chunks are dropped');
 });
 
+test('cuts made at once and ending in any order leave the same buffer', () => {
+  const chunks = [chunk('a', 'bulk', 250, 5_000)];
+  const [first, second] = planCuts(chunks, 1_000, 100);
+  assert.deepEqual([first!.parts, second!.parts], [[{ key: 'a', from: 0, to: 100 }], [{ key: 'a', from: 100, to: 200 }]]);
+  const inOrder = applyCut(applyCut(chunks, first!), second!);
+  const reversed = applyCut(applyCut(chunks, second!), first!);
+  assert.deepEqual(reversed, inOrder);
+  assert.equal(inOrder[0]!.taken, 200, 'the 50 not cut still wait');
+});
+
 test('a flush cuts every tier now, however few; urgent never waits', () => {
   const chunks = [chunk('s', 'standard', 3, 50_000), chunk('b', 'bulk', 2, 90_000), chunk('u', 'urgent', 1, 0)];
   assert.deepEqual(planCuts(chunks, 0, 100).map((c) => c.tier), ['urgent']);

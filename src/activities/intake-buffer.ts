@@ -6,6 +6,7 @@
  */
 import type { ActivityDeps } from './deps';
 import type {
+  AdmitGroupsInput,
   AdmitInput,
   AdmitResult,
   BufferLine,
@@ -26,46 +27,14 @@ const PARALLEL_CLAIMS = 64;
 
 export function intakeBufferActivities({ store }: ActivityDeps) {
   return {
-    async admitIntakeRequests(input: AdmitInput): Promise<AdmitResult> {
-      const planned = input.items.map((item) => planLine(input, item));
-      // First what the records say, then room given out in the update's order: the same input, the same answers.
-      const seen = await inBatches(planned, PARALLEL_CLAIMS, (line) => look(store, input, line.customId));
-      const notAccepted: AdmitResult['notAccepted'] = [];
-      const toClaim: BufferLine[] = [];
-      let admitted = 0;
-      for (const [at, line] of planned.entries()) {
-        const c = seen[at]!;
-        if (c.kind === 'duplicate') notAccepted.push({ at, custom_id: line.customId, status: 'duplicate', reason: c.reason });
-        else if (c.kind === 'free' && admitted >= input.room) notAccepted.push({ at, custom_id: line.customId, status: 'refused', reason: 'queue full' });
-        else {
-          if (c.kind === 'free') toClaim.push(line);
-          admitted++;
-        }
-      }
-      const lost = new Map<string, string>();
-      await inBatches(toClaim, PARALLEL_CLAIMS, async (line) => {
-        const key = recordKey(input, line.customId);
-        if (await store.createJsonExclusive(key, recordOf(line))) return;
-        // Created meanwhile: by this call's own earlier attempt (cut short), or, never in one intake, by another.
-        const now = await store.readJson<RequestRecord>(key).catch(() => undefined);
-        if (!now) await store.writeJson(key, recordOf(line));
-        else if (now.segment !== input.segment) lost.set(line.customId, await describeFirst(store, now));
-      });
-      for (const [at, line] of planned.entries()) {
-        const reason = lost.get(line.customId);
-        if (reason !== undefined) notAccepted.push({ at, custom_id: line.customId, status: 'duplicate', reason });
-      }
-      const refusedAt = new Set(notAccepted.map((a) => a.at));
-      const accepted = planned.filter((_, at) => !refusedAt.has(at));
-      const chunks: ChunkRef[] = [];
-      for (const tier of ['urgent', 'standard', 'bulk'] as const) {
-        const lines = accepted.filter((l) => l.tier === tier).sort((a, b) => a.cutByMs - b.cutByMs);
-        if (lines.length === 0) continue;
-        const key = input.chunkKey.replace(/\.jsonl$/, `-${tier}.jsonl`);
-        await store.writeLines(key, lines.map((l) => JSON.stringify(l)));
-        chunks.push(summarize(key, tier, lines));
-      }
-      return { notAccepted: notAccepted.sort((a, b) => a.at - b.at), accepted: accepted.length, chunks };
+    admitIntakeRequests(input: AdmitInput): Promise<AdmitResult> {
+      const { segment, items, ...rest } = input;
+      return admitGroups(store, { ...rest, groups: [{ segment, items }] });
+    },
+
+    /** The group commit: the updates that arrived together, admitted with one set of chunk writes. */
+    admitIntakeGroups(input: AdmitGroupsInput): Promise<AdmitResult> {
+      return admitGroups(store, input);
     },
 
     async cutIntakeChunks(input: CutChunksInput): Promise<{ inputKey: string; requestCount: number; notifyKey?: string }> {
@@ -90,12 +59,8 @@ export function intakeBufferActivities({ store }: ActivityDeps) {
         await store.writeJson(notifyKey, notify);
       }
       // Each record now names its job: a duplicate is answered "in job X", then "done in job X".
-      await inBatches(lines, PARALLEL_CLAIMS, async (l) => {
-        const key = intakeKeys.requestRecord(input.intake, l.customId);
-        const record = await store.readJson<RequestRecord>(key).catch(() => undefined);
-        const base = record && record.segment === l.segment ? record : { custom_id: l.customId, segment: l.segment, tier: l.tier, acceptedAtMs: l.enqueuedAtMs };
-        await store.writeJson(key, { ...base, jobId: input.jobId });
-      });
+      // The buffer line holds all the record held (no read first: a cut of 100 made 100 fewer reads).
+      await inBatches(lines, PARALLEL_CLAIMS, (l) => store.writeJson(intakeKeys.requestRecord(input.intake, l.customId), { ...recordOf(l), jobId: input.jobId }));
       return { inputKey, requestCount: lines.length, notifyKey };
     },
 
@@ -110,16 +75,70 @@ export function intakeBufferActivities({ store }: ActivityDeps) {
   };
 }
 
+/**
+ * Admits the groups' items in order, claiming records first (one exclusive create per new custom_id, no read before
+ * it: a read is only needed when the record exists). Room is given out in that order and a claim is never made past
+ * it, so the same input gets the same answers when the call runs again: its own records are recognised by segment.
+ */
+async function admitGroups(store: BlobStore, input: AdmitGroupsInput): Promise<AdmitResult> {
+  const planned = input.groups.flatMap((g) => g.items.map((item) => planLine(input, g.segment, item)));
+  const notAccepted: AdmitResult['notAccepted'] = [];
+  const admittedAt = new Set<number>();
+  let next = 0;
+  while (next < planned.length && admittedAt.size < input.room) {
+    // At most as many claims as there is room left: a claim is an acceptance unless the record was another's.
+    const at = Array.from({ length: Math.min(PARALLEL_CLAIMS, input.room - admittedAt.size, planned.length - next) }, (_, k) => next + k);
+    next += at.length;
+    const seen = await Promise.all(at.map((i) => claim(store, input.intake, planned[i]!)));
+    for (const [k, c] of seen.entries()) {
+      if (c.kind === 'duplicate') notAccepted.push({ at: at[k]!, custom_id: planned[at[k]!]!.customId, status: 'duplicate', reason: c.reason });
+      else admittedAt.add(at[k]!);
+    }
+  }
+  // Past the room: what the records say, without claiming (an existing one is a duplicate, else the queue is full).
+  const rest = planned.slice(next);
+  const seen = await inBatches(rest, PARALLEL_CLAIMS, (line) => look(store, input.intake, line));
+  for (const [k, c] of seen.entries()) {
+    const at = next + k;
+    if (c.kind === 'duplicate') notAccepted.push({ at, custom_id: rest[k]!.customId, status: 'duplicate', reason: c.reason });
+    else notAccepted.push({ at, custom_id: rest[k]!.customId, status: 'refused', reason: 'queue full' });
+  }
+  const accepted = planned.filter((_, at) => admittedAt.has(at));
+  const chunks: ChunkRef[] = [];
+  for (const tier of ['urgent', 'standard', 'bulk'] as const) {
+    const lines = accepted.filter((l) => l.tier === tier).sort((a, b) => a.cutByMs - b.cutByMs);
+    if (lines.length === 0) continue;
+    const key = input.chunkKey.replace(/\.jsonl$/, `-${tier}.jsonl`);
+    await store.writeLines(key, lines.map((l) => JSON.stringify(l)));
+    chunks.push(summarize(key, tier, lines));
+  }
+  return { notAccepted: notAccepted.sort((a, b) => a.at - b.at), accepted: accepted.length, chunks };
+}
+
+/** Claims the custom_id's record for this line; one that exists is ours (this call's earlier attempt) or another's. */
+async function claim(store: BlobStore, intake: string, line: BufferLine): Promise<Seen> {
+  const key = intakeKeys.requestRecord(intake, line.customId);
+  if (await store.createJsonExclusive(key, recordOf(line))) return { kind: 'free' };
+  const existing = await store.readJson<RequestRecord>(key).catch(() => undefined);
+  // Unreadable: this call's own earlier attempt, cut short after it created the file; finish it.
+  if (!existing) {
+    await store.writeJson(key, recordOf(line));
+    return { kind: 'ours' };
+  }
+  if (existing.segment === line.segment) return { kind: 'ours' };
+  return { kind: 'duplicate', reason: await describeFirst(store, existing) };
+}
+
 type Seen = { kind: 'free' } | { kind: 'ours' } | { kind: 'duplicate'; reason: string };
 
 /**
  * What the custom_id's record says. The workflow never admits one custom_id in two calls at once, so a record that
  * cannot be read is this call's own earlier attempt, cut short after it created the file.
  */
-async function look(store: BlobStore, input: AdmitInput, customId: string): Promise<Seen> {
-  const existing = await store.readJson<RequestRecord>(recordKey(input, customId)).catch(() => 'unreadable' as const);
+async function look(store: BlobStore, intake: string, line: BufferLine): Promise<Seen> {
+  const existing = await store.readJson<RequestRecord>(intakeKeys.requestRecord(intake, line.customId)).catch(() => 'unreadable' as const);
   if (existing === undefined || existing === 'unreadable') return { kind: 'free' };
-  if (existing.segment === input.segment) return { kind: 'ours' };
+  if (existing.segment === line.segment) return { kind: 'ours' };
   return { kind: 'duplicate', reason: await describeFirst(store, existing) };
 }
 
@@ -133,23 +152,19 @@ export async function describeFirst(store: BlobStore, r: RequestRecord): Promise
   return `already accepted ${since} UTC: done in job ${r.jobId}: ${outcome?.status ?? 'no outcome'}`;
 }
 
-function recordKey(input: AdmitInput, customId: string) {
-  return intakeKeys.requestRecord(input.intake, customId);
-}
-
 function recordOf(line: BufferLine): RequestRecord {
   return { custom_id: line.customId, segment: line.segment, tier: line.tier, acceptedAtMs: line.enqueuedAtMs };
 }
 
 /** Deadline and cut time of one request, planned as the workflow's rule says (urgent: due at once). */
-function planLine(input: AdmitInput, item: AdmitInput['items'][number]): BufferLine {
+function planLine(input: AdmitGroupsInput, segment: string, item: AdmitInput['items'][number]): BufferLine {
   const tier = item.tier ?? input.plan.defaultTier;
   const now = input.nowMs;
   const planned =
     tier === 'urgent'
       ? { customId: item.custom_id, tier, enqueuedAtMs: now, deadlineMs: now, cutByMs: now }
       : planBuffered(item.custom_id, tier, now, input.plan, item.deadlineMs);
-  return { ...planned, segment: input.segment, ...(item.notifyWorkflowId ? { notifyWorkflowId: item.notifyWorkflowId } : {}) };
+  return { ...planned, segment, ...(item.notifyWorkflowId ? { notifyWorkflowId: item.notifyWorkflowId } : {}) };
 }
 
 async function readChunk(store: BlobStore, key: string): Promise<BufferLine[]> {

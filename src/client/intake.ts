@@ -137,7 +137,8 @@ async function sendToIntake(t: IntakeTarget, input: EnqueueInput): Promise<Enque
       return await t.client.workflow.getHandle(workflowId).executeUpdate(enqueueUpdate, { args: [input] });
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) break;
-      // Temporal takes at most 10 updates in flight per workflow: wait a moment and try again.
+      // Temporal takes at most 10 updates in flight per workflow, and none while a workflow task it retries is failing
+      // (a worker starved or restarted mid-task): wait a moment and try again.
       if (!isUpdateLimit(err) || attempt >= UPDATE_LIMIT_RETRIES) throw err;
       await new Promise((r) => setTimeout(r, Math.min(1_000, 25 * 2 ** attempt) * (0.5 + Math.random())));
     }
@@ -158,7 +159,9 @@ const UPDATE_LIMIT_RETRIES = 12;
 
 function isUpdateLimit(err: unknown): boolean {
   const cause = (err as { cause?: { code?: number } }).cause;
-  return (err as { code?: number }).code === 8 || cause?.code === 8 || /in-flight updates/.test(String((err as Error).message));
+  const code = (err as { code?: number }).code ?? cause?.code;
+  if (code === 8 || /in-flight updates/.test(String((err as Error).message))) return true;
+  return code === 9 && /Workflow Task in failed state/.test(String((cause as Error | undefined)?.message ?? (err as Error).message));
 }
 
 export function intakeStatus(client: Client, intake: string): Promise<IntakeStatus> {

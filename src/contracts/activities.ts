@@ -411,6 +411,14 @@ export interface AdmitInput {
   items: { custom_id: string; tier?: Tier; deadlineMs?: number; notifyWorkflowId?: string }[];
 }
 
+/**
+ * Several enqueue updates admitted in one call (the intake's group commit): each group is one update's segment and
+ * items; `notAccepted[].at` counts through the groups' items in order, and room is given out in that order.
+ */
+export interface AdmitGroupsInput extends Omit<AdmitInput, 'segment' | 'items'> {
+  groups: { segment: string; items: AdmitInput['items'] }[];
+}
+
 /** The state a duplicate's first request is in, in words the client shows. */
 export interface AdmitAnswer {
   custom_id: string;
@@ -553,6 +561,7 @@ export interface SluiceActivities {
   cutIntakeShard(input: CutInput): Promise<{ inputKey: string; requestCount: number }>;
   checkIntakeJobs: (input: CheckIntakeJobsInput) => Promise<{ finished: FinishedJob[] }>;
   admitIntakeRequests: (input: AdmitInput) => Promise<AdmitResult>;
+  admitIntakeGroups: (input: AdmitGroupsInput) => Promise<AdmitResult>;
   cutIntakeChunks: (input: CutChunksInput) => Promise<{ inputKey: string; requestCount: number; notifyKey?: string }>;
   compactIntakeChunks: (input: CompactInput) => Promise<ChunkRef>;
   snapshotAuditInput: (input: SnapshotAuditInput) => Promise<AuditSnapshot>;

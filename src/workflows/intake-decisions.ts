@@ -51,11 +51,14 @@ export function planCuts(chunks: readonly ChunkRef[], nowMs: number, batchSize: 
   return cuts;
 }
 
-/** Marks a cut's lines taken and drops chunks that are used up. */
+/**
+ * Marks a cut's lines taken and drops chunks that are used up. Cuts made at once may end in any order: a chunk's
+ * taken count only grows.
+ */
 export function applyCut(chunks: readonly ChunkRef[], cut: PlannedCut): ChunkRef[] {
   const to = new Map(cut.parts.map((p) => [p.key, p.to]));
   return chunks
-    .map((c) => (to.has(c.key) ? { ...c, taken: to.get(c.key)! } : c))
+    .map((c) => (to.has(c.key) ? { ...c, taken: Math.max(c.taken, to.get(c.key)!) } : c))
     .filter((c) => left(c) > 0);
 }
 

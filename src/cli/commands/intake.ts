@@ -1,6 +1,6 @@
-/** `sluice intake create|list|status|flush`: named intakes, requests that arrive over time (enqueue.ts adds them). */
+/** `sluice intake create|list|status|flush|request`: named intakes, requests that arrive over time (enqueue.ts adds them). */
 import { Option, type Command } from 'commander';
-import { createIntake, flushIntake, intakeStatus } from '../../client/intake';
+import { createIntake, flushIntake, intakeRequest, intakeStatus } from '../../client/intake';
 import { formatDuration } from '../../domain/duration';
 import { TIERS, type IntakeOptionsInput, type Tier } from '../../domain/intake';
 import { describeWaits } from '../../domain/intake-wording';
@@ -98,4 +98,29 @@ export function registerIntakeCommands(program: Command) {
       }
     });
 
+  intake
+    .command('request')
+    .description("where one request is: buffered, in which sub-batch job, or done with its outcome")
+    .argument('<name>')
+    .argument('<custom_id>')
+    .option('--json', 'print it as JSON, with the outcome line once done')
+    .action(async (name: string, customId: string, opts: { json?: boolean }) => {
+      const ctx = await openContext();
+      try {
+        // The record in the store answers (the workflow keeps no ids); intakes from before it answer from memory.
+        const r = await intakeRequest(ctx.client, ctx.store, name, customId);
+        if (opts.json) return console.log(JSON.stringify(r, null, 2));
+        const where =
+          r.state === 'buffered'
+            ? `buffered (${r.tier ?? '?'}), waiting for its sub-batch`
+            : r.state === 'in_flight'
+              ? `in sub-batch job ${r.jobId ?? '?'}`
+              : r.state === 'done'
+                ? `done in job ${r.jobId ?? '?'}: ${r.outcome?.status ?? 'no outcome'}`
+                : 'not known to this intake (never accepted, or its records were cleaned)';
+        console.log(`Intake ${name}, ${customId}: ${where}`);
+      } finally {
+        await ctx.close();
+      }
+    });
 }

@@ -1,0 +1,151 @@
+/**
+ * Where an intake's enqueue time goes, read from its workflow histories (every run): how many updates each workflow
+ * task took, how long tasks waited and ran, each activity kind's queue wait and run time, local activities (markers),
+ * history events per update, and each continue-as-new input: its bytes and how many requests were buffered then.
+ */
+import { temporal } from '@temporalio/proto';
+
+type History = temporal.api.history.v1.IHistory;
+type Timestamp = { seconds?: number | { toNumber(): number } | null; nanos?: number | null } | null | undefined;
+const E = temporal.api.enums.v1.EventType;
+
+export interface Spread {
+  count: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+export interface IntakeProfile {
+  events: number;
+  updates: number;
+  /** Workflow tasks that accepted at least one update, and how many each took on average. */
+  tasksWithUpdates: number;
+  workflowTaskQueued: Spread;
+  workflowTaskRun: Spread;
+  activities: ({ kind: string } & { queued: Spread; run: Spread })[];
+  localActivities: number;
+  /** Per continue-as-new: input bytes and the requests buffered (chunk lines not yet cut) in the state it carried. */
+  continuedAsNew: { bytes: number; buffered: number }[];
+}
+
+function ms(ts: Timestamp): number {
+  if (!ts) return 0;
+  const s = ts.seconds ?? 0;
+  return (typeof s === 'number' ? s : s.toNumber()) * 1000 + (ts.nanos ?? 0) / 1e6;
+}
+
+export function spread(values: number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
+  return { count: sorted.length, p50Ms: Math.round(at(0.5)), p99Ms: Math.round(at(0.99)) };
+}
+
+/** Requests still waiting in a store-backed intake state (the chunk lines not yet cut). */
+function bufferedIn(data: Uint8Array | null | undefined): number {
+  if (!data) return 0;
+  try {
+    const input = JSON.parse(new TextDecoder().decode(data)) as { state?: { chunks?: { count: number; taken: number }[] } };
+    return (input.state?.chunks ?? []).reduce((n, c) => n + c.count - c.taken, 0);
+  } catch {
+    return 0;
+  }
+}
+
+export function intakeProfile(histories: History[]): IntakeProfile {
+  const taskQueued: number[] = [];
+  const taskRun: number[] = [];
+  const byKind = new Map<string, { queued: number[]; run: number[] }>();
+  const continuedAsNew: IntakeProfile['continuedAsNew'] = [];
+  let events = 0;
+  let updates = 0;
+  let tasksWithUpdates = 0;
+  let localActivities = 0;
+  for (const h of histories) {
+    const list = h.events ?? [];
+    events += list.length;
+    const at = new Map<string, number>();
+    const kindOf = new Map<string, string>();
+    let lastTaskCompleted = -1;
+    let countedTask = -1;
+    for (const e of list) {
+      const id = String(e.eventId);
+      const t = ms(e.eventTime);
+      at.set(id, t);
+      switch (e.eventType) {
+        case E.EVENT_TYPE_WORKFLOW_TASK_STARTED: {
+          const scheduled = at.get(String(e.workflowTaskStartedEventAttributes?.scheduledEventId));
+          if (scheduled !== undefined) taskQueued.push(t - scheduled);
+          break;
+        }
+        case E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED: {
+          const started = at.get(String(e.workflowTaskCompletedEventAttributes?.startedEventId));
+          if (started !== undefined) taskRun.push(t - started);
+          lastTaskCompleted = Number(e.eventId);
+          break;
+        }
+        case E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+          updates++;
+          if (countedTask !== lastTaskCompleted) {
+            tasksWithUpdates++;
+            countedTask = lastTaskCompleted;
+          }
+          break;
+        case E.EVENT_TYPE_MARKER_RECORDED:
+          if (e.markerRecordedEventAttributes?.markerName === 'core_local_activity') localActivities++;
+          break;
+        case E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+          kindOf.set(id, e.activityTaskScheduledEventAttributes?.activityType?.name ?? '?');
+          break;
+        case E.EVENT_TYPE_ACTIVITY_TASK_STARTED: {
+          const scheduledId = String(e.activityTaskStartedEventAttributes?.scheduledEventId);
+          entry(kindOf.get(scheduledId)).queued.push(t - (at.get(scheduledId) ?? t));
+          break;
+        }
+        case E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+        case E.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+        case E.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: {
+          const a = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes;
+          const scheduledId = String(a?.scheduledEventId);
+          entry(kindOf.get(scheduledId)).run.push(t - (at.get(String(a?.startedEventId)) ?? t));
+          break;
+        }
+        case E.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW: {
+          const payloads = e.workflowExecutionContinuedAsNewEventAttributes?.input?.payloads ?? [];
+          continuedAsNew.push({
+            bytes: payloads.reduce((n, p) => n + (p.data?.length ?? 0), 0),
+            buffered: bufferedIn(payloads[0]?.data),
+          });
+          break;
+        }
+      }
+    }
+  }
+  return {
+    events,
+    updates,
+    tasksWithUpdates,
+    workflowTaskQueued: spread(taskQueued),
+    workflowTaskRun: spread(taskRun),
+    activities: [...byKind].map(([kind, v]) => ({ kind, queued: spread(v.queued), run: spread(v.run) })),
+    localActivities,
+    continuedAsNew,
+  };
+
+  function entry(kind = '?') {
+    let v = byKind.get(kind);
+    if (!v) byKind.set(kind, (v = { queued: [], run: [] }));
+    return v;
+  }
+}
+
+/** Rows for the bench's table. */
+export function profileRows(p: IntakeProfile): string[][] {
+  const s = (x: Spread) => `${x.p50Ms} / ${x.p99Ms} ms`;
+  const rows: string[][] = [
+    ['updates / workflow tasks that took them', `${p.updates} / ${p.tasksWithUpdates} (${(p.updates / Math.max(1, p.tasksWithUpdates)).toFixed(2)} per task), ${(p.events / Math.max(1, p.updates)).toFixed(1)} history events per update`],
+    ['workflow task wait / run p50 / p99', `${s(p.workflowTaskQueued)} wait, ${s(p.workflowTaskRun)} run (${p.workflowTaskRun.count} tasks)`],
+  ];
+  if (p.localActivities) rows.push(['local activities', `${p.localActivities} (run inside the workflow task)`]);
+  for (const a of p.activities) rows.push([`activity ${a.kind} wait / run p50 / p99`, `${s(a.queued)} wait, ${s(a.run)} run (${a.run.count})`]);
+  return rows;
+}

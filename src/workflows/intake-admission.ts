@@ -1,0 +1,80 @@
+/**
+ * The store-backed intake's group commit: enqueue updates that arrive while an admission runs wait for it to end,
+ * then all of them are admitted by one activity (one set of record claims and chunk writes, one activity's events in
+ * history). The activities per update fall as the rate rises, and the history grows per group rather than per update.
+ *
+ * A local activity here (no task-queue round trip) was tried and dropped: under load, replaying its marker beside
+ * the child workflows the loop starts failed with a nondeterminism error ("Child workflow machine does not handle
+ * this event: WorkflowExecutionUpdateCompleted"), which stops the intake.
+ */
+import { condition, proxyActivities } from '@temporalio/workflow';
+import type { AdmitGroupsInput, AdmitResult, SluiceActivities } from '../contracts/activities';
+import type { EnqueueInput } from '../contracts/messages';
+import { NEVER_RETRIED_ERROR_TYPES } from './activity-options';
+
+const acts = proxyActivities<SluiceActivities>({
+  startToCloseTimeout: '30s',
+  // As the intake's other activities: no attempt limit (an outage is waited out), a missing blob is never retried.
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: NEVER_RETRIED_ERROR_TYPES },
+});
+
+/** One update's items waiting for the next admission. */
+interface Waiting {
+  segment: string;
+  items: EnqueueInput['items'];
+  outcome?: { result: AdmitResult; offset: number } | { error: unknown };
+}
+
+export interface GroupAdmitter {
+  /** Admits one update's items with whatever else is waiting; answers per item in the order given. */
+  admit(segment: string, items: EnqueueInput['items']): Promise<{ notAccepted: AdmitResult['notAccepted'] }>;
+}
+
+/**
+ * `run(groups)` makes one admission of the groups (the caller's activity input besides them, and what it does
+ * with the result: chunks into the state, counters); only one runs at a time.
+ */
+export function groupAdmitter(run: (groups: AdmitGroupsInput['groups']) => Promise<AdmitResult>): GroupAdmitter {
+  const queue: Waiting[] = [];
+  let running = false;
+
+  async function admitQueued() {
+    running = true;
+    const group = queue.splice(0);
+    try {
+      const result = await run(group.map((w) => ({ segment: w.segment, items: w.items })));
+      let offset = 0;
+      for (const w of group) {
+        w.outcome = { result, offset };
+        offset += w.items.length;
+      }
+    } catch (error) {
+      for (const w of group) w.outcome = { error };
+    } finally {
+      running = false;
+    }
+  }
+
+  return {
+    async admit(segment, items) {
+      const w: Waiting = { segment, items };
+      queue.push(w);
+      while (!w.outcome) {
+        if (!running) await admitQueued();
+        else await condition(() => w.outcome !== undefined || !running);
+      }
+      if ('error' in w.outcome) throw w.outcome.error;
+      const { result, offset } = w.outcome;
+      const mine = result.notAccepted
+        .filter((a) => a.at >= offset && a.at < offset + items.length)
+        .map((a) => ({ ...a, at: a.at - offset }));
+      return { notAccepted: mine };
+    },
+  };
+}
+
+/** The activity that admits a group. */
+export function admitGroups(input: AdmitGroupsInput): Promise<AdmitResult> {
+  const requests = input.groups.reduce((n, g) => n + g.items.length, 0);
+  return acts.admitIntakeGroups.executeWithOptions({ startToCloseTimeout: '30s', summary: `admit ${requests} requests of ${input.groups.length} calls` }, [input]);
+}
