@@ -24,6 +24,9 @@ export async function reconcileLostCreate(
   const since = callAtMs - timing.skewMs;
   const batches = new Map<string, MessageBatch>();
   const candidates: Candidate[] = [];
+  // The list shows the account as of some moment after it was asked for: a late answer is not a later look. Time
+  // is taken before the list, so "no batch from the last call can still appear" is judged by what the list could see.
+  const nowMs = Date.now();
   try {
     for await (const batch of anthropic.messages.batches.list({ limit: 1000 })) {
       const createdAtMs = Date.parse(batch.created_at);
@@ -51,7 +54,6 @@ export async function reconcileLostCreate(
   }
 
   // The claim grace runs from when this submission first saw a batch unclaimed, on its own clock.
-  const nowMs = Date.now();
   const seenBefore = record.candidatesSeenAtMs ?? {};
   const seen: Record<string, number> = {};
   for (const c of candidates) {
