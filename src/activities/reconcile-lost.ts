@@ -3,23 +3,25 @@
  * answer: list the batches that could hold it, read the claims and, for ended unclaimed ones, the wire id of their
  * first result; then carry out the decision (cancel, file for the true owner, adopt, wait, or create).
  */
-import { ApplicationFailure } from '@temporalio/common';
 import { log } from '@temporalio/activity';
 import type { MessageBatch } from '@anthropic-ai/sdk/resources/messages/batches';
 import { jobKeys } from '../domain/job';
 import { decideReconcile, reconcileKeys, type Candidate, type SubmissionId, type SubmissionTiming } from '../domain/reconcile';
-import { FailureType, toApiFailure } from './api-failure';
+import { toApiFailure } from './api-failure';
 import type { ActivityDeps } from './deps';
 import { holderOf } from './batch-holder';
 import type { BatchIndexEntry, SubmissionRecord } from '../domain/submission-records';
 
-/** The batch proven this submission's, or undefined when creating is safe. Throws a retryable failure to wait. */
+/** What a look found: the batch proven this submission's, safe to create, or look again later. */
+export type ReconcileOutcome = { kind: 'adopt'; batch: MessageBatch } | { kind: 'create' } | { kind: 'wait'; retryInMs: number; why: string };
+
+/** One look at the batches that could hold this submission's lost create, and the decision carried out. */
 export async function reconcileLostCreate(
   { store, anthropic }: ActivityDeps,
   timing: SubmissionTiming,
   me: SubmissionId,
   record: SubmissionRecord,
-): Promise<{ batch: MessageBatch } | undefined> {
+): Promise<ReconcileOutcome> {
   const callAtMs = record.callAtMs ?? record.intentAtMs;
   const since = callAtMs - timing.skewMs;
   const batches = new Map<string, MessageBatch>();
@@ -85,15 +87,11 @@ export async function reconcileLostCreate(
   }
   switch (decision.kind) {
     case 'adopt':
-      return { batch: batches.get(decision.batchId)! };
+      return { kind: 'adopt', batch: batches.get(decision.batchId)! };
     case 'create':
-      return undefined;
+      return { kind: 'create' };
     case 'wait':
-      throw ApplicationFailure.create({
-        message: `reconcile ${me.shardKey}: ${decision.why}; looking again`,
-        type: FailureType.ApiRetryable,
-        nextRetryDelay: `${decision.retryInMs} ms`,
-      });
+      return { kind: 'wait', retryInMs: decision.retryInMs, why: `reconcile ${me.shardKey}: ${decision.why}` };
   }
 }
 
