@@ -29,7 +29,8 @@ export function submitActivity(deps: ActivityDeps) {
     const startedAtMs = Date.now();
     // Heartbeats from the start, not only during the call: an attempt that stops heartbeating while it reconciles is
     // timed out and the next one runs beside it (the call claims below keep the two from both creating).
-    const beat = setInterval(() => heartbeat({ submitting: input.shardKey }), SUBMIT_HEARTBEAT_EVERY_MS);
+    let waiting: string | undefined; // shown with the pending activity (Web UI, the chaos harness's stall report)
+    const beat = setInterval(() => heartbeat({ submitting: input.shardKey, ...(waiting && { waiting }) }), SUBMIT_HEARTBEAT_EVERY_MS);
     try {
       // While a lost create is unresolved, look again within this attempt: every attempt Temporal makes counts against
       // the retry policy's bound, and a look-alike that stays `canceling` for minutes would use them all up.
@@ -39,6 +40,7 @@ export function submitActivity(deps: ActivityDeps) {
         if (Date.now() + r.lookAgainInMs > startedAtMs + lookWithinAttemptMs(timing)) {
           throw ApplicationFailure.create({ message: `${r.why}; looking again`, type: FailureType.ApiRetryable, nextRetryDelay: `${r.lookAgainInMs} ms` });
         }
+        waiting = r.why;
         await Context.current().sleep(r.lookAgainInMs); // a cancel of the activity ends the wait
       }
     } finally {
