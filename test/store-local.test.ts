@@ -1,5 +1,6 @@
 // The local directory store against the shared BlobStore contract (the same tests run for PostgreSQL).
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +28,32 @@ test('a directory removed behind the store (another process, an operator) is mad
     const lines: string[] = [];
     for await (const line of store.readLines('jobs/j1/submissions/lines.jsonl')) lines.push(line);
     assert.deepEqual(lines, ['a', 'b']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a process killed while it creates a blob exclusively leaves no empty blob behind (chaos seed 19)', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sluice-store-exclusive-'));
+  try {
+    // SIGKILL at the moment the value is serialized: before, the key's file was already created (empty) by then.
+    const child = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        `const { LocalDirectoryStore } = require(${JSON.stringify(path.resolve('src/store/local-store.ts'))});
+         void new LocalDirectoryStore(${JSON.stringify(dir)}).createJsonExclusive('jobs/j1/claim.json', { toJSON() { process.kill(process.pid, 'SIGKILL'); } });`,
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(child.signal, 'SIGKILL', `the writer was killed midway (${child.stderr})`);
+    const store = new LocalDirectoryStore(dir);
+    assert.equal(await store.readJson('jobs/j1/claim.json'), undefined, 'nothing under the key: no empty blob to fail every read');
+    assert.equal(await store.createJsonExclusive('jobs/j1/claim.json', { n: 1 }), true, 'the next create takes the key');
+    assert.deepEqual(await store.readJson('jobs/j1/claim.json'), { n: 1 });
+    assert.deepEqual(await store.list('jobs/j1/'), ['jobs/j1/claim.json']);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -14,7 +14,7 @@ import { outputCheckOf, type CompiledCheck } from './output-check';
 import { reconcileKeys } from '../domain/reconcile';
 import { classifyResult, type BatchResult, type ResultVerdict } from '../domain/retry';
 import { decodeWireId, wireTag } from '../domain/wire-id';
-import { FailureType, toApiFailure } from './api-failure';
+import { FailureType, isLastAttempt, toApiFailure } from './api-failure';
 import { streamBatchResults } from './results-stream';
 import { perRow, unpackSucceeded } from './unpack';
 import type { ActivityDeps } from './deps';
@@ -142,6 +142,9 @@ export function collectActivity({ store, anthropic, prices, metrics }: ActivityD
     }
     if (foreign > 0) log.warn('Results that are not this shard\'s were left out', { batchId, shardKey: input.shardKey, lines: foreign });
 
+    // Fewer lines than requests: a download that ended early without an error (a proxy closing at a line boundary)
+    // would otherwise send answered requests again. Only what the API itself left out is sent again.
+    if (seen.size < sent.size) await checkDownloadWhole(anthropic, batchId, seen.size, sent.size);
     // A request the results left out has no outcome yet: it is sent again rather than lost.
     for (const line of sent.values()) {
       if (!seen.has(line.custom_id)) {
@@ -194,6 +197,23 @@ async function resultsGoneFailure(anthropic: Anthropic, batchId: string, attempt
     type: FailureType.ResultsGone,
     nonRetryable: true,
   });
+}
+
+/** Throws (retryably) when the batch holds more results than the download read: the download is read again whole. */
+async function checkDownloadWhole(anthropic: Anthropic, batchId: string, read: number, expected: number): Promise<void> {
+  let counts;
+  try {
+    counts = (await anthropic.messages.batches.retrieve(batchId)).request_counts;
+  } catch (err) {
+    throw toApiFailure(err, `retrieve ${batchId} to check the length of its results`);
+  }
+  const results = counts.succeeded + counts.errored + counts.canceled + counts.expired;
+  if (results < expected) return; // the API has no result for some requests: they are sent again
+  const message = `download results of ${batchId}: read ${read} of its ${results} result lines (the download ended early)`;
+  if (isLastAttempt()) {
+    throw ApplicationFailure.create({ message: `${message}, on every attempt`, type: FailureType.AttemptsExhausted, nonRetryable: true });
+  }
+  throw ApplicationFailure.retryable(`${message}; downloading again`, FailureType.ApiRetryable);
 }
 
 /** A verdict, with what the output check adds: an answer that failed it, retried (its usage kept) or final. */

@@ -3,27 +3,32 @@
  * answer: list the batches that could hold it, read the claims and, for ended unclaimed ones, the wire id of their
  * first result; then carry out the decision (cancel, file for the true owner, adopt, wait, or create).
  */
-import { ApplicationFailure } from '@temporalio/common';
 import { log } from '@temporalio/activity';
 import type { MessageBatch } from '@anthropic-ai/sdk/resources/messages/batches';
 import { jobKeys } from '../domain/job';
 import { decideReconcile, reconcileKeys, type Candidate, type SubmissionId, type SubmissionTiming } from '../domain/reconcile';
-import { FailureType, toApiFailure } from './api-failure';
+import { toApiFailure } from './api-failure';
 import type { ActivityDeps } from './deps';
 import { holderOf } from './batch-holder';
 import type { BatchIndexEntry, SubmissionRecord } from '../domain/submission-records';
 
-/** The batch proven this submission's, or undefined when creating is safe. Throws a retryable failure to wait. */
+/** What a look found: the batch proven this submission's, safe to create, or look again later. */
+export type ReconcileOutcome = { kind: 'adopt'; batch: MessageBatch } | { kind: 'create' } | { kind: 'wait'; retryInMs: number; why: string };
+
+/** One look at the batches that could hold this submission's lost create, and the decision carried out. */
 export async function reconcileLostCreate(
   { store, anthropic }: ActivityDeps,
   timing: SubmissionTiming,
   me: SubmissionId,
   record: SubmissionRecord,
-): Promise<{ batch: MessageBatch } | undefined> {
+): Promise<ReconcileOutcome> {
   const callAtMs = record.callAtMs ?? record.intentAtMs;
   const since = callAtMs - timing.skewMs;
   const batches = new Map<string, MessageBatch>();
   const candidates: Candidate[] = [];
+  // The list shows the account as of some moment after it was asked for: a late answer is not a later look. Time
+  // is taken before the list, so "no batch from the last call can still appear" is judged by what the list could see.
+  const nowMs = Date.now();
   try {
     for await (const batch of anthropic.messages.batches.list({ limit: 1000 })) {
       const createdAtMs = Date.parse(batch.created_at);
@@ -51,7 +56,6 @@ export async function reconcileLostCreate(
   }
 
   // The claim grace runs from when this submission first saw a batch unclaimed, on its own clock.
-  const nowMs = Date.now();
   const seenBefore = record.candidatesSeenAtMs ?? {};
   const seen: Record<string, number> = {};
   for (const c of candidates) {
@@ -83,15 +87,11 @@ export async function reconcileLostCreate(
   }
   switch (decision.kind) {
     case 'adopt':
-      return { batch: batches.get(decision.batchId)! };
+      return { kind: 'adopt', batch: batches.get(decision.batchId)! };
     case 'create':
-      return undefined;
+      return { kind: 'create' };
     case 'wait':
-      throw ApplicationFailure.create({
-        message: `reconcile ${me.shardKey}: ${decision.why}; looking again`,
-        type: FailureType.ApiRetryable,
-        nextRetryDelay: `${decision.retryInMs} ms`,
-      });
+      return { kind: 'wait', retryInMs: decision.retryInMs, why: `reconcile ${me.shardKey}: ${decision.why}` };
   }
 }
 

@@ -6,13 +6,14 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { activityInfo, Context, heartbeat, log } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type { MessageBatch } from '@anthropic-ai/sdk/resources/messages/batches';
 import { jobKeys, type ShardLine } from '../domain/job';
-import { SUBMIT_HEARTBEAT_EVERY_MS, SubmissionTimingSchema } from '../domain/reconcile';
-import type { BatchIndexEntry, SubmissionRecord } from '../domain/submission-records';
+import { SUBMIT_HEARTBEAT_EVERY_MS, SUBMIT_START_TO_CLOSE_MS, SubmissionTimingSchema, type SubmissionTiming } from '../domain/reconcile';
+import { callsOf, type BatchIndexEntry, type SubmissionCallClaim, type SubmissionRecord } from '../domain/submission-records';
 import { encodeWireId, wireKeys, wireTag, type WireTagEntry } from '../domain/wire-id';
 import type { BlobStore } from '../store/blob-store';
-import { toApiFailure } from './api-failure';
+import { FailureType, toApiFailure } from './api-failure';
 import type { ActivityDeps } from './deps';
 import { reconcileLostCreate } from './reconcile-lost';
 import type { SubmitInput, SubmitResult } from '../contracts/activities';
@@ -24,13 +25,36 @@ export function submitActivity(deps: ActivityDeps) {
   const timing = SubmissionTimingSchema.parse(deps.submission ?? {});
   /** Jobs whose wire tag this worker registered or checked: a tag entry never changes once written. */
   const tagsKnown = new Map<string, string>();
-  return async function submitBatch({ jobId, shardKey }: SubmitInput): Promise<SubmitResult> {
-    const recordKey = jobKeys.submission(jobId, shardKey);
-    const record = await store.readJson<SubmissionRecord>(recordKey);
-    if (record?.batchId) {
-      return { batchId: record.batchId, requests: record.requests, reconciled: false, createdAtMs: record.createdAtMs ?? 0 };
+  return async function submitBatch(input: SubmitInput): Promise<SubmitResult> {
+    const startedAtMs = Date.now();
+    // Heartbeats from the start, not only during the call: an attempt that stops heartbeating while it reconciles is
+    // timed out and the next one runs beside it (the call claims below keep the two from both creating).
+    let waiting: string | undefined; // shown with the pending activity (Web UI, the chaos harness's stall report)
+    const beat = setInterval(() => heartbeat({ submitting: input.shardKey, ...(waiting && { waiting }) }), SUBMIT_HEARTBEAT_EVERY_MS);
+    try {
+      // While a lost create is unresolved, look again within this attempt: every attempt Temporal makes counts against
+      // the retry policy's bound, and a look-alike that stays `canceling` for minutes would use them all up.
+      for (;;) {
+        const r = await submitOnce(input);
+        if (!('lookAgainInMs' in r)) return r;
+        if (Date.now() + r.lookAgainInMs > startedAtMs + lookWithinAttemptMs(timing)) {
+          throw ApplicationFailure.create({ message: `${r.why}; looking again`, type: FailureType.ApiRetryable, nextRetryDelay: `${r.lookAgainInMs} ms` });
+        }
+        waiting = r.why;
+        await Context.current().sleep(r.lookAgainInMs); // a cancel of the activity ends the wait
+      }
+    } finally {
+      clearInterval(beat);
     }
+  };
 
+  /** Reads the record, reconciles a call without an answer, creates when safe: once, or says when to look again. */
+  async function submitOnce({ jobId, shardKey }: SubmitInput): Promise<SubmitResult | LookAgain> {
+    const recordKey = jobKeys.submission(jobId, shardKey);
+    const stored = await store.readJson<SubmissionRecord>(recordKey);
+    if (stored?.batchId) {
+      return { batchId: stored.batchId, requests: stored.requests, reconciled: false, createdAtMs: stored.createdAtMs ?? 0 };
+    }
     // Params were checked against the Messages API schema before the job started (domain/request-params.ts).
     const tag = tagsKnown.get(jobId) ?? (await registerWireTag(store, jobId));
     if (tagsKnown.size >= 10_000) tagsKnown.clear(); // bounded: a long-lived worker sees many jobs
@@ -40,23 +64,30 @@ export function submitActivity(deps: ActivityDeps) {
       const line = JSON.parse(text) as ShardLine;
       requests.push({ custom_id: encodeWireId(tag, shardKey, requests.length), params: line.params as Anthropic.MessageCreateParamsNonStreaming });
     }
+    const record = await withLaterCalls(store, jobId, shardKey, requests.length, stored);
 
     if (record && !record.refused) {
-      // An earlier call has no known answer: it may have created the batch. Throws (retryably) while unresolved.
+      // An earlier call has no known answer: it may have created the batch.
       const found = await reconcileLostCreate(deps, timing, { jobId, shardKey }, record);
-      if (found) {
+      if (found.kind === 'wait') return { lookAgainInMs: found.retryInMs, why: found.why };
+      if (found.kind === 'adopt') {
         log.warn('Reconciled a submission whose create had no answer', { jobId, shardKey, batchId: found.batch.id });
         deps.metrics?.batchCreated();
         return recordBatch(store, jobId, record, found.batch, true);
       }
     }
-
-    const intent: SubmissionRecord = { shardKey, requests: requests.length, intentAtMs: record?.intentAtMs ?? Date.now(), callAtMs: Date.now() };
+    // Claim the call first: of two attempts that both found no batch of theirs, only one calls; the other looks again.
+    const calls = callsOf(record) + 1;
+    const callAtMs = Date.now();
+    const claim: SubmissionCallClaim = { callAtMs, attempt: activityInfo().attempt };
+    if (!(await store.createJsonExclusive(jobKeys.submissionCall(jobId, shardKey, calls), claim))) {
+      return { lookAgainInMs: timing.recheckMs, why: `submit ${shardKey}: another attempt made create call ${calls} meanwhile` };
+    }
+    const intent: SubmissionRecord = { shardKey, requests: requests.length, intentAtMs: record?.intentAtMs ?? callAtMs, callAtMs, calls };
     await store.writeJson(recordKey, intent);
     let batch: MessageBatch;
-    // Heartbeats while the call runs: a cancel (or a lost worker) reaches the activity, and the call is aborted.
-    const beat = setInterval(() => heartbeat({ creating: shardKey }), SUBMIT_HEARTBEAT_EVERY_MS);
     try {
+      // A cancel (or a lost worker) reaches the activity through the heartbeats, and the call is aborted.
       batch = await anthropicNoRetry.messages.batches.create(
         { requests },
         { timeout: timing.createTimeoutMs, signal: Context.current().cancellationSignal },
@@ -66,12 +97,48 @@ export function submitActivity(deps: ActivityDeps) {
       // creates at once instead of waiting for a batch that cannot appear.
       if (refusedBeforeCreate(err)) await store.writeJson(recordKey, { ...intent, callAtMs: undefined, refused: true });
       throw toApiFailure(err, `create batch for ${shardKey} (attempt ${activityInfo().attempt})`);
-    } finally {
-      clearInterval(beat);
     }
     deps.metrics?.batchCreated();
     return recordBatch(store, jobId, intent, batch, false);
-  };
+  }
+}
+
+/** Said by one look that found a lost create unresolved (or another attempt's call just claimed). */
+interface LookAgain {
+  lookAgainInMs: number;
+  why: string;
+}
+
+/**
+ * How long one attempt keeps looking: it leaves a create call that follows its full SDK timeout before the
+ * start-to-close (a create that still ran past it would be fenced by its call claim, not sent twice).
+ */
+function lookWithinAttemptMs(timing: SubmissionTiming): number {
+  return Math.max(0, SUBMIT_START_TO_CLOSE_MS - timing.createTimeoutMs - 10_000);
+}
+
+/**
+ * The record as of the last claimed call: a call claimed after the record was written (its attempt died before
+ * writing its intent, or still runs) is the last call, whose batch may appear.
+ */
+async function withLaterCalls(
+  store: BlobStore,
+  jobId: string,
+  shardKey: string,
+  requests: number,
+  record: SubmissionRecord | undefined,
+): Promise<SubmissionRecord | undefined> {
+  let calls = callsOf(record);
+  let later: SubmissionCallClaim | undefined;
+  for (;;) {
+    const next = await store.readJson<SubmissionCallClaim>(jobKeys.submissionCall(jobId, shardKey, calls + 1));
+    if (!next) break;
+    later = next;
+    calls++;
+  }
+  if (!later) return record;
+  const { refused: _refused, ...rest } = record ?? { shardKey, requests, intentAtMs: later.callAtMs };
+  return { ...rest, callAtMs: later.callAtMs, calls };
 }
 
 /** The job's tag in the account-wide tag index, so any batch's wire ids lead back to the job. */
@@ -113,6 +180,7 @@ async function recordBatch(
     requests: intent.requests,
     intentAtMs: intent.intentAtMs,
     callAtMs: intent.callAtMs,
+    ...(intent.calls !== undefined && { calls: intent.calls }),
     batchId: batch.id,
     createdAtMs,
     reconciled,

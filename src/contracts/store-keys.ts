@@ -32,6 +32,11 @@ export const jobKeys = {
   orderSegment: (jobId: string, index: number) => `jobs/${jobId}/order/${originalShardKey(index)}.jsonl`,
   submission: (jobId: string, shardKey: string) => `jobs/${jobId}/submissions/${shardKey}.json`,
   submissionsOf: (jobId: string) => `jobs/${jobId}/submissions/`,
+  /**
+   * Created exclusively before the n-th create call of a submission (1-based): of two attempts of one submission
+   * running at once (one timed out on its heartbeat while it reconciled), only the one that created it calls.
+   */
+  submissionCall: (jobId: string, shardKey: string, n: number) => `jobs/${jobId}/submission-calls/${shardKey}/${String(n).padStart(4, '0')}.json`,
   outcomes: (jobId: string, origin: number, batchId: string) =>
     `jobs/${jobId}/outcomes/${originKey(origin)}/${batchId}.jsonl`,
   outcomesOf: (jobId: string, origin: number) => `jobs/${jobId}/outcomes/${originKey(origin)}/`,

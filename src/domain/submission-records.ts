@@ -7,6 +7,8 @@ export interface SubmissionRecord {
   intentAtMs: number;
   /** When the last create call started; with no batchId, its answer is unknown (absent in records of older Sluice). */
   callAtMs?: number;
+  /** How many create calls were claimed (jobKeys.submissionCall) up to the last one (absent in records of older Sluice). */
+  calls?: number;
   /** Unclaimed batches reconciliation saw, with when it first saw each (this worker fleet's clock). */
   candidatesSeenAtMs?: Record<string, number>;
   /** The last call was refused by the API: nothing of it is pending. */
@@ -24,4 +26,16 @@ export interface BatchIndexEntry {
   createdAtMs: number;
   /** 'content': written by a reconciling submission that read the batch's wire ids, for their true owner. */
   provenBy?: 'record' | 'content';
+}
+
+/** What the n-th create call of a submission wrote, exclusively, before it called (jobKeys.submissionCall). */
+export interface SubmissionCallClaim {
+  callAtMs: number;
+  attempt: number;
+}
+
+/** The calls a record accounts for: older records (no count) made at most one that is still of interest. */
+export function callsOf(record: SubmissionRecord | undefined): number {
+  if (!record) return 0;
+  return record.calls ?? (record.callAtMs !== undefined || record.refused ? 1 : 0);
 }

@@ -134,10 +134,17 @@ const faultsSchema = z
     /**
      * Cuts a results download: the socket is destroyed after `afterLines` lines and half of the next; with `pauseMs`,
      * the lines sent so far are flushed and the cut comes that many real ms later (a connection that drops while the
-     * client has stopped reading).
+     * client has stopped reading). With `ending: 'clean'` the body instead ends properly after `afterLines` whole
+     * lines, as a proxy that gives up at a line boundary would: nothing tells the client the download is short.
      */
     resultsCut: z
-      .strictObject({ rate: rate.default(0), afterLines: z.number().int().min(0).default(100), pauseMs: z.number().min(0).default(0), maxTimes })
+      .strictObject({
+        rate: rate.default(0),
+        afterLines: z.number().int().min(0).default(100),
+        pauseMs: z.number().min(0).default(0),
+        ending: z.enum(['reset', 'clean']).default('reset'),
+        maxTimes,
+      })
       .prefault({}),
     /** Faults aimed at the n-th call of an endpoint or at a create holding a custom_id (deterministic). */
     targeted: z.array(targetedFaultSchema).default([]),

@@ -7,6 +7,7 @@ import type { Endpoint, ErrorType, FaultsConfig } from './config';
 import type { Random } from './prng';
 import { randomFor } from './prng';
 import { TargetedFaults, type TargetedDecision } from './targeted-faults';
+import type { ResultsCut } from './results-stream';
 
 interface FaultSpec {
   rate: number;
@@ -109,8 +110,10 @@ export class FaultInjector {
   }
 
   /** Lines to send before cutting this results download (and how long to pause first), or null to send them all. */
-  resultsCut(): { afterLines: number; pauseMs: number } | null {
+  resultsCut(): ResultsCut | null {
     const spec = this.faults.resultsCut;
-    return this.fires('resultsCut', { ...spec, endpoints: ['results'] }, 'results') ? { afterLines: spec.afterLines, pauseMs: spec.pauseMs } : null;
+    return this.fires('resultsCut', { ...spec, endpoints: ['results'] }, 'results')
+      ? { afterLines: spec.afterLines, pauseMs: spec.pauseMs, ending: spec.ending }
+      : null;
   }
 }

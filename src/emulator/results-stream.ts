@@ -9,9 +9,16 @@ import { deriveSeed, mulberry32, permutation } from './prng';
 
 const CHUNK_CHARS = 64 * 1024;
 
+/** Cut the download after this many whole lines: half of the next and a reset after a pause, or a proper end. */
+export interface ResultsCut {
+  afterLines: number;
+  pauseMs: number;
+  ending: 'reset' | 'clean';
+}
+
 export interface ResultsStreamOptions {
-  /** Cut the download after this many whole lines (plus half of the next), pausing first; null: the whole file. */
-  cut: { afterLines: number; pauseMs: number } | null;
+  /** null: the whole file. */
+  cut: ResultsCut | null;
 }
 
 /** Resolves when the response can take more data, or is gone. */
@@ -48,6 +55,7 @@ export async function streamResults(
     if (res.destroyed) return; // the client went away
     const line = JSON.stringify(resultLine(batch, batch.requests[order[i]!]!));
     if (options.cut?.afterLines === i) {
+      if (options.cut.ending === 'clean') return void res.end(chunk);
       if (options.cut.pauseMs > 0) {
         await written(res, chunk);
         chunk = '';

@@ -1,6 +1,6 @@
 /** The default store: a local directory (or any filesystem all workers mount). */
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { finished } from 'node:stream/promises';
@@ -118,18 +118,26 @@ export class LocalDirectoryStore implements BlobStore {
   }
 
   async createJsonExclusive(key: string, value: unknown): Promise<boolean> {
+    // Written whole to a temporary file, then linked into place (a link fails if the target exists): a process killed
+    // midway leaves no empty blob under the key, which every later create would refuse and every read fail on
+    // (chaos seed 19: a submission's call claim, empty after a SIGKILL, stopped its job).
     const target = this.pathOf(key);
+    const text = JSON.stringify(value) + '\n';
+    const tmp = this.tmpPathFor(target);
+    const handle = await this.openForWrite(tmp, 'wx');
     try {
-      const handle = await this.openForWrite(target, 'wx');
-      try {
-        await handle.writeFile(JSON.stringify(value) + '\n');
-      } finally {
-        await handle.close();
-      }
+      await handle.writeFile(text);
+    } finally {
+      await handle.close();
+    }
+    try {
+      await link(tmp, target);
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
       throw err;
+    } finally {
+      await rm(tmp, { force: true });
     }
   }
 
