@@ -6,5 +6,5 @@ import { createHash } from 'node:crypto';
 
 /** The first 16 hex digits (64 bits) of the key's sha256: enough to tell keys apart, too little to recover one. */
 export function accountFingerprint(apiKey: string): string {
-  return createHash('sha256').update(`sluice-account\n${apiKey}`).digest('hex').slice(0, 16);
+  return createHash('sha256').update(apiKey).digest('hex').slice(0, 16);
 }
