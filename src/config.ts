@@ -103,6 +103,11 @@ export const EnvSchema = z.object({
   SLUICE_QUEUE_MAX_BATCHES: positiveInt.default(1_000),
   SLUICE_QUEUE_PREEMPT: z.enum(['stop', 'cancel']).default('stop'),
   /**
+   * `on`: one poller per namespace and API key walks the batch list once per tick for every job (docs/performance.md,
+   * "Many jobs, one poll"); `off`: each job polls its own batches. Jobs started on the old code always poll alone.
+   */
+  SLUICE_ACCOUNT_POLL: z.enum(['on', 'off'], { error: 'must be "on" or "off"' }).default('on'),
+  /**
    * The create call's SDK timeout and reconciliation timing (src/domain/reconcile.ts, defaults 90 s, 30 s, 60 s).
    * Shorter values suit an emulator; the create timeout must stay below the submit activity's start-to-close.
    */

@@ -31,6 +31,8 @@ export interface SluicePluginOptions {
   prices?: unknown;
   /** Room in the account's batch queue (per task queue); defaults: 100,000 requests, 1,000 batches. */
   queueCapacity?: QueueCapacityInput;
+  /** One poller per namespace and API key serves every job (default true); false: each job polls its own batches. */
+  accountPoll?: boolean;
   /** E.g. dataConverterFromEnv(): payload encryption, on the worker and on clients made with this plugin. */
   dataConverter?: DataConverter;
   /** The create call's timeout and reconciliation timing (SubmissionTimingSchema); tests shorten them. */
@@ -60,6 +62,7 @@ export class SluicePlugin extends SimplePlugin {
       prices: withPriceOverrides(o.prices ?? {}),
       queueCapacity: parseConfig(QueueCapacitySchema, o.queueCapacity ?? {}, 'queueCapacity'),
       submission: parseConfig(SubmissionTimingSchema, o.submission ?? {}, 'submission'),
+      accountPoll: o.accountPoll ?? true,
       webUiUrl: o.webUiUrl,
       apiTimeScale: o.apiTimeScale,
       metrics,

@@ -1,6 +1,7 @@
 /**
- * The batch lane of a job: create sub-batches, poll every batch in flight in one activity, collect those that
- * ended, cancel the ones the decisions name. Only I/O through activities and the state updates that follow.
+ * The batch lane of a job: create sub-batches, learn which batches ended (from the account's poller, or by polling
+ * every batch in flight in one activity), collect those, cancel the ones the decisions name. Only I/O through
+ * activities and the state updates that follow.
  */
 import type { JobSpec, ShardRef } from '../domain/job';
 import { mapLimit } from '../domain/map-limit';
@@ -10,13 +11,35 @@ import type { QueueSeat } from './job-queue';
 import type { InFlightBatch, JobState } from './job-state';
 import { batchCollected, batchCreated, collectedRound, countCall } from './job-transitions';
 import { canaryCollectInput, canaryCollected } from './job-canary';
+import { accountPollOf } from './job-account-poll';
+import type { EndedBatch } from '../contracts/activities';
 
 export type BatchLane = ReturnType<typeof batchLane>;
 
-export function batchLane(spec: JobSpec, s: JobState, seat: QueueSeat) {
+/** `accountPoll`: learn of ended batches from the account's poller (runs patched 'account-poll'), else poll alone. */
+export function batchLane(spec: JobSpec, s: JobState, seat: QueueSeat, accountPoll?: { wake: () => void }) {
   const opts = spec.options;
   const long = longFor(opts);
+  const poller = accountPoll ? accountPollOf(spec.jobId, s, opts.poll, accountPoll.wake) : undefined;
+
+  /** Which batches ended: the poller's reports while it serves the job, else (or when it falls silent) a poll. */
+  async function whichEnded(nowMs: () => number, slaAtRisk?: boolean): Promise<EndedBatch[]> {
+    if (poller?.serving() && !poller.silent(nowMs())) return poller.takeEnded();
+    const batches = s.inFlight.map(({ batchId, submittedAtMs }) => ({ batchId, submittedAtMs }));
+    const polled = await acts.pollBatches.executeWithOptions(
+      { ...short, summary: `poll ${batches.length} batches in flight` },
+      [{ batches, listThreshold: opts.listPollThreshold, ...(slaAtRisk === undefined ? {} : { slaAtRisk }) }],
+    );
+    countCall(s, 'poll', polled.calls);
+    return polled.ended;
+  }
+
   return {
+    /** Reports from the poller wait to be collected: the job's wait ends for them. */
+    reported(): boolean {
+      return poller?.reported() ?? false;
+    },
+
     /** Creates one batch per shard; after a fatal answer no other lane starts a create: the job is about to stop. */
     async submit(picks: ShardRef[]) {
       const total = s.shardSizes.length;
@@ -39,6 +62,7 @@ export function batchLane(spec: JobSpec, s: JobState, seat: QueueSeat) {
         }
       });
       if (fatal !== undefined) throw fatal;
+      await poller?.watch(Date.now());
     },
 
     async cancel(batches: readonly InFlightBatch[], summary: string) {
@@ -48,14 +72,12 @@ export function batchLane(spec: JobSpec, s: JobState, seat: QueueSeat) {
 
     /** Polls every batch in flight; collects those that ended and gives their room back. True if any ended. */
     async pollAndCollect(nowMs: () => number, slaAtRisk?: boolean): Promise<boolean> {
-      const batches = s.inFlight.map(({ batchId, submittedAtMs }) => ({ batchId, submittedAtMs }));
-      const polled = await acts.pollBatches.executeWithOptions(
-        { ...short, summary: `poll ${batches.length} batches in flight` },
-        [{ batches, listThreshold: opts.listPollThreshold, ...(slaAtRisk === undefined ? {} : { slaAtRisk }) }],
-      );
-      countCall(s, 'poll', polled.calls);
-      if (polled.ended.length === 0) return false;
-      const resultsUrls = new Map(polled.ended.map((e) => [e.batchId, e.resultsUrl]));
+      const ended = await whichEnded(nowMs, slaAtRisk);
+      if (ended.length === 0) {
+        await poller?.watch(nowMs());
+        return false;
+      }
+      const resultsUrls = new Map(ended.map((e) => [e.batchId, e.resultsUrl]));
       const done = s.inFlight.filter((b) => resultsUrls.has(b.batchId));
       await mapLimit(done, opts.activityConcurrency, async (batch) => {
         const r = await acts.collectBatch.executeWithOptions(
@@ -79,6 +101,7 @@ export function batchLane(spec: JobSpec, s: JobState, seat: QueueSeat) {
       });
       await seat.release({ requests: done.reduce((n, b) => n + b.requests, 0), batches: done.length });
       collectedRound(s, nowMs());
+      await poller?.watch(nowMs());
       return true;
     },
   };

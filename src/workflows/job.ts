@@ -10,6 +10,7 @@ import {
   CancellationScope,
   condition,
   continueAsNew,
+  patched,
   setCurrentDetails,
   upsertSearchAttributes,
   workflowInfo,
@@ -83,7 +84,9 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
     wake: () => (wake = true),
     onPriority: (priority) => upsertSearchAttributes([{ key: SluicePriority, value: priority }]),
   });
-  const batches = batchLane(spec, s, seat);
+  // One poll per account: the poller's reports say which batches ended (runs from before it poll on their own).
+  const accountPoll = patched('account-poll') ? { wake: () => (wake = true) } : undefined;
+  const batches = batchLane(spec, s, seat, accountPoll);
   const sync = syncLane(spec, s, () => (wake = true));
 
   const showProgress = (next: string) => {
@@ -129,7 +132,7 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
 
       const wait = decide.planWait(s, Date.now(), opts);
       showProgress(decide.nextActionText(s));
-      await condition(() => wake || decide.cancelDue(s), wait.timeoutMs, { summary: wait.summary });
+      await condition(() => wake || decide.cancelDue(s) || batches.reported(), wait.timeoutMs, { summary: wait.summary });
       if (s.inFlight.length > 0) {
         const progressed = await batches.pollAndCollect(() => Date.now(), progressNow().sla?.atRisk);
         s.pollIntervalMs = decide.intervalAfterPoll(progressed, wait.intervalMs);

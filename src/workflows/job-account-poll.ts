@@ -1,0 +1,64 @@
+/**
+ * A job's side of the account poll: it registers the batches it has in flight with its account's poller (the whole
+ * set, when it has a new batch and again every refresh), keeps what the poller reports, and tells the batch lane
+ * which batches ended. A poller that stays silent past the limit is not trusted: the lane polls on its own once
+ * (the old activity) and registers again. State lives in JobState.accountPoll (plain JSON).
+ */
+import { setHandler } from '@temporalio/workflow';
+import type { EndedBatch } from '../contracts/activities';
+import { batchesEndedSignal } from '../contracts/messages';
+import type { PollOptions } from '../domain/poll';
+import { acts, short } from './job-activities';
+import type { JobState } from './job-state';
+import { applyReport, initialAccountPoll, pollerSilent, registrationDue, takeEnded } from './poller-decisions';
+
+export type AccountPoll = ReturnType<typeof accountPollOf>;
+
+export function accountPollOf(jobId: string, s: JobState, poll: PollOptions, wake: () => void) {
+  const a = (s.accountPoll ??= initialAccountPoll());
+  setHandler(batchesEndedSignal, (report) => {
+    applyReport(a, report, Date.now());
+    if (report.ended.length > 0) wake();
+  });
+
+  return {
+    /** The poller serves this job: its reports say what ended (else the lane polls on its own). */
+    serving(): boolean {
+      return a.decided && a.pollerId !== undefined;
+    },
+    /** Reports wait to be collected. */
+    reported(): boolean {
+      return a.ended.length > 0;
+    },
+    /** The poller has said nothing for too long: the lane polls on its own once, and the set is registered again. */
+    silent(nowMs: number): boolean {
+      if (!pollerSilent(a, nowMs, poll)) return false;
+      a.heardAtMs = nowMs;
+      a.registeredAtMs = undefined;
+      return true;
+    },
+    /** What the poller reported ended, of the batches still in flight. */
+    takeEnded(): EndedBatch[] {
+      return takeEnded(a, s.inFlight);
+    },
+    /** Registers the batches in flight when the poller has not heard of the newest, or the refresh is due. */
+    async watch(nowMs: number) {
+      if (s.inFlight.length === 0) {
+        a.registeredCreated = undefined;
+        return;
+      }
+      if (!registrationDue(a, s, nowMs, poll)) return;
+      const batches = s.inFlight.map(({ batchId, submittedAtMs }) => ({ batchId, submittedAtMs }));
+      const r = await acts.watchBatches.executeWithOptions(
+        { ...short, summary: `hand ${batches.length} batches in flight to the account's poller` },
+        [{ jobId, batches, poll }],
+      );
+      // A fresh watch (the first, or after a time with nothing in flight) starts the silence clock again.
+      if (!a.decided || a.registeredCreated === undefined) a.heardAtMs = nowMs;
+      a.decided = true;
+      a.pollerId = r.pollerId;
+      a.registeredAtMs = nowMs;
+      a.registeredCreated = s.batchesCreated;
+    },
+  };
+}
