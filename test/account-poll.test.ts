@@ -3,14 +3,12 @@
 // walk leaves jobs polling on their own after a silence, never hanging.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import Anthropic from '@anthropic-ai/sdk';
 import type { Client } from '@temporalio/client';
 import { startJob, waitForJob } from '../src/client/jobs';
-import { pollerQuery, type PollerView } from '../src/contracts/messages';
-import { pollerWorkflowId } from '../src/contracts/workflow-ids';
-import { pollerAccountOf } from '../src/activities/account-poll';
+import type { PollerView } from '../src/contracts/messages';
 import type { EmulatorOptions } from '../src/emulator';
 import { startStack, writeJobInput, type TestStack } from './helpers/stack';
+import { pollerIdOf, pollerView } from './helpers/poller';
 import { sendsByCustomId } from './helpers/wire';
 
 const DEFAULTS = { model: 'claude-haiku-4-5', max_tokens: 16 };
@@ -21,9 +19,6 @@ const batchesTaking = (realMs: number, extra: EmulatorOptions = {}): EmulatorOpt
   latency: { batch: { kind: 'fixed', ms: realMs * 1_000 }, spread: 0 },
   ...extra,
 });
-
-const pollerIdOf = (stack: TestStack) =>
-  pollerWorkflowId(pollerAccountOf(new Anthropic({ apiKey: stack.emulator.apiKey, baseURL: stack.emulator.url })));
 
 async function activityTypesOf(client: Client, workflowId: string): Promise<string[]> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
@@ -37,7 +32,7 @@ async function activityTypesOf(client: Client, workflowId: string): Promise<stri
 async function pollerViewWhen(client: Client, pollerId: string, ok: (v: PollerView) => boolean): Promise<PollerView> {
   for (;;) {
     try {
-      const v = await client.workflow.getHandle(pollerId).query(pollerQuery);
+      const v = await pollerView(client, pollerId);
       if (ok(v)) return v;
     } catch {
       // not started yet
@@ -70,10 +65,10 @@ describe('one poll per account', () => {
           return startJob({ client, store: stack.store, taskQueue: stack.taskQueue, file, name: `many-${j}`, defaults: DEFAULTS, options });
         }),
       );
-      const pollerId = pollerIdOf(stack);
+      const pollerId = pollerIdOf(stack.emulator);
       const summaries = await worker.runUntil(async () => {
         const done = await Promise.all(started.map((s) => waitForJob(client, s.workflowId)));
-        const view = await client.workflow.getHandle(pollerId).query(pollerQuery);
+        const view = await pollerView(client, pollerId);
         return { done, view };
       });
 
@@ -104,7 +99,7 @@ describe('one poll per account', () => {
       const client = stack.env.client;
       const file = await writeJobInput(300);
       const { workflowId } = await startJob({ client, store: stack.store, taskQueue: stack.taskQueue, file, defaults: DEFAULTS, options: { poll: POLL } });
-      const pollerId = pollerIdOf(stack);
+      const pollerId = pollerIdOf(stack.emulator);
       const summary = await worker.runUntil(async () => {
         // The deterministic moment: the job has handed all three batches to the poller, none has ended yet.
         await pollerViewWhen(client, pollerId, (v) => v.jobs.some((j) => j.jobId === workflowId && j.batches === 3));
