@@ -60,8 +60,6 @@ describe('recorded histories', () => {
       'requestRoom',
       'snapshotAuditInput',
       'reconcileAccount',
-      'watchBatches',
-      'walkBatchList',
     ]) {
       assert.ok(all.includes(a), `some recorded history runs ${a}`);
     }

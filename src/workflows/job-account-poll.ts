@@ -4,13 +4,19 @@
  * which batches ended. A poller that stays silent past the limit is not trusted: the lane polls on its own once
  * (the old activity) and registers again. State lives in JobState.accountPoll (plain JSON).
  */
-import { setHandler } from '@temporalio/workflow';
-import type { EndedBatch } from '../contracts/activities';
+import { proxyLocalActivities, setHandler } from '@temporalio/workflow';
+import type { EndedBatch, SluiceActivities } from '../contracts/activities';
 import { batchesEndedSignal } from '../contracts/messages';
 import type { PollOptions } from '../domain/poll';
-import { acts, short } from './job-activities';
+import { shortActivity } from './activity-options';
 import type { JobState } from './job-state';
 import { applyReport, initialAccountPoll, pollerSilent, registrationDue, takeEnded } from './poller-decisions';
+
+/**
+ * A local activity: one signal-with-start, which must not wait in the task queue behind the job's own submits and
+ * downloads (a refresh that comes late reads as a silent poller).
+ */
+const { watchBatches } = proxyLocalActivities<SluiceActivities>(shortActivity);
 
 export type AccountPoll = ReturnType<typeof accountPollOf>;
 
@@ -49,10 +55,7 @@ export function accountPollOf(jobId: string, s: JobState, poll: PollOptions, wak
       }
       if (!registrationDue(a, s, nowMs, poll)) return;
       const batches = s.inFlight.map(({ batchId, submittedAtMs }) => ({ batchId, submittedAtMs }));
-      const r = await acts.watchBatches.executeWithOptions(
-        { ...short, summary: `hand ${batches.length} batches in flight to the account's poller` },
-        [{ jobId, batches, poll }],
-      );
+      const r = await watchBatches({ jobId, batches, poll });
       // A fresh watch (the first, or after a time with nothing in flight) starts the silence clock again.
       if (!a.decided || a.registeredCreated === undefined) a.heardAtMs = nowMs;
       a.decided = true;

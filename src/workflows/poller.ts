@@ -11,7 +11,7 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
-  proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   workflowInfo,
@@ -39,8 +39,12 @@ export interface PollerInput {
 const MAX_HISTORY_EVENTS = 5_000;
 const IDLE_EXIT_MS = 10 * 60_000;
 
-/** A walk that keeps failing gives up soon: jobs are told nothing this tick, the next tick tries again. */
-const { walkBatchList } = proxyActivities<SluiceActivities>({
+/**
+ * A local activity: the walk is one short call, and as a task in the queue it would wait behind every job's submits
+ * and downloads (a thousand at the start of a large run), which is exactly when the jobs need it. A walk that keeps
+ * failing gives up soon: jobs are told nothing this tick, the next tick tries again.
+ */
+const { walkBatchList } = proxyLocalActivities<SluiceActivities>({
   startToCloseTimeout: '1m',
   retry: { ...shortCallRetry, maximumAttempts: 3 },
 });
