@@ -12,6 +12,7 @@ import {
   nextWalkAtMs,
   pollerSilent,
   refreshEveryMs,
+  registered,
   registrationDue,
   silenceLimitMs,
   takeEnded,
@@ -124,17 +125,32 @@ describe("the job's side: when it registers, what it takes, when it stops trusti
 
   it('keeps each reported batch once and hands over only those still in flight', () => {
     const a = initialAccountPoll();
-    applyReport(a, { ended: [{ batchId: 'x', resultsUrl: 'u' }, { batchId: 'y' }], walkedAtMs: 5 }, 10);
-    applyReport(a, { ended: [{ batchId: 'x', resultsUrl: 'u' }], walkedAtMs: 6 }, 11);
-    assert.equal(a.heardAtMs, 11);
+    applyReport(a, { ended: [{ batchId: 'x', resultsUrl: 'u' }, { batchId: 'y' }], walkedAtMs: 5 });
+    applyReport(a, { ended: [{ batchId: 'x', resultsUrl: 'u' }], walkedAtMs: 6 });
     assert.deepEqual(takeEnded(a, [{ batchId: 'x' }, { batchId: 'z' }]), [{ batchId: 'x', resultsUrl: 'u' }]);
     assert.deepEqual(a.ended, []);
   });
 
-  it('stops trusting a poller silent past the limit', () => {
-    const a = { ...initialAccountPoll(), decided: true, pollerId: 'p', heardAtMs: 0 };
+  it('stops trusting a poller that leaves a registration unanswered past the limit', () => {
+    const a = initialAccountPoll();
+    registered(a, 0, 1, 'p');
+    registered(a, refreshEveryMs(poll), 1, 'p');
     assert.equal(pollerSilent(a, silenceLimitMs(poll), poll), false);
-    assert.equal(pollerSilent(a, silenceLimitMs(poll) + 1, poll), true);
-    assert.equal(pollerSilent({ ...a, pollerId: undefined }, 10 * silenceLimitMs(poll), poll), false);
+    assert.equal(pollerSilent(a, silenceLimitMs(poll) + 1, poll), true, 'counted from the first unanswered one');
+    applyReport(a, { ended: [], walkedAtMs: 1 });
+    assert.equal(pollerSilent(a, 10 * silenceLimitMs(poll), poll), false, 'answered');
+  });
+
+  it('is not misled by its own busy time: nothing sent, nothing to answer', () => {
+    const a = initialAccountPoll();
+    registered(a, 0, 1, 'p');
+    applyReport(a, { ended: [], walkedAtMs: 1 });
+    assert.equal(pollerSilent(a, 100 * silenceLimitMs(poll), poll), false);
+  });
+
+  it('never calls a poller silent when the worker turned it off', () => {
+    const a = initialAccountPoll();
+    registered(a, 0, 1, undefined);
+    assert.equal(pollerSilent(a, 100 * silenceLimitMs(poll), poll), false);
   });
 });

@@ -55,7 +55,9 @@ export function watchBatchesActivity({ anthropic, accountPoll }: ActivityDeps) {
   };
 }
 
-export function walkBatchListActivity({ anthropic, store, metrics }: ActivityDeps) {
+export function walkBatchListActivity({ anthropic: client, store, metrics }: ActivityDeps) {
+  // One SDK retry at most: a walk that fails is simply the next tick's to do, and a long retry would hold the poller.
+  const anthropic = client.withOptions({ maxRetries: 1 });
   return async function walkBatchList({ watched }: WalkBatchesInput): Promise<WalkBatchesResult> {
     const wanted = new Set(watched.map((b) => b.batchId));
     const found = new Map<string, MessageBatch>();

@@ -10,7 +10,7 @@ import { batchesEndedSignal } from '../contracts/messages';
 import type { PollOptions } from '../domain/poll';
 import { shortActivity } from './activity-options';
 import type { JobState } from './job-state';
-import { applyReport, initialAccountPoll, pollerSilent, registrationDue, takeEnded } from './poller-decisions';
+import { applyReport, initialAccountPoll, pollerSilent, registered, registrationDue, takeEnded } from './poller-decisions';
 
 /**
  * A local activity: one signal-with-start, which must not wait in the task queue behind the job's own submits and
@@ -23,7 +23,7 @@ export type AccountPoll = ReturnType<typeof accountPollOf>;
 export function accountPollOf(jobId: string, s: JobState, poll: PollOptions, wake: () => void) {
   const a = (s.accountPoll ??= initialAccountPoll());
   setHandler(batchesEndedSignal, (report) => {
-    applyReport(a, report, Date.now());
+    applyReport(a, report);
     if (report.ended.length > 0) wake();
   });
 
@@ -39,8 +39,8 @@ export function accountPollOf(jobId: string, s: JobState, poll: PollOptions, wak
     /** The poller has said nothing for too long: the lane polls on its own once, and the set is registered again. */
     silent(nowMs: number): boolean {
       if (!pollerSilent(a, nowMs, poll)) return false;
-      a.heardAtMs = nowMs;
-      a.registeredAtMs = undefined;
+      a.unansweredSinceMs = undefined;
+      a.registeredAtMs = undefined; // registers again after this poll
       return true;
     },
     /** What the poller reported ended, of the batches still in flight. */
@@ -56,12 +56,7 @@ export function accountPollOf(jobId: string, s: JobState, poll: PollOptions, wak
       if (!registrationDue(a, s, nowMs, poll)) return;
       const batches = s.inFlight.map(({ batchId, submittedAtMs }) => ({ batchId, submittedAtMs }));
       const r = await watchBatches({ jobId, batches, poll });
-      // A fresh watch (the first, or after a time with nothing in flight) starts the silence clock again.
-      if (!a.decided || a.registeredCreated === undefined) a.heardAtMs = nowMs;
-      a.decided = true;
-      a.pollerId = r.pollerId;
-      a.registeredAtMs = nowMs;
-      a.registeredCreated = s.batchesCreated;
+      registered(a, nowMs, s.batchesCreated, r.pollerId);
     },
   };
 }

@@ -36,14 +36,21 @@ export function refreshEveryMs(poll: PollOptions): number {
   return 2 * poll.capMs;
 }
 
-/** A job that heard nothing from its poller for this long polls its own batches once and registers again. */
+/**
+ * A registration the poller has not answered for this long (it answers each at its next walk, within the job's
+ * interval) means it is not walking: the job polls its own batches once and registers again.
+ */
 export function silenceLimitMs(poll: PollOptions): number {
   return 5 * poll.capMs;
 }
 
-/** A job that has not refreshed for this long is gone (ended, terminated, or polling on its own). */
+/**
+ * A job that has not refreshed for this long is gone (terminated, or polling on its own). Long: a live job refreshes
+ * only between its activities, and a round of submits or downloads may take minutes behind a busy task queue; a dead
+ * job's batches cost nothing meanwhile (they are in the one walk anyway, and the report that fails drops the job).
+ */
 export function memberExpiryMs(poll: PollOptions): number {
-  return 6 * poll.capMs;
+  return 30 * poll.capMs;
 }
 
 /**
@@ -166,8 +173,8 @@ export interface AccountPollState {
   registeredAtMs?: number;
   /** The job's batchesCreated when it last registered: a batch created since means the poller must hear the set. */
   registeredCreated?: number;
-  /** The last report (or registration), for the silence limit. */
-  heardAtMs?: number;
+  /** When the earliest registration not yet answered by a report was sent, for the silence limit. */
+  unansweredSinceMs?: number;
   /** Ended batches reported and not yet collected. */
   ended: EndedBatch[];
 }
@@ -190,16 +197,27 @@ export function registrationDue(
   return a.registeredAtMs === undefined || nowMs - a.registeredAtMs >= refreshEveryMs(poll);
 }
 
-/** The poller has been silent past the limit: poll once on the job's own (the old activity), then register again. */
+/**
+ * The poller left a registration unanswered past the limit: poll once on the job's own (the old activity), then
+ * register again. A job busy with its own activities for a while sent nothing to answer, so it is not misled.
+ */
 export function pollerSilent(a: AccountPollState, nowMs: number, poll: PollOptions): boolean {
-  if (a.pollerId === undefined) return false;
-  const heard = a.heardAtMs ?? a.registeredAtMs;
-  return heard !== undefined && nowMs - heard > silenceLimitMs(poll);
+  if (a.pollerId === undefined || a.unansweredSinceMs === undefined) return false;
+  return nowMs - a.unansweredSinceMs > silenceLimitMs(poll);
+}
+
+/** A registration sent: the silence clock runs from the earliest one not yet answered. */
+export function registered(a: AccountPollState, nowMs: number, createdSoFar: number, pollerId: string | undefined): void {
+  a.decided = true;
+  a.pollerId = pollerId;
+  a.registeredAtMs = nowMs;
+  a.registeredCreated = createdSoFar;
+  if (pollerId !== undefined) a.unansweredSinceMs ??= nowMs;
 }
 
 /** A report from the poller: what ended is kept (once each) for the lane to collect. */
-export function applyReport(a: AccountPollState, report: BatchesEndedReport, nowMs: number): void {
-  a.heardAtMs = nowMs;
+export function applyReport(a: AccountPollState, report: BatchesEndedReport): void {
+  a.unansweredSinceMs = undefined;
   for (const e of report.ended) if (!a.ended.some((x) => x.batchId === e.batchId)) a.ended.push(e);
 }
 

@@ -46,7 +46,7 @@ const IDLE_EXIT_MS = 10 * 60_000;
  */
 const { walkBatchList } = proxyLocalActivities<SluiceActivities>({
   startToCloseTimeout: '1m',
-  retry: { ...shortCallRetry, maximumAttempts: 3 },
+  retry: { ...shortCallRetry, maximumAttempts: 2 },
 });
 
 export async function sluicePoller(input: PollerInput): Promise<void> {
