@@ -16,6 +16,7 @@ import {
   registrationDue,
   silenceLimitMs,
   takeEnded,
+  waitWhileServed,
   watchedBatches,
 } from '../src/workflows/poller-decisions';
 
@@ -152,5 +153,13 @@ describe("the job's side: when it registers, what it takes, when it stops trusti
     const a = initialAccountPoll();
     registered(a, 0, 1, undefined);
     assert.equal(pollerSilent(a, 100 * silenceLimitMs(poll), poll), false);
+  });
+
+  it('waits for the next refresh instead of the next poll while served, unless an SLA decision is due sooner', () => {
+    const a = initialAccountPoll();
+    registered(a, 1_000, 1, 'p');
+    assert.equal(waitWhileServed(30_000, 30_000, a, 2_000, poll), 1_000 + refreshEveryMs(poll) - 2_000);
+    assert.equal(waitWhileServed(5_000, 30_000, a, 2_000, poll), 5_000, 'shortened for the SLA: kept');
+    assert.equal(waitWhileServed(30_000, 30_000, a, 1_000 + refreshEveryMs(poll), poll), 30_000, 'refresh due: the plain wait');
   });
 });

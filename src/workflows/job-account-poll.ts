@@ -10,7 +10,7 @@ import { batchesEndedSignal } from '../contracts/messages';
 import type { PollOptions } from '../domain/poll';
 import { shortActivity } from './activity-options';
 import type { JobState } from './job-state';
-import { applyReport, initialAccountPoll, pollerSilent, registered, registrationDue, takeEnded } from './poller-decisions';
+import { applyReport, initialAccountPoll, pollerSilent, registered, registrationDue, takeEnded, waitWhileServed } from './poller-decisions';
 
 /**
  * A local activity: one signal-with-start, which must not wait in the task queue behind the job's own submits and
@@ -31,6 +31,11 @@ export function accountPollOf(jobId: string, s: JobState, poll: PollOptions, wak
     /** The poller serves this job: its reports say what ended (else the lane polls on its own). */
     serving(): boolean {
       return a.decided && a.pollerId !== undefined;
+    },
+    /** The job's wait: while served, a plain poll interval becomes the time to the next refresh (reports wake it). */
+    waitMs(waitMs: number, plainIntervalMs: number, nowMs: number): number {
+      if (!(a.decided && a.pollerId !== undefined) || s.inFlight.length === 0) return waitMs;
+      return waitWhileServed(waitMs, plainIntervalMs, a, nowMs, poll);
     },
     /** Reports wait to be collected. */
     reported(): boolean {

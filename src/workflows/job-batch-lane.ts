@@ -35,6 +35,10 @@ export function batchLane(spec: JobSpec, s: JobState, seat: QueueSeat, accountPo
   }
 
   return {
+    /** How long the job waits this round: with the poller serving it, until its next refresh (reports wake it). */
+    waitMs(waitMs: number, plainIntervalMs: number, nowMs: number): number {
+      return poller?.waitMs(waitMs, plainIntervalMs, nowMs) ?? waitMs;
+    },
     /** Reports from the poller wait to be collected: the job's wait ends for them. */
     reported(): boolean {
       return poller?.reported() ?? false;

@@ -18,6 +18,7 @@ import {
 import type { JobSummary } from '../contracts/activities';
 import type { JobSpec } from '../domain/job';
 import { mapLimit } from '../domain/map-limit';
+import { nextPollIntervalMs } from '../domain/poll';
 import { acts, longFor, quick, short } from './job-activities';
 import { batchLane } from './job-batch-lane';
 import * as decide from './job-decisions';
@@ -132,7 +133,8 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
 
       const wait = decide.planWait(s, Date.now(), opts);
       showProgress(decide.nextActionText(s));
-      await condition(() => wake || decide.cancelDue(s) || batches.reported(), wait.timeoutMs, { summary: wait.summary });
+      const waitMs = batches.waitMs(wait.timeoutMs, nextPollIntervalMs(s.pollIntervalMs, opts.poll), Date.now());
+      await condition(() => wake || decide.cancelDue(s) || batches.reported(), waitMs, { summary: wait.summary });
       if (s.inFlight.length > 0) {
         const progressed = await batches.pollAndCollect(() => Date.now(), progressNow().sla?.atRisk);
         s.pollIntervalMs = decide.intervalAfterPoll(progressed, wait.intervalMs);

@@ -41,7 +41,7 @@ export function refreshEveryMs(poll: PollOptions): number {
  * interval) means it is not walking: the job polls its own batches once and registers again.
  */
 export function silenceLimitMs(poll: PollOptions): number {
-  return 5 * poll.capMs;
+  return 10 * poll.capMs;
 }
 
 /**
@@ -219,6 +219,21 @@ export function registered(a: AccountPollState, nowMs: number, createdSoFar: num
 export function applyReport(a: AccountPollState, report: BatchesEndedReport): void {
   a.unansweredSinceMs = undefined;
   for (const e of report.ended) if (!a.ended.some((x) => x.batchId === e.batchId)) a.ended.push(e);
+}
+
+/**
+ * How long the job waits while the poller serves it: a wait that only stands for the next poll (not shortened by an
+ * SLA decision or the cancel grace) lasts until the next refresh instead, since reports wake the job themselves.
+ */
+export function waitWhileServed(
+  waitMs: number,
+  plainIntervalMs: number,
+  a: AccountPollState,
+  nowMs: number,
+  poll: PollOptions,
+): number {
+  if (waitMs < plainIntervalMs || a.registeredAtMs === undefined) return waitMs;
+  return Math.max(waitMs, a.registeredAtMs + refreshEveryMs(poll) - nowMs);
 }
 
 /** Takes the reported batches that are still in flight; the rest (collected meanwhile) are forgotten. */

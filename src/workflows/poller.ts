@@ -87,16 +87,13 @@ export async function sluicePoller(input: PollerInput): Promise<void> {
     }
     const nowMs = Date.now();
     if (walk) {
-      const reports = afterWalk(state, walk, watched.length, nowMs);
-      await Promise.all(
-        reports.map(async ({ jobId, report }) => {
-          try {
-            await getExternalWorkflowHandle(jobId).signal(batchesEndedSignal, report);
-          } catch {
-            dropMember(state, jobId); // a job that no longer runs watches nothing
-          }
-        }),
-      );
+      // Sent without waiting for each job's delivery: the next tick's timer starts in this same workflow task, not a
+      // round trip per job later. A job that no longer runs watches nothing.
+      for (const { jobId, report } of afterWalk(state, walk, watched.length, nowMs)) {
+        getExternalWorkflowHandle(jobId)
+          .signal(batchesEndedSignal, report)
+          .catch(() => dropMember(state, jobId));
+      }
     } else {
       for (const m of state.members) m.dueAtMs = nowMs + m.intervalMs;
     }
