@@ -28,7 +28,8 @@ import { recordSeenEnded } from './report-records';
 /** A batch this young may not be listed yet (the API catches up): it is looked for again at the next walk. */
 const JUST_CREATED_MS = 120_000;
 const LIST_PAGE = 1_000;
-const RECORD_WRITE_CONCURRENCY = 16;
+// The walk holds the poller (a local activity): its records of what ended are written wide.
+const RECORD_WRITE_CONCURRENCY = 64;
 
 /**
  * The account a poller serves: the key, and the endpoint it is used against (the same key through another base URL,
