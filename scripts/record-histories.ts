@@ -34,7 +34,9 @@ import {
   scrubHistory,
   type HistoryJson,
 } from '../test/helpers/histories';
+import { pollerIdOf } from '../test/helpers/poller';
 import { startStack, type TestStack } from '../test/helpers/stack';
+import { pollerQuery } from '../src/contracts/messages';
 import { testEnv } from '../test/helpers/temporal';
 
 const DEFAULTS = { model: 'claude-haiku-4-5', max_tokens: 16 };
@@ -386,6 +388,30 @@ const scenarios: Record<
         { name: 'scheduler-refresh', handle: scheduler },
         { name: 'scheduler-refresh-waiting-job', handle: second.handle },
         { name: 'scheduler-refresh-holding-job', handle: first.handle },
+        ];
+      },
+    },
+    /**
+   * One poll per account: two jobs hand their batches to the account's poller, which walks the list for both and
+   * tells each which of its batches ended (patched 'account-poll').
+   */
+  'poller-two-jobs': {
+    emulator: batchesTaking(1_500),
+    run: async (c) => {
+      const opts = { ...FAST_POLL, batchSize: 4 };
+      const jobs = await Promise.all(
+        [['first', 12], ['second', 8]].map(async ([name, n]) =>
+          startJob({ client: c.client, store: c.stack.store, taskQueue: c.stack.taskQueue, file: await inputFile(Number(n), (i) => `${name}-${i}`), name: String(name), defaults: DEFAULTS, options: opts }),
+        ),
+      );
+      await Promise.all(jobs.map((j) => waitForJob(c.client, j.workflowId)));
+      // The poller would idle for 10 minutes before it ends: its history so far is the record.
+      const poller = c.client.workflow.getHandle(pollerIdOf(c.stack.emulator));
+      await until('the poller to see both jobs done', async () => (await poller.query(pollerQuery)).jobs.length === 0);
+      await poller.terminate('recorded');
+      return [
+        { name: 'poller-two-jobs', handle: poller },
+        { name: 'poller-two-jobs-job', handle: jobs[0]!.handle },
       ];
     },
   },

@@ -109,6 +109,11 @@ export const EnvSchema = z.object({
   SLUICE_QUEUE_REFRESH_MS: z.coerce.number().int().min(100, 'must be at least 100 (ms): every refresh is an activity and a signal').default(60_000),
   SLUICE_QUEUE_MISSED_REFRESHES: positiveInt.default(3),
   /**
+   * `on`: one poller per namespace and API key walks the batch list once per tick for every job (docs/performance.md,
+   * "Many jobs, one poll"); `off`: each job polls its own batches. Jobs started on the old code always poll alone.
+   */
+  SLUICE_ACCOUNT_POLL: z.enum(['on', 'off'], { error: 'must be "on" or "off"' }).default('on'),
+  /**
    * The create call's SDK timeout and reconciliation timing (src/domain/reconcile.ts, defaults 90 s, 30 s, 60 s).
    * Shorter values suit an emulator; the create timeout must stay below the submit activity's start-to-close.
    */

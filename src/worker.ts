@@ -39,6 +39,8 @@ export interface SluiceWorkerOptions {
   queueRefresh?: QueueRefreshInput;
   /** The create call's timeout and reconciliation timing (SubmissionTimingSchema); tests shorten them. */
   submission?: SubmissionTimingInput;
+  /** One poll per account (SLUICE_ACCOUNT_POLL); default on. False: each job polls its own batches. */
+  accountPoll?: boolean;
   /** A prebuilt workflow bundle (production images); otherwise the workflows are bundled at start. */
   workflowBundlePath?: string;
   /** E.g. dataConverterFromEnv(): payload encryption. Clients of the same jobs need the same one. */
@@ -60,6 +62,7 @@ export async function createSluiceWorker(o: SluiceWorkerOptions): Promise<Worker
     prices: o.prices,
     queueCapacity: o.queueCapacity,
     queueRefresh: o.queueRefresh,
+    accountPoll: o.accountPoll,
     dataConverter: o.dataConverter,
     submission: o.submission,
     webUiUrl: o.webUiUrl,
@@ -154,6 +157,7 @@ async function runWorker(cfg: SluiceConfig, memory: WorkerMemory, env: NodeJS.Pr
         queueRefresh: { refreshMs: cfg.SLUICE_QUEUE_REFRESH_MS, missedRefreshes: cfg.SLUICE_QUEUE_MISSED_REFRESHES },
         workflowBundlePath: cfg.SLUICE_WORKFLOW_BUNDLE,
         submission: submissionTimingFromEnv(cfg),
+        accountPoll: cfg.SLUICE_ACCOUNT_POLL === 'on',
         dataConverter,
         webUiUrl: cfg.SLUICE_WEB_UI,
         apiTimeScale: cfg.SLUICE_API_TIME_SCALE,

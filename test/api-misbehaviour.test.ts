@@ -178,13 +178,11 @@ describe('a batch that stays in canceling', () => {
   test('the canceled job waits for it only until it ends, sends nothing more, and finishes with one line per request', { timeout: 60_000 }, async () => {
     const client = stack.env.client;
     const { workflowId } = await startAndCancel({ ...FAST_POLL, maxBatchesInFlight: 2 });
-    // Not a sleep: the job has canceled both batches and then looked at them again (two retrieves after the
-    // cancels), so it has seen them canceling and had its chance to stop waiting.
-    const canceled = await until('both batches canceled', () => {
-      const stats = stack.emulator.stats();
-      return stats.calls.cancel >= 2 && stats.calls.retrieve;
-    });
-    await until('the job polled the canceling batches', () => stack.emulator.stats().calls.retrieve >= canceled + 2);
+    // Not a sleep: the job has canceled both batches and then they were looked at again (two polls after the cancels:
+    // the account's poller lists, a job polling alone retrieves), so it had its chance to stop waiting.
+    const polls = () => stack.emulator.stats().calls.retrieve + stack.emulator.stats().calls.list;
+    const canceled = await until('both batches canceled', () => stack.emulator.stats().calls.cancel >= 2 && polls());
+    await until('the job polled the canceling batches', () => polls() >= canceled + 2);
     const waiting = await jobProgress(client, workflowId);
     assert.equal(waiting.phase, 'canceling', 'still waiting for the batches to end');
     assert.equal(waiting.batches.inFlight, 2);

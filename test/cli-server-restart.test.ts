@@ -71,7 +71,8 @@ test('sluice run follows its job across a Temporal server restart and writes eve
   );
   await cli.waitFor(/Started sluice-job-/);
   // The batch is in flight once the job polls it: its create is then recorded, so the restart falls mid-batch.
-  await until('the job polling its batch', () => emulator.stats().batches === 1 && emulator.stats().calls.retrieve > 0);
+  // (The account's poller lists; a job polling alone retrieves.)
+  await until('the job polling its batch', () => emulator.stats().batches === 1 && emulator.stats().calls.retrieve + emulator.stats().calls.list > 0);
   await server.stop();
   await cli.waitFor(/Lost Temporal at 127\.0\.0\.1:\d+; trying again \(the job itself is not affected\)/, 60_000);
   // A real 10 s more on purpose: what is shown is that the command does not give up while the server stays down

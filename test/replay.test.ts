@@ -14,7 +14,7 @@ import {
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
-const WORKFLOW_TYPES = ['sluiceJob', 'sluiceScheduler', 'sluiceIntake', 'sluiceAudit'];
+const WORKFLOW_TYPES = ['sluiceJob', 'sluiceScheduler', 'sluiceIntake', 'sluiceAudit', 'sluicePoller'];
 
 let histories: RecordedHistory[];
 let bundle: WorkflowBundle;
@@ -86,7 +86,7 @@ describe('recorded histories', () => {
         return s?.signalName ? [s.signalName] : [];
       }),
     );
-    for (const s of ['preempt', 'grantRoom', 'cancel', 'requestRoom', 'releaseRoom', 'leaveQueue'])
+    for (const s of ['preempt', 'grantRoom', 'cancel', 'requestRoom', 'releaseRoom', 'leaveQueue', 'watchBatches', 'batchesEnded'])
       assert.ok(signals.includes(s), `a ${s} signal`);
     assert.ok(
       histories.some(

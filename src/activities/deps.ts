@@ -30,6 +30,11 @@ export interface ActivityDeps {
    * against a time-compressed one. Learned windows convert the API's batch latencies with it. Default 1.
    */
   apiTimeScale?: number;
+  /**
+   * One poll per account (SLUICE_ACCOUNT_POLL): jobs hand their batches to the account's poller. False: each job
+   * polls on its own. Default on.
+   */
+  accountPoll?: boolean;
   /** Where activities record Sluice's metrics (the plugin's, enabled on the worker's meter); none: not recorded. */
   metrics?: SluiceMetrics;
 }

@@ -1,5 +1,6 @@
 /** All of Sluice's activities, built from their dependencies (the worker passes the real ones). */
 import type { SluiceActivities } from '../contracts/activities';
+import { walkBatchListActivity, watchBatchesActivity } from './account-poll';
 import { auditActivities } from './audit';
 import { cancelActivity } from './cancel';
 import { collectActivity } from './collect';
@@ -20,6 +21,8 @@ export function createActivities(deps: ActivityDeps): SluiceActivities {
     planJob: planActivity(deps),
     submitBatch: submitActivity(deps),
     pollBatches: pollActivity(deps),
+    watchBatches: watchBatchesActivity(deps),
+    walkBatchList: walkBatchListActivity(deps),
     collectBatch: collectActivity(deps),
     packRetries: packRetriesActivity(deps),
     cancelBatches: cancelActivity(deps),

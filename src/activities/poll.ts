@@ -76,7 +76,7 @@ export function pollActivity({ anthropic, store, metrics }: ActivityDeps) {
     // Two small blobs per ended batch, for reports and latency models; a poll that sees a thousand end writes them
     // a few at a time instead of one after the other.
     await mapLimit(ended, RECORD_WRITE_CONCURRENCY, async (batch) => {
-      await store.writeJson(jobKeys.timing(batch.id), timingOf(batch));
+      await store.writeJson(jobKeys.timing(batch.id), batchTimingOf(batch));
       await recordSeenEnded(store, batch.id); // for the job report's timeline
     });
     metrics?.polled({ calls, inFlight: input.batches.length - result.ended.length, slaAtRisk: input.slaAtRisk });
@@ -84,7 +84,8 @@ export function pollActivity({ anthropic, store, metrics }: ActivityDeps) {
   };
 }
 
-function timingOf(batch: MessageBatch): BatchTiming {
+/** What reports and latency models keep of an ended batch (also written by the account poll's walk). */
+export function batchTimingOf(batch: MessageBatch): BatchTiming {
   const { succeeded, errored, canceled, expired, processing } = batch.request_counts;
   return {
     batchId: batch.id,

@@ -11,6 +11,7 @@ import type { Room } from '../domain/queue';
 import type { JobDefaults } from '../domain/request';
 import type { LatencyModel, LearnedWindowOptionsInput } from '../domain/latency-model';
 import type { IntakeOptions, Tier } from '../domain/intake';
+import type { PollOptions } from '../domain/poll';
 
 // plan
 export interface LearnWindowInput {
@@ -93,6 +94,40 @@ export interface PollResult {
   canceling: string[];
   /** Sum of request counts over the batches not yet ended. */
   open: RequestCounts;
+  calls: number;
+}
+
+// account poll (one walk of the batch list per tick for every job of the namespace and API key)
+export interface WatchedBatch {
+  batchId: string;
+  /** The batch's created_at (API clock), where the walk may stop. */
+  submittedAtMs: number;
+}
+
+/** A job's whole set of batches in flight (not a delta: sending it twice changes nothing), with its poll cadence. */
+export interface WatchBatchesInput {
+  jobId: string;
+  batches: WatchedBatch[];
+  poll: PollOptions;
+}
+
+/** Which poller now watches the job's batches; absent when the worker's configuration turns the account poll off. */
+export interface WatchBatchesResult {
+  pollerId?: string;
+}
+
+export interface EndedBatch {
+  batchId: string;
+  resultsUrl?: string;
+}
+
+export interface WalkBatchesInput {
+  watched: WatchedBatch[];
+}
+
+export interface WalkBatchesResult {
+  ended: EndedBatch[];
+  /** API calls the walk made: list pages, plus a retrieve for a batch the list should have shown but did not. */
   calls: number;
 }
 
@@ -551,6 +586,8 @@ export interface SluiceActivities {
   planJob: (input: PlanInput) => Promise<PlanResult>;
   submitBatch: (input: SubmitInput) => Promise<SubmitResult>;
   pollBatches: (input: PollInput) => Promise<PollResult>;
+  watchBatches: (input: WatchBatchesInput) => Promise<WatchBatchesResult>;
+  walkBatchList: (input: WalkBatchesInput) => Promise<WalkBatchesResult>;
   collectBatch: (input: CollectInput) => Promise<CollectResult>;
   packRetries: (input: PackRetriesInput) => Promise<{ shards: ShardRef[] }>;
   cancelBatches: (input: CancelInput) => Promise<{ canceling: number }>;

@@ -5,7 +5,17 @@
  * know: never rename one, add a new message beside the old instead.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { AuditSnapshot, BudgetView, JobPhase, JobProgress, ReconcileResult, RoomRequest, SlaView } from './activities';
+import type {
+  AuditSnapshot,
+  BudgetView,
+  EndedBatch,
+  JobPhase,
+  JobProgress,
+  ReconcileResult,
+  RoomRequest,
+  SlaView,
+  WatchBatchesInput,
+} from './activities';
 
 export type { RoomRequest };
 import type { Tier } from '../domain/intake';
@@ -50,6 +60,38 @@ export interface QueueView {
   rebuildingUntilMs?: number;
   jobs: (QueueMember & { state: 'holding' | 'waiting' | 'preempted' | 'paused' | 'idle' })[];
 }
+
+// The poller of an account: one per namespace and API key (src/workflows/poller.ts)
+
+/** Sent by a job's watchBatches activity (signal-with-start): the whole set it has in flight. */
+export const watchBatchesSignal = defineSignal<[WatchBatchesInput]>('watchBatches');
+
+/** Sent by the poller to a job: which of its batches ended (with the results URL), and when the list was walked. */
+export interface BatchesEndedReport {
+  ended: EndedBatch[];
+  walkedAtMs: number;
+}
+
+export const batchesEndedSignal = defineSignal<[BatchesEndedReport]>('batchesEnded');
+
+export interface PollerStats {
+  /** Walks of the batch list, and the API calls they made (list pages, rare retrieves). */
+  walks: number;
+  calls: number;
+  /** The most calls one walk made. */
+  maxCallsPerWalk: number;
+  /** Most batches watched in one walk. */
+  maxWatched: number;
+  /** Reports sent to jobs. */
+  reports: number;
+}
+
+export interface PollerView {
+  stats: PollerStats;
+  jobs: { jobId: string; batches: number; intervalMs: number; dueAtMs: number }[];
+}
+
+export const pollerQuery = defineQuery<PollerView>('poller');
 
 // An intake
 

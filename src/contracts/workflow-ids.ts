@@ -32,6 +32,11 @@ export function schedulerWorkflowId(taskQueue: string): string {
   return `sluice-scheduler-${taskQueue}`;
 }
 
+/** The poller of one account (namespace and API key), by the key's fingerprint (never the key). */
+export function pollerWorkflowId(accountFingerprint: string): string {
+  return `sluice-poller-${accountFingerprint}`;
+}
+
 export function intakeWorkflowId(name: string): string {
   return `sluice-intake-${name}`;
 }

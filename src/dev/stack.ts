@@ -46,6 +46,7 @@ export type WorkerSettings = Pick<
   | 'maxTaskQueueActivitiesPerSecond'
   | 'prices'
   | 'queueCapacity'
+  | 'accountPoll'
   | 'workflowBundlePath'
   | 'dataConverter'
 >;
@@ -68,6 +69,7 @@ export function workerSettingsFromConfig(cfg: SluiceConfig, env: NodeJS.ProcessE
     maxTaskQueueActivitiesPerSecond: cfg.SLUICE_TASK_QUEUE_ACTIVITIES_PER_SECOND,
     prices,
     queueCapacity: { maxRequests: cfg.SLUICE_QUEUE_MAX_REQUESTS, maxBatches: cfg.SLUICE_QUEUE_MAX_BATCHES, preempt: cfg.SLUICE_QUEUE_PREEMPT },
+    accountPoll: cfg.SLUICE_ACCOUNT_POLL === 'on',
     workflowBundlePath: cfg.SLUICE_WORKFLOW_BUNDLE,
     dataConverter: dataConverterFromEnv(env),
   };

@@ -34,6 +34,8 @@ export interface SluicePluginOptions {
   queueCapacity?: QueueCapacityInput;
   /** How often jobs refresh their seat in the scheduler and how many refreshes a member may miss; defaults: 60 s, 3. */
   queueRefresh?: QueueRefreshInput;
+  /** One poller per namespace and API key serves every job (default true); false: each job polls its own batches. */
+  accountPoll?: boolean;
   /** E.g. dataConverterFromEnv(): payload encryption, on the worker and on clients made with this plugin. */
   dataConverter?: DataConverter;
   /** The create call's timeout and reconciliation timing (SubmissionTimingSchema); tests shorten them. */
@@ -64,6 +66,7 @@ export class SluicePlugin extends SimplePlugin {
       queueCapacity: parseConfig(QueueCapacitySchema, o.queueCapacity ?? {}, 'queueCapacity'),
       queueRefresh: parseConfig(QueueRefreshSchema, o.queueRefresh ?? {}, 'queueRefresh'),
       submission: parseConfig(SubmissionTimingSchema, o.submission ?? {}, 'submission'),
+      accountPoll: o.accountPoll ?? true,
       webUiUrl: o.webUiUrl,
       apiTimeScale: o.apiTimeScale,
       metrics,

@@ -1,6 +1,7 @@
 /**
- * The batch lane of a job: create sub-batches, poll every batch in flight in one activity, collect those that
- * ended, cancel the ones the decisions name. Only I/O through activities and the state updates that follow.
+ * The batch lane of a job: create sub-batches, learn which batches ended (from the account's poller, or by polling
+ * every batch in flight in one activity), collect those, cancel the ones the decisions name. Only I/O through
+ * activities and the state updates that follow.
  */
 import type { JobSpec, ShardRef } from '../domain/job';
 import { mapLimit } from '../domain/map-limit';
@@ -10,18 +11,22 @@ import type { QueueSeat } from './job-queue';
 import type { InFlightBatch, JobState } from './job-state';
 import { batchCollected, batchCreated, collectedRound, countCall } from './job-transitions';
 import { canaryCollectInput, canaryCollected } from './job-canary';
+import { accountPollOf } from './job-account-poll';
+import type { EndedBatch } from '../contracts/activities';
 
 export type BatchLane = ReturnType<typeof batchLane>;
 
 /** A batch in flight that the API reports ended, with where its results are. */
-export interface EndedBatch {
+interface EndedInFlight {
   batch: InFlightBatch;
   resultsUrl?: string;
 }
 
-export function batchLane(spec: JobSpec, s: JobState, seat: QueueSeat) {
+/** `accountPoll`: learn of ended batches from the account's poller (runs patched 'account-poll'), else poll alone. */
+export function batchLane(spec: JobSpec, s: JobState, seat: QueueSeat, accountPoll?: { wake: () => void }) {
   const opts = spec.options;
   const long = longFor(opts);
+  const poller = accountPoll ? accountPollOf(spec.jobId, s, opts.poll, accountPoll.wake) : undefined;
 
   async function submitOne(shard: ShardRef) {
     const r = await acts.submitBatch.executeWithOptions(
@@ -31,20 +36,25 @@ export function batchLane(spec: JobSpec, s: JobState, seat: QueueSeat) {
     batchCreated(s, { batchId: r.batchId, shardKey: shard.key, requests: r.requests, submittedAtMs: r.createdAtMs });
   }
 
-  /** Asks the API (or, later, the account's poller) which of the batches in flight ended, and where their results are. */
-  async function findEnded(slaAtRisk?: boolean): Promise<EndedBatch[]> {
+  /** Which batches in flight ended: the poller's reports while it serves the job, else (or when it falls silent) a poll. */
+  async function findEnded(nowMs: () => number, slaAtRisk?: boolean): Promise<EndedInFlight[]> {
+    const ended = poller?.serving() && !poller.silent(nowMs()) ? poller.takeEnded() : await pollOwn(slaAtRisk);
+    const resultsUrls = new Map(ended.map((e) => [e.batchId, e.resultsUrl]));
+    return s.inFlight.filter((b) => resultsUrls.has(b.batchId)).map((batch) => ({ batch, resultsUrl: resultsUrls.get(batch.batchId) }));
+  }
+
+  async function pollOwn(slaAtRisk?: boolean): Promise<EndedBatch[]> {
     const batches = s.inFlight.map(({ batchId, submittedAtMs }) => ({ batchId, submittedAtMs }));
     const polled = await acts.pollBatches.executeWithOptions(
       { ...short, summary: `poll ${batches.length} batches in flight` },
       [{ batches, listThreshold: opts.listPollThreshold, ...(slaAtRisk === undefined ? {} : { slaAtRisk }) }],
     );
     countCall(s, 'poll', polled.calls);
-    const resultsUrls = new Map(polled.ended.map((e) => [e.batchId, e.resultsUrl]));
-    return s.inFlight.filter((b) => resultsUrls.has(b.batchId)).map((batch) => ({ batch, resultsUrl: resultsUrls.get(batch.batchId) }));
+    return polled.ended;
   }
 
   /** Downloads the results of these ended batches, a few at a time, and gives their room back. */
-  async function collect(ended: readonly EndedBatch[], nowMs: () => number) {
+  async function collect(ended: readonly EndedInFlight[], nowMs: () => number) {
     await mapLimit(ended, opts.activityConcurrency, async ({ batch, resultsUrl }) => {
       const r = await acts.collectBatch.executeWithOptions(
         { ...long, summary: `collect ${batch.requests} results of ${batch.shardKey}` },
@@ -73,6 +83,15 @@ export function batchLane(spec: JobSpec, s: JobState, seat: QueueSeat) {
     /** Creates one batch for the shard (one submit activity) and records it in flight. */
     submitOne,
 
+    /** How long the job waits this round: with the poller serving it, until its next refresh (reports wake it). */
+    waitMs(waitMs: number, plainIntervalMs: number, nowMs: number): number {
+      return poller?.waitMs(waitMs, plainIntervalMs, nowMs) ?? waitMs;
+    },
+    /** Reports from the poller wait to be collected: the job's wait ends for them. */
+    reported(): boolean {
+      return poller?.reported() ?? false;
+    },
+
     /** Creates one batch per shard; after a fatal answer no other lane starts a create: the job is about to stop. */
     async submit(picks: ShardRef[]) {
       let fatal: Error | undefined;
@@ -85,6 +104,7 @@ export function batchLane(spec: JobSpec, s: JobState, seat: QueueSeat) {
         }
       });
       if (fatal !== undefined) throw fatal;
+      await poller?.watch(Date.now());
     },
 
     async cancel(batches: readonly InFlightBatch[], summary: string) {
@@ -92,15 +112,12 @@ export function batchLane(spec: JobSpec, s: JobState, seat: QueueSeat) {
       countCall(s, 'cancel', batches.length);
     },
 
-    findEnded,
-    collect,
-
     /** Polls every batch in flight; collects those that ended and gives their room back. True if any ended. */
     async pollAndCollect(nowMs: () => number, slaAtRisk?: boolean): Promise<boolean> {
-      const ended = await findEnded(slaAtRisk);
-      if (ended.length === 0) return false;
-      await collect(ended, nowMs);
-      return true;
+      const ended = await findEnded(nowMs, slaAtRisk);
+      if (ended.length > 0) await collect(ended, nowMs);
+      await poller?.watch(nowMs());
+      return ended.length > 0;
     },
   };
 }

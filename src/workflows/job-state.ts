@@ -14,6 +14,7 @@ import { latestBatchSubmissionMs } from '../domain/sla';
 import { routeFor, slaAtRisk, type SlaPolicy } from '../domain/sla-route';
 import type { JobPhase, JobProgress, SlaView } from '../contracts/messages';
 import { budgetViewOf } from './job-budget';
+import type { AccountPollState } from './poller-decisions';
 
 // Moved to src/contracts; re-exported so existing imports keep working.
 export type { JobPhase, JobProgress, SlaView };
@@ -86,6 +87,8 @@ export interface JobState {
   budget?: BudgetLedger;
   /** Jobs with a budget: worst-case USD of each original shard at batch prices, from the plan. */
   shardWorstUsd?: number[];
+  /** Its registration with the account's poller (absent: runs from before the account poll, or not asked yet). */
+  accountPoll?: AccountPollState;
 }
 
 export function initialJobState(nowMs: number, requestCount: number, priority: number): JobState {

@@ -18,6 +18,7 @@ import {
 import type { JobSummary } from '../contracts/activities';
 import type { JobSpec, ShardRef } from '../domain/job';
 import { mapLimit } from '../domain/map-limit';
+import { nextPollIntervalMs } from '../domain/poll';
 import { acts, longFor, quick, short } from './job-activities';
 import { batchLane } from './job-batch-lane';
 import * as decide from './job-decisions';
@@ -90,7 +91,9 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
     wake: () => (wake = true),
     onPriority: (priority) => upsertSearchAttributes([{ key: SluicePriority, value: priority }]),
   });
-  const batches = batchLane(spec, s, seat);
+  // One poll per account: the poller's reports say which batches ended (runs from before it poll on their own).
+  const accountPoll = patched('account-poll') ? { wake: () => (wake = true) } : undefined;
+  const batches = batchLane(spec, s, seat, accountPoll);
   const sync = syncLane(spec, s, () => (wake = true));
   // Histories made before the lane keep their order: every granted create, then the poll.
   const submitter = patched(OVERLAP_SUBMIT_COLLECT)
@@ -142,8 +145,9 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
       await seat.refreshIfDue(decide.roomWanted(s, opts).inFlight);
       const wait = decide.planWait(s, Date.now(), opts);
       showProgress(decide.nextActionText(s));
-      const timeoutMs = seat.waitMs(wait.timeoutMs, decide.roomWanted(s, opts).inFlight);
-      await condition(() => wake || decide.cancelDue(s), timeoutMs, { summary: wait.summary });
+      const pollerWaitMs = batches.waitMs(wait.timeoutMs, nextPollIntervalMs(s.pollIntervalMs, opts.poll), Date.now());
+      const timeoutMs = seat.waitMs(pollerWaitMs, decide.roomWanted(s, opts).inFlight);
+      await condition(() => wake || decide.cancelDue(s) || batches.reported(), timeoutMs, { summary: wait.summary });
       if (decide.pollDue(s)) {
         const progressed = await batches.pollAndCollect(() => Date.now(), progressNow().sla?.atRisk);
         s.pollIntervalMs = decide.intervalAfterPoll(progressed, wait.intervalMs);

@@ -1,0 +1,112 @@
+/**
+ * The account poll's two activities. `watchBatches` hands a job's batches in flight to the poller of its account
+ * (signal-with-start, as requestRoom starts the scheduler): the worker knows the key, the workflow only learns the
+ * poller's id, built from a fingerprint. `walkBatchList` is the poller's one walk of the list endpoint per tick:
+ * pages of 1,000, newest first, stopping at the oldest watched batch, however many jobs it serves.
+ */
+import type { MessageBatch } from '@anthropic-ai/sdk/resources/messages/batches';
+import Anthropic from '@anthropic-ai/sdk';
+import { activityInfo, Context } from '@temporalio/activity';
+import type {
+  EndedBatch,
+  WalkBatchesInput,
+  WalkBatchesResult,
+  WatchBatchesInput,
+  WatchBatchesResult,
+} from '../contracts/activities';
+import { watchBatchesSignal } from '../contracts/messages';
+import { pollerWorkflowId } from '../contracts/workflow-ids';
+import { jobKeys } from '../domain/job';
+import { mapLimit } from '../domain/map-limit';
+import { sluicePoller } from '../workflows/poller';
+import { accountFingerprint } from './account-key';
+import { toApiFailure } from './api-failure';
+import type { ActivityDeps } from './deps';
+import { batchTimingOf } from './poll';
+import { recordSeenEnded } from './report-records';
+
+/** A batch this young may not be listed yet (the API catches up): it is looked for again at the next walk. */
+const JUST_CREATED_MS = 120_000;
+const LIST_PAGE = 1_000;
+// The walk holds the poller (a local activity): its records of what ended are written wide.
+const RECORD_WRITE_CONCURRENCY = 64;
+
+/**
+ * The account a poller serves: the key, and the endpoint it is used against (the same key through another base URL,
+ * an emulator or a proxy, is another list of batches).
+ */
+export function pollerAccountOf(anthropic: Anthropic): string {
+  return accountFingerprint(`${anthropic.baseURL}\n${anthropic.apiKey ?? ''}`);
+}
+
+export function watchBatchesActivity({ anthropic, accountPoll }: ActivityDeps) {
+  return async function watchBatches(input: WatchBatchesInput): Promise<WatchBatchesResult> {
+    if (accountPoll === false) return {};
+    const { taskQueue } = activityInfo();
+    const pollerId = pollerWorkflowId(pollerAccountOf(anthropic));
+    await Context.current().client.workflow.signalWithStart(sluicePoller, {
+      workflowId: pollerId,
+      taskQueue,
+      args: [{}],
+      signal: watchBatchesSignal,
+      signalArgs: [input],
+      staticSummary: 'Sluice poller: one walk of the batch list per tick for every job of this account',
+    });
+    return { pollerId };
+  };
+}
+
+export function walkBatchListActivity({ anthropic: client, store, metrics }: ActivityDeps) {
+  // One SDK retry at most: a walk that fails is simply the next tick's to do, and a long retry would hold the poller.
+  const anthropic = client.withOptions({ maxRetries: 1 });
+  return async function walkBatchList({ watched }: WalkBatchesInput): Promise<WalkBatchesResult> {
+    const wanted = new Set(watched.map((b) => b.batchId));
+    const found = new Map<string, MessageBatch>();
+    let calls = 0;
+    if (watched.length > 0) {
+      const stopBeforeMs = Math.min(...watched.map((b) => b.submittedAtMs)) - JUST_CREATED_MS;
+      try {
+        let page = await anthropic.messages.batches.list({ limit: LIST_PAGE });
+        calls++;
+        pages: for (;;) {
+          for (const batch of page.data) {
+            if (wanted.has(batch.id)) found.set(batch.id, batch);
+            if (found.size === wanted.size || Date.parse(batch.created_at) < stopBeforeMs) break pages;
+          }
+          if (!page.hasNextPage()) break;
+          page = await page.getNextPage();
+          calls++;
+        }
+      } catch (err) {
+        throw toApiFailure(err, 'list batches');
+      }
+    }
+    // A batch old enough to be listed that the walk passed without seeing: asked for by id, so it is never lost.
+    const newestListedMs = Date.now() - JUST_CREATED_MS;
+    const unseen = watched.filter((b) => !found.has(b.batchId) && b.submittedAtMs < newestListedMs);
+    await mapLimit(unseen, 4, async ({ batchId }) => {
+      calls++;
+      try {
+        found.set(batchId, await anthropic.messages.batches.retrieve(batchId));
+      } catch (err) {
+        if (err instanceof Anthropic.NotFoundError) return; // the job's own poll, after the silence limit, decides
+        throw toApiFailure(err, `retrieve ${batchId}`);
+      }
+    });
+
+    const ended: EndedBatch[] = [];
+    const endedBatches: MessageBatch[] = [];
+    for (const batch of found.values()) {
+      if (batch.processing_status !== 'ended') continue;
+      ended.push({ batchId: batch.id, ...(batch.results_url ? { resultsUrl: batch.results_url } : {}) });
+      endedBatches.push(batch);
+    }
+    // The same records the job's own poll writes, for reports and latency models.
+    await mapLimit(endedBatches, RECORD_WRITE_CONCURRENCY, async (batch) => {
+      await store.writeJson(jobKeys.timing(batch.id), batchTimingOf(batch));
+      await recordSeenEnded(store, batch.id);
+    });
+    metrics?.polled({ calls, inFlight: watched.length - ended.length });
+    return { ended, calls };
+  };
+}

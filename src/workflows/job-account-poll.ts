@@ -1,0 +1,69 @@
+/**
+ * A job's side of the account poll: it registers the batches it has in flight with its account's poller (the whole
+ * set, when it has a new batch and again every refresh), keeps what the poller reports, and tells the batch lane
+ * which batches ended. A poller that stays silent past the limit is not trusted: the lane polls on its own once
+ * (the old activity) and registers again. State lives in JobState.accountPoll (plain JSON).
+ */
+import { proxyLocalActivities, setHandler } from '@temporalio/workflow';
+import type { EndedBatch, SluiceActivities } from '../contracts/activities';
+import { batchesEndedSignal } from '../contracts/messages';
+import type { PollOptions } from '../domain/poll';
+import { shortActivity } from './activity-options';
+import type { JobState } from './job-state';
+import { applyReport, initialAccountPoll, pollerSilent, registered, registrationDue, takeEnded, waitWhileServed } from './poller-decisions';
+
+/**
+ * A local activity: one signal-with-start, which must not wait in the task queue behind the job's own submits and
+ * downloads (a refresh that comes late reads as a silent poller).
+ */
+const { watchBatches } = proxyLocalActivities<SluiceActivities>(shortActivity);
+
+export type AccountPoll = ReturnType<typeof accountPollOf>;
+
+export function accountPollOf(jobId: string, s: JobState, poll: PollOptions, wake: () => void) {
+  const a = (s.accountPoll ??= initialAccountPoll());
+  setHandler(batchesEndedSignal, (report) => {
+    applyReport(a, report);
+    if (report.ended.length > 0) wake();
+  });
+
+  return {
+    /** The poller serves this job: its reports say what ended (else the lane polls on its own). */
+    serving(): boolean {
+      return a.decided && a.pollerId !== undefined;
+    },
+    /** The job's wait: while served, a plain poll interval becomes the time to the next refresh (reports wake it). */
+    waitMs(waitMs: number, plainIntervalMs: number, nowMs: number): number {
+      if (!(a.decided && a.pollerId !== undefined) || s.inFlight.length === 0) return waitMs;
+      // Batches the submit lane created since the last registration: the next poll round registers them.
+      if (s.batchesCreated !== a.registeredCreated) return waitMs;
+      return waitWhileServed(waitMs, plainIntervalMs, a, nowMs, poll);
+    },
+    /** Reports wait to be collected. */
+    reported(): boolean {
+      return a.ended.length > 0;
+    },
+    /** The poller has said nothing for too long: the lane polls on its own once, and the set is registered again. */
+    silent(nowMs: number): boolean {
+      if (!pollerSilent(a, nowMs, poll)) return false;
+      a.unansweredSinceMs = undefined;
+      a.registeredAtMs = undefined; // registers again after this poll
+      return true;
+    },
+    /** What the poller reported ended, of the batches still in flight. */
+    takeEnded(): EndedBatch[] {
+      return takeEnded(a, s.inFlight);
+    },
+    /** Registers the batches in flight when the poller has not heard of the newest, or the refresh is due. */
+    async watch(nowMs: number) {
+      if (s.inFlight.length === 0) {
+        a.registeredCreated = undefined;
+        return;
+      }
+      if (!registrationDue(a, s, nowMs, poll)) return;
+      const batches = s.inFlight.map(({ batchId, submittedAtMs }) => ({ batchId, submittedAtMs }));
+      const r = await watchBatches({ jobId, batches, poll });
+      registered(a, nowMs, s.batchesCreated, r.pollerId);
+    },
+  };
+}
