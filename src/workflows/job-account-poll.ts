@@ -54,6 +54,13 @@ export function accountPollOf(jobId: string, s: JobState, poll: PollOptions, wak
     takeEnded(): EndedBatch[] {
       return takeEnded(a, s.inFlight);
     },
+    /**
+     * A job whose submit lane created its first batches has not registered yet: it registers before its first poll
+     * round, so that round is already the poller's (runs whose submits registered are decided by then).
+     */
+    async registerFirst(nowMs: number) {
+      if (!a.decided) await this.watch(nowMs);
+    },
     /** Registers the batches in flight when the poller has not heard of the newest, or the refresh is due. */
     async watch(nowMs: number) {
       if (s.inFlight.length === 0) {

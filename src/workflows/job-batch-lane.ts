@@ -38,6 +38,7 @@ export function batchLane(spec: JobSpec, s: JobState, seat: QueueSeat, accountPo
 
   /** Which batches in flight ended: the poller's reports while it serves the job, else (or when it falls silent) a poll. */
   async function findEnded(nowMs: () => number, slaAtRisk?: boolean): Promise<EndedInFlight[]> {
+    await poller?.registerFirst(nowMs());
     const ended = poller?.serving() && !poller.silent(nowMs()) ? poller.takeEnded() : await pollOwn(slaAtRisk);
     const resultsUrls = new Map(ended.map((e) => [e.batchId, e.resultsUrl]));
     return s.inFlight.filter((b) => resultsUrls.has(b.batchId)).map((batch) => ({ batch, resultsUrl: resultsUrls.get(batch.batchId) }));
