@@ -289,6 +289,18 @@ const scenarios: Record<
       return [{ name: 'job-overlap-submit-collect', handle }];
     },
   },
+  /**
+   * Today's job loop with every patch taken (submit lane, account poll, scheduler refresh): the same slow create,
+   * the batches learned of from the account's poller while the lane still creates.
+   */
+  'job-current-loop': {
+    emulator: batchesTaking(300, { faults: { targeted: [{ endpoint: 'create', calls: [4], action: 'delayBefore', delayMs: 3_000 }] } }),
+    run: async (c) => {
+      const file = await inputFile(8);
+      const { handle } = await runJob(c, 'current-loop', file, { ...FAST_POLL, batchSize: 2, activityConcurrency: 2 });
+      return [{ name: 'job-current-loop', handle }];
+    },
+  },
   /** The same, by a Temporal cancellation (the Web UI's Cancel): the job handles it as it handles the signal. */
   'job-canceled-by-temporal': {
     emulator: batchesTaking(3_000),
