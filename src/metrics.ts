@@ -146,6 +146,12 @@ export class SluiceMetrics {
     if (poll.slaAtRisk !== undefined) this.report('slaAtRiskJobs', owner, poll.slaAtRisk ? 1 : 0, tags);
   }
 
+  /** A job served by the account's poller tells its SLA state with its registration (`owner`: its workflow id). */
+  slaState(atRisk: boolean, owner: string, tags = activityTags()) {
+    if (!this.instruments) return;
+    this.report('slaAtRiskJobs', owner, atRisk ? 1 : 0, tags);
+  }
+
   /** A job that ended counts in no gauge from now on (rather than until its reports expire). */
   jobEnded(owner = jobOwner(), tags = activityTags()) {
     if (!this.instruments) return;

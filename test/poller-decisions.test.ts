@@ -5,6 +5,7 @@ import {
   afterWalk,
   applyReport,
   applyWatch,
+  atRiskToTell,
   expireMembers,
   initialAccountPoll,
   initialPollerState,
@@ -114,6 +115,16 @@ describe("the job's side: when it registers, what it takes, when it stops trusti
     assert.equal(registrationDue(a, job(1), 0, poll), true);
     a.decided = true;
     assert.equal(registrationDue(a, job(2), 0, poll), false, 'no poller: the job polls on its own');
+  });
+
+  it('tells a change of its SLA state with a registration, once; a job without an SLA never', () => {
+    const a = { ...initialAccountPoll(), decided: true, pollerId: 'p' };
+    assert.equal(atRiskToTell(a, undefined), false, 'no SLA');
+    assert.equal(atRiskToTell(a, false), false, 'not at risk, and nothing told yet: the gauge reads 0 already');
+    assert.equal(atRiskToTell(a, true), true);
+    assert.equal(atRiskToTell({ ...a, toldAtRisk: true }, true), false, 'told already');
+    assert.equal(atRiskToTell({ ...a, toldAtRisk: true }, false), true, 'no longer at risk');
+    assert.equal(atRiskToTell({ ...a, pollerId: undefined }, true), false, 'polling alone: its poll tells it');
   });
 
   it('registers again for a new batch, and every refresh; never with nothing in flight', () => {

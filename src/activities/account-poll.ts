@@ -39,7 +39,7 @@ export function pollerAccountOf(anthropic: Anthropic): string {
   return accountFingerprint(`${anthropic.baseURL}\n${anthropic.apiKey ?? ''}`);
 }
 
-export function watchBatchesActivity({ anthropic, accountPoll }: ActivityDeps) {
+export function watchBatchesActivity({ anthropic, accountPoll, metrics }: ActivityDeps) {
   return async function watchBatches(input: WatchBatchesInput): Promise<WatchBatchesResult> {
     if (accountPoll === false) return {};
     const { taskQueue } = activityInfo();
@@ -52,6 +52,8 @@ export function watchBatchesActivity({ anthropic, accountPoll }: ActivityDeps) {
       signalArgs: [input],
       staticSummary: 'Sluice poller: one walk of the batch list per tick for every job of this account',
     });
+    // The poller's walk counts the batches in flight; the job's SLA state is the job's to tell.
+    if (input.slaAtRisk !== undefined) metrics?.slaState(input.slaAtRisk, input.jobId);
     return { pollerId };
   };
 }

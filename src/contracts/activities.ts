@@ -109,6 +109,8 @@ export interface WatchBatchesInput {
   jobId: string;
   batches: WatchedBatch[];
   poll: PollOptions;
+  /** Whether the job's deadline is at risk, for the at-risk gauge (its poll said so before); unset: no SLA. */
+  slaAtRisk?: boolean;
 }
 
 /** Which poller now watches the job's batches; absent when the worker's configuration turns the account poll off. */

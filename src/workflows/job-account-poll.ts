@@ -10,7 +10,7 @@ import { batchesEndedSignal } from '../contracts/messages';
 import type { PollOptions } from '../domain/poll';
 import { shortActivity } from './activity-options';
 import type { JobState } from './job-state';
-import { applyReport, initialAccountPoll, pollerSilent, registered, registrationDue, takeEnded, waitWhileServed } from './poller-decisions';
+import { applyReport, atRiskToTell, initialAccountPoll, pollerSilent, registered, registrationDue, takeEnded, waitWhileServed } from './poller-decisions';
 
 /**
  * A local activity: one signal-with-start, which must not wait in the task queue behind the job's own submits and
@@ -62,14 +62,15 @@ export function accountPollOf(jobId: string, s: JobState, poll: PollOptions, wak
       if (!a.decided) await this.watch(nowMs);
     },
     /** Registers the batches in flight when the poller has not heard of the newest, or the refresh is due. */
-    async watch(nowMs: number) {
+    async watch(nowMs: number, slaAtRisk?: boolean) {
       if (s.inFlight.length === 0) {
         a.registeredCreated = undefined;
         return;
       }
-      if (!registrationDue(a, s, nowMs, poll)) return;
+      if (!registrationDue(a, s, nowMs, poll) && !atRiskToTell(a, slaAtRisk)) return;
       const batches = s.inFlight.map(({ batchId, submittedAtMs }) => ({ batchId, submittedAtMs }));
-      const r = await watchBatches({ jobId, batches, poll });
+      const r = await watchBatches({ jobId, batches, poll, ...(slaAtRisk === undefined ? {} : { slaAtRisk }) });
+      if (slaAtRisk !== undefined) a.toldAtRisk = slaAtRisk;
       registered(a, nowMs, s.batchesCreated, r.pollerId);
     },
   };

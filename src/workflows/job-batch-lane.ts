@@ -117,7 +117,7 @@ export function batchLane(spec: JobSpec, s: JobState, seat: QueueSeat, accountPo
     async pollAndCollect(nowMs: () => number, slaAtRisk?: boolean): Promise<boolean> {
       const ended = await findEnded(nowMs, slaAtRisk);
       if (ended.length > 0) await collect(ended, nowMs);
-      await poller?.watch(nowMs());
+      await poller?.watch(nowMs(), slaAtRisk);
       return ended.length > 0;
     },
   };

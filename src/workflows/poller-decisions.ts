@@ -173,6 +173,8 @@ export interface AccountPollState {
   registeredAtMs?: number;
   /** The job's batchesCreated when it last registered: a batch created since means the poller must hear the set. */
   registeredCreated?: number;
+  /** The SLA state the job last told with a registration (the poller's jobs do not poll, which told it before). */
+  toldAtRisk?: boolean;
   /** When the earliest registration not yet answered by a report was sent, for the silence limit. */
   unansweredSinceMs?: number;
   /** Ended batches reported and not yet collected. */
@@ -181,6 +183,11 @@ export interface AccountPollState {
 
 export function initialAccountPoll(): AccountPollState {
   return { decided: false, ended: [] };
+}
+
+/** A job with an SLA tells a change of its at-risk state with its next registration (for the at-risk gauge). */
+export function atRiskToTell(a: AccountPollState, slaAtRisk: boolean | undefined): boolean {
+  return slaAtRisk !== undefined && a.pollerId !== undefined && slaAtRisk !== (a.toldAtRisk ?? false);
 }
 
 /** Registers again when the set has a batch the poller has not heard of, or the refresh is due. */
