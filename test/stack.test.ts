@@ -29,6 +29,23 @@ const FAST_POLL = { poll: { initialMs: 200, growth: 1.5, capMs: 1_000 } };
 const DATABASE_URL = process.env.SLUICE_TEST_DATABASE_URL;
 const PREFIX = `stack${process.pid}_`;
 const inCi = /^(1|true|yes)$/i.test(process.env.CI ?? '');
+
+/**
+ * A query right after a worker's SIGKILL can fail: the job's workflow was cached on that worker, and the server sends
+ * the query to it until it notices the worker gone (a job served by the account's poller may have no task meanwhile
+ * to move it). Asked again until the server has moved it, for at most 30 s.
+ */
+async function progressAfterKill(client: SluiceClient['client'], workflowId: string) {
+  const until = Date.now() + 30_000;
+  for (;;) {
+    try {
+      return await jobProgress(client, workflowId);
+    } catch (err) {
+      if (Date.now() > until) throw err;
+      await sleep(500);
+    }
+  }
+}
 // As in store-postgres.test.ts: without a database the test is skipped locally and fails in CI.
 if (!DATABASE_URL && inCi) throw new Error('SLUICE_TEST_DATABASE_URL is not set (.ci/run exports it)');
 
@@ -107,11 +124,11 @@ describe('the production-shaped stack', { skip: DATABASE_URL ? false : 'SLUICE_T
       }
       if (killedPid === undefined) await sleep(50);
     }
-    const atKill = await jobProgress(client, workflowId);
+    const atKill = await progressAfterKill(client, workflowId);
     assert.ok(atKill.requests.notYetSubmitted > 0 || atKill.requests.inFlight > 0, 'killed mid-job');
 
     // Then take the Temporal server away once, while batches are in flight.
-    while ((await jobProgress(client, workflowId)).batches.collected < atKill.batches.collected + 3) await sleep(100);
+    while ((await progressAfterKill(client, workflowId)).batches.collected < atKill.batches.collected + 3) await sleep(100);
     const serverPid = stack.temporal.pid();
     await stack.temporal.restart();
     assert.notEqual(stack.temporal.pid(), serverPid, 'a new server process');
