@@ -39,9 +39,13 @@ export function accountPollOf(jobId: string, s: JobState, poll: PollOptions, wak
       if (s.batchesCreated !== a.registeredCreated) return waitMs;
       return waitWhileServed(waitMs, plainIntervalMs, a, nowMs, poll);
     },
-    /** Reports wait to be collected. */
+    /**
+     * Reports wait to be collected. Not while nothing is in flight: a report that came after its batches were
+     * collected (by the job's own poll) would end every wait at once, and a job whose lane still creates would loop
+     * without yielding until the worker crashed.
+     */
     reported(): boolean {
-      return a.ended.length > 0;
+      return a.ended.length > 0 && s.inFlight.length > 0;
     },
     /** The poller has said nothing for too long: the lane polls on its own once, and the set is registered again. */
     silent(nowMs: number): boolean {
