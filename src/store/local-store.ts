@@ -1,10 +1,11 @@
 /** The default store: a local directory (or any filesystem all workers mount). */
-import { createReadStream } from 'node:fs';
-import { link, mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { createReadStream, type WriteStream } from 'node:fs';
+import { link, mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { finished } from 'node:stream/promises';
 import { BlobNotFoundError, type BlobStore } from './blob-store';
+import { linkFile, pathExists, readSmallFile, renameFile, SYNC_IO_BYTES, unlinkFile, writeSmallFile } from './small-files';
 
 let tmpCounter = 0;
 /** Blobs hold prompts and results: only their owner may read them (whatever the umask says). */
@@ -31,21 +32,41 @@ export class LocalDirectoryStore implements BlobStore {
   async writeLines(key: string, lines: AsyncIterable<string> | Iterable<string>) {
     const target = this.pathOf(key);
     const tmp = this.tmpPathFor(target);
-    const out = (await this.openForWrite(tmp, 'w')).createWriteStream();
+    // Held until SYNC_IO_BYTES: most blobs (a sub-batch's outcomes, retries) end before that and are written in one
+    // piece; a larger one goes on as a stream, so memory stays bounded.
+    let held: string[] = [];
+    let heldBytes = 0;
+    let out: WriteStream | undefined;
     let count = 0;
     let bytes = 0;
     try {
       for await (const line of lines) {
         const chunk = line + '\n';
+        const size = Buffer.byteLength(chunk);
         count++;
-        bytes += Buffer.byteLength(chunk);
-        if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', resolve));
+        bytes += size;
+        if (out) {
+          if (!out.write(chunk)) await new Promise<void>((resolve) => out!.once('drain', resolve));
+          continue;
+        }
+        held.push(chunk);
+        heldBytes += size;
+        if (heldBytes > SYNC_IO_BYTES) {
+          out = (await this.openForWrite(tmp, 'w')).createWriteStream();
+          out.write(held.join(''));
+          held = [];
+        }
       }
-      out.end();
-      await finished(out);
-      await rename(tmp, target);
+      if (out) {
+        out.end();
+        await finished(out);
+        await rename(tmp, target);
+      } else {
+        await this.writeSmall(tmp, Buffer.from(held.join('')), 'w');
+        await renameFile(tmp, target);
+      }
     } catch (err) {
-      out.destroy();
+      out?.destroy();
       await rm(tmp, { force: true });
       throw err;
     }
@@ -55,7 +76,9 @@ export class LocalDirectoryStore implements BlobStore {
   async *readLines(key: string): AsyncIterable<string> {
     const file = this.pathOf(key);
     // Most blobs are a sub-batch or smaller: one read costs a fraction of a stream and a line reader (npm run bench).
-    const whole = await this.readIfSmall(key, file);
+    const small = readSmallFile(file);
+    if (small === undefined) throw new BlobNotFoundError(key);
+    const whole = small === 'large' ? await this.readIfSmall(key, file) : small.toString('utf8');
     if (whole !== undefined) {
       for (const line of whole.split(/\r?\n|\r/)) if (line.length > 0) yield line;
       return;
@@ -99,9 +122,15 @@ export class LocalDirectoryStore implements BlobStore {
   async writeJson(key: string, value: unknown) {
     const target = this.pathOf(key);
     const tmp = this.tmpPathFor(target);
+    const data = Buffer.from(JSON.stringify(value, null, 2) + '\n');
+    if (data.length <= SYNC_IO_BYTES) {
+      await this.writeSmall(tmp, data, 'w');
+      await renameFile(tmp, target);
+      return;
+    }
     const handle = await this.openForWrite(tmp, 'w');
     try {
-      await handle.writeFile(JSON.stringify(value, null, 2) + '\n');
+      await handle.writeFile(data);
     } finally {
       await handle.close();
     }
@@ -109,8 +138,12 @@ export class LocalDirectoryStore implements BlobStore {
   }
 
   async readJson<T>(key: string): Promise<T | undefined> {
+    const file = this.pathOf(key);
+    const small = readSmallFile(file);
+    if (small === undefined) return undefined;
+    if (small !== 'large') return JSON.parse(small.toString('utf8')) as T;
     try {
-      return JSON.parse(await readFile(this.pathOf(key), 'utf8')) as T;
+      return JSON.parse(await readFile(file, 'utf8')) as T;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
@@ -122,11 +155,23 @@ export class LocalDirectoryStore implements BlobStore {
     // midway leaves no empty blob under the key, which every later create would refuse and every read fail on
     // (chaos seed 19: a submission's call claim, empty after a SIGKILL, stopped its job).
     const target = this.pathOf(key);
-    const text = JSON.stringify(value) + '\n';
+    const data = Buffer.from(JSON.stringify(value) + '\n');
     const tmp = this.tmpPathFor(target);
+    if (data.length <= SYNC_IO_BYTES) {
+      await this.writeSmall(tmp, data, 'wx');
+      try {
+        await linkFile(tmp, target);
+        return true;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        throw err;
+      } finally {
+        await unlinkFile(tmp);
+      }
+    }
     const handle = await this.openForWrite(tmp, 'wx');
     try {
-      await handle.writeFile(text);
+      await handle.writeFile(data);
     } finally {
       await handle.close();
     }
@@ -142,12 +187,7 @@ export class LocalDirectoryStore implements BlobStore {
   }
 
   async exists(key: string) {
-    try {
-      await stat(this.pathOf(key));
-      return true;
-    } catch {
-      return false;
-    }
+    return Promise.resolve(pathExists(this.pathOf(key)));
   }
 
   async list(prefix: string): Promise<string[]> {
@@ -193,8 +233,21 @@ export class LocalDirectoryStore implements BlobStore {
     }
   }
 
+  /** A small blob written whole in one call (openForWrite's twin), its directory made as needed. */
+  private async writeSmall(file: string, data: Buffer, flags: 'w' | 'wx') {
+    const dir = path.dirname(file);
+    if (!this.knownDirs.has(dir)) await this.makeDir(dir);
+    try {
+      await writeSmallFile(file, data, flags, FILE_MODE);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await this.makeDir(dir);
+      await writeSmallFile(file, data, flags, FILE_MODE);
+    }
+  }
+
   private async makeDir(dir: string) {
-    await mkdir(this.root, { recursive: true, mode: DIR_MODE });
+    // One call: a recursive mkdir makes every missing parent (the root too) with the same private mode.
     await mkdir(dir, { recursive: true, mode: DIR_MODE });
     this.knownDirs.add(dir);
   }
