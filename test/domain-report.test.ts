@@ -260,6 +260,19 @@ describe('the timeline', () => {
     assert.equal(report.latency.canceled, 1);
     assert.deepEqual([report.latency.p50Ms, report.latency.p99Ms], [600_000, 1_200_000]);
   });
+
+  it('ends a bar at the timing record\'s first sighting when there is no seen-ended record (written once since)', () => {
+    const [row] = timelineRows(
+      {
+        submissions: [{ shardKey: 's000000', requests: 100, intentAtMs: T0 + 100, batchId: 'b1' }],
+        timings: [timing('b1', T0 * 2, T0 * 2 + 1_200_000, { seenAtMs: T0 + 1_700 })],
+        seenEnded: [],
+        syncTimings: [],
+      },
+      T0 + 9_000,
+    );
+    assert.deepEqual([row!.startMs - T0, row!.endMs - T0, row!.ended], [100, 1_700, true]);
+  });
 });
 
 describe('retries by attempt', () => {

@@ -16,14 +16,13 @@ import type {
 } from '../contracts/activities';
 import { watchBatchesSignal } from '../contracts/messages';
 import { pollerWorkflowId } from '../contracts/workflow-ids';
-import { jobKeys } from '../domain/job';
 import { mapLimit } from '../domain/map-limit';
 import { sluicePoller } from '../workflows/poller';
 import { accountFingerprint } from './account-key';
 import { toApiFailure } from './api-failure';
 import type { ActivityDeps } from './deps';
 import { batchTimingOf } from './poll';
-import { recordSeenEnded } from './report-records';
+import { recordBatchEnded } from './report-records';
 
 /** A batch this young may not be listed yet (the API catches up): it is looked for again at the next walk. */
 const JUST_CREATED_MS = 120_000;
@@ -105,8 +104,7 @@ export function walkBatchListActivity({ anthropic: client, store, metrics }: Act
     }
     // The same records the job's own poll writes, for reports and latency models.
     await mapLimit(endedBatches, RECORD_WRITE_CONCURRENCY, async (batch) => {
-      await store.writeJson(jobKeys.timing(batch.id), batchTimingOf(batch));
-      await recordSeenEnded(store, batch.id);
+      await recordBatchEnded(store, batchTimingOf(batch));
     });
     metrics?.polled({ calls, inFlight: watched.length - ended.length });
     return { ended, calls };

@@ -8,9 +8,9 @@ import Anthropic from '@anthropic-ai/sdk';
 import { log } from '@temporalio/activity';
 import { toApiFailure } from './api-failure';
 import type { ActivityDeps } from './deps';
-import { jobKeys, type BatchTiming } from '../domain/job';
+import type { BatchTiming } from '../domain/job';
 import { mapLimit } from '../domain/map-limit';
-import { recordSeenEnded } from './report-records';
+import { recordBatchEnded } from './report-records';
 import type { PollInput, PollResult, RequestCounts } from '../contracts/activities';
 
 /** A retrieve that answers 404 this soon after create is the API catching up, not a lost batch. */
@@ -73,11 +73,10 @@ export function pollActivity({ anthropic, store, metrics }: ActivityDeps) {
       if (batch.processing_status === 'canceling') result.canceling.push(batch.id);
       for (const k of Object.keys(result.open) as (keyof RequestCounts)[]) result.open[k] += counts[k];
     }
-    // Two small blobs per ended batch, for reports and latency models; a poll that sees a thousand end writes them
+    // One small blob per ended batch, for reports and latency models; a poll that sees a thousand end writes them
     // a few at a time instead of one after the other.
     await mapLimit(ended, RECORD_WRITE_CONCURRENCY, async (batch) => {
-      await store.writeJson(jobKeys.timing(batch.id), batchTimingOf(batch));
-      await recordSeenEnded(store, batch.id); // for the job report's timeline
+      await recordBatchEnded(store, batchTimingOf(batch)); // for reports, the timeline and latency models
     });
     metrics?.polled({ calls, inFlight: input.batches.length - result.ended.length, slaAtRisk: input.slaAtRisk });
     return result;

@@ -10,8 +10,10 @@ export interface BatchTiming {
   requests: number;
   counts: { succeeded: number; errored: number; canceled: number; expired: number };
   /**
-   * When the worker saw it ended, by the worker's clock (the API's clock may differ: the emulator compresses time).
-   * Latency models judge staleness by it. Absent in records written before it existed.
+   * When a worker first saw it ended, by the worker's clock (the API's clock may differ: the emulator compresses
+   * time); the record is written once, by that first sighting (records of older Sluice: the last sighting). Latency
+   * models judge staleness by it, the report's timeline ends the batch's bar there. Absent in records written before
+   * it existed.
    */
   seenAtMs?: number;
 }

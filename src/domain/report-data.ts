@@ -147,7 +147,8 @@ export function shapeReport(r: ReportRecords): ReportData {
 }
 
 /**
- * When a batch ended on Sluice's clock: when a poll first saw it ended, else (a record from before those existed)
+ * When a batch ended on Sluice's clock: when a poll first saw it ended (a seen-ended record from older Sluice, else
+ * the timing's seenAtMs, written once by the first poll that saw it end), else (records from before either existed)
  * its submission plus the API's duration; undefined when it never ended.
  */
 export function batchEndedOnSluiceClock(
@@ -156,6 +157,7 @@ export function batchEndedOnSluiceClock(
   seen: BatchSeenEnded | undefined,
 ): number | undefined {
   if (seen) return seen.seenEndedAtMs;
+  if (timing?.seenAtMs !== undefined) return timing.seenAtMs;
   return timing ? submission.intentAtMs + (timing.endedAtMs - timing.createdAtMs) : undefined;
 }
 
