@@ -62,8 +62,9 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics, anthropic }
     }
 
     /** One request's outcome line (a row of a pack is settled under its own custom_id), counted and priced. */
-    function settleLine(req: OrderEntry, sentAs: string, known: Map<string, OutcomeLine>): string {
-      const found = known.get(req.custom_id);
+    function settleLine(req: OrderEntry, sentAs: string, known: Map<string, KnownOutcome>): string {
+      const filed = known.get(req.custom_id);
+      const found = filed?.outcome;
       if (!found && !input.jobCanceled && !input.stoppedEarly) missing.push(req.custom_id);
       const before = sentBefore.get(req.custom_id) ?? sentBefore.get(sentAs);
       const sent = inFlight.get(req.custom_id) ?? inFlight.get(sentAs);
@@ -91,7 +92,8 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics, anthropic }
         price(mode, m.model ?? req.model, m.usage ?? {});
       }
       for (const d of o.discarded ?? []) price(mode, d.model, d.usage);
-      const line = JSON.stringify(o);
+      // An outcome filed by collect is written as it was filed (its JSON text), not serialised again.
+      const line = filed?.text ?? JSON.stringify(o);
       if (o.status === 'failed' || o.status === 'sla_missed') failures.push(line);
       if (o.status === 'invalid_output') invalid.push(line);
       return line;
@@ -108,12 +110,12 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics, anthropic }
     const segments = plan?.orderSegments;
 
     /** One original shard's (or order segment's) requests and the outcomes filed for them (the first one counts). */
-    async function loadShard(origin: number): Promise<{ known: Map<string, OutcomeLine>; requests: OrderEntry[] }> {
-      const known = new Map<string, OutcomeLine>();
+    async function loadShard(origin: number): Promise<{ known: Map<string, KnownOutcome>; requests: OrderEntry[] }> {
+      const known = new Map<string, KnownOutcome>();
       for (const key of await store.list(jobKeys.outcomesOf(jobId, origin))) {
         for await (const text of store.readLines(key)) {
-          const o = JSON.parse(text) as OutcomeLine;
-          if (!known.has(o.custom_id)) known.set(o.custom_id, o);
+          const outcome = JSON.parse(text) as OutcomeLine;
+          if (!known.has(outcome.custom_id)) known.set(outcome.custom_id, { outcome, text });
         }
       }
       const requests: OrderEntry[] = [];
@@ -122,6 +124,11 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics, anthropic }
         return { known, requests };
       }
       for await (const text of store.readLines(jobKeys.shard(jobId, originalShardKey(origin)))) {
+        const settled = settledEntry(text, known);
+        if (settled) {
+          requests.push(settled);
+          continue;
+        }
         const r = JSON.parse(text) as ShardLine;
         if (r.pack && measuredPacks.reduce((n, p) => n + (p.pack?.length ?? 0), 0) < MEASURED_ROWS) measuredPacks.push(r);
         requests.push({ custom_id: r.custom_id, line: r.line, model: r.params.model, ...(r.pack && { pack: r.pack.map((p) => ({ custom_id: p.custom_id, line: p.line })) }) });
@@ -155,11 +162,14 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics, anthropic }
       for (let origin = 0; origin < count; origin++) {
         fill();
         const { known, requests } = await ahead.shift()!;
+        const lines: string[] = [];
         for (const entry of requests) {
           if (entry.pack) prompts++;
           // A packed request's outcomes are its rows', filed under their own custom_ids.
-          for (const row of entry.pack ?? [entry]) yield settleLine({ ...row, model: entry.model }, entry.custom_id, known);
+          for (const row of entry.pack ?? [entry]) lines.push(settleLine({ ...row, model: entry.model }, entry.custom_id, known));
         }
+        // A shard's lines go to the store as one piece (the same bytes as line by line, in one write instead of many).
+        if (lines.length > 0) yield lines.join('\n');
         heartbeat({ origin });
       }
       // A job that ran to its end has an outcome for every request by construction; if not, say so and write nothing.
@@ -221,6 +231,29 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics, anthropic }
     await writeReportAfterFinalize({ store, prices, webUiUrl }, jobId); // report.html, next to the results
     return summary;
   };
+}
+
+/** An outcome as collect filed it, and its JSON text. */
+interface KnownOutcome {
+  outcome: OutcomeLine;
+  text: string;
+}
+
+/** The start of a shard line the plan wrote: its custom_id (the API's characters only) and line. */
+const SHARD_LINE_HEAD = /^\{"custom_id":"([a-zA-Z0-9_-]{1,64})","line":(\d+),/;
+
+/**
+ * A shard line's entry without parsing its prompt, when the outcome filed for it says all that settling needs: the
+ * request is not a pack (its rows would be settled instead) and its answer, if any, names its model (else the
+ * request's model prices it). Undefined: parse the line.
+ */
+function settledEntry(text: string, known: Map<string, KnownOutcome>): OrderEntry | undefined {
+  const head = SHARD_LINE_HEAD.exec(text);
+  if (!head || text.includes('"pack":[')) return undefined;
+  const found = known.get(head[1]!)?.outcome;
+  const model = (found?.message as { model?: unknown } | undefined)?.model;
+  if (!found || (found.message !== undefined && typeof model !== 'string')) return undefined;
+  return { custom_id: head[1]!, line: Number(head[2]), model: typeof model === 'string' ? model : '' };
 }
 
 /** A request in input order, as finalize settles it: a packed one names its rows. */

@@ -42,7 +42,8 @@ type ValidLine = Extract<LineResult, { ok: true }>;
  * the line's problems (`line` within its file).
  */
 export type CheckedLine =
-  | { request: NormalizedRequest; extra?: Record<string, unknown> }
+  /** `text`: the request's JSON text, when the checker already has it (JSON.stringify(request) otherwise). */
+  | { request: NormalizedRequest; extra?: Record<string, unknown>; text?: string }
   | { rejected: { line: number; issues: InputIssue[] } };
 
 export interface CheckFileOptions {
@@ -107,7 +108,9 @@ export class InputChecker {
         continue;
       }
       const request = { custom_id: customId, line: offset + raw.line, params: v.params };
-      yield 'extra' in v && v.extra ? { request, extra: v.extra } : { request };
+      // JSON.stringify(request), from the params' text the check made: the params are not serialised twice.
+      const text = `{"custom_id":${JSON.stringify(customId)},"line":${request.line},"params":${v.paramsJson}}`;
+      yield 'extra' in v && v.extra ? { request, extra: v.extra, text } : { request, text };
     }
   }
 

@@ -94,7 +94,7 @@ export async function snapshotInput(o: SnapshotOptions): Promise<SnapshotResult>
         if (++seen % 10_000 === 0) o.onProgress?.(seen);
       };
       for await (const checked of checker.checkFile(file, { lineOffset: offset, onLine })) {
-        if ('request' in checked) yield JSON.stringify(checked.request);
+        if ('request' in checked) yield checked.text ?? JSON.stringify(checked.request);
         else rejects.push(JSON.stringify({ file, ...checked.rejected }));
       }
       offset += entry.lines;

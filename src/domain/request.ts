@@ -20,7 +20,8 @@ export type { InputIssue } from './input-issue';
  * REQUEST_ENVELOPE_BYTES); senders must serialise with plain JSON.stringify for it to hold.
  */
 export type LineResult =
-  | { ok: true; customId?: string; params: MessageParams; bytes: number }
+  /** `paramsJson`: JSON.stringify(params), made once to measure the request and reusable to store it. */
+  | { ok: true; customId?: string; params: MessageParams; bytes: number; paramsJson: string }
   | { ok: false; errors: InputIssue[] }
   | { ok: 'blank' };
 
@@ -113,7 +114,9 @@ export function validateInputLine(
       fromDefaults.add(key);
     }
   }
-  const duplicate = findDuplicateKey(cleaned);
+  // A line that is exactly its value's JSON text has no duplicate key (JSON.stringify writes each key once), so the
+  // scan for one is needed only for lines written otherwise (spaces, escapes, other number forms).
+  const duplicate = JSON.stringify(value) === cleaned ? undefined : findDuplicateKey(cleaned);
   if (duplicate) {
     errors.push({
       line: lineNumber,
@@ -131,7 +134,8 @@ export function validateInputLine(
     errors.push({ line: lineNumber, field: formatPath(['params', ...issue.path]), reason: issue.reason + note });
   }
 
-  const bytes = utf8Bytes(JSON.stringify(merged)) + REQUEST_ENVELOPE_BYTES;
+  const paramsJson = JSON.stringify(merged);
+  const bytes = utf8Bytes(paramsJson) + REQUEST_ENVELOPE_BYTES;
   if (bytes > opts.maxRequestBytes) {
     errors.push({
       line: lineNumber,
@@ -141,7 +145,7 @@ export function validateInputLine(
   if (errors.length > 0) return { ok: false, errors };
   const customId = typeof value.custom_id === 'string' ? value.custom_id : undefined;
   // Return `merged`, not zod's copy, so params pass through exactly as written.
-  return { ok: true, ...(customId === undefined ? {} : { customId }), params: merged as MessageParams, bytes };
+  return { ok: true, ...(customId === undefined ? {} : { customId }), params: merged as MessageParams, bytes, paramsJson };
 }
 
 function toIssues(error: z.ZodError, line: number, prefix: PropertyKey[] = []): InputIssue[] {
