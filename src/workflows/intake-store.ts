@@ -45,6 +45,8 @@ export interface StoreIntakeInput {
   name: string;
   options: IntakeOptions;
   state?: StoreIntakeState;
+  /** Where its sub-batch jobs run when the intake has a queue of its own; unset: the intake's queue. */
+  jobTaskQueue?: string;
 }
 
 /** patched() id: concurrent enqueue updates admitted together by one activity (intake-admission.ts). */
@@ -68,7 +70,7 @@ export function incarnationTag(firstRunId: string): string {
   return firstRunId.replace(/-/g, '').slice(-10).toLowerCase();
 }
 
-export async function storeIntake({ name, options: o, state }: StoreIntakeInput): Promise<void> {
+export async function storeIntake({ name, options: o, state, jobTaskQueue }: StoreIntakeInput): Promise<void> {
   const s = state ?? initialStoreIntakeState(name);
   const incarnation = incarnationTag(workflowInfo().firstExecutionRunId);
   let dirty = false;
@@ -78,8 +80,11 @@ export async function storeIntake({ name, options: o, state }: StoreIntakeInput)
   let reserved = 0;
 
   setHandler(intakeStatusQuery, () => storeIntakeStatus(s, o, Date.now()));
-  // Where a request is lives in its record in the store (intakeRequest reads it); the workflow holds no ids.
-  setHandler(requestStatusQuery, (customId) => ({ custom_id: customId, state: 'unknown' as const }));
+  // Where a request is lives in its record in the store, which a query cannot read: say where to ask rather than
+  // answer "unknown" for a request this intake has (intakeRequest reads the record, and takes this refusal as unknown).
+  setHandler(requestStatusQuery, () => {
+    throw new Error(`intake ${name} keeps each request's record in the store, not in its workflow: ask with \`sluice intake request ${name} CUSTOM_ID\` (intakeRequest() from code)`);
+  });
   setHandler(subBatchDoneSignal, ({ jobId }) => {
     if (!s.ended.includes(jobId) && s.jobs.some((j) => j.jobId === jobId)) s.ended.push(jobId);
     dirty = true;
@@ -125,7 +130,7 @@ export async function storeIntake({ name, options: o, state }: StoreIntakeInput)
     const info = workflowInfo();
     if (info.continueAsNewSuggested || info.historyLength > o.maxHistoryEvents) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof storeIntake>({ name, options: o, state: { ...s, run: s.run + 1 } });
+      await continueAsNew<typeof storeIntake>({ name, options: o, state: { ...s, run: s.run + 1 }, ...(jobTaskQueue ? { jobTaskQueue } : {}) });
     }
   }
 
@@ -280,6 +285,7 @@ export async function storeIntake({ name, options: o, state }: StoreIntakeInput)
     };
     await startChild(sluiceJob, {
       workflowId: jobId,
+      ...(jobTaskQueue ? { taskQueue: jobTaskQueue } : {}),
       args: [{ spec }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       staticSummary: `Sub-batch ${s.cuts} of intake "${name}": ${made.requestCount} ${cut.tier} requests`,
