@@ -154,11 +154,22 @@ async function main() {
   }
   while (inFlight.size) await Promise.all(inFlight);
   const enqueueWallS = (Date.now() - started) / 1000;
-  let status = await intakeStatus(client, 'bench');
+  // A query waits for the worker: on a loaded machine it may time out, which is no reason to lose the run.
+  const statusNow = async () => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await intakeStatus(client, 'bench');
+      } catch (err) {
+        if (attempt >= 10) throw err;
+        console.error(`status query failed (${(err as Error).message}); asking again`);
+      }
+    }
+  };
+  let status = await statusNow();
   const settled = () => status.counters.succeeded + status.counters.failed + status.counters.other >= answers.accepted;
   while (!settled() && Date.now() - started < enqueueWallS * 1000 + DRAIN_S * 1000) {
     await new Promise((r) => setTimeout(r, 2000));
-    status = await intakeStatus(client, 'bench');
+    status = await statusNow();
   }
   const drainedS = (Date.now() - started) / 1000;
   const peakRss = await peakRssOf(worker.pid!);
