@@ -7,6 +7,7 @@
  *
  *   npm run bench:intake -- --total 30000 --rate 500 --bunch 100
  *   npm run bench:intake -- --total 1000000 --rate 500            # a long run
+ *   npm run bench:intake -- --intake-queue off                     # the intake on the jobs' queue, as before
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -31,12 +32,15 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '500' },
     bunch: { type: 'string', default: '100' },
     'drain-s': { type: 'string', default: '600' },
+    /** on: the intake on a queue of its own, served by the worker's intake worker (SLUICE_INTAKE_TASK_QUEUE). */
+    'intake-queue': { type: 'string', default: 'on' },
   },
 });
 const TOTAL = Number(args.total);
 const RATE = Number(args.rate);
 const BUNCH = Number(args.bunch);
 const DRAIN_S = Number(args['drain-s']);
+const OWN_QUEUE = args['intake-queue'] !== 'off';
 const WORKER_HEAP_MB = 512;
 /** Every this many bunches, one is sent again, as a client that lost the answer would. */
 const RETRY_EVERY = 50;
@@ -56,6 +60,7 @@ async function main() {
   const emulator = await startEmulator({ timeScale: 0.001, latency: { batch: { kind: 'lognormal', medianMs: 60_000, sigma: 0.5, minMs: 10_000, maxMs: 600_000 } } });
   const storeDir = path.join(tmp, 'store');
   const taskQueue = 'bench-intake';
+  const intakeTaskQueue = OWN_QUEUE ? 'bench-intake-own' : undefined;
   const bundle = path.join(tmp, 'workflow-bundle.js');
   await runToEnd(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'scripts', 'build-workflow-bundle.ts'), bundle]);
   const worker = spawn(process.execPath, [`--max-old-space-size=${WORKER_HEAP_MB}`, '--import', 'tsx', path.join(__dirname, '..', 'src', 'cli', 'main.ts'), 'worker'], {
@@ -69,12 +74,13 @@ async function main() {
       SLUICE_STORE_DIR: storeDir,
       SLUICE_WORKFLOW_BUNDLE: bundle,
       SLUICE_LOG_LEVEL: 'warn',
+      ...(intakeTaskQueue ? { SLUICE_INTAKE_TASK_QUEUE: intakeTaskQueue } : {}),
     },
   });
   const connection = await Connection.connect({ address: server.address });
   children.push(worker);
   const client = new Client({ connection });
-  const target = { client, store: new LocalDirectoryStore(storeDir), taskQueue, intake: 'bench', options: OPTIONS };
+  const target = { client, store: new LocalDirectoryStore(storeDir), taskQueue, intakeTaskQueue, intake: 'bench', options: OPTIONS };
 
   const latencies: number[] = [];
   // The bench's own process (the client and the emulator) may be starved on a loaded machine: its event-loop delay
@@ -148,11 +154,22 @@ async function main() {
   }
   while (inFlight.size) await Promise.all(inFlight);
   const enqueueWallS = (Date.now() - started) / 1000;
-  let status = await intakeStatus(client, 'bench');
+  // A query waits for the worker: on a loaded machine it may time out, which is no reason to lose the run.
+  const statusNow = async () => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await intakeStatus(client, 'bench');
+      } catch (err) {
+        if (attempt >= 10) throw err;
+        console.error(`status query failed (${(err as Error).message}); asking again`);
+      }
+    }
+  };
+  let status = await statusNow();
   const settled = () => status.counters.succeeded + status.counters.failed + status.counters.other >= answers.accepted;
   while (!settled() && Date.now() - started < enqueueWallS * 1000 + DRAIN_S * 1000) {
     await new Promise((r) => setTimeout(r, 2000));
-    status = await intakeStatus(client, 'bench');
+    status = await statusNow();
   }
   const drainedS = (Date.now() - started) / 1000;
   const peakRss = await peakRssOf(worker.pid!);
@@ -179,6 +196,7 @@ async function main() {
   printTable(
     ['measure', 'value'],
     [
+      ['intake queue', intakeTaskQueue ? `its own (${intakeTaskQueue}, a second worker in the worker process); jobs on ${taskQueue}` : `the jobs' (${taskQueue})`],
       ['requests enqueued', `${TOTAL} in ${enqueueWallS.toFixed(0)} s: ${(TOTAL / enqueueWallS).toFixed(0)}/s (asked ${RATE}/s), ${bunches} calls of ${BUNCH}`],
       ['enqueue call latency p50 / p99', `${pct(50)} ms / ${pct(99)} ms (${latencies.length} calls, ${fullWaits} refused as queue full and sent again; ${refusedResent} requests refused past the room and sent again)`],
       ['bench process event-loop delay p50 / p99', `${(loopDelay.percentile(50) / 1e6).toFixed(0)} ms / ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms (client and emulator; part of every latency above)`],

@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, type Worker } from '@temporalio/worker';
-import { createIntake, enqueue, flushIntake, type IntakeRequest } from '../src/client/intake';
+import { createIntake, enqueue, flushIntake, intakeStatus, type IntakeRequest } from '../src/client/intake';
 import { cancelJob, jobProgress, setJobBudget, startJob, waitForJob } from '../src/client/jobs';
 import { readTemplateFile } from '../src/client/template-file';
 import { templateLines } from '../src/client/template-input';
@@ -27,6 +27,7 @@ import type { EmulatorOptions } from '../src/emulator';
 import { intakeWorkflowId } from '../src/workflows';
 import { accountFingerprint } from '../src/activities/account-key';
 import { accountSchedulerWorkflowId } from '../src/contracts/workflow-ids';
+import { intakeKeys } from '../src/contracts/store-keys';
 import {
   HISTORIES_DIR,
   historyAsJson,
@@ -569,6 +570,56 @@ const scenarios: Record<
       return [
         { name: 'intake-grouped-admission', handle: c.client.workflow.getHandle(intakeWorkflowId(name), firstRunId) },
       ];
+    },
+  },
+  /**
+   * Retention (patched 'intake-retention'): chunks done with are listed for the sweep, and the sweep deletes records,
+   * bodies and chunks past retention (1 s, floored at twice the 3 s SLA), then a custom_id from before is accepted anew.
+   */
+  'intake-retention': {
+    emulator: { timeScale: 0.001, latency: { batch: { kind: 'fixed', ms: 1_500_000 }, spread: 0 } },
+    run: async (c) => {
+      const name = 'recorded-retention';
+      const target = {
+        client: c.client,
+        store: c.stack.store,
+        taskQueue: c.stack.taskQueue,
+        intake: name,
+        options: {
+          cutLeadMs: 200,
+          retentionMs: 1_000,
+          tiers: { standard: { slaMs: 3_600, windowMs: 1_000, marginMs: 200 }, bulk: { slaMs: 3_000, windowMs: 1_000, marginMs: 200 } },
+          job: { poll: { initialMs: 150, growth: 1.3, capMs: 400 } },
+        },
+        defaults: DEFAULTS,
+      };
+      await createIntake(target);
+      const handle = c.client.workflow.getHandle(intakeWorkflowId(name));
+      const firstRunId = (await handle.describe()).runId;
+      const request = (id: string): IntakeRequest => ({
+        custom_id: id,
+        tier: 'bulk',
+        params: { model: DEFAULTS.model, max_tokens: 16, messages: [{ role: 'user', content: prompt(id.length) }] },
+      });
+      const settle = async (n: number) => {
+        await until(`${n} counted`, async () => (await intakeStatus(c.client, name)).counters.succeeded >= n, 120_000);
+        // Spent chunks are listed a second after, at the intake's next turn: a duplicate call is one.
+        await new Promise((r) => setTimeout(r, 1_200));
+        await enqueue(target, [request('old-2')]);
+      };
+      await enqueue(target, [request('old-1'), request('old-2')]);
+      await flushIntake(c.client, name);
+      await settle(2);
+      await new Promise((r) => setTimeout(r, 7_500));
+      await enqueue(target, [request('new-1')]);
+      await flushIntake(c.client, name);
+      await settle(3);
+      const record = intakeKeys.requestRecord(name, 'old-1');
+      await until('the sweep', async () => !(await c.stack.store.exists(record)), 120_000);
+      await enqueue(target, [request('old-1')]);
+      await flushIntake(c.client, name);
+      await until('4 counted', async () => (await intakeStatus(c.client, name)).counters.succeeded >= 4, 120_000);
+      return [{ name: 'intake-retention', handle: c.client.workflow.getHandle(intakeWorkflowId(name), firstRunId) }];
     },
   },
   /** One audit run from a schedule: snapshot (one bad line skipped), the child job, reconciliation. */

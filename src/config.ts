@@ -53,6 +53,11 @@ export const EnvSchema = z.object({
   TEMPORAL_ADDRESS: unsetWhenEmpty(hostPort),
   TEMPORAL_NAMESPACE: unsetWhenEmpty(z.string().min(1)),
   SLUICE_TASK_QUEUE: z.string().min(1).default('sluice'),
+  /**
+   * Set: new intakes run on this queue, served by a second worker in each worker process (src/intake-worker.ts);
+   * their sub-batch jobs still run on SLUICE_TASK_QUEUE. Unset: intakes run on SLUICE_TASK_QUEUE.
+   */
+  SLUICE_INTAKE_TASK_QUEUE: unsetWhenEmpty(z.string().min(1)),
   /** The Web UI, for links printed by the CLI. */
   SLUICE_WEB_UI: httpUrl.default('http://127.0.0.1:8233'),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),

@@ -12,6 +12,7 @@ import { dataConverterFromEnv } from './codec';
 import { loadConfig, submissionTimingFromEnv, type SluiceConfig } from './config';
 import { ConfigError } from './domain/errors';
 import { SLUICE_HISTOGRAM_BUCKETS } from './metrics';
+import { createIntakeWorker } from './intake-worker';
 import { SluicePlugin } from './plugin/sluice-plugin';
 import { createStore } from './store';
 import { assertClusterReady } from './temporal/cluster-check';
@@ -53,10 +54,25 @@ export interface SluiceWorkerOptions {
   metricMeter?: MetricMeter;
 }
 
-export async function createSluiceWorker(o: SluiceWorkerOptions): Promise<Worker> {
+export async function createSluiceWorker(o: SluiceWorkerOptions, plugin: SluicePlugin = sluicePluginFor(o)): Promise<Worker> {
+  return Worker.create({
+    connection: o.connection,
+    namespace: o.namespace,
+    taskQueue: o.taskQueue,
+    // Without a prebuilt bundle, the plugin adds the workflows to bundle at start.
+    workflowBundle: o.workflowBundlePath ? { codePath: o.workflowBundlePath } : undefined,
+    maxConcurrentActivityTaskExecutions: o.activityConcurrency ?? 32,
+    maxCachedWorkflows: o.workflowCache ?? 200,
+    maxTaskQueueActivitiesPerSecond: o.maxTaskQueueActivitiesPerSecond,
+    plugins: [plugin],
+  });
+}
+
+/** The plugin a worker runs Sluice with; one shared by the job worker and the intake worker of one process. */
+export function sluicePluginFor(o: SluiceWorkerOptions): SluicePlugin {
   const store = o.store ?? (o.storeDir === undefined ? undefined : new LocalDirectoryStore(o.storeDir));
   if (!store) throw new ConfigError('store', 'createSluiceWorker needs a store or a storeDir');
-  const plugin = new SluicePlugin({
+  return new SluicePlugin({
     store,
     anthropic: { apiKey: o.apiKey, baseURL: o.baseURL },
     prices: o.prices,
@@ -68,17 +84,6 @@ export async function createSluiceWorker(o: SluiceWorkerOptions): Promise<Worker
     webUiUrl: o.webUiUrl,
     apiTimeScale: o.apiTimeScale,
     metricMeter: o.metricMeter,
-  });
-  return Worker.create({
-    connection: o.connection,
-    namespace: o.namespace,
-    taskQueue: o.taskQueue,
-    // Without a prebuilt bundle, the plugin adds the workflows to bundle at start.
-    workflowBundle: o.workflowBundlePath ? { codePath: o.workflowBundlePath } : undefined,
-    maxConcurrentActivityTaskExecutions: o.activityConcurrency ?? 32,
-    maxCachedWorkflows: o.workflowCache ?? 200,
-    maxTaskQueueActivitiesPerSecond: o.maxTaskQueueActivitiesPerSecond,
-    plugins: [plugin],
   });
 }
 
@@ -138,7 +143,7 @@ async function runWorker(cfg: SluiceConfig, memory: WorkerMemory, env: NodeJS.Pr
     try {
       // A cluster without the namespace or Sluice's search attributes would fail every job: say so now, in one line.
       await assertClusterReady(connection, cfg.TEMPORAL_NAMESPACE);
-      const worker = await createSluiceWorker({
+      const options: SluiceWorkerOptions = {
         connection,
         namespace: cfg.TEMPORAL_NAMESPACE,
         taskQueue: cfg.SLUICE_TASK_QUEUE,
@@ -161,17 +166,22 @@ async function runWorker(cfg: SluiceConfig, memory: WorkerMemory, env: NodeJS.Pr
         dataConverter,
         webUiUrl: cfg.SLUICE_WEB_UI,
         apiTimeScale: cfg.SLUICE_API_TIME_SCALE,
-      });
+      };
+      const plugin = sluicePluginFor(options);
+      const worker = await createSluiceWorker(options, plugin);
+      const intakeQueue = cfg.SLUICE_INTAKE_TASK_QUEUE;
+      const intakeWorker = intakeQueue ? await createIntakeWorker({ ...options, intakeTaskQueue: intakeQueue }, plugin) : undefined;
       console.error(
         [
-          `Sluice worker on ${cfg.temporal.description}, queue ${cfg.SLUICE_TASK_QUEUE}`,
+          `Sluice worker on ${cfg.temporal.description}, queue ${cfg.SLUICE_TASK_QUEUE}${intakeQueue ? `, intakes on queue ${intakeQueue}` : ''}`,
           `store: ${store.description}`,
           `metrics: ${cfg.SLUICE_METRICS_ADDRESS ? `http://${cfg.SLUICE_METRICS_ADDRESS}/metrics` : 'off (SLUICE_METRICS_ADDRESS)'}`,
           `payload encryption: ${dataConverter ? 'on' : 'off (SLUICE_CODEC_KEYS)'}`,
           describeMemory(memory),
         ].join('; '),
       );
-      await worker.run();
+      // One signal shuts both down (the runtime's shutdown signals reach every worker of the process).
+      await Promise.all([worker.run(), intakeWorker?.run()]);
     } finally {
       await connection.close();
     }

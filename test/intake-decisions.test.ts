@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import type { ChunkRef } from '../src/contracts/activities';
 import { IntakeOptionsSchema } from '../src/domain/intake';
 import { describeWaits, utcClock } from '../src/domain/intake-wording';
-import { applyCut, compactionDue, planCuts, silentJobs, tierWaits, waitMs } from '../src/workflows/intake-decisions';
+import { applyCut, compactionDue, planCuts, RETIRE_BATCH, retireDue, silentJobs, sweepCutoffMs, tierWaits, waitMs } from '../src/workflows/intake-decisions';
 
 const chunk = (key: string, tier: ChunkRef['tier'], count: number, cutByMs: number, taken = 0): ChunkRef => ({
   key,
@@ -67,4 +67,20 @@ test('status says why the next cut waits and how to send now', () => {
   assert.equal(utcClock(cutAt, Date.parse('2026-12-02T01:00:00Z')), '02:13 UTC');
   const full = describeWaits({ name: 'q', waits, batchSize: 100, jobsInFlight: 200, maxJobsInFlight: 200 }, now);
   assert.match(full[1]!, /all 200 sub-batches allowed in flight are running: the next cut waits for one to end/);
+});
+
+test('spent chunks are listed for the sweep at a full batch or a minute after the first, sooner with a shorter retention', () => {
+  const o = IntakeOptionsSchema.parse({});
+  assert.equal(retireDue(0, undefined, 1_000_000, o), false, 'nothing spent');
+  assert.equal(retireDue(3, 1_000_000, 1_030_000, o), false, 'three, half a minute old');
+  assert.equal(retireDue(3, 1_000_000, 1_060_000, o), true, 'three, a minute old');
+  assert.equal(retireDue(RETIRE_BATCH, 1_000_000, 1_000_000, o), true, 'a full batch at once');
+  assert.equal(retireDue(1, 1_000_000, 1_001_000, { retentionMs: 1_000 }), true, 'a 1 s retention lists within a second');
+});
+
+test('the sweep takes lists older than the retention, never younger than twice the longest SLA', () => {
+  const o = IntakeOptionsSchema.parse({});
+  const now = Date.UTC(2026, 0, 31);
+  assert.equal(sweepCutoffMs(o, now), now - 30 * 24 * 3_600_000, 'the default 30 days');
+  assert.equal(sweepCutoffMs({ ...o, retentionMs: 3_600_000 }, now), now - 60 * 3_600_000, 'an hour is raised to twice the 30 h bulk SLA');
 });

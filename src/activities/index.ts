@@ -8,6 +8,7 @@ import type { ActivityDeps } from './deps';
 import { finalizeActivity } from './finalize';
 import { intakeActivities } from './intake';
 import { intakeBufferActivities } from './intake-buffer';
+import { intakeRetentionActivities } from './intake-retention';
 import { planActivity } from './plan';
 import { pollActivity } from './poll';
 import { queueActivity } from './queue';
@@ -32,6 +33,7 @@ export function createActivities(deps: ActivityDeps): SluiceActivities {
     finalizeJob: finalizeActivity(deps),
     ...intakeActivities(deps),
     ...intakeBufferActivities(deps),
+    ...intakeRetentionActivities(deps),
     ...auditActivities(deps),
     ...stageActivities(deps),
   };

@@ -10,7 +10,7 @@
  * custom_id again is answered `duplicate` and never makes a second request.
  */
 import { randomUUID } from 'node:crypto';
-import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { QueryNotRegisteredError, WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { SluiceError } from '../domain/errors';
 import { intakeKeys } from '../contracts/store-keys';
 import { parseConfig } from '../domain/errors';
@@ -31,6 +31,7 @@ import {
   type EnqueueInput,
   type EnqueueItem,
   type EnqueueResult,
+  type IntakeInput,
   type RequestStatus,
 } from '../workflows';
 import type { IntakeStatus } from '../contracts/messages';
@@ -48,7 +49,13 @@ export interface IntakeRequest {
 export interface IntakeTarget {
   client: Client;
   store: BlobStore;
+  /** The queue jobs run on (SLUICE_TASK_QUEUE). */
   taskQueue: string;
+  /**
+   * The intakes' own queue (SLUICE_INTAKE_TASK_QUEUE), served by the workers' intake worker: an intake created by
+   * this call runs there and starts its sub-batches on `taskQueue`. Unset: the intake runs on `taskQueue`.
+   */
+  intakeTaskQueue?: string;
   intake: string;
   /** Used when the intake is created by this call. */
   options?: IntakeOptionsInput;
@@ -72,8 +79,7 @@ export async function createIntake(t: Omit<IntakeTarget, 'store' | 'defaults'>):
   const workflowId = intakeWorkflowId(t.intake);
   await t.client.workflow.start(sluiceIntake, {
     workflowId,
-    taskQueue: t.taskQueue,
-    args: [{ name: t.intake, options: parseConfig(IntakeOptionsSchema, t.options ?? {}, 'intake') }],
+    ...startPlace(t),
     workflowIdConflictPolicy: 'USE_EXISTING',
     staticSummary: `Sluice intake "${t.intake}": requests arrive over time and leave in sub-batches`,
   });
@@ -147,12 +153,21 @@ async function sendToIntake(t: IntakeTarget, input: EnqueueInput): Promise<Enque
     args: [input],
     startWorkflowOperation: new WithStartWorkflowOperation(sluiceIntake, {
       workflowId,
-      taskQueue: t.taskQueue,
-      args: [{ name: t.intake, options: parseConfig(IntakeOptionsSchema, t.options ?? {}, 'intake') }],
+      ...startPlace(t),
       workflowIdConflictPolicy: 'USE_EXISTING',
       staticSummary: `Sluice intake "${t.intake}": requests arrive over time and leave in sub-batches`,
     }),
   });
+}
+
+/** Where a new intake runs and its input: on its own queue, it is told where its sub-batch jobs go. */
+function startPlace(t: Omit<IntakeTarget, 'store' | 'defaults'>) {
+  const options = parseConfig(IntakeOptionsSchema, t.options ?? {}, 'intake');
+  const own = t.intakeTaskQueue && t.intakeTaskQueue !== t.taskQueue ? t.intakeTaskQueue : undefined;
+  return {
+    taskQueue: own ?? t.taskQueue,
+    args: [{ name: t.intake, options, ...(own ? { jobTaskQueue: t.taskQueue } : {}) }] as [IntakeInput],
+  };
 }
 
 const UPDATE_LIMIT_RETRIES = 12;
@@ -190,7 +205,14 @@ export async function intakeRequest(
     const outcome = await outcomeIn(store, record.jobId, customId);
     return { custom_id: customId, state: 'done', tier: record.tier, jobId: record.jobId, ...(outcome ? { outcome } : {}) };
   }
-  const status = await client.workflow.getHandle(intakeWorkflowId(intake)).query(requestStatusQuery, customId);
+  const status = await client.workflow
+    .getHandle(intakeWorkflowId(intake))
+    .query(requestStatusQuery, customId)
+    .catch((err: unknown) => {
+      // A store-backed intake refuses the query (its records are all in the store): no record, never accepted.
+      if (err instanceof QueryNotRegisteredError) return { custom_id: customId, state: 'unknown' as const };
+      throw err;
+    });
   if (status.state !== 'done' || !status.jobId) return status;
   for await (const text of store.readLines(jobKeys.output(status.jobId, 'results.jsonl'))) {
     const o = JSON.parse(text) as OutcomeLine;

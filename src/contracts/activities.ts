@@ -584,6 +584,27 @@ export const StageFailureType = {
   SourceUnreadable: 'SluiceInputUnreadable',
 } as const;
 
+/** Buffer chunks the intake no longer needs (cut, or merged into another), listed for the retention sweep. */
+export interface RetireChunksInput {
+  intake: string;
+  /** intakeKeys.retired(...): the list's key, which carries when they were retired. */
+  listKey: string;
+  chunkKeys: string[];
+}
+
+/** Deletes what lists retired before `cutoffMs` name: the chunks, their requests' records and bodies. */
+export interface SweepIntakeInput {
+  intake: string;
+  cutoffMs: number;
+}
+
+export interface SweepIntakeResult {
+  lists: number;
+  chunks: number;
+  records: number;
+  segments: number;
+}
+
 export interface SluiceActivities {
   planJob: (input: PlanInput) => Promise<PlanResult>;
   submitBatch: (input: SubmitInput) => Promise<SubmitResult>;
@@ -603,6 +624,8 @@ export interface SluiceActivities {
   admitIntakeGroups: (input: AdmitGroupsInput) => Promise<AdmitResult>;
   cutIntakeChunks: (input: CutChunksInput) => Promise<{ inputKey: string; requestCount: number; notifyKey?: string }>;
   compactIntakeChunks: (input: CompactInput) => Promise<ChunkRef>;
+  retireIntakeChunks: (input: RetireChunksInput) => Promise<void>;
+  sweepIntake: (input: SweepIntakeInput) => Promise<SweepIntakeResult>;
   snapshotAuditInput: (input: SnapshotAuditInput) => Promise<AuditSnapshot>;
   reconcileAccount: (input: ReconcileInput) => Promise<ReconcileResult>;
   stageRequests: (input: StageInput) => Promise<StagedInput>;

@@ -81,6 +81,13 @@ export const intakeKeys = {
   /** A chunk of the buffer: ids, tiers and times of accepted requests (one line each), sorted by cut time. */
   bufferChunk: (intake: string, incarnation: string, seq: number) =>
     `intakes/${intake}/buffer/${incarnation}/c${String(seq).padStart(9, '0')}.jsonl`,
+  /**
+   * A list of buffer chunks the intake is done with, named by when (epoch ms): the retention sweep deletes the
+   * chunks, the records of their requests and their bodies' segments once it is older than the intake's retention.
+   */
+  retired: (intake: string, atMs: number, incarnation: string, seq: number) =>
+    `intakes/${intake}/retired/${String(atMs).padStart(15, '0')}-${incarnation}-${String(seq).padStart(9, '0')}.json`,
+  retiredLists: (intake: string) => `intakes/${intake}/retired/`,
   /** Requests of one sub-batch job whose owners wait for a completion signal. */
   notify: (intake: string, jobId: string) => `intakes/${intake}/notify/${jobId}.json`,
 };

@@ -13,7 +13,8 @@ import type { SluiceConfig } from '../config';
 import { ConfigError } from '../domain/errors';
 import { SLUICE_HISTOGRAM_BUCKETS } from '../metrics';
 import { createStore } from '../store';
-import { createSluiceWorker, type SluiceWorkerOptions } from '../worker';
+import { createIntakeWorker } from '../intake-worker';
+import { createSluiceWorker, sluicePluginFor, type SluiceWorkerOptions } from '../worker';
 import { startDevServer, type DevServer } from './dev-server';
 import { DEV_STACK_FILE, type DevStackRecord } from './stack-record';
 import { requireTemporalCliPath } from './temporal-cli';
@@ -34,6 +35,8 @@ export interface DevStackOptions {
   worker?: WorkerSettings;
   /** host:port of a Prometheus endpoint for the worker's metrics. */
   metricsAddress?: string;
+  /** SLUICE_INTAKE_TASK_QUEUE: intakes run there, on a second worker beside the first (src/intake-worker.ts). */
+  intakeTaskQueue?: string;
   log: (line: string) => void;
 }
 
@@ -111,6 +114,7 @@ export function startDevStackFromConfig(
     emulator: { timeScale: p.timeScale },
     worker: workerSettingsFromConfig(cfg, env),
     metricsAddress: cfg.SLUICE_METRICS_ADDRESS,
+    intakeTaskQueue: cfg.SLUICE_INTAKE_TASK_QUEUE,
     log,
   });
 }
@@ -158,7 +162,7 @@ export async function startDevStack(o: DevStackOptions): Promise<DevStack> {
     cleanup.unshift(() => connection.close());
     const settings = o.worker ?? {};
     if (settings.store) cleanup.push(() => (settings.store as { close?: () => Promise<void> }).close?.() ?? Promise.resolve());
-    const worker = await createSluiceWorker({
+    const workerOptions: SluiceWorkerOptions = {
       ...settings,
       connection,
       namespace: o.namespace,
@@ -168,21 +172,24 @@ export async function startDevStack(o: DevStackOptions): Promise<DevStack> {
       storeDir: o.storeDir,
       webUiUrl: temporal.uiUrl,
       apiTimeScale: emulator?.config.timeScale,
-    });
+    };
+    const plugin = sluicePluginFor(workerOptions);
+    const worker = await createSluiceWorker(workerOptions, plugin);
+    const intakeWorker = o.intakeTaskQueue ? await createIntakeWorker({ ...workerOptions, intakeTaskQueue: o.intakeTaskQueue }, plugin) : undefined;
     o.log(`Worker on queue ${o.taskQueue}: payload encryption ${settings.dataConverter ? 'on (SLUICE_CODEC_KEYS)' : 'off'}`);
     const record: DevStackRecord = { temporalAddress: temporal.address, webUi: temporal.uiUrl, namespace: o.namespace, pid: process.pid };
     const recordPath = path.join(o.stateDir, DEV_STACK_FILE);
     await mkdir(o.stateDir, { recursive: true, mode: 0o700 });
     await writeFile(recordPath, JSON.stringify(record, null, 2) + '\n', { mode: 0o600 });
     cleanup.unshift(() => rm(recordPath, { force: true }));
-    const workerDone = worker.run();
+    const workerDone = Promise.all([worker.run(), intakeWorker?.run()]).then(() => undefined);
     return {
       temporal,
       emulator,
       worker,
       workerDone,
       async stop() {
-        if (worker.getState() === 'RUNNING') worker.shutdown();
+        for (const w of [worker, intakeWorker]) if (w?.getState() === 'RUNNING') w.shutdown();
         await workerDone.catch(() => {});
         for (const step of cleanup) await step().catch(() => {});
       },

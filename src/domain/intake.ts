@@ -71,6 +71,12 @@ export const IntakeOptionsSchema = z.strictObject({
    * terminated from outside never signals).
    */
   silentCheckAfterMs: DurationSchema.default(600_000),
+  /**
+   * How long the intake keeps what it wrote for its requests: a custom_id's record (so dedup holds this long), its
+   * body and its buffer chunk are deleted this long after its chunk was done with (never sooner than twice the longest
+   * tier's SLA). Sub-batch jobs' results are the jobs' own and are not touched.
+   */
+  retentionMs: DurationSchema.default(30 * 24 * 3_600_000),
   /** Continue as new past this many history events. */
   maxHistoryEvents: z.number().int().min(500).default(5_000),
   /**

@@ -4,6 +4,7 @@ export { sluiceScheduler, schedulerWorkflowId } from './scheduler';
 export { sluicePoller } from './poller';
 export { sluiceAudit, type AuditInput } from './audit';
 export { sluiceIntake, intakeWorkflowId } from './intake';
+export type { IntakeInput } from './intake';
 export {
   auditStatusQuery,
   cancelSignal,

@@ -101,3 +101,24 @@ export function waitMs(chunks: readonly ChunkRef[], jobs: readonly { lastHeardMs
   const nextCheck = Math.min(...jobs.map((j) => j.lastHeardMs + silentMs));
   return Math.max(1, Math.min(nextCut - nowMs, nextCheck - nowMs, 24 * 3_600_000));
 }
+
+/** Spent chunk keys listed for the sweep at once; fewer wait until the oldest has waited RETIRE_AFTER_MS. */
+export const RETIRE_BATCH = 64;
+const RETIRE_AFTER_MS = 60_000;
+const DEFAULT_RETENTION_MS = 30 * 24 * 3_600_000;
+
+/** Whether the chunks spent since `sinceMs` are listed for the sweep now. */
+export function retireDue(spent: number, sinceMs: number | undefined, nowMs: number, o: Pick<IntakeOptions, 'retentionMs'>): boolean {
+  if (spent === 0) return false;
+  const after = Math.min(RETIRE_AFTER_MS, o.retentionMs ?? DEFAULT_RETENTION_MS);
+  return spent >= RETIRE_BATCH || nowMs - (sinceMs ?? nowMs) >= after;
+}
+
+/**
+ * Lists retired before this are swept: the intake's retention, but never less than twice its longest tier's SLA (a
+ * merged chunk's sources are retired while their requests still wait, and their bodies must outlive that wait).
+ */
+export function sweepCutoffMs(o: Pick<IntakeOptions, 'retentionMs' | 'tiers'>, nowMs: number): number {
+  const longestSla = Math.max(o.tiers.standard.slaMs, o.tiers.bulk.slaMs);
+  return nowMs - Math.max(o.retentionMs ?? DEFAULT_RETENTION_MS, 2 * longestSla);
+}

@@ -33,6 +33,9 @@ export interface StoreIntakeState {
   counters: IntakeCounters;
   /** Requests accepted per second over the last minute: [epoch second, count]. */
   rate: [number, number][];
+  /** Chunks done with (cut or merged) and not yet listed for the retention sweep, and since when (absent before it). */
+  spent?: string[];
+  spentSinceMs?: number;
 }
 
 export function initialStoreIntakeState(name: string): StoreIntakeState {

@@ -36,7 +36,7 @@ import type { IntakeOptions } from '../domain/intake';
 import { JobOptionsSchema, type JobSpec } from '../domain/job';
 import { NEVER_RETRIED_ERROR_TYPES } from './activity-options';
 import { admitGroups, groupAdmitter } from './intake-admission';
-import { applyCut, bufferedCount, compactionDue, planCuts, silentJobs, waitMs, type PlannedCut } from './intake-decisions';
+import { applyCut, bufferedCount, compactionDue, planCuts, retireDue, silentJobs, sweepCutoffMs, waitMs, type PlannedCut } from './intake-decisions';
 import { intakeDetails } from './intake-state';
 import { countRate, initialStoreIntakeState, storeIntakeStatus, type StoreIntakeState } from './intake-store-state';
 import { sluiceJob } from './job';
@@ -45,6 +45,8 @@ export interface StoreIntakeInput {
   name: string;
   options: IntakeOptions;
   state?: StoreIntakeState;
+  /** Where its sub-batch jobs run when the intake has a queue of its own; unset: the intake's queue. */
+  jobTaskQueue?: string;
 }
 
 /** patched() id: concurrent enqueue updates admitted together by one activity (intake-admission.ts). */
@@ -53,6 +55,12 @@ const GROUPED_ADMISSION = 'intake-admit-grouped';
 /** patched() id: due cuts made CUTS_AT_ONCE at a time instead of one after the other. */
 const PARALLEL_CUTS = 'intake-parallel-cuts';
 const CUTS_AT_ONCE = 8;
+
+/**
+ * patched() id: chunks done with are listed for the retention sweep (retireIntakeChunks), and lists past the
+ * intake's retention are swept (sweepIntake) with its records and bodies.
+ */
+const RETENTION = 'intake-retention';
 
 /** Chunk summaries kept per tier before they are merged into one. */
 const MAX_CHUNKS_PER_TIER = 32;
@@ -68,7 +76,7 @@ export function incarnationTag(firstRunId: string): string {
   return firstRunId.replace(/-/g, '').slice(-10).toLowerCase();
 }
 
-export async function storeIntake({ name, options: o, state }: StoreIntakeInput): Promise<void> {
+export async function storeIntake({ name, options: o, state, jobTaskQueue }: StoreIntakeInput): Promise<void> {
   const s = state ?? initialStoreIntakeState(name);
   const incarnation = incarnationTag(workflowInfo().firstExecutionRunId);
   let dirty = false;
@@ -78,8 +86,11 @@ export async function storeIntake({ name, options: o, state }: StoreIntakeInput)
   let reserved = 0;
 
   setHandler(intakeStatusQuery, () => storeIntakeStatus(s, o, Date.now()));
-  // Where a request is lives in its record in the store (intakeRequest reads it); the workflow holds no ids.
-  setHandler(requestStatusQuery, (customId) => ({ custom_id: customId, state: 'unknown' as const }));
+  // Where a request is lives in its record in the store, which a query cannot read: say where to ask rather than
+  // answer "unknown" for a request this intake has (intakeRequest reads the record, and takes this refusal as unknown).
+  setHandler(requestStatusQuery, () => {
+    throw new Error(`intake ${name} keeps each request's record in the store, not in its workflow: ask with \`sluice intake request ${name} CUSTOM_ID\` (intakeRequest() from code)`);
+  });
   setHandler(subBatchDoneSignal, ({ jobId }) => {
     if (!s.ended.includes(jobId) && s.jobs.some((j) => j.jobId === jobId)) s.ended.push(jobId);
     dirty = true;
@@ -120,12 +131,13 @@ export async function storeIntake({ name, options: o, state }: StoreIntakeInput)
     await checkSilent();
     await compactIfDue();
     await cutWhatIsDue();
+    await retireSpent();
     setCurrentDetails(intakeDetails(storeIntakeStatus(s, o, Date.now())));
 
     const info = workflowInfo();
     if (info.continueAsNewSuggested || info.historyLength > o.maxHistoryEvents) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof storeIntake>({ name, options: o, state: { ...s, run: s.run + 1 } });
+      await continueAsNew<typeof storeIntake>({ name, options: o, state: { ...s, run: s.run + 1 }, ...(jobTaskQueue ? { jobTaskQueue } : {}) });
     }
   }
 
@@ -227,6 +239,33 @@ export async function storeIntake({ name, options: o, state }: StoreIntakeInput)
       [{ intake: name, key: intakeKeys.bufferChunk(name, incarnation, s.chunkSeq), tier: due.tier, parts }],
     );
     s.chunks = [...s.chunks.filter((c) => !keys.has(c.key)), merged];
+    spend([...keys]);
+  }
+
+  /** Marks chunks done with: listed for the sweep by retireSpent, once no cut reads them. */
+  function spend(keys: string[]) {
+    if (keys.length === 0) return;
+    if (!s.spent?.length) s.spentSinceMs = Date.now();
+    s.spent = [...(s.spent ?? []), ...keys];
+  }
+
+  /**
+   * Lists the spent chunks for the sweep, then sweeps what is past retention. Called between rounds of cuts, so a
+   * chunk that cuts made at once shared is listed only when all of them have read it.
+   */
+  async function retireSpent() {
+    const now = Date.now();
+    if (!retireDue(s.spent?.length ?? 0, s.spentSinceMs, now, o) || !patched(RETENTION)) return;
+    s.chunkSeq++;
+    const chunkKeys = s.spent!;
+    await acts.retireIntakeChunks.executeWithOptions({ startToCloseTimeout: '1m', summary: `list ${chunkKeys.length} spent chunks for the sweep` }, [
+      { intake: name, listKey: intakeKeys.retired(name, now, incarnation, s.chunkSeq), chunkKeys },
+    ]);
+    s.spent = s.spent!.slice(chunkKeys.length);
+    s.spentSinceMs = s.spent.length ? now : undefined;
+    await acts.sweepIntake.executeWithOptions({ startToCloseTimeout: '10m', summary: 'sweep what is past retention' }, [
+      { intake: name, cutoffMs: sweepCutoffMs(o, now) },
+    ]);
   }
 
   async function cutWhatIsDue() {
@@ -257,7 +296,10 @@ export async function storeIntake({ name, options: o, state }: StoreIntakeInput)
       { startToCloseTimeout: '1m', summary: `cut ${cut.count} ${cut.tier} requests into ${jobId}` },
       [{ intake: name, jobId, parts: cut.parts }],
     );
+    const before = s.chunks.map((c) => c.key);
     s.chunks = applyCut(s.chunks, cut);
+    const left = new Set(s.chunks.map((c) => c.key));
+    spend(before.filter((k) => !left.has(k)));
     const rule = cut.tier === 'urgent' ? undefined : o.tiers[cut.tier];
     const sla = rule
       ? {
@@ -280,6 +322,7 @@ export async function storeIntake({ name, options: o, state }: StoreIntakeInput)
     };
     await startChild(sluiceJob, {
       workflowId: jobId,
+      ...(jobTaskQueue ? { taskQueue: jobTaskQueue } : {}),
       args: [{ spec }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       staticSummary: `Sub-batch ${s.cuts} of intake "${name}": ${made.requestCount} ${cut.tier} requests`,

@@ -22,11 +22,16 @@ export interface IntakeInput {
   name: string;
   options: IntakeOptions;
   state?: IntakeState | StoreIntakeState;
+  /**
+   * The queue its sub-batch jobs run on, when the intake runs on a queue of its own (SLUICE_INTAKE_TASK_QUEUE);
+   * unset: the intake's own queue.
+   */
+  jobTaskQueue?: string;
 }
 
-export async function sluiceIntake({ name, options, state }: IntakeInput): Promise<void> {
+export async function sluiceIntake({ name, options, state, jobTaskQueue }: IntakeInput): Promise<void> {
   if (state === undefined ? patched(STORE_BACKED) : 'storeBacked' in state) {
-    return storeIntake({ name, options, state: state as StoreIntakeState | undefined });
+    return storeIntake({ name, options, state: state as StoreIntakeState | undefined, ...(jobTaskQueue ? { jobTaskQueue } : {}) });
   }
   return legacyIntake({ name, options, state: state as IntakeState | undefined });
 }

@@ -35,7 +35,7 @@ export function registerEnqueueCommand(program: Command) {
       const ctx = await openContext();
       const counts = { accepted: 0, duplicate: 0, refused: 0, invalid: 0 };
       try {
-        const target = { client: ctx.client, store: ctx.store, taskQueue: ctx.config.SLUICE_TASK_QUEUE, intake: name };
+        const target = { client: ctx.client, store: ctx.store, taskQueue: ctx.config.SLUICE_TASK_QUEUE, intakeTaskQueue: ctx.config.SLUICE_INTAKE_TASK_QUEUE, intake: name };
         for (let at = 0; at < input.requests.length; at += ENQUEUE_CHUNK) {
           const chunk = input.requests.slice(at, at + ENQUEUE_CHUNK);
           const answers = await enqueue(target, chunk);

@@ -32,7 +32,7 @@ export function registerIntakeCommands(program: Command) {
       };
       const ctx = await openContext();
       try {
-        const id = await createIntake({ client: ctx.client, taskQueue: ctx.config.SLUICE_TASK_QUEUE, intake: name, options });
+        const id = await createIntake({ client: ctx.client, taskQueue: ctx.config.SLUICE_TASK_QUEUE, intakeTaskQueue: ctx.config.SLUICE_INTAKE_TASK_QUEUE, intake: name, options });
         console.log(`Intake ${name} is running (${id}). Web UI: ${ctx.uiLink(id)}`);
       } finally {
         await ctx.close();
