@@ -10,6 +10,7 @@ import type { QueueRefreshInput } from './domain/queue-membership';
 import type { SubmissionTimingInput } from './domain/reconcile';
 import { dataConverterFromEnv } from './codec';
 import { loadConfig, submissionTimingFromEnv, type SluiceConfig } from './config';
+import { pollerTaskQueueOf } from './contracts/workflow-ids';
 import { ConfigError } from './domain/errors';
 import { SLUICE_HISTOGRAM_BUCKETS } from './metrics';
 import { SluicePlugin } from './plugin/sluice-plugin';
@@ -41,6 +42,8 @@ export interface SluiceWorkerOptions {
   submission?: SubmissionTimingInput;
   /** One poll per account (SLUICE_ACCOUNT_POLL); default on. False: each job polls its own batches. */
   accountPoll?: boolean;
+  /** The task queue new pollers start on (createPollerWorker serves it); default: the job's own task queue. */
+  pollerTaskQueue?: string;
   /** A prebuilt workflow bundle (production images); otherwise the workflows are bundled at start. */
   workflowBundlePath?: string;
   /** E.g. dataConverterFromEnv(): payload encryption. Clients of the same jobs need the same one. */
@@ -63,6 +66,7 @@ export async function createSluiceWorker(o: SluiceWorkerOptions): Promise<Worker
     queueCapacity: o.queueCapacity,
     queueRefresh: o.queueRefresh,
     accountPoll: o.accountPoll,
+    pollerTaskQueue: o.pollerTaskQueue,
     dataConverter: o.dataConverter,
     submission: o.submission,
     webUiUrl: o.webUiUrl,
@@ -79,6 +83,23 @@ export async function createSluiceWorker(o: SluiceWorkerOptions): Promise<Worker
     maxCachedWorkflows: o.workflowCache ?? 200,
     maxTaskQueueActivitiesPerSecond: o.maxTaskQueueActivitiesPerSecond,
     plugins: [plugin],
+  });
+}
+
+/**
+ * The Worker that serves the account's poller, beside the jobs' Worker in the same process: its own task queue
+ * (pollerTaskQueueOf the jobs' queue), its own workflow slots and thread, so the poller's tasks and walks do not wait
+ * behind fifty jobs' activations. Few slots: one workflow and its records activity. The same options as the jobs'
+ * Worker otherwise; give that one `pollerTaskQueue` too, so the jobs start new pollers here.
+ */
+export function createPollerWorker(o: SluiceWorkerOptions): Promise<Worker> {
+  const pollerTaskQueue = pollerTaskQueueOf(o.taskQueue);
+  return createSluiceWorker({
+    ...o,
+    taskQueue: pollerTaskQueue,
+    pollerTaskQueue,
+    activityConcurrency: 4,
+    workflowCache: 4,
   });
 }
 
@@ -138,7 +159,7 @@ async function runWorker(cfg: SluiceConfig, memory: WorkerMemory, env: NodeJS.Pr
     try {
       // A cluster without the namespace or Sluice's search attributes would fail every job: say so now, in one line.
       await assertClusterReady(connection, cfg.TEMPORAL_NAMESPACE);
-      const worker = await createSluiceWorker({
+      const options: SluiceWorkerOptions = {
         connection,
         namespace: cfg.TEMPORAL_NAMESPACE,
         taskQueue: cfg.SLUICE_TASK_QUEUE,
@@ -161,17 +182,28 @@ async function runWorker(cfg: SluiceConfig, memory: WorkerMemory, env: NodeJS.Pr
         dataConverter,
         webUiUrl: cfg.SLUICE_WEB_UI,
         apiTimeScale: cfg.SLUICE_API_TIME_SCALE,
-      });
+        pollerTaskQueue: pollerTaskQueueOf(cfg.SLUICE_TASK_QUEUE),
+      };
+      const worker = await createSluiceWorker(options);
+      const pollerWorker = await createPollerWorker(options);
       console.error(
         [
-          `Sluice worker on ${cfg.temporal.description}, queue ${cfg.SLUICE_TASK_QUEUE}`,
+          `Sluice worker on ${cfg.temporal.description}, queue ${cfg.SLUICE_TASK_QUEUE} (the account's poller on ${options.pollerTaskQueue})`,
           `store: ${store.description}`,
           `metrics: ${cfg.SLUICE_METRICS_ADDRESS ? `http://${cfg.SLUICE_METRICS_ADDRESS}/metrics` : 'off (SLUICE_METRICS_ADDRESS)'}`,
           `payload encryption: ${dataConverter ? 'on' : 'off (SLUICE_CODEC_KEYS)'}`,
           describeMemory(memory),
         ].join('; '),
       );
-      await worker.run();
+      // Both stop on the same shutdown signal; one that fails stops the other.
+      await Promise.all(
+        [worker.run(), pollerWorker.run()].map((run) =>
+          run.catch((err: unknown) => {
+            for (const w of [worker, pollerWorker]) if (w.getState() === 'RUNNING') w.shutdown();
+            throw err;
+          }),
+        ),
+      );
     } finally {
       await connection.close();
     }

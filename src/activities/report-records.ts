@@ -29,7 +29,8 @@ export async function recordSyncEnded(
   await store.writeJson(key, { ...started, endedAtMs: now } satisfies SyncTiming);
 }
 
-export async function recordSeenEnded(store: BlobStore, batchId: string): Promise<void> {
-  const seen: BatchSeenEnded = { batchId, seenEndedAtMs: Date.now() };
+/** `atMs`: when the poll saw it (default now); the first record wins. */
+export async function recordSeenEnded(store: BlobStore, batchId: string, atMs = Date.now()): Promise<void> {
+  const seen: BatchSeenEnded = { batchId, seenEndedAtMs: atMs };
   await store.createJsonExclusive(jobKeys.seenEnded(batchId), seen);
 }
