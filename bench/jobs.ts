@@ -16,6 +16,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import Anthropic from '@anthropic-ai/sdk';
 import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { pollerAccountOf } from '../src/activities/account-poll';
 import { startJob, waitForJob } from '../src/client/jobs';
 import type { JobSummary } from '../src/contracts/activities';
@@ -26,6 +27,7 @@ import { requireTemporalCliPath } from '../src/dev/temporal-cli';
 import type { EmulatorStats } from '../src/emulator';
 import { LocalDirectoryStore } from '../src/store/local-store';
 import { waitForHttp } from './job-measures';
+import { ownPolls as ownPollsOf, pollerTimeline, type OwnPoll, type Spread } from './poller-timeline';
 import { printTable, ratio, runToEnd, seconds } from './report';
 
 const { values: args } = parseArgs({
@@ -105,6 +107,10 @@ async function main() {
   const wallMs = Date.now() - started;
   const stats = (await (await fetch(`${emulatorUrl}/_emulator/stats`)).json()) as EmulatorStats;
   const poller = ACCOUNT_POLL === 'on' ? await pollerStats(client, emulatorUrl) : undefined;
+  const pollerRuns = ACCOUNT_POLL === 'on' ? await allRuns(client, pollerIdOf(emulatorUrl)) : [];
+  const timeline = ACCOUNT_POLL === 'on' ? pollerTimeline(pollerRuns) : undefined;
+  if (process.env.BENCH_JOBS_HISTORIES) await dumpHistories(process.env.BENCH_JOBS_HISTORIES, pollerRuns, client, ids);
+  const alone = ACCOUNT_POLL === 'on' ? ownPollsOf(await Promise.all(ids.map(async (jobId) => ({ jobId, runs: await allRuns(client, jobId) }))), pollerRuns) : [];
   await stopChild(worker, 20_000);
 
   const batchesPerJob = Math.ceil(PER_JOB / BATCH);
@@ -136,6 +142,15 @@ async function main() {
           ] as [string, string, string][])
         : []),
       ['polls made by jobs on their own', String(ownPolls), ACCOUNT_POLL === 'on' ? 'only after a silent poller' : 'every job polls alone'],
+      ...(timeline
+        ? [
+            ['poller runs / events / registrations', `${timeline.runs} / ${timeline.events} / ${timeline.registrations}`, 'continue-as-new, history, watchBatches signals'],
+            spreadRow('poller task: schedule → start', timeline.taskQueued),
+            spreadRow('poller task: start → complete', timeline.taskRun),
+            spreadRow('poller walk task: start → complete', timeline.walkTasks),
+            spreadRow('poller: walk to next walk', timeline.walkGaps),
+          ]
+        : []),
       ['succeeded', String(succeeded), succeeded === JOBS * PER_JOB ? 'ok' : 'MISSING RESULTS'],
       ['wall time', seconds(wallMs), 'first start to last job done'],
       ['fastest / slowest job done', `${seconds(done[0]!)} / ${seconds(done.at(-1)!)}`, ''],
@@ -143,15 +158,66 @@ async function main() {
     ],
   );
 
+  if (timeline && process.env.BENCH_JOBS_WALKS) {
+    console.log('\nWalks: task start (from the poller\'s start), task time, reports sent');
+    printTable(['at', 'task', 'reports'], timeline.walks.map((w) => [seconds(w.atMs), `${Math.round(w.runMs)} ms`, String(w.reports)]));
+  }
+  if (alone.length > 0) printOwnPolls(alone);
+
   await connection.close();
   await stopChild(emulator);
   await server.stop();
   await rm(tmp, { recursive: true, force: true });
 }
 
+function pollerIdOf(baseURL: string): string {
+  return pollerWorkflowId(pollerAccountOf(new Anthropic({ apiKey: API_KEY, baseURL })));
+}
+
 async function pollerStats(client: Client, baseURL: string): Promise<PollerStats> {
-  const id = pollerWorkflowId(pollerAccountOf(new Anthropic({ apiKey: API_KEY, baseURL })));
-  return (await client.workflow.getHandle(id).query(pollerQuery)).stats;
+  return (await client.workflow.getHandle(pollerIdOf(baseURL)).query(pollerQuery)).stats;
+}
+
+/** For a closer look: each workflow's runs as one JSON file of events (type, time, names; no payloads). */
+async function dumpHistories(dir: string, pollerRuns: Awaited<ReturnType<typeof allRuns>>, client: Client, ids: string[]) {
+  const brief = (runs: Awaited<ReturnType<typeof allRuns>>) =>
+    runs.flatMap((h) =>
+      (h.events ?? []).map((e) => ({
+        id: Number(e.eventId),
+        type: temporal.api.enums.v1.EventType[e.eventType ?? 0],
+        t: Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6),
+        name:
+          e.activityTaskScheduledEventAttributes?.activityType?.name ??
+          e.workflowExecutionSignaledEventAttributes?.signalName ??
+          e.signalExternalWorkflowExecutionInitiatedEventAttributes?.workflowExecution?.workflowId ??
+          undefined,
+        input: e.workflowExecutionSignaledEventAttributes?.input?.payloads?.[0]?.data ? Buffer.from(e.workflowExecutionSignaledEventAttributes.input.payloads[0].data).toString('utf8').slice(0, 300) : undefined,
+      })),
+    );
+  await writeFile(path.join(dir, 'poller.json'), JSON.stringify(brief(pollerRuns)));
+  for (const id of ids) await writeFile(path.join(dir, `${id}.json`), JSON.stringify(brief(await allRuns(client, id))));
+}
+
+/** Every run of a workflow id, oldest first, as histories. */
+async function allRuns(client: Client, workflowId: string) {
+  const runs: { start: number; runId: string }[] = [];
+  for await (const wf of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push({ start: wf.startTime.getTime(), runId: wf.runId });
+  runs.sort((a, b) => a.start - b.start);
+  return Promise.all(runs.map((r) => client.workflow.getHandle(workflowId, r.runId).fetchHistory()));
+}
+
+/** Why jobs polled on their own: what each had heard, and what the poller's history shows for it then. */
+function printOwnPolls(polls: OwnPoll[]) {
+  const s = (v: number | undefined) => (v === undefined ? 'never' : seconds(v));
+  console.log(`\nJobs that polled on their own (${polls.length}; the first 20): times before the poll`);
+  printTable(
+    ['job', 'at', 'since a report reached it', 'since it registered', 'poller: since it received a registration', 'poller: since it sent a report', 'walks since'],
+    polls.slice(0, 20).map((p) => [p.jobId.slice(-24), seconds(p.atMs), s(p.sinceReportMs), s(p.sinceRegisteredMs), s(p.pollerSinceReceivedMs), s(p.pollerSinceSentMs), String(p.walksSinceReceived)]),
+  );
+}
+
+function spreadRow(label: string, s: Spread): [string, string, string] {
+  return [label, s.count === 0 ? '-' : `${Math.round(s.meanMs)} ms mean / ${Math.round(s.maxMs)} ms max`, `${s.count} times`];
 }
 
 /** Resolves once the worker has printed its startup line (it polls right after); passes its stderr on. */

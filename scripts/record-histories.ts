@@ -428,6 +428,29 @@ const scenarios: Record<
       ];
     },
   },
+  /**
+   * The account poll as it runs under load (patches 'poller-records-outside-walk' and 'account-poll-robust'): the
+   * walk hands its records to recordEndedBatches, and the jobs keep a silence floor; two jobs, as above.
+   */
+  'poller-records-outside-walk': {
+    emulator: batchesTaking(1_500),
+    run: async (c) => {
+      const opts = { ...FAST_POLL, batchSize: 4 };
+      const jobs = await Promise.all(
+        [['first', 12], ['second', 8]].map(async ([name, n]) =>
+          startJob({ client: c.client, store: c.stack.store, taskQueue: c.stack.taskQueue, file: await inputFile(Number(n), (i) => `${name}-${i}`), name: String(name), defaults: DEFAULTS, options: opts }),
+        ),
+      );
+      await Promise.all(jobs.map((j) => waitForJob(c.client, j.workflowId)));
+      const poller = c.client.workflow.getHandle(pollerIdOf(c.stack.emulator));
+      await until('the poller to see both jobs done', async () => (await poller.query(pollerQuery)).jobs.length === 0);
+      await poller.terminate('recorded');
+      return [
+        { name: 'poller-records-outside-walk', handle: poller },
+        { name: 'poller-records-outside-walk-job', handle: jobs[0]!.handle },
+      ];
+    },
+  },
   /** An intake cuts sub-batches on size into child jobs and continues as new past maxHistoryEvents. */
   'intake-continue-as-new': {
     emulator: { timeScale: 0.001, latency: { batch: { kind: 'fixed', ms: 1_500_000 }, spread: 0 } },

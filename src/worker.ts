@@ -10,6 +10,7 @@ import type { QueueRefreshInput } from './domain/queue-membership';
 import type { SubmissionTimingInput } from './domain/reconcile';
 import { dataConverterFromEnv } from './codec';
 import { loadConfig, submissionTimingFromEnv, type SluiceConfig } from './config';
+import { pollerTaskQueueOf } from './contracts/workflow-ids';
 import { ConfigError } from './domain/errors';
 import { SLUICE_HISTOGRAM_BUCKETS } from './metrics';
 import { createIntakeWorker } from './intake-worker';
@@ -42,6 +43,8 @@ export interface SluiceWorkerOptions {
   submission?: SubmissionTimingInput;
   /** One poll per account (SLUICE_ACCOUNT_POLL); default on. False: each job polls its own batches. */
   accountPoll?: boolean;
+  /** The task queue new pollers start on (createPollerWorker serves it); default: the job's own task queue. */
+  pollerTaskQueue?: string;
   /** A prebuilt workflow bundle (production images); otherwise the workflows are bundled at start. */
   workflowBundlePath?: string;
   /** E.g. dataConverterFromEnv(): payload encryption. Clients of the same jobs need the same one. */
@@ -79,12 +82,25 @@ export function sluicePluginFor(o: SluiceWorkerOptions): SluicePlugin {
     queueCapacity: o.queueCapacity,
     queueRefresh: o.queueRefresh,
     accountPoll: o.accountPoll,
+    pollerTaskQueue: o.pollerTaskQueue,
     dataConverter: o.dataConverter,
     submission: o.submission,
     webUiUrl: o.webUiUrl,
     apiTimeScale: o.apiTimeScale,
     metricMeter: o.metricMeter,
   });
+}
+
+/**
+ * The Worker that serves the account's poller, beside the jobs' Worker in the same process: its own task queue
+ * (pollerTaskQueueOf the jobs' queue), its own workflow slots and thread, so the poller's tasks and walks do not wait
+ * behind fifty jobs' activations. Few slots: one workflow and its records activity. The same options as the jobs'
+ * Worker otherwise; give that one `pollerTaskQueue` too, so the jobs start new pollers here.
+ */
+export function createPollerWorker(o: SluiceWorkerOptions, plugin?: SluicePlugin): Promise<Worker> {
+  const pollerTaskQueue = pollerTaskQueueOf(o.taskQueue);
+  const options = { ...o, taskQueue: pollerTaskQueue, pollerTaskQueue, activityConcurrency: 4, workflowCache: 4 };
+  return createSluiceWorker(options, plugin ?? sluicePluginFor(options));
 }
 
 /**
@@ -166,22 +182,32 @@ async function runWorker(cfg: SluiceConfig, memory: WorkerMemory, env: NodeJS.Pr
         dataConverter,
         webUiUrl: cfg.SLUICE_WEB_UI,
         apiTimeScale: cfg.SLUICE_API_TIME_SCALE,
+        pollerTaskQueue: pollerTaskQueueOf(cfg.SLUICE_TASK_QUEUE),
       };
       const plugin = sluicePluginFor(options);
       const worker = await createSluiceWorker(options, plugin);
+      const pollerWorker = await createPollerWorker(options, plugin);
       const intakeQueue = cfg.SLUICE_INTAKE_TASK_QUEUE;
       const intakeWorker = intakeQueue ? await createIntakeWorker({ ...options, intakeTaskQueue: intakeQueue }, plugin) : undefined;
+      const workers = [worker, pollerWorker, ...(intakeWorker ? [intakeWorker] : [])];
       console.error(
         [
-          `Sluice worker on ${cfg.temporal.description}, queue ${cfg.SLUICE_TASK_QUEUE}${intakeQueue ? `, intakes on queue ${intakeQueue}` : ''}`,
+          `Sluice worker on ${cfg.temporal.description}, queue ${cfg.SLUICE_TASK_QUEUE} (the account's poller on ${options.pollerTaskQueue}${intakeQueue ? `, intakes on ${intakeQueue}` : ''})`,
           `store: ${store.description}`,
           `metrics: ${cfg.SLUICE_METRICS_ADDRESS ? `http://${cfg.SLUICE_METRICS_ADDRESS}/metrics` : 'off (SLUICE_METRICS_ADDRESS)'}`,
           `payload encryption: ${dataConverter ? 'on' : 'off (SLUICE_CODEC_KEYS)'}`,
           describeMemory(memory),
         ].join('; '),
       );
-      // One signal shuts both down (the runtime's shutdown signals reach every worker of the process).
-      await Promise.all([worker.run(), intakeWorker?.run()]);
+      // All stop on the same shutdown signal; one that fails stops the others.
+      await Promise.all(
+        workers.map((w) =>
+          w.run().catch((err: unknown) => {
+            for (const other of workers) if (other.getState() === 'RUNNING') other.shutdown();
+            throw err;
+          }),
+        ),
+      );
     } finally {
       await connection.close();
     }

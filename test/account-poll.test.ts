@@ -7,7 +7,10 @@ import type { Client } from '@temporalio/client';
 import { startJob, waitForJob } from '../src/client/jobs';
 import type { PollerView } from '../src/contracts/messages';
 import type { EmulatorOptions } from '../src/emulator';
+import { pollerTaskQueueOf } from '../src/contracts/workflow-ids';
+import { createPollerWorker } from '../src/worker';
 import { startStack, writeJobInput, type TestStack } from './helpers/stack';
+import { sharedWorkflowBundlePath } from './helpers/workflow-bundle';
 import { pollerIdOf, pollerView } from './helpers/poller';
 import { sendsByCustomId } from './helpers/wire';
 
@@ -50,7 +53,8 @@ async function runs(client: Client, workflowId: string): Promise<number> {
 describe('one poll per account', () => {
   describe('eight jobs at once', () => {
     let stack: TestStack;
-    before(async () => (stack = await startStack(batchesTaking(3_000))));
+    // Batches outlast the spread of the eight starts on a loaded machine, so one walk sees all sixteen in flight.
+    before(async () => (stack = await startStack(batchesTaking(8_000))));
     after(() => stack.close());
 
     test('make one walk of the batch list per tick between them, and each comes back complete', async () => {
@@ -83,6 +87,42 @@ describe('one poll per account', () => {
       assert.equal(view.stats.maxWatched, JOBS * 2, 'one walk watched every job’s batches');
       assert.equal(stats.calls.list, view.stats.calls, 'every list call was the poller’s: one per tick, whatever the number of jobs');
       assert.equal(stats.calls.list, view.stats.walks);
+    });
+  });
+
+  describe('a poller served by a Worker of its own (as sluice worker runs it)', () => {
+    let stack: TestStack;
+    before(async () => (stack = await startStack(batchesTaking(2_000))));
+    after(() => stack.close());
+
+    test('runs on the poller task queue beside the jobs’ and serves them: no job polls on its own', async () => {
+      const pollerTaskQueue = pollerTaskQueueOf(stack.taskQueue);
+      const worker = await stack.startWorker({ pollerTaskQueue });
+      const pollerWorker = await createPollerWorker({
+        workflowBundlePath: await sharedWorkflowBundlePath(),
+        connection: stack.env.nativeConnection,
+        namespace: stack.env.namespace ?? 'default',
+        taskQueue: stack.taskQueue,
+        apiKey: stack.emulator.apiKey,
+        baseURL: stack.emulator.url,
+        storeDir: stack.storeDir,
+      });
+      const client = stack.env.client;
+      const started = await Promise.all(
+        [0, 1].map(async (j) =>
+          startJob({ client, store: stack.store, taskQueue: stack.taskQueue, file: await writeJobInput(200, { customId: (i) => `q${j}-${i}` }), defaults: DEFAULTS, options: { poll: POLL } }),
+        ),
+      );
+      const pollerRun = pollerWorker.run();
+      const done = await worker.runUntil(Promise.all(started.map((s) => waitForJob(client, s.workflowId))));
+      const described = await client.workflow.getHandle(pollerIdOf(stack.emulator)).describe();
+      pollerWorker.shutdown();
+      await pollerRun;
+
+      for (const s of done) assert.equal(s.outcomes.succeeded, 200);
+      assert.equal(described.taskQueue, pollerTaskQueue, 'the poller runs on its own task queue');
+      for (const s of started) assert.ok(!(await activityTypesOf(client, s.workflowId)).includes('pollBatches'), 'served: no poll of its own');
+      assert.equal(stack.emulator.stats().calls.retrieve, 0);
     });
   });
 

@@ -16,6 +16,8 @@ import {
   registered,
   registrationDue,
   silenceLimitMs,
+  silenceLimitWithFloorMs,
+  SILENCE_FLOOR_MS,
   takeEnded,
   waitWhileServed,
   watchedBatches,
@@ -151,6 +153,17 @@ describe("the job's side: when it registers, what it takes, when it stops trusti
     assert.equal(pollerSilent(a, silenceLimitMs(poll) + 1, poll), true, 'counted from the first unanswered one');
     applyReport(a, { ended: [], walkedAtMs: 1 });
     assert.equal(pollerSilent(a, 10 * silenceLimitMs(poll), poll), false, 'answered');
+  });
+
+  it('with the floor, gives a slow but live poller at least SILENCE_FLOOR_MS, and a slow cadence its 10 × capMs', () => {
+    const a = initialAccountPoll();
+    registered(a, 0, 1, 'p');
+    const quick = { initialMs: 250, growth: 1.5, capMs: 1_000 };
+    assert.equal(pollerSilent(a, 10 * quick.capMs + 1, quick, true), false, 'a walk cycle of 10 s on a loaded worker is not desertion');
+    assert.equal(pollerSilent(a, SILENCE_FLOOR_MS + 1, quick, true), true);
+    assert.equal(pollerSilent(a, 10 * quick.capMs + 1, quick), true, 'without the floor (runs from before it)');
+    assert.equal(silenceLimitWithFloorMs(poll), Math.max(silenceLimitMs(poll), SILENCE_FLOOR_MS));
+    assert.equal(silenceLimitWithFloorMs(DEFAULT_POLL_OPTIONS), 10 * DEFAULT_POLL_OPTIONS.capMs, 'default cadence: unchanged');
   });
 
   it('is not misled by its own busy time: nothing sent, nothing to answer', () => {

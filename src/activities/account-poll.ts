@@ -3,12 +3,15 @@
  * (signal-with-start, as requestRoom starts the scheduler): the worker knows the key, the workflow only learns the
  * poller's id, built from a fingerprint. `walkBatchList` is the poller's one walk of the list endpoint per tick:
  * pages of 1,000, newest first, stopping at the oldest watched batch, however many jobs it serves.
+ * `recordEndedBatches` writes what the walk saw of ended batches, beside the walk rather than inside it.
  */
 import type { MessageBatch } from '@anthropic-ai/sdk/resources/messages/batches';
 import Anthropic from '@anthropic-ai/sdk';
 import { activityInfo, Context } from '@temporalio/activity';
+import type { BatchTiming } from '../domain/batch-timing';
 import type {
   EndedBatch,
+  RecordEndedInput,
   WalkBatchesInput,
   WalkBatchesResult,
   WatchBatchesInput,
@@ -27,7 +30,7 @@ import { recordBatchEnded } from './report-records';
 /** A batch this young may not be listed yet (the API catches up): it is looked for again at the next walk. */
 const JUST_CREATED_MS = 120_000;
 const LIST_PAGE = 1_000;
-// The walk holds the poller (a local activity): its records of what ended are written wide.
+// Records of what ended are written wide: small blobs, many at once.
 const RECORD_WRITE_CONCURRENCY = 64;
 
 /**
@@ -38,10 +41,11 @@ export function pollerAccountOf(anthropic: Anthropic): string {
   return accountFingerprint(`${anthropic.baseURL}\n${anthropic.apiKey ?? ''}`);
 }
 
-export function watchBatchesActivity({ anthropic, accountPoll, metrics }: ActivityDeps) {
+export function watchBatchesActivity({ anthropic, accountPoll, pollerTaskQueue, metrics }: ActivityDeps) {
   return async function watchBatches(input: WatchBatchesInput): Promise<WatchBatchesResult> {
     if (accountPoll === false) return {};
-    const { taskQueue } = activityInfo();
+    // A running poller keeps the queue it was started on; only a new one starts on this worker's choice.
+    const taskQueue = pollerTaskQueue ?? activityInfo().taskQueue;
     const pollerId = pollerWorkflowId(pollerAccountOf(anthropic));
     await Context.current().client.workflow.signalWithStart(sluicePoller, {
       workflowId: pollerId,
@@ -60,7 +64,7 @@ export function watchBatchesActivity({ anthropic, accountPoll, metrics }: Activi
 export function walkBatchListActivity({ anthropic: client, store, metrics }: ActivityDeps) {
   // One SDK retry at most: a walk that fails is simply the next tick's to do, and a long retry would hold the poller.
   const anthropic = client.withOptions({ maxRetries: 1 });
-  return async function walkBatchList({ watched }: WalkBatchesInput): Promise<WalkBatchesResult> {
+  return async function walkBatchList({ watched, recordsOutside }: WalkBatchesInput): Promise<WalkBatchesResult> {
     const wanted = new Set(watched.map((b) => b.batchId));
     const found = new Map<string, MessageBatch>();
     let calls = 0;
@@ -102,11 +106,26 @@ export function walkBatchListActivity({ anthropic: client, store, metrics }: Act
       ended.push({ batchId: batch.id, ...(batch.results_url ? { resultsUrl: batch.results_url } : {}) });
       endedBatches.push(batch);
     }
-    // The same records the job's own poll writes, for reports and latency models.
-    await mapLimit(endedBatches, RECORD_WRITE_CONCURRENCY, async (batch) => {
-      await recordBatchEnded(store, batchTimingOf(batch));
-    });
     metrics?.polled({ calls, inFlight: watched.length - ended.length });
+    const timings = endedBatches.map(batchTimingOf);
+    // Handed back: two small writes per ended batch (hundreds a walk with many jobs) would hold the poller, waiting
+    // for the store behind every job's own activities.
+    if (recordsOutside) return { ended, calls, timings };
+    await writeRecords(store, timings);
     return { ended, calls };
   };
+}
+
+/** The same records the job's own poll writes, for reports and latency models. Idempotent: run twice, same records. */
+export function recordEndedBatchesActivity({ store }: ActivityDeps) {
+  return async function recordEndedBatches({ timings }: RecordEndedInput): Promise<{ recorded: number }> {
+    await writeRecords(store, timings);
+    return { recorded: timings.length };
+  };
+}
+
+async function writeRecords(store: ActivityDeps['store'], timings: readonly BatchTiming[]): Promise<void> {
+  await mapLimit(timings, RECORD_WRITE_CONCURRENCY, async (t) => {
+    await recordBatchEnded(store, t);
+  });
 }

@@ -35,6 +35,11 @@ export interface ActivityDeps {
    * polls on its own. Default on.
    */
   accountPoll?: boolean;
+  /**
+   * The task queue a new poller is started on (pollerTaskQueueOf the worker's queue, served by a second Worker of
+   * `sluice worker`); unset: the job's own task queue.
+   */
+  pollerTaskQueue?: string;
   /** Where activities record Sluice's metrics (the plugin's, enabled on the worker's meter); none: not recorded. */
   metrics?: SluiceMetrics;
 }

@@ -1,6 +1,6 @@
 /** All of Sluice's activities, built from their dependencies (the worker passes the real ones). */
 import type { SluiceActivities } from '../contracts/activities';
-import { walkBatchListActivity, watchBatchesActivity } from './account-poll';
+import { recordEndedBatchesActivity, walkBatchListActivity, watchBatchesActivity } from './account-poll';
 import { auditActivities } from './audit';
 import { cancelActivity } from './cancel';
 import { collectActivity } from './collect';
@@ -24,6 +24,7 @@ export function createActivities(deps: ActivityDeps): SluiceActivities {
     pollBatches: pollActivity(deps),
     watchBatches: watchBatchesActivity(deps),
     walkBatchList: walkBatchListActivity(deps),
+    recordEndedBatches: recordEndedBatchesActivity(deps),
     collectBatch: collectActivity(deps),
     packRetries: packRetriesActivity(deps),
     cancelBatches: cancelActivity(deps),

@@ -12,6 +12,7 @@ import type { JobDefaults } from '../domain/request';
 import type { LatencyModel, LearnedWindowOptionsInput } from '../domain/latency-model';
 import type { IntakeOptions, Tier } from '../domain/intake';
 import type { PollOptions } from '../domain/poll';
+import type { BatchTiming } from '../domain/batch-timing';
 
 // plan
 export interface LearnWindowInput {
@@ -125,12 +126,25 @@ export interface EndedBatch {
 
 export interface WalkBatchesInput {
   watched: WatchedBatch[];
+  /**
+   * Hand the records of ended batches back (`timings`) for `recordEndedBatches`, instead of writing them during the
+   * walk, which holds the poller (pollers patched 'poller-records-outside-walk'). Unset: written by the walk.
+   */
+  recordsOutside?: boolean;
 }
 
 export interface WalkBatchesResult {
   ended: EndedBatch[];
   /** API calls the walk made: list pages, plus a retrieve for a batch the list should have shown but did not. */
   calls: number;
+  /** With `recordsOutside`: what to record of each ended batch (ids, counts and times; no content). */
+  timings?: BatchTiming[];
+}
+
+/** The poller's records of batches a walk saw ended: `timings/<id>.json` and `seen-ended/<id>.json`. */
+export interface RecordEndedInput {
+  /** Each with `seenAtMs`, the walk's time: the seen-ended record says when the walk saw it, not when it is written. */
+  timings: BatchTiming[];
 }
 
 // collect
@@ -611,6 +625,7 @@ export interface SluiceActivities {
   pollBatches: (input: PollInput) => Promise<PollResult>;
   watchBatches: (input: WatchBatchesInput) => Promise<WatchBatchesResult>;
   walkBatchList: (input: WalkBatchesInput) => Promise<WalkBatchesResult>;
+  recordEndedBatches: (input: RecordEndedInput) => Promise<{ recorded: number }>;
   collectBatch: (input: CollectInput) => Promise<CollectResult>;
   packRetries: (input: PackRetriesInput) => Promise<{ shards: ShardRef[] }>;
   cancelBatches: (input: CancelInput) => Promise<{ canceling: number }>;

@@ -37,6 +37,14 @@ export function pollerWorkflowId(accountFingerprint: string): string {
   return `sluice-poller-${accountFingerprint}`;
 }
 
+/**
+ * The task queue `sluice worker` serves its account's poller on, beside its own: a second Worker in the same process,
+ * with its own workflow slots and thread, so the poller's tasks do not wait behind every job's.
+ */
+export function pollerTaskQueueOf(taskQueue: string): string {
+  return `${taskQueue}-poller`;
+}
+
 export function intakeWorkflowId(name: string): string {
   return `sluice-intake-${name}`;
 }

@@ -36,6 +36,8 @@ export interface SluicePluginOptions {
   queueRefresh?: QueueRefreshInput;
   /** One poller per namespace and API key serves every job (default true); false: each job polls its own batches. */
   accountPoll?: boolean;
+  /** The task queue new pollers start on (a Worker must serve it); default: the job's own task queue. */
+  pollerTaskQueue?: string;
   /** E.g. dataConverterFromEnv(): payload encryption, on the worker and on clients made with this plugin. */
   dataConverter?: DataConverter;
   /** The create call's timeout and reconciliation timing (SubmissionTimingSchema); tests shorten them. */
@@ -67,6 +69,7 @@ export class SluicePlugin extends SimplePlugin {
       queueRefresh: parseConfig(QueueRefreshSchema, o.queueRefresh ?? {}, 'queueRefresh'),
       submission: parseConfig(SubmissionTimingSchema, o.submission ?? {}, 'submission'),
       accountPoll: o.accountPoll ?? true,
+      pollerTaskQueue: o.pollerTaskQueue,
       webUiUrl: o.webUiUrl,
       apiTimeScale: o.apiTimeScale,
       metrics,

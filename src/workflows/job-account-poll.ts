@@ -4,7 +4,7 @@
  * which batches ended. A poller that stays silent past the limit is not trusted: the lane polls on its own once
  * (the old activity) and registers again. State lives in JobState.accountPoll (plain JSON).
  */
-import { proxyLocalActivities, setHandler } from '@temporalio/workflow';
+import { patched, proxyLocalActivities, setHandler } from '@temporalio/workflow';
 import type { EndedBatch, SluiceActivities } from '../contracts/activities';
 import { batchesEndedSignal } from '../contracts/messages';
 import type { PollOptions } from '../domain/poll';
@@ -20,11 +20,21 @@ const { watchBatches } = proxyLocalActivities<SluiceActivities>(shortActivity);
 
 export type AccountPoll = ReturnType<typeof accountPollOf>;
 
+/**
+ * patched() id: the silence limit has a floor in time (SILENCE_FLOOR_MS), and its clock starts when the registration
+ * was delivered (after the local activity), not when the job decided to send it (seconds earlier on a busy worker);
+ * and only a report naming a batch still in flight ends the job's wait (a stale one is dropped when it comes).
+ */
+export const ACCOUNT_POLL_ROBUST = 'account-poll-robust';
+
 export function accountPollOf(jobId: string, s: JobState, poll: PollOptions, wake: () => void) {
   const a = (s.accountPoll ??= initialAccountPoll());
+  const robust = patched(ACCOUNT_POLL_ROBUST);
   setHandler(batchesEndedSignal, (report) => {
-    applyReport(a, report);
-    if (report.ended.length > 0) wake();
+    // A late report (its batches collected by the job's own poll meanwhile) keeps nothing and wakes nobody.
+    const kept = robust ? { ...report, ended: stillInFlight(report.ended, s) } : report;
+    applyReport(a, kept);
+    if (kept.ended.length > 0) wake();
   });
 
   return {
@@ -45,11 +55,12 @@ export function accountPollOf(jobId: string, s: JobState, poll: PollOptions, wak
      * without yielding until the worker crashed.
      */
     reported(): boolean {
+      if (robust) return stillInFlight(a.ended, s).length > 0;
       return a.ended.length > 0 && s.inFlight.length > 0;
     },
     /** The poller has said nothing for too long: the lane polls on its own once, and the set is registered again. */
     silent(nowMs: number): boolean {
-      if (!pollerSilent(a, nowMs, poll)) return false;
+      if (!pollerSilent(a, nowMs, poll, robust)) return false;
       a.unansweredSinceMs = undefined;
       a.registeredAtMs = undefined; // registers again after this poll
       return true;
@@ -75,7 +86,12 @@ export function accountPollOf(jobId: string, s: JobState, poll: PollOptions, wak
       const batches = s.inFlight.map(({ batchId, submittedAtMs }) => ({ batchId, submittedAtMs }));
       const r = await watchBatches({ jobId, batches, poll, ...(slaAtRisk === undefined ? {} : { slaAtRisk }) });
       if (slaAtRisk !== undefined) a.toldAtRisk = slaAtRisk;
-      registered(a, nowMs, s.batchesCreated, r.pollerId);
+      // Date.now() after the local activity: the time the poller had it (workflow time moves on with the activation).
+      registered(a, robust ? Date.now() : nowMs, s.batchesCreated, r.pollerId);
     },
   };
+}
+
+function stillInFlight(ended: readonly EndedBatch[], s: JobState): EndedBatch[] {
+  return ended.filter((e) => s.inFlight.some((b) => b.batchId === e.batchId));
 }

@@ -45,6 +45,17 @@ export function silenceLimitMs(poll: PollOptions): number {
 }
 
 /**
+ * Never less than this, in time (jobs patched 'account-poll-silence-floor'): with fifty jobs on a loaded worker a
+ * healthy poller's tasks and walks take seconds each, and a job answered 10 s after it registered was read as
+ * deserted, polling alone what the poller was about to tell it. A terminated poller costs this much more delay.
+ */
+export const SILENCE_FLOOR_MS = 30_000;
+
+export function silenceLimitWithFloorMs(poll: PollOptions): number {
+  return Math.max(silenceLimitMs(poll), SILENCE_FLOOR_MS);
+}
+
+/**
  * A job that has not refreshed for this long is gone (terminated, or polling on its own). Long: a live job refreshes
  * only between its activities, and a round of submits or downloads may take minutes behind a busy task queue; a dead
  * job's batches cost nothing meanwhile (they are in the one walk anyway, and the report that fails drops the job).
@@ -208,9 +219,9 @@ export function registrationDue(
  * The poller left a registration unanswered past the limit: poll once on the job's own (the old activity), then
  * register again. A job busy with its own activities for a while sent nothing to answer, so it is not misled.
  */
-export function pollerSilent(a: AccountPollState, nowMs: number, poll: PollOptions): boolean {
+export function pollerSilent(a: AccountPollState, nowMs: number, poll: PollOptions, floor = false): boolean {
   if (a.pollerId === undefined || a.unansweredSinceMs === undefined) return false;
-  return nowMs - a.unansweredSinceMs > silenceLimitMs(poll);
+  return nowMs - a.unansweredSinceMs > (floor ? silenceLimitWithFloorMs(poll) : silenceLimitMs(poll));
 }
 
 /** A registration sent: the silence clock runs from the earliest one not yet answered. */

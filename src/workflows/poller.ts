@@ -11,6 +11,8 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
+  patched,
+  proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
@@ -49,8 +51,31 @@ const { walkBatchList } = proxyLocalActivities<SluiceActivities>({
   retry: { ...shortCallRetry, maximumAttempts: 2 },
 });
 
+/**
+ * The records of what a walk saw ended (two small writes per batch), written beside the walk by an activity the
+ * poller does not wait for: in the walk they held the poller behind the store, hundreds of writes a walk with fifty
+ * jobs. Nobody waits on them but reports; a record that keeps failing is given up (the reports' timeline loses a
+ * point, no result is lost).
+ */
+const { recordEndedBatches } = proxyActivities<SluiceActivities>({
+  startToCloseTimeout: '1m',
+  retry: { ...shortCallRetry, maximumAttempts: 10 },
+});
+
+/** patched() id: the walk hands its records back and `recordEndedBatches` writes them, not waited for. */
+export const POLLER_RECORDS_OUTSIDE_WALK = 'poller-records-outside-walk';
+
 export async function sluicePoller(input: PollerInput): Promise<void> {
   const state = input.state ?? initialPollerState();
+  const recordsOutside = patched(POLLER_RECORDS_OUTSIDE_WALK);
+  let recording = 0;
+  const record = (timings: NonNullable<WalkBatchesResult['timings']>) => {
+    recording++;
+    void recordEndedBatches({ timings })
+      .catch(() => undefined)
+      .finally(() => recording--);
+  };
+  const settled = () => recording === 0 && allHandlersFinished();
   let registered = false;
   setHandler(watchBatchesSignal, (w) => {
     applyWatch(state, w, Date.now());
@@ -66,7 +91,7 @@ export async function sluicePoller(input: PollerInput): Promise<void> {
       registered = false;
       const woken = await condition(() => registered, IDLE_EXIT_MS);
       if (!woken && state.members.length === 0) {
-        await condition(allHandlersFinished);
+        await condition(settled);
         return;
       }
       continue;
@@ -81,11 +106,12 @@ export async function sluicePoller(input: PollerInput): Promise<void> {
     const watched = watchedBatches(state);
     let walk: WalkBatchesResult | undefined;
     try {
-      walk = await walkBatchList({ watched });
+      walk = await walkBatchList(recordsOutside ? { watched, recordsOutside } : { watched });
     } catch {
       walk = undefined;
     }
     const nowMs = Date.now();
+    if (walk?.timings?.length) record(walk.timings);
     if (walk) {
       // Sent without waiting for each job's delivery: the next tick's timer starts in this same workflow task, not a
       // round trip per job later. A job that no longer runs watches nothing.
@@ -101,7 +127,7 @@ export async function sluicePoller(input: PollerInput): Promise<void> {
 
     const info = workflowInfo();
     if (info.continueAsNewSuggested || info.historyLength > MAX_HISTORY_EVENTS) {
-      await condition(allHandlersFinished);
+      await condition(settled);
       await continueAsNew<typeof sluicePoller>({ state });
     }
   }
