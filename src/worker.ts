@@ -29,6 +29,11 @@ export interface SluiceWorkerOptions {
   store?: BlobStore;
   storeDir?: string;
   activityConcurrency?: number;
+  /**
+   * Activity slots a workflow task may reserve for activities it schedules (eager dispatch); default: all the
+   * worker's slots. The SDK's default of 3 sent a job's other creates and downloads of each task through matching.
+   */
+  eagerActivitiesPerTask?: number;
   workflowCache?: number;
   /** Activities per second for the whole task queue (server-side), across all workers; unset: no limit. */
   maxTaskQueueActivitiesPerSecond?: number;
@@ -56,6 +61,7 @@ export interface SluiceWorkerOptions {
 export async function createSluiceWorker(o: SluiceWorkerOptions): Promise<Worker> {
   const store = o.store ?? (o.storeDir === undefined ? undefined : new LocalDirectoryStore(o.storeDir));
   if (!store) throw new ConfigError('store', 'createSluiceWorker needs a store or a storeDir');
+  const slots = o.activityConcurrency ?? 32;
   const plugin = new SluicePlugin({
     store,
     anthropic: { apiKey: o.apiKey, baseURL: o.baseURL },
@@ -75,7 +81,11 @@ export async function createSluiceWorker(o: SluiceWorkerOptions): Promise<Worker
     taskQueue: o.taskQueue,
     // Without a prebuilt bundle, the plugin adds the workflows to bundle at start.
     workflowBundle: o.workflowBundlePath ? { codePath: o.workflowBundlePath } : undefined,
-    maxConcurrentActivityTaskExecutions: o.activityConcurrency ?? 32,
+    maxConcurrentActivityTaskExecutions: slots,
+    // A job's lanes schedule up to 2 × activityConcurrency activities in one workflow task. Eagerly dispatched, each
+    // skips the server's matching (a task written, a poll answered, a started RPC): about a fifth less worker CPU and
+    // a third less server CPU per activity in `npm run bench` (docs/performance.md). Only free slots are reserved.
+    maxEagerActivityReservationsPerWorkflowTask: o.eagerActivitiesPerTask ?? slots,
     maxCachedWorkflows: o.workflowCache ?? 200,
     maxTaskQueueActivitiesPerSecond: o.maxTaskQueueActivitiesPerSecond,
     plugins: [plugin],
