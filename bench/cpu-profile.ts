@@ -31,6 +31,15 @@ export interface ProfileSummary {
   places: ProfileEntry[];
   /** Self time given to the innermost Sluice function on the stack (src/...): what Sluice code the CPU was spent for. */
   sluiceCallers: ProfileEntry[];
+  /** CPU by thread: the main thread (activities, Temporal's core bridge) and the workflow thread(s), in the window. */
+  threads: ProfileEntry[];
+}
+
+/** A profile's thread: the workflow threads run the SDK's workflow-worker-thread; the main one is thread 0 of its file name. */
+function threadOf(file: string, profile: CpuProfile): string {
+  const pid = file.split('.')[3] ?? '?';
+  if (profile.nodes.some((n) => n.callFrame.url.includes('workflow-worker-thread'))) return `workflow thread (pid ${pid})`;
+  return file.split('.')[4] === '0' ? `main thread: activities, Temporal core (pid ${pid})` : `other thread (pid ${pid})`;
 }
 
 /** Where a frame's code lives: `src/<file>`, a package name, `node:internal`, or V8's own pseudo-frames. */
@@ -62,6 +71,7 @@ export async function summarizeProfiles(dir: string, window: ProfileWindow, top 
   const byFunction = new Map<string, number>();
   const byPlace = new Map<string, number>();
   const byCaller = new Map<string, number>();
+  const byThread = new Map<string, number>();
   let totalUs = 0;
   let idleUs = 0;
   for (const file of files) {
@@ -87,6 +97,7 @@ export async function summarizeProfiles(dir: string, window: ProfileWindow, top 
     };
     const samples = profile.samples ?? [];
     const deltas = profile.timeDeltas ?? [];
+    const thread = threadOf(file, profile);
     let at = profile.startTime;
     for (let i = 0; i < samples.length; i++) {
       const node = nodes.get(samples[i]!);
@@ -99,6 +110,7 @@ export async function summarizeProfiles(dir: string, window: ProfileWindow, top 
         continue;
       }
       totalUs += us;
+      byThread.set(thread, (byThread.get(thread) ?? 0) + us);
       const place = placeOf(url, functionName);
       const fn = `${functionName || '(anonymous)'} ${url ? `${place}:${lineNumber + 1}` : ''}`.trim();
       byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
@@ -119,5 +131,6 @@ export async function summarizeProfiles(dir: string, window: ProfileWindow, top 
     functions: topOf(byFunction),
     places: topOf(byPlace),
     sluiceCallers: topOf(byCaller),
+    threads: topOf(byThread).filter((t) => t.selfMs >= 50),
   };
 }

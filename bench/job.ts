@@ -6,7 +6,7 @@
  * attempts made (results.jsonl); the worker's peak RSS; history events per run; where the job's time went (from
  * its histories), the CPU of every process, and the worker's CPU profile.
  *
- *   npm run bench -- --requests 20000 [--worker-memory-mb 512] [--no-profile] [--no-eager]
+ *   npm run bench -- --requests 20000 [--worker-memory-mb 512] [--no-profile] [--no-eager] [--keep]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -23,6 +23,7 @@ import type { BareLoopResult } from './bare-loop';
 import { monotonicUs, summarizeProfiles, type ProfileWindow } from './cpu-profile';
 import { historyBreakdown } from './history-breakdown';
 import { historiesOf, sendsAgainstAttempts, waitForHttp } from './job-measures';
+import { peakWithin, sampleRss } from './rss-sampler';
 import { childPidsOf, cpuMsOf, mb, peakRssOf, printTable, ratio, runToEnd, seconds } from './report';
 
 const { values: args } = parseArgs({
@@ -34,6 +35,8 @@ const { values: args } = parseArgs({
     'no-profile': { type: 'boolean', default: false },
     /** The dev server without eager activity dispatch (src/dev/dev-server.ts turns it on), to compare. */
     'no-eager': { type: 'boolean', default: false },
+    /** Keep the run's directory (input, store, CPU profiles) and print where it is, to look closer. */
+    keep: { type: 'boolean', default: false },
   },
 });
 const N = Number(args.requests);
@@ -109,7 +112,10 @@ async function main() {
   const client = new Client({ connection: clientConnection });
   const store = new LocalDirectoryStore(storeDir);
 
-  const cpu0 = { server: await cpuMsOf(server.pid), emulator: await cpuMsOf(emulator.pid!), bench: process.cpuUsage() };
+  // The worker's own start (module loading, the bundle) is not the job's: its CPU is counted from here.
+  const workerCpuOf = async () => (await Promise.all((await workerProcessPids(worker.pid!)).map(cpuMsOf))).reduce((a, b) => a + b, 0);
+  const cpu0 = { server: await cpuMsOf(server.pid), emulator: await cpuMsOf(emulator.pid!), bench: process.cpuUsage(), worker: await workerCpuOf() };
+  const rss = sampleRss(() => workerProcessPids(worker.pid!));
   const started = Date.now();
   const startedUs = monotonicUs();
   const { workflowId } = await startJob({
@@ -126,7 +132,8 @@ async function main() {
   /** Epoch ms (history event times) on the monotonic clock of the CPU profiles. */
   const toMonotonicUs = (epochMs: number) => startedUs + (epochMs - started) * 1000;
   const workerPids = await workerProcessPids(worker.pid!);
-  const workerCpu = (await Promise.all(workerPids.map(cpuMsOf))).reduce((a, b) => a + b, 0);
+  const workerCpu = (await workerCpuOf()) - cpu0.worker;
+  const rssSamples = await rss.stop();
   const peakRss = Math.max(...(await Promise.all(workerPids.map(peakRssOf))));
   const benchCpu = process.cpuUsage(cpu0.bench);
   const cpu = {
@@ -197,6 +204,16 @@ async function main() {
     ],
   );
 
+  console.log('\nWorker RSS by phase (sampled every 250 ms; the peak row is the kernel\'s high-water mark)');
+  const rssRows = b.phases.map((phase) => {
+    const peak = peakWithin(rssSamples, phase.fromMs, phase.toMs);
+    return [phase.kind, peak ? mb(peak.bytes) : '', peak ? seconds(peak.atMs - started) : ''];
+  });
+  const sampledPeak = peakWithin(rssSamples, started, started + wallMs);
+  rssRows.push(['the whole job (sampled)', sampledPeak ? mb(sampledPeak.bytes) : '', sampledPeak ? seconds(sampledPeak.atMs - started) : '']);
+  rssRows.push(['peak (VmHWM)', mb(peakRss), '']);
+  printTable(['phase', 'RSS peak', 'at'], rssRows);
+
   console.log('\nCPU by process while the job ran');
   printTable(
     ['process', 'CPU', 'of wall time'],
@@ -219,6 +236,7 @@ async function main() {
       console.log(`\nWorker CPU profile, ${what}: ${seconds(p.totalMs)} on CPU in ${p.files} threads; self time by place`);
       printTable(['place', 'self', 'share'], p.places.map((e) => [e.name, seconds(e.selfMs), pct(e.selfMs)]));
       printTable(['innermost Sluice function on the stack', 'self', 'share'], p.sluiceCallers.map((e) => [e.name, seconds(e.selfMs), pct(e.selfMs)]));
+      if (i === 0) printTable(['thread', 'CPU', 'of wall time'], p.threads.map((e) => [e.name, seconds(e.selfMs), `${((100 * e.selfMs) / wallMs).toFixed(0)} %`]));
       if (i === 0) printTable(['function', 'self', 'share'], p.functions.map((e) => [e.name, seconds(e.selfMs), pct(e.selfMs)]));
     }
   }
@@ -226,7 +244,8 @@ async function main() {
   await clientConnection.close();
   await stopChild(emulator);
   await server.stop();
-  await rm(tmp, { recursive: true, force: true });
+  if (args.keep) console.log(`\nKept the run's files (input, store, profile/): ${tmp}`);
+  else await rm(tmp, { recursive: true, force: true });
 }
 
 /** The bare loop in a process of its own; it prints its result as one JSON line. */

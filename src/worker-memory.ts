@@ -15,6 +15,13 @@ import { containerLimitMb, heapFlagMb, memoryBudget, sizeWorker, type WorkerSizi
 /** Set (internally) on the process a worker re-executed itself as; not a setting. */
 const REEXEC_MARK = 'SLUICE_WORKER_REEXEC';
 
+/**
+ * glibc gives each thread that allocates its own malloc arena (up to 8 per core); the worker's Rust core, V8 and
+ * libuv threads each fragment theirs, and RSS crept up over a long job. Two arenas, unless the operator set it.
+ */
+const MALLOC_ARENAS = 'MALLOC_ARENA_MAX';
+const WORKER_MALLOC_ARENAS = 2;
+
 /** cgroup v2, then v1. */
 const CGROUP_LIMIT_FILES = ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes'];
 
@@ -23,6 +30,8 @@ export interface WorkerMemory extends WorkerSizing {
   heapSetBy: 'budget' | 'flag' | 'node default';
   /** The heap limit V8 reports in this process (old space plus young generation), MB. */
   heapLimitMb: number;
+  /** MALLOC_ARENA_MAX in this process: what the worker set when it set its heap, or the operator's; unset: glibc's. */
+  mallocArenaMax?: string;
 }
 
 async function readContainerLimitMb(): Promise<number | undefined> {
@@ -52,6 +61,7 @@ export function memoryInForce(sizing: WorkerSizing, env: NodeJS.ProcessEnv): Wor
     heapSetBy: flag === undefined ? 'node default' : flag === sizing.heapMb ? 'budget' : 'flag',
     heapMb: flag ?? heapLimitMb,
     heapLimitMb,
+    ...(env[MALLOC_ARENAS] !== undefined && { mallocArenaMax: env[MALLOC_ARENAS] }),
   };
 }
 
@@ -69,7 +79,7 @@ export async function reexecWithHeapLimit(sizing: WorkerSizing, env: NodeJS.Proc
   // An IPC channel tells the worker when this process is gone, even by kill -9: it then dies the same way.
   const child = spawn(process.execPath, [...process.execArgv, `--max-old-space-size=${sizing.heapMb}`, ...process.argv.slice(1)], {
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
-    env: { ...env, [REEXEC_MARK]: '1' },
+    env: { ...env, [MALLOC_ARENAS]: env[MALLOC_ARENAS] ?? String(WORKER_MALLOC_ARENAS), [REEXEC_MARK]: '1' },
   });
   const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];

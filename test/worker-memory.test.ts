@@ -84,6 +84,15 @@ describe('sluice worker --print-config', () => {
     assert.ok(limit >= expected.heapMb && limit < expected.heapMb + 100, `V8 heap limit ${limit} MB for a ${expected.heapMb} MB heap`);
   });
 
+  test('the worker that sets its own heap also keeps glibc to two malloc arenas; an operator\'s MALLOC_ARENA_MAX is kept', { timeout: 120_000 }, async () => {
+    const own = await printConfig({ SLUICE_WORKER_MEMORY_MB: '400', MALLOC_ARENA_MAX: undefined });
+    assert.equal(own.code, 0, own.err);
+    assert.equal((JSON.parse(own.out) as { memory: { mallocArenaMax?: string } }).memory.mallocArenaMax, '2');
+    const given = await printConfig({ SLUICE_WORKER_MEMORY_MB: '400', MALLOC_ARENA_MAX: '4' });
+    assert.equal(given.code, 0, given.err);
+    assert.equal((JSON.parse(given.out) as { memory: { mallocArenaMax?: string } }).memory.mallocArenaMax, '4');
+  });
+
   test('a --max-old-space-size from the operator is kept, and said', { timeout: 60_000 }, async () => {
     const r = await printConfig({ SLUICE_WORKER_MEMORY_MB: '400', NODE_OPTIONS: '--max-old-space-size=300' });
     assert.equal(r.code, 0, r.err);
