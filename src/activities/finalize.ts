@@ -5,6 +5,7 @@
 import { heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { addTallies, addUsage, cacheSavingUsd, emptyTally, type CostTally, type Usage } from '../domain/cost';
+import { LinePieces } from '../domain/line-pieces';
 import { jobKeys, originalShardKey, type OutcomeLine, type OutcomeStatus, type PackRecord, type ShardLine } from '../domain/job';
 import { measureTokensPerRow, MEASURED_ROWS, packingSummary } from './packing-summary';
 import type { ActivityDeps } from './deps';
@@ -162,14 +163,18 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics, anthropic }
       for (let origin = 0; origin < count; origin++) {
         fill();
         const { known, requests } = await ahead.shift()!;
-        const lines: string[] = [];
+        // A shard's lines go to the store in a few pieces (the same bytes as line by line, in far fewer writes).
+        const pieces = new LinePieces();
         for (const entry of requests) {
           if (entry.pack) prompts++;
           // A packed request's outcomes are its rows', filed under their own custom_ids.
-          for (const row of entry.pack ?? [entry]) lines.push(settleLine({ ...row, model: entry.model }, entry.custom_id, known));
+          for (const row of entry.pack ?? [entry]) {
+            const piece = pieces.add(settleLine({ ...row, model: entry.model }, entry.custom_id, known));
+            if (piece !== undefined) yield piece;
+          }
         }
-        // A shard's lines go to the store as one piece (the same bytes as line by line, in one write instead of many).
-        if (lines.length > 0) yield lines.join('\n');
+        const last = pieces.flush();
+        if (last !== undefined) yield last;
         heartbeat({ origin });
       }
       // A job that ran to its end has an outcome for every request by construction; if not, say so and write nothing.

@@ -1,8 +1,10 @@
 /**
  * The intake's retention: buffer chunks it is done with are listed (one small blob per batch of them, named by the
- * time), and lists older than the intake's retention are swept: each chunk's requests lose their records (only a
- * record still of that request: a custom_id accepted again after an earlier sweep has a newer one) and their bodies'
- * segments, then the chunk and the list go. Both run twice safely: what is gone is skipped.
+ * time), and lists older than the intake's retention are swept: each chunk's cut requests lose their records (only a
+ * record still of that request: a custom_id accepted again after an earlier sweep has a newer one), then the chunk
+ * goes, then the bodies' segments none of whose requests still waits, then the list. A chunk merged into another is
+ * listed too, and its requests may still wait (a far deadline, cuts held back by maxJobsInFlight): their records
+ * and segments stay until they are cut and swept themselves. Both run twice safely: what is gone is skipped.
  */
 import type { ActivityDeps } from './deps';
 import type { BufferLine, RequestRecord, RetireChunksInput, SweepIntakeInput, SweepIntakeResult } from '../contracts/activities';
@@ -29,15 +31,18 @@ export function intakeRetentionActivities({ store }: ActivityDeps) {
         const segments = new Set<string>();
         for (const chunkKey of chunkKeys) {
           const lines = await readChunkIfThere(store, chunkKey);
-          const deleted = await inBatches(lines, (l) => deleteRecordOf(store, input.intake, l));
-          result.records += deleted.filter(Boolean).length;
+          const settled = await inBatches(lines, (l) => deleteRecordIfCut(store, input.intake, l));
+          result.records += settled.filter((r) => r === 'deleted').length;
           for (const l of lines) segments.add(l.segment);
           await store.delete(chunkKey);
           result.chunks++;
         }
-        // The segments of requests retired here: every request in them was cut (or merged, twice the SLA ago).
-        await inBatches([...segments], (key) => store.delete(key));
-        result.segments += segments.size;
+        // A segment holds one enqueue call's bodies, which may sit in several chunks and tiers: it goes only once none
+        // of its requests still waits for its cut.
+        const spent = await inBatches([...segments], async (key) => ((await segmentStillNeeded(store, input.intake, key)) ? undefined : key));
+        const gone = spent.filter((k): k is string => k !== undefined);
+        await inBatches(gone, (key) => store.delete(key));
+        result.segments += gone.length;
         await store.delete(listKey);
         result.lists++;
       }
@@ -46,12 +51,32 @@ export function intakeRetentionActivities({ store }: ActivityDeps) {
   };
 }
 
-async function deleteRecordOf(store: BlobStore, intake: string, line: BufferLine): Promise<boolean> {
+/** A request's record goes once it was cut (it names its job); a request still buffered keeps it, and its dedup. */
+async function deleteRecordIfCut(store: BlobStore, intake: string, line: BufferLine): Promise<'deleted' | 'waiting' | 'not ours'> {
   const key = intakeKeys.requestRecord(intake, line.customId);
+  // An unreadable record is left alone (kept, and not allowed to stop the sweep).
   const record = await store.readJson<RequestRecord>(key).catch(() => undefined);
-  if (!record || record.segment !== line.segment) return false;
+  if (!record || record.segment !== line.segment) return 'not ours';
+  if (record.jobId === undefined) return 'waiting';
   await store.delete(key);
-  return true;
+  return 'deleted';
+}
+
+/** Whether a request of this segment is still buffered: its record is this segment's and names no job yet. */
+async function segmentStillNeeded(store: BlobStore, intake: string, segment: string): Promise<boolean> {
+  const ids: string[] = [];
+  try {
+    for await (const text of store.readLines(segment)) ids.push((JSON.parse(text) as { custom_id: string }).custom_id);
+  } catch (err) {
+    if (err instanceof BlobNotFoundError || (err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+  const waiting = await inBatches(ids, async (id) => {
+    const record = await store.readJson<RequestRecord>(intakeKeys.requestRecord(intake, id)).catch(() => 'unreadable' as const);
+    if (record === 'unreadable') return true; // kept: the body may still be needed
+    return record !== undefined && record.segment === segment && record.jobId === undefined;
+  });
+  return waiting.some(Boolean);
 }
 
 async function readChunkIfThere(store: BlobStore, key: string): Promise<BufferLine[]> {

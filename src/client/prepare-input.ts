@@ -6,6 +6,7 @@
  */
 import { InputError } from '../domain/errors';
 import { jobKeys } from '../domain/job';
+import { LinePieces } from '../domain/line-pieces';
 import type { ModelCatalog } from '../domain/models';
 import type { InputIssue, JobDefaults } from '../domain/request';
 import type { BlobStore } from '../store/blob-store';
@@ -33,8 +34,6 @@ export interface PreparedInput {
   rejectsKey?: string;
 }
 
-const LINES_PER_WRITE = 512;
-
 export async function prepareInput(o: PrepareInputOptions): Promise<PreparedInput> {
   const checker = new InputChecker({ defaults: o.defaults, maxRequestBytes: o.maxRequestBytes, models: o.models });
   const issues: InputIssue[] = [];
@@ -44,22 +43,20 @@ export async function prepareInput(o: PrepareInputOptions): Promise<PreparedInpu
   async function* normalized(): AsyncIterable<string> {
     // Lines go to the store a few hundred at a time, as one piece each (the same bytes as one by one, in far fewer
     // writes); once a line is bad and bad lines are not skipped, nothing more is kept (the input is deleted below).
-    let open: string[] = [];
+    const pieces = new LinePieces();
     for await (const checked of (o.lines ? checker.checkLines(o.lines) : checker.checkFile(o.file))) {
       if ('request' in checked) {
         lines++;
         if (issues.length > 0 && !o.skipInvalid) continue;
-        open.push(checked.text ?? JSON.stringify(checked.request));
-        if (open.length >= LINES_PER_WRITE) {
-          yield open.join('\n');
-          open = [];
-        }
+        const piece = pieces.add(checked.text ?? JSON.stringify(checked.request));
+        if (piece !== undefined) yield piece;
         continue;
       }
       issues.push(...checked.rejected.issues);
       rejects.push(JSON.stringify(checked.rejected));
     }
-    if (open.length > 0) yield open.join('\n');
+    const last = pieces.flush();
+    if (last !== undefined) yield last;
   }
 
   const inputKey = jobKeys.input(o.jobId);
