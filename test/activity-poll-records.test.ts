@@ -1,7 +1,9 @@
 // An ended batch's timing record is written once, by the first poll that sees it end: a second poll (the job's own
-// after the account poller's walk, or a poll run again) neither moves its first sighting nor writes a second record.
+// after the account poller's walk, or a poll run again) neither moves its first sighting nor writes a second record;
+// a walk that sees thousands end at once keeps what it hands back to the poller's history bounded.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { TIMINGS_HANDED_BACK } from '../src/activities/account-poll';
 import { jobKeys, type BatchTiming } from '../src/domain/job';
 import { startEmulator } from '../src/emulator';
 import { activityHarness, shardLines } from './helpers/activities';
@@ -30,6 +32,35 @@ test('a batch seen ended twice keeps the timing of its first sighting, in one re
     assert.deepEqual(await h.store.readJson<BatchTiming>(jobKeys.timing(batchId)), recorded, 'the first sighting stands');
     assert.deepEqual(await h.store.list('timings/'), [jobKeys.timing(batchId)]);
     assert.equal(await h.store.exists(jobKeys.seenEnded(batchId)), false, 'no second record per batch');
+  } finally {
+    await emulator.close();
+  }
+});
+
+test('a walk that sees thousands end at once hands back a bounded set of timings and records the rest itself', { timeout: 120_000 }, async () => {
+  const emulator = await startEmulator({ timeScale: 0.00001 });
+  try {
+    const h = await activityHarness(emulator);
+    const count = TIMINGS_HANDED_BACK + 7;
+    const watched: { batchId: string; submittedAtMs: number }[] = [];
+    for (let i = 0; i < count; i += 50) {
+      const made = await Promise.all(
+        Array.from({ length: Math.min(50, count - i) }, (_, k) =>
+          h.anthropic.messages.batches.create({
+            requests: [{ custom_id: `r${i + k}`, params: { model: 'claude-haiku-4-5', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] } }],
+          }),
+        ),
+      );
+      for (const b of made) watched.push({ batchId: b.id, submittedAtMs: Date.parse(b.created_at) });
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const walked = await runAttempt(h.acts.walkBatchList, { watched, recordsOutside: true }, 1);
+    assert.equal(walked.ended.length, count, 'every ended batch is reported');
+    assert.equal(walked.timings?.length, TIMINGS_HANDED_BACK, 'at most the bound travels in the poller’s history');
+    const recordedByWalk = (await h.store.list('timings/')).length;
+    assert.equal(recordedByWalk, count - TIMINGS_HANDED_BACK, 'the rest were recorded by the walk');
+    await runAttempt(h.acts.recordEndedBatches, { timings: walked.timings! }, 1);
+    assert.equal((await h.store.list('timings/')).length, count, 'every ended batch has its record');
   } finally {
     await emulator.close();
   }

@@ -32,6 +32,8 @@ const JUST_CREATED_MS = 120_000;
 const LIST_PAGE = 1_000;
 // Records of what ended are written wide: small blobs, many at once.
 const RECORD_WRITE_CONCURRENCY = 64;
+/** About 250 bytes each: at most about 250 KB of timings in a walk's result. */
+export const TIMINGS_HANDED_BACK = 1_000;
 
 /**
  * The account a poller serves: the key, and the endpoint it is used against (the same key through another base URL,
@@ -108,9 +110,14 @@ export function walkBatchListActivity({ anthropic: client, store, metrics }: Act
     }
     metrics?.polled({ calls, inFlight: watched.length - ended.length });
     const timings = endedBatches.map(batchTimingOf);
-    // Handed back: two small writes per ended batch (hundreds a walk with many jobs) would hold the poller, waiting
-    // for the store behind every job's own activities.
-    if (recordsOutside) return { ended, calls, timings };
+    // Handed back: a small write per ended batch (hundreds a walk with many jobs) would hold the poller, waiting for
+    // the store behind every job's own activities. The timings travel in the poller's history twice (this result, the
+    // records activity's input), so past a bound (thousands ended at once, after an outage) the rest is written here,
+    // keeping both payloads far under Temporal's 2 MB.
+    if (recordsOutside) {
+      await writeRecords(store, timings.slice(TIMINGS_HANDED_BACK));
+      return { ended, calls, timings: timings.slice(0, TIMINGS_HANDED_BACK) };
+    }
     await writeRecords(store, timings);
     return { ended, calls };
   };
