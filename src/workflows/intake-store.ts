@@ -36,7 +36,7 @@ import type { IntakeOptions } from '../domain/intake';
 import { JobOptionsSchema, type JobSpec } from '../domain/job';
 import { NEVER_RETRIED_ERROR_TYPES } from './activity-options';
 import { admitGroups, groupAdmitter } from './intake-admission';
-import { applyCut, bufferedCount, compactionDue, planCuts, retireDue, silentJobs, sweepCutoffMs, waitMs, type PlannedCut } from './intake-decisions';
+import { afterSweep, applyCut, bufferedCount, compactionDue, planCuts, retireDue, silentJobs, sweepCutoffMs, waitMs, type PlannedCut } from './intake-decisions';
 import { intakeDetails } from './intake-state';
 import { countRate, initialStoreIntakeState, storeIntakeStatus, type StoreIntakeState } from './intake-store-state';
 import { sluiceJob } from './job';
@@ -294,19 +294,13 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
     const input = { intake: name, cutoffMs: sweepCutoffMs(o, Date.now()), maxLists: SWEEP_LISTS_PER_CALL };
     sweeping = acts.sweepIntake
       .executeWithOptions({ startToCloseTimeout: '5m', heartbeatTimeout: '1m', summary: `sweep up to ${input.maxLists} lists past retention` }, [input])
-      .then(
-        (swept) => {
-          if (!swept.more) return;
-          s.sweepDue = true;
-          dirty = true;
-        },
-        // Failed for good (a non-retryable error): tried again at a later turn, without waking the loop for it.
-        () => {
-          s.sweepDue = true;
-        },
-      )
-      .finally(() => {
+      .catch((): undefined => undefined) // failed for good (a non-retryable error)
+      .then((swept) => {
         sweeping = undefined;
+        const next = afterSweep(swept);
+        // A retire while it ran may have asked for another already: that request stands.
+        if (next.due) s.sweepDue = true;
+        if (next.wake) dirty = true;
       });
   }
 
