@@ -28,6 +28,7 @@ import { intakeWorkflowId } from '../src/workflows';
 import { accountFingerprint } from '../src/activities/account-key';
 import { accountSchedulerWorkflowId } from '../src/contracts/workflow-ids';
 import { intakeKeys } from '../src/contracts/store-keys';
+import { SWEEP_LISTS_PER_CALL } from '../src/contracts/activities';
 import {
   HISTORIES_DIR,
   historyAsJson,
@@ -35,6 +36,7 @@ import {
   scrubHistory,
   type HistoryJson,
 } from '../test/helpers/histories';
+import { seedSweepBacklog } from '../test/helpers/intake-backlog';
 import { pollerIdOf } from '../test/helpers/poller';
 import { startStack, type TestStack } from '../test/helpers/stack';
 import { pollerQuery } from '../src/contracts/messages';
@@ -643,6 +645,50 @@ const scenarios: Record<
       await flushIntake(c.client, name);
       await until('4 counted', async () => (await intakeStatus(c.client, name)).counters.succeeded >= 4, 120_000);
       return [{ name: 'intake-retention', handle: c.client.workflow.getHandle(intakeWorkflowId(name), firstRunId) }];
+    },
+  },
+  /**
+   * The bounded sweep (patch 'intake-bounded-sweep'): a backlog of more retired lists than one sweep call takes is swept
+   * beside the loop over several calls, each at most SWEEP_LISTS_PER_CALL lists; the intake cuts on meanwhile.
+   */
+  'intake-bounded-sweep': {
+    emulator: { timeScale: 0.001, latency: { batch: { kind: 'fixed', ms: 1_500_000 }, spread: 0 } },
+    run: async (c) => {
+      const name = 'recorded-bounded-sweep';
+      const backlog = await seedSweepBacklog(c.stack.store, name, SWEEP_LISTS_PER_CALL + 4);
+      const target = {
+        client: c.client,
+        store: c.stack.store,
+        taskQueue: c.stack.taskQueue,
+        intake: name,
+        options: {
+          cutLeadMs: 200,
+          retentionMs: 1_000,
+          tiers: { standard: { slaMs: 3_600, windowMs: 1_000, marginMs: 200 }, bulk: { slaMs: 3_000, windowMs: 1_000, marginMs: 200 } },
+          job: { poll: { initialMs: 150, growth: 1.3, capMs: 400 } },
+        },
+        defaults: DEFAULTS,
+      };
+      await createIntake(target);
+      const handle = c.client.workflow.getHandle(intakeWorkflowId(name));
+      const firstRunId = (await handle.describe()).runId;
+      const request = (id: string): IntakeRequest => ({
+        custom_id: id,
+        tier: 'bulk',
+        params: { model: DEFAULTS.model, max_tokens: 16, messages: [{ role: 'user', content: prompt(id.length) }] },
+      });
+      await enqueue(target, [request('first')]);
+      await flushIntake(c.client, name);
+      await until('1 counted', async () => (await intakeStatus(c.client, name)).counters.succeeded >= 1, 120_000);
+      // Its chunk is listed a second after, at the intake's next turn (a duplicate call is one): the sweep starts.
+      await new Promise((r) => setTimeout(r, 1_200));
+      await enqueue(target, [request('first')]);
+      const listed = async () => await c.stack.store.list(intakeKeys.retiredLists(name));
+      await until('the backlog swept', async () => (await listed()).every((k) => !backlog.listKeys.includes(k)), 120_000);
+      await enqueue(target, [request('second')]);
+      await flushIntake(c.client, name);
+      await until('2 counted', async () => (await intakeStatus(c.client, name)).counters.succeeded >= 2, 120_000);
+      return [{ name: 'intake-bounded-sweep', handle: c.client.workflow.getHandle(intakeWorkflowId(name), firstRunId) }];
     },
   },
   /** One audit run from a schedule: snapshot (one bad line skipped), the child job, reconciliation. */

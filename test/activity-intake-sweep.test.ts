@@ -4,6 +4,8 @@
 // enqueue call goes only once none of its requests waits; once cut and swept itself, the rest goes too.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { CancelledFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import type { BufferLine, RequestRecord } from '../src/contracts/activities';
 import { intakeKeys } from '../src/contracts/store-keys';
 import { startEmulator, type EmulatorHandle } from '../src/emulator';
@@ -69,5 +71,76 @@ test('a sweep keeps what still waits: a merged-away chunk’s buffered request k
   assert.equal(await store.exists(shared), false);
 
   // Run again: nothing left, nothing fails.
-  assert.deepEqual(await run(acts.sweepIntake, { intake: INTAKE, cutoffMs: 8_000 }), { lists: 0, chunks: 0, records: 0, segments: 0 });
+  assert.deepEqual(await run(acts.sweepIntake, { intake: INTAKE, cutoffMs: 8_000 }), { lists: 0, chunks: 0, records: 0, segments: 0, more: false });
+});
+
+/** A list of one chunk, retired at `atMs`: `cut` requests whose records name a job, `waiting` ones still buffered. */
+async function retiredList(h: Awaited<ReturnType<typeof activityHarness>>, n: number, atMs: number, cut: number, waiting: number) {
+  const segment = intakeKeys.segment(INTAKE, `call-${n}`);
+  const lines = [...Array.from({ length: cut }, (_, i) => line(`l${n}-cut-${i}`, segment)), ...Array.from({ length: waiting }, (_, i) => line(`l${n}-wait-${i}`, segment))];
+  await h.store.writeLines(segment, lines.map((l) => JSON.stringify({ custom_id: l.customId, params: { model: 'claude-haiku-4-5' } })));
+  for (const l of lines) await h.store.writeJson(intakeKeys.requestRecord(INTAKE, l.customId), record(l, l.customId.includes('-cut-') ? 'job-a' : undefined));
+  const chunk = intakeKeys.bufferChunk(INTAKE, 'inc', 2 * n);
+  await h.store.writeLines(chunk, lines.map((l) => JSON.stringify(l)));
+  const listKey = intakeKeys.retired(INTAKE, atMs, 'inc', 2 * n + 1);
+  await h.run(h.acts.retireIntakeChunks, { intake: INTAKE, listKey, chunkKeys: [chunk] });
+  return { segment, chunk, listKey, lines };
+}
+
+test('a sweep over more lists than one call takes says "more" and finishes across calls, keeping what still waits', async () => {
+  const h = await activityHarness(emulator);
+  const lists = [];
+  for (let n = 1; n <= 5; n++) lists.push(await retiredList(h, n, 1_000 + n, 3, 1));
+  const notYet = await retiredList(h, 9, 50_000, 2, 0); // retired after the cutoff: not due
+  const sweep = () => h.run(h.acts.sweepIntake, { intake: INTAKE, cutoffMs: 10_000, maxLists: 2 });
+
+  const calls = [await sweep(), await sweep(), await sweep()];
+  assert.deepEqual(
+    calls.map((c) => [c.lists, c.records, c.more]),
+    [
+      [2, 6, true],
+      [2, 6, true],
+      [1, 3, false],
+    ],
+  );
+  for (const l of lists) {
+    assert.equal(await h.store.exists(l.chunk), false, `${l.chunk} is swept`);
+    assert.equal(await h.store.exists(l.listKey), false);
+    for (const r of l.lines) {
+      const kept = await h.store.exists(intakeKeys.requestRecord(INTAKE, r.customId));
+      assert.equal(kept, r.customId.includes('-wait-'), `${r.customId}: only a waiting request keeps its record`);
+    }
+    assert.ok(await h.store.exists(l.segment), 'a call whose request still waits keeps its bodies');
+  }
+  assert.ok(await h.store.exists(notYet.listKey), 'a list within retention stays');
+  assert.ok(await h.store.exists(intakeKeys.requestRecord(INTAKE, notYet.lines[0]!.customId)));
+  assert.equal((await sweep()).more, false, 'nothing more is due');
+});
+
+test('a canceled sweep (a timed-out attempt) stops deleting at once, and its retry finishes the list', async () => {
+  const h = await activityHarness(emulator);
+  // Two chunks in one list, more lines than one batch of deletes each: the attempt is canceled at its first heartbeat.
+  const first = await retiredList(h, 1, 1_000, 70, 0);
+  const second = await retiredList(h, 2, 1_001, 70, 0);
+  const attempt = new MockActivityEnvironment();
+  let beats = 0;
+  attempt.on('heartbeat', () => {
+    if (++beats === 1) attempt.cancel();
+  });
+  await assert.rejects(attempt.run(h.acts.sweepIntake, { intake: INTAKE, cutoffMs: 10_000 }), CancelledFailure);
+  const left = async (lines: BufferLine[]) => {
+    let n = 0;
+    for (const l of lines) if (await h.store.exists(intakeKeys.requestRecord(INTAKE, l.customId))) n++;
+    return n;
+  };
+  assert.equal(await left(first.lines), 70 - 64, 'only the batch before the cancellation lost its records');
+  assert.equal(await left(second.lines), 70, 'the next list is not touched');
+  for (const key of [first.chunk, first.listKey, first.segment, second.chunk, second.listKey]) assert.ok(await h.store.exists(key), `${key} is kept`);
+
+  // The retry (its own attempt) sweeps everything the canceled one left.
+  const retry = await h.run(h.acts.sweepIntake, { intake: INTAKE, cutoffMs: 10_000 });
+  assert.deepEqual({ lists: retry.lists, records: retry.records, more: retry.more }, { lists: 2, records: 70 - 64 + 70, more: false });
+  assert.equal(await left(first.lines), 0);
+  assert.equal(await left(second.lines), 0);
+  for (const key of [first.chunk, first.listKey, first.segment, second.chunk, second.listKey]) assert.equal(await h.store.exists(key), false, `${key} is swept`);
 });

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import type { ChunkRef } from '../src/contracts/activities';
 import { IntakeOptionsSchema } from '../src/domain/intake';
 import { describeWaits, utcClock } from '../src/domain/intake-wording';
-import { applyCut, compactionDue, planCuts, RETIRE_BATCH, retireDue, silentJobs, sweepCutoffMs, tierWaits, waitMs } from '../src/workflows/intake-decisions';
+import { afterSweep, applyCut, compactionDue, planCuts, RETIRE_BATCH, retireDue, silentJobs, sweepCutoffMs, tierWaits, waitMs } from '../src/workflows/intake-decisions';
 
 const chunk = (key: string, tier: ChunkRef['tier'], count: number, cutByMs: number, taken = 0): ChunkRef => ({
   key,
@@ -83,4 +83,11 @@ test('the sweep takes lists older than the retention, never younger than twice t
   const now = Date.UTC(2026, 0, 31);
   assert.equal(sweepCutoffMs(o, now), now - 30 * 24 * 3_600_000, 'the default 30 days');
   assert.equal(sweepCutoffMs({ ...o, retentionMs: 3_600_000 }, now), now - 60 * 3_600_000, 'an hour is raised to twice the 30 h bulk SLA');
+});
+
+test('a sweep call that leaves more wakes the intake for the next; one that finished asks for none; a failed one waits', () => {
+  assert.deepEqual(afterSweep({ more: true }), { due: true, wake: true });
+  assert.deepEqual(afterSweep({ more: false }), { due: false, wake: false });
+  assert.deepEqual(afterSweep({}), { due: false, wake: false }, 'a sweep recorded before the bound said nothing of more');
+  assert.deepEqual(afterSweep(undefined), { due: true, wake: false });
 });

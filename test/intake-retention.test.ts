@@ -5,8 +5,11 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Worker } from '@temporalio/worker';
 import { enqueue, flushIntake, intakeStatus, type IntakeRequest, type IntakeTarget } from '../src/client/intake';
+import { SWEEP_LISTS_PER_CALL } from '../src/contracts/activities';
 import { intakeKeys } from '../src/contracts/store-keys';
+import { intakeWorkflowId } from '../src/contracts/workflow-ids';
 import type { IntakeOptionsInput } from '../src/domain/intake';
+import { seedSweepBacklog } from './helpers/intake-backlog';
 import { FAST_EMULATOR, startStack, type TestStack } from './helpers/stack';
 
 /** Bulk waits 1.3 s at most; records are kept 1 s, which the floor (twice the longest SLA) makes 7.2 s. */
@@ -77,4 +80,32 @@ test('records, bodies and chunks are deleted once past retention, and only then 
   assert.ok(await stack.store.exists(record('new-1')), 'a request within retention keeps its record');
   assert.equal((await enqueue(t, [request('new-1')]))[0]!.status, 'duplicate');
   assert.equal((await enqueue(t, [request('old-1')]))[0]!.status, 'accepted', 'past retention, the custom_id is new again');
+});
+
+test('a sweep backlog larger than one sweep call is swept over the intake’s turns, in bounded calls, and the intake goes on cutting', { timeout: 180_000 }, async () => {
+  const name = 'backlog';
+  const lists = SWEEP_LISTS_PER_CALL + 4;
+  const backlog = await seedSweepBacklog(stack.store, name, lists);
+  const t: IntakeTarget = { client: stack.env.client, store: stack.store, taskQueue: stack.taskQueue, intake: name, options: OPTIONS };
+  assert.equal((await enqueue(t, [request('b-1')]))[0]!.status, 'accepted');
+  await flushIntake(stack.env.client, name);
+  await until('b-1 done', async () => (await intakeStatus(stack.env.client, name)).counters.succeeded === 1);
+  // Its chunk is listed at the next turn a second on (this call is one), which starts the sweep of the backlog.
+  await new Promise((r) => setTimeout(r, 1_200));
+  assert.equal((await enqueue(t, [request('b-1')]))[0]!.status, 'duplicate');
+  await until('the backlog swept', async () => (await stack.store.list(intakeKeys.retiredLists(name))).every((k) => !backlog.listKeys.includes(k)), 90_000);
+  for (const key of [...backlog.records, ...backlog.segments]) assert.equal(await stack.store.exists(key), false, `${key} is deleted`);
+  assert.ok(await stack.store.exists(intakeKeys.requestRecord(name, 'b-1')), 'a request within retention keeps its record');
+
+  // More than one call, each with a heartbeat timeout; and the intake still cuts: a request sent now is cut and done.
+  const history = await stack.env.client.workflow.getHandle(intakeWorkflowId(name)).fetchHistory();
+  const sweeps = (history.events ?? []).flatMap((e) => {
+    const a = e.activityTaskScheduledEventAttributes;
+    return a?.activityType?.name === 'sweepIntake' ? [a] : [];
+  });
+  assert.ok(sweeps.length >= 2, `${sweeps.length} sweep calls`);
+  for (const a of sweeps) assert.ok(a.heartbeatTimeout, 'each call has a heartbeat timeout');
+  assert.equal((await enqueue(t, [request('b-2')]))[0]!.status, 'accepted');
+  await flushIntake(stack.env.client, name);
+  await until('b-2 done', async () => (await intakeStatus(stack.env.client, name)).counters.succeeded === 2);
 });

@@ -63,6 +63,15 @@ describe('recorded histories', () => {
     ]) {
       assert.ok(all.includes(a), `some recorded history runs ${a}`);
     }
+    // The bounded sweep (patch intake-bounded-sweep): a backlog swept in more than one call.
+    assert.ok(
+      histories.some(
+        (h) =>
+          decodedPayloads(h.json).some((p) => p.includes('intake-bounded-sweep')) &&
+          activities(h).filter((a) => a === 'sweepIntake').length >= 2,
+      ),
+      'an intake that swept a backlog in bounded calls',
+    );
     // The submit lane (patch overlap-submit-collect): a batch collected while a create of the same run still ran.
     const completedTypes = (h: RecordedHistory) => {
       const typeOf = new Map<string, string | undefined>();

@@ -606,10 +606,17 @@ export interface RetireChunksInput {
   chunkKeys: string[];
 }
 
-/** Deletes what lists retired before `cutoffMs` name: the chunks, their requests' records and bodies. */
+/** Retired lists one sweep call takes at most; the rest wait for later calls (the intake's later turns). */
+export const SWEEP_LISTS_PER_CALL = 16;
+
+/**
+ * Deletes what lists retired before `cutoffMs` name: the chunks, their requests' records and bodies. One call sweeps
+ * at most `maxLists` lists (SWEEP_LISTS_PER_CALL when absent) and starts no new one after its time budget.
+ */
 export interface SweepIntakeInput {
   intake: string;
   cutoffMs: number;
+  maxLists?: number;
 }
 
 export interface SweepIntakeResult {
@@ -617,6 +624,8 @@ export interface SweepIntakeResult {
   chunks: number;
   records: number;
   segments: number;
+  /** Lists past the cutoff are left for another call (absent from sweeps recorded before the bound). */
+  more?: boolean;
 }
 
 export interface SluiceActivities {

@@ -1,9 +1,9 @@
 /**
  * Decisions of the store-backed intake, pure over what its workflow keeps (chunk summaries, jobs in flight):
- * which chunk lines to cut into the next sub-batches, when chunks are compacted, how long to wait, and why a cut
- * waits. Unit-tested without a server (test/intake-decisions.test.ts).
+ * which chunk lines to cut into the next sub-batches, when chunks are compacted, how long to wait, why a cut
+ * waits, and when the retention sweep runs. Unit-tested without a server (test/intake-decisions.test.ts).
  */
-import type { ChunkRef } from '../contracts/activities';
+import type { ChunkRef, SweepIntakeResult } from '../contracts/activities';
 import type { TierWait } from '../contracts/messages';
 import { TIERS, type IntakeOptions, type Tier } from '../domain/intake';
 
@@ -121,4 +121,13 @@ export function retireDue(spent: number, sinceMs: number | undefined, nowMs: num
 export function sweepCutoffMs(o: Pick<IntakeOptions, 'retentionMs' | 'tiers'>, nowMs: number): number {
   const longestSla = Math.max(o.tiers.standard.slaMs, o.tiers.bulk.slaMs);
   return nowMs - Math.max(o.retentionMs ?? DEFAULT_RETENTION_MS, 2 * longestSla);
+}
+
+/**
+ * After one bounded sweep call (`undefined`: it failed for good): whether another is due, and whether to wake the
+ * loop for it now. A backlog goes on at the next turn; a failure waits for a turn that comes anyway (no hot loop).
+ */
+export function afterSweep(swept: Pick<SweepIntakeResult, 'more'> | undefined): { due: boolean; wake: boolean } {
+  if (!swept) return { due: true, wake: false };
+  return swept.more ? { due: true, wake: true } : { due: false, wake: false };
 }

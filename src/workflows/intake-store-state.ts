@@ -36,6 +36,8 @@ export interface StoreIntakeState {
   /** Chunks done with (cut or merged) and not yet listed for the retention sweep, and since when (absent before it). */
   spent?: string[];
   spentSinceMs?: number;
+  /** Lists may be past retention: a bounded sweep call is due at the next turn (patch intake-bounded-sweep). */
+  sweepDue?: true;
 }
 
 export function initialStoreIntakeState(name: string): StoreIntakeState {

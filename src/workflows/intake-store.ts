@@ -18,7 +18,7 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { AdmitInput, AdmitResult, FinishedJob, SluiceActivities } from '../contracts/activities';
+import { SWEEP_LISTS_PER_CALL, type AdmitInput, type AdmitResult, type FinishedJob, type SluiceActivities } from '../contracts/activities';
 import {
   enqueueUpdate,
   flushUpdate,
@@ -36,7 +36,7 @@ import type { IntakeOptions } from '../domain/intake';
 import { JobOptionsSchema, type JobSpec } from '../domain/job';
 import { NEVER_RETRIED_ERROR_TYPES } from './activity-options';
 import { admitGroups, groupAdmitter } from './intake-admission';
-import { applyCut, bufferedCount, compactionDue, planCuts, retireDue, silentJobs, sweepCutoffMs, waitMs, type PlannedCut } from './intake-decisions';
+import { afterSweep, applyCut, bufferedCount, compactionDue, planCuts, retireDue, silentJobs, sweepCutoffMs, waitMs, type PlannedCut } from './intake-decisions';
 import { intakeDetails } from './intake-state';
 import { countRate, initialStoreIntakeState, storeIntakeStatus, type StoreIntakeState } from './intake-store-state';
 import { sluiceJob } from './job';
@@ -62,6 +62,12 @@ const CUTS_AT_ONCE = 8;
  */
 const RETENTION = 'intake-retention';
 
+/**
+ * patched() id: the sweep runs beside the loop, one bounded call at a time (at most SWEEP_LISTS_PER_CALL lists, with
+ * a heartbeat timeout so a timed-out attempt is canceled), the rest at later turns: cuts never wait behind it.
+ */
+const BOUNDED_SWEEP = 'intake-bounded-sweep';
+
 /** Chunk summaries kept per tier before they are merged into one. */
 const MAX_CHUNKS_PER_TIER = 32;
 
@@ -84,6 +90,8 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
   /** custom_ids in an admission that has not answered yet: one custom_id is never admitted by two calls at once. */
   const admitting = new Set<string>();
   let reserved = 0;
+  /** The bounded sweep call in flight, if any (patch BOUNDED_SWEEP). */
+  let sweeping: Promise<void> | undefined;
 
   setHandler(intakeStatusQuery, () => storeIntakeStatus(s, o, Date.now()));
   // Where a request is lives in its record in the store, which a query cannot read: say where to ask rather than
@@ -137,6 +145,8 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
     const info = workflowInfo();
     if (info.continueAsNewSuggested || info.historyLength > o.maxHistoryEvents) {
       await condition(allHandlersFinished);
+      // A sweep still running is awaited (it is bounded): left running, it would delete beside the next run's.
+      if (sweeping) await sweeping;
       await continueAsNew<typeof storeIntake>({ name, options: o, state: { ...s, run: s.run + 1 }, ...(jobTaskQueue ? { jobTaskQueue } : {}) });
     }
   }
@@ -255,7 +265,20 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
    */
   async function retireSpent() {
     const now = Date.now();
-    if (!retireDue(s.spent?.length ?? 0, s.spentSinceMs, now, o) || !patched(RETENTION)) return;
+    if (retireDue(s.spent?.length ?? 0, s.spentSinceMs, now, o) && patched(RETENTION)) {
+      await listSpent(now);
+      if (!patched(BOUNDED_SWEEP)) {
+        await acts.sweepIntake.executeWithOptions({ startToCloseTimeout: '10m', summary: 'sweep what is past retention' }, [
+          { intake: name, cutoffMs: sweepCutoffMs(o, now) },
+        ]);
+        return;
+      }
+      s.sweepDue = true;
+    }
+    if (s.sweepDue && !sweeping) startSweep();
+  }
+
+  async function listSpent(now: number) {
     s.chunkSeq++;
     const chunkKeys = s.spent!;
     await acts.retireIntakeChunks.executeWithOptions({ startToCloseTimeout: '1m', summary: `list ${chunkKeys.length} spent chunks for the sweep` }, [
@@ -263,9 +286,22 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
     ]);
     s.spent = s.spent!.slice(chunkKeys.length);
     s.spentSinceMs = s.spent.length ? now : undefined;
-    await acts.sweepIntake.executeWithOptions({ startToCloseTimeout: '10m', summary: 'sweep what is past retention' }, [
-      { intake: name, cutoffMs: sweepCutoffMs(o, now) },
-    ]);
+  }
+
+  /** One bounded sweep call, not awaited: when it says more is due, the loop turns again and starts the next. */
+  function startSweep() {
+    s.sweepDue = undefined;
+    const input = { intake: name, cutoffMs: sweepCutoffMs(o, Date.now()), maxLists: SWEEP_LISTS_PER_CALL };
+    sweeping = acts.sweepIntake
+      .executeWithOptions({ startToCloseTimeout: '5m', heartbeatTimeout: '1m', summary: `sweep up to ${input.maxLists} lists past retention` }, [input])
+      .catch((): undefined => undefined) // failed for good (a non-retryable error)
+      .then((swept) => {
+        sweeping = undefined;
+        const next = afterSweep(swept);
+        // A retire while it ran may have asked for another already: that request stands.
+        if (next.due) s.sweepDue = true;
+        if (next.wake) dirty = true;
+      });
   }
 
   async function cutWhatIsDue() {
