@@ -1,0 +1,115 @@
+// `sluice status` when no worker answers a job's query, on a real dev server: it says once that it asks again, waits
+// SLUICE_QUERY_PATIENCE_MS, and fails with one line naming the job and its task queue (exit 1, no stack); a worker
+// that starts during the patience answers; a job that does not exist, or an unknown query, is never asked again.
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startJob } from '../src/client/jobs';
+import { NoWorkerAnsweredError, queryPatiently } from '../src/client/query-patience';
+import { startStack, writeJobInput, type TestStack } from './helpers/stack';
+import { sluice, startSluice } from './helpers/cli';
+
+const NOTICE = /no worker has answered yet; asking again for up to [\d.]+ s/g;
+
+describe('CLI queries with patience while no worker answers', () => {
+  let stack: TestStack;
+  let dir: string;
+
+  before(async () => {
+    stack = await startStack();
+    dir = await mkdtemp(path.join(os.tmpdir(), 'sluice-query-patience-'));
+  });
+  after(async () => {
+    await stack.close();
+  });
+
+  const envFor = (patienceMs: number) => ({
+    TEMPORAL_ADDRESS: stack.env.address,
+    SLUICE_TASK_QUEUE: stack.taskQueue,
+    SLUICE_STORE_DIR: stack.storeDir,
+    SLUICE_STATE_DIR: path.join(dir, 'state'),
+    SLUICE_QUERY_PATIENCE_MS: String(patienceMs),
+  });
+
+  /** A job started on the stack's queue, where no worker runs yet. */
+  async function jobWithoutWorker(): Promise<string> {
+    const file = await writeJobInput(2);
+    const { workflowId } = await startJob({
+      client: stack.env.client,
+      store: stack.store,
+      taskQueue: stack.taskQueue,
+      file,
+      defaults: { model: 'claude-haiku-4-5', max_tokens: 16 },
+    });
+    return workflowId;
+  }
+
+  test('a job no worker serves: one notice, then a clear error naming the job and its queue (exit 1)', { timeout: 90_000 }, async () => {
+    const job = await jobWithoutWorker();
+    const r = await sluice(['status', job], envFor(2_500));
+    assert.equal(r.code, 1, r.out);
+    assert.equal(r.out.match(NOTICE)?.length, 1, r.out);
+    assert.match(r.out, /asking again for up to 2\.5 s/);
+    assert.match(r.out, new RegExp(`No worker answered a query to job ${job} within [\\d.]+ s\\. Is a worker running on task queue "${stack.taskQueue}"\\?`));
+    assert.doesNotMatch(r.out, /\n\s+at /, 'no stack trace');
+    assert.doesNotMatch(r.out, /Failed to query Workflow|DEADLINE_EXCEEDED/);
+  });
+
+  test('a worker that starts during the patience answers, and status prints the progress', { timeout: 120_000 }, async () => {
+    const job = await jobWithoutWorker();
+    const worker = await stack.startWorker();
+    const cli = startSluice(['status', job], envFor(20_000));
+    await cli.waitFor(/no worker has answered yet/);
+    const running = worker.run();
+    try {
+      const r = await cli.done;
+      assert.equal(r.code, 0, r.out);
+      assert.match(r.out, new RegExp(`${job}: \\w+`));
+      assert.match(r.out, /done {7}\d+\/2/);
+      assert.equal(r.out.match(NOTICE)?.length, 1, r.out);
+    } finally {
+      worker.shutdown();
+      await running;
+    }
+  });
+
+  test('a worker shut down after running the job: status waits the patience and says what to check', { timeout: 120_000 }, async () => {
+    const job = await jobWithoutWorker();
+    const worker = await stack.startWorker();
+    const running = worker.run();
+    assert.equal((await sluice(['status', job], envFor(20_000))).code, 0);
+    worker.shutdown();
+    await running;
+    const r = await sluice(['status', job], envFor(2_500));
+    assert.equal(r.code, 1, r.out);
+    assert.equal(r.out.match(NOTICE)?.length, 1, r.out);
+    assert.match(r.out, new RegExp(`No worker answered a query to job ${job}.*task queue "${stack.taskQueue}"`));
+  });
+
+  test('a job that does not exist is not asked again', { timeout: 60_000 }, async () => {
+    const r = await sluice(['status', 'sluice-job-none-20260101-000000-0000000'], envFor(30_000));
+    assert.notEqual(r.code, 0, r.out);
+    assert.doesNotMatch(r.out, NOTICE);
+    assert.doesNotMatch(r.out, /No worker answered/);
+  });
+
+  test('an unknown query is answered at once by a worker and never asked again', { timeout: 90_000 }, async () => {
+    const job = await jobWithoutWorker();
+    const worker = await stack.startWorker();
+    const running = worker.run();
+    try {
+      const handle = stack.env.client.workflow.getHandle(job);
+      await assert.rejects(
+        queryPatiently(stack.env.client, { what: `job ${job}`, workflowId: job }, { patienceMs: 30_000 }, () =>
+          handle.query('noSuchQuery'),
+        ),
+        (err: Error) => err.name === 'QueryNotRegisteredError' && !(err instanceof NoWorkerAnsweredError),
+      );
+    } finally {
+      worker.shutdown();
+      await running;
+    }
+  });
+});
