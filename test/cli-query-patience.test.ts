@@ -1,6 +1,7 @@
 // `sluice status` when no worker answers a job's query, on a real dev server: it says once that it asks again, waits
 // SLUICE_QUERY_PATIENCE_MS, and fails with one line naming the job and its task queue (exit 1, no stack); a worker
-// that starts during the patience answers; a job that does not exist, or an unknown query, is never asked again.
+// that starts during the patience answers, also after the job's worker was SIGKILLed; a job that does not exist, or
+// an unknown query, is never asked again.
 import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
@@ -8,7 +9,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startJob } from '../src/client/jobs';
 import { NoWorkerAnsweredError, queryPatiently } from '../src/client/query-patience';
-import { startStack, writeJobInput, type TestStack } from './helpers/stack';
+import { FAST_EMULATOR, startStack, writeJobInput, type TestStack } from './helpers/stack';
+import { workerProcesses, type WorkerProcesses } from './helpers/worker-processes';
 import { sluice, startSluice } from './helpers/cli';
 
 const NOTICE = /no worker has answered yet; asking again for up to [\d.]+ s/g;
@@ -88,6 +90,14 @@ describe('CLI queries with patience while no worker answers', () => {
     assert.match(r.out, new RegExp(`No worker answered a query to job ${job}.*task queue "${stack.taskQueue}"`));
   });
 
+  test('a patience that is not a whole number of ms is refused, naming the setting (exit 2)', { timeout: 60_000 }, async () => {
+    for (const value of ['soon', '1.5', '-1']) {
+      const r = await sluice(['status', 'sluice-job-none-20260101-000000-0000000'], { ...envFor(0), SLUICE_QUERY_PATIENCE_MS: value });
+      assert.equal(r.code, 2, r.out);
+      assert.match(r.out, /Error: SLUICE_QUERY_PATIENCE_MS: must be/);
+    }
+  });
+
   test('a job that does not exist is not asked again', { timeout: 60_000 }, async () => {
     const r = await sluice(['status', 'sluice-job-none-20260101-000000-0000000'], envFor(30_000));
     assert.notEqual(r.code, 0, r.out);
@@ -111,5 +121,54 @@ describe('CLI queries with patience while no worker answers', () => {
       worker.shutdown();
       await running;
     }
+  });
+});
+
+describe('CLI queries right after a worker is SIGKILLed', () => {
+  let stack: TestStack;
+  let workers: WorkerProcesses;
+  let dir: string;
+
+  before(async () => {
+    // Batches that take a minute of real time: the job is still running (between polls) when its worker dies.
+    stack = await startStack({ ...FAST_EMULATOR, timeScale: 1 });
+    workers = await workerProcesses(stack);
+    dir = await mkdtemp(path.join(os.tmpdir(), 'sluice-query-kill-'));
+  });
+  after(async () => {
+    await workers.killAll();
+    await stack.close();
+  });
+
+  test('status fails clearly while no worker runs, and answers once another worker runs', { timeout: 180_000 }, async () => {
+    const env = (patienceMs: number) => ({
+      TEMPORAL_ADDRESS: stack.env.address,
+      SLUICE_TASK_QUEUE: stack.taskQueue,
+      SLUICE_STORE_DIR: stack.storeDir,
+      SLUICE_STATE_DIR: path.join(dir, 'state'),
+      SLUICE_QUERY_PATIENCE_MS: String(patienceMs),
+    });
+    const file = await writeJobInput(2);
+    const { workflowId: job } = await startJob({
+      client: stack.env.client,
+      store: stack.store,
+      taskQueue: stack.taskQueue,
+      file,
+      defaults: { model: 'claude-haiku-4-5', max_tokens: 16 },
+    });
+    await workers.start();
+    const first = await sluice(['status', job], env(30_000));
+    assert.equal(first.code, 0, first.out);
+    await workers.killAll();
+
+    const alone = await sluice(['status', job], env(2_500));
+    assert.equal(alone.code, 1, alone.out);
+    assert.match(alone.out, new RegExp(`No worker answered a query to job ${job}.*task queue "${stack.taskQueue}"`));
+    assert.doesNotMatch(alone.out, /\n\s+at /, 'no stack trace');
+
+    await workers.start();
+    const again = await sluice(['status', job], env(60_000));
+    assert.equal(again.code, 0, again.out);
+    assert.match(again.out, new RegExp(`${job}: \\w+`));
   });
 });

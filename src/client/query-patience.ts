@@ -16,6 +16,7 @@ const BACKOFF_CAP_MS = 2_000;
 const NOTICE_AFTER_MS = 1_000;
 const DESCRIBE_WAIT_MS = 3_000;
 
+const GRPC_CANCELLED = 1;
 const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_FAILED_PRECONDITION = 9;
 const GRPC_UNAVAILABLE = 14;
@@ -56,8 +57,9 @@ export class NoWorkerAnsweredError extends SluiceError {
 
 /**
  * Whether a query's error means "no worker answered yet": the server's query timeout (DEADLINE_EXCEEDED, "query
- * timed out before a worker could process it"), the server briefly unavailable, or a workflow task that has not
- * completed or failed (FAILED_PRECONDITION: a worker must run it first). Not: the workflow or namespace does not
+ * timed out before a worker could process it"), a query cancelled with the worker that held it (CANCELLED), the
+ * server briefly unavailable, or a workflow task that has not completed or failed (FAILED_PRECONDITION: a worker
+ * must run it first). Not: the workflow or namespace does not
  * exist (NOT_FOUND), an unknown query (QueryNotRegisteredError, INVALID_ARGUMENT), a query the workflow rejected, or
  * an error the workflow's query handler threw.
  */
@@ -67,7 +69,9 @@ export function isNoAnswerYet(err: unknown): boolean {
     return false;
   }
   const code = grpcCode(err);
-  if (code === GRPC_DEADLINE_EXCEEDED || code === GRPC_UNAVAILABLE) return true;
+  // CANCELLED ("Call cancelled") is what a query answers right after its job's worker was SIGKILLed; the SDK itself
+  // treats it like DEADLINE_EXCEEDED for updates. This helper cancels no query of its own.
+  if (code === GRPC_DEADLINE_EXCEEDED || code === GRPC_CANCELLED || code === GRPC_UNAVAILABLE) return true;
   if (code === GRPC_FAILED_PRECONDITION) return /workflow task|not ready|sticky|worker/i.test(causeMessages(err));
   return false;
 }
