@@ -3,6 +3,7 @@
 // that starts during the patience answers, also after the job's worker was SIGKILLed; a job that does not exist, or
 // an unknown query, is never asked again.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -88,6 +89,19 @@ describe('CLI queries with patience while no worker answers', () => {
     assert.equal(r.code, 1, r.out);
     assert.equal(r.out.match(NOTICE)?.length, 1, r.out);
     assert.match(r.out, new RegExp(`No worker answered a query to job ${job}.*task queue "${stack.taskQueue}"`));
+  });
+
+  test('an intake no worker serves: intake status and intake request fail clearly after the patience', { timeout: 90_000 }, async () => {
+    const name = `idle-${randomUUID().slice(0, 8)}`;
+    const created = await sluice(['intake', 'create', name], envFor(0));
+    assert.equal(created.code, 0, created.out);
+    for (const args of [['intake', 'status', name], ['intake', 'request', name, 'r-1']]) {
+      const r = await sluice(args, envFor(2_000));
+      assert.equal(r.code, 1, r.out);
+      assert.equal(r.out.match(NOTICE)?.length, 1, r.out);
+      assert.match(r.out, new RegExp(`No worker answered a query to intake ${name} within [\\d.]+ s\\. Is a worker running on task queue "${stack.taskQueue}"\\?`));
+      assert.doesNotMatch(r.out, /\n\s+at /, 'no stack trace');
+    }
   });
 
   test('a patience that is not a whole number of ms is refused, naming the setting (exit 2)', { timeout: 60_000 }, async () => {
