@@ -58,6 +58,15 @@ export const EnvSchema = z.object({
    * their sub-batch jobs still run on SLUICE_TASK_QUEUE. Unset: intakes run on SLUICE_TASK_QUEUE.
    */
   SLUICE_INTAKE_TASK_QUEUE: unsetWhenEmpty(z.string().min(1)),
+  /**
+   * How long (ms) a CLI command that queries a job, intake or scheduler asks again while no worker has answered
+   * (none runs, or one was just killed and the server has not yet given the workflow to another); 0 asks once.
+   */
+  SLUICE_QUERY_PATIENCE_MS: z.coerce
+    .number({ error: 'must be a whole number of milliseconds, e.g. 30000' })
+    .int({ error: 'must be a whole number of milliseconds, e.g. 30000' })
+    .min(0, 'must be 0 (ask once) or more (ms)')
+    .default(30_000),
   /** The Web UI, for links printed by the CLI. */
   SLUICE_WEB_UI: httpUrl.default('http://127.0.0.1:8233'),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),

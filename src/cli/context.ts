@@ -3,11 +3,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { connectSluiceClient, type SluiceClient } from '../client/connect';
+import type { PatienceOptions } from '../client/query-patience';
 import { loadConfig, type SluiceConfig } from '../config';
 import { DEV_STACK_FILE, type DevStackRecord } from '../dev/stack-record';
 import { uiLink } from '../domain/web-ui';
 import { createStore, type ClosableBlobStore } from '../store';
 import { CannotReachTemporalError } from './errors';
+import { forTerminal } from './terminal-text';
 
 export interface CliContext {
   config: SluiceConfig;
@@ -15,6 +17,8 @@ export interface CliContext {
   store: ClosableBlobStore;
   close(): Promise<void>;
   uiLink(workflowId: string): string;
+  /** For queries: ask again for SLUICE_QUERY_PATIENCE_MS while no worker answers, saying so once on stderr. */
+  patience: PatienceOptions;
 }
 
 /**
@@ -68,6 +72,7 @@ export async function openContext(env: NodeJS.ProcessEnv = process.env): Promise
       await store.close();
     },
     uiLink: (workflowId) => uiLink(config.SLUICE_WEB_UI, config.TEMPORAL_NAMESPACE, workflowId),
+    patience: { patienceMs: config.SLUICE_QUERY_PATIENCE_MS, log: (line) => console.error(forTerminal(line)) },
   };
 }
 

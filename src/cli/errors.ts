@@ -1,6 +1,7 @@
 /** The one place where errors become messages and exit codes. Keys and prompt text are never printed. */
 import { WorkflowFailedError } from '@temporalio/client';
 import { ConfigError, InputError, SluiceError, UsageError } from '../domain/errors';
+import { NoWorkerAnsweredError } from '../client/query-patience';
 import { SetupNeededError } from '../temporal/cluster-check';
 import { explainTemporalFailure } from '../temporal/failures';
 import { StoppedFollowingError } from './follow-job';
@@ -61,6 +62,10 @@ export function reportError(err: unknown, namespace = process.env.TEMPORAL_NAMES
   if (file !== undefined) {
     say(`Error: ${file}\nNothing was sent.`);
     return ExitCode.badInput;
+  }
+  if (err instanceof NoWorkerAnsweredError) {
+    say(`Error: ${err.message}`);
+    return ExitCode.failure;
   }
   if (err instanceof StoppedFollowingError) {
     say(err.message);

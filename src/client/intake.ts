@@ -35,6 +35,7 @@ import {
   type RequestStatus,
 } from '../workflows';
 import type { IntakeStatus } from '../contracts/messages';
+import { queryPatiently, type PatienceOptions } from './query-patience';
 
 export interface IntakeRequest {
   custom_id: string;
@@ -179,8 +180,11 @@ function isUpdateLimit(err: unknown): boolean {
   return code === 9 && /Workflow Task in failed state/.test(String((cause as Error | undefined)?.message ?? (err as Error).message));
 }
 
-export function intakeStatus(client: Client, intake: string): Promise<IntakeStatus> {
-  return client.workflow.getHandle(intakeWorkflowId(intake)).query(intakeStatusQuery);
+/** With `patience`, asks again while no worker has answered yet (query-patience.ts), then NoWorkerAnsweredError. */
+export function intakeStatus(client: Client, intake: string, patience?: PatienceOptions): Promise<IntakeStatus> {
+  const workflowId = intakeWorkflowId(intake);
+  const ask = () => client.workflow.getHandle(workflowId).query(intakeStatusQuery);
+  return patience ? queryPatiently(client, { what: `intake ${intake}`, workflowId }, patience, ask) : ask();
 }
 
 /** Cuts everything waiting now (every tier); answers how many requests are being cut. */
@@ -195,6 +199,7 @@ export async function intakeRequest(
   store: BlobStore,
   intake: string,
   customId: string,
+  patience?: PatienceOptions,
 ): Promise<RequestStatus & { outcome?: OutcomeLine }> {
   // Store-backed intakes keep a record per request; older ones answer from their workflow's memory.
   const record = await store.readJson<RequestRecord>(intakeKeys.requestRecord(intake, customId));
@@ -205,9 +210,9 @@ export async function intakeRequest(
     const outcome = await outcomeIn(store, record.jobId, customId);
     return { custom_id: customId, state: 'done', tier: record.tier, jobId: record.jobId, ...(outcome ? { outcome } : {}) };
   }
-  const status = await client.workflow
-    .getHandle(intakeWorkflowId(intake))
-    .query(requestStatusQuery, customId)
+  const workflowId = intakeWorkflowId(intake);
+  const ask = () => client.workflow.getHandle(workflowId).query(requestStatusQuery, customId);
+  const status = await (patience ? queryPatiently(client, { what: `intake ${intake}`, workflowId }, patience, ask) : ask())
     .catch((err: unknown) => {
       // A store-backed intake refuses the query (its records are all in the store): no record, never accepted.
       if (err instanceof QueryNotRegisteredError) return { custom_id: customId, state: 'unknown' as const };

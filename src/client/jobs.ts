@@ -20,6 +20,7 @@ import { setBudgetUpdate, type BudgetView } from '../contracts/messages';
 import type { JobProgress } from '../workflows/job-state';
 import { SluiceDeadline, SluiceJobName, SluicePhase, SluicePriority } from '../workflows/search-attributes';
 import { setupErrorOr } from '../temporal/failures';
+import { queryPatiently, type PatienceOptions } from './query-patience';
 import { writeJobOutput } from './output-files';
 import { prepareInput, type PreparedInput } from './prepare-input';
 import type { SourceLine } from './template-input';
@@ -164,8 +165,10 @@ async function prepareAndStart(o: StartJobOptions, options: JobOptions, name: st
   return { workflowId, handle, prepared };
 }
 
-export function jobProgress(client: Client, workflowId: string): Promise<JobProgress> {
-  return client.workflow.getHandle(workflowId).query(progressQuery);
+/** With `patience`, asks again while no worker has answered yet (query-patience.ts), then NoWorkerAnsweredError. */
+export function jobProgress(client: Client, workflowId: string, patience?: PatienceOptions): Promise<JobProgress> {
+  const ask = () => client.workflow.getHandle(workflowId).query(progressQuery);
+  return patience ? queryPatiently(client, { what: `job ${workflowId}`, workflowId }, patience, ask) : ask();
 }
 
 export async function cancelJob(client: Client, workflowId: string): Promise<void> {

@@ -1,5 +1,6 @@
 /** Typed helpers for the shared batch queue: priorities, pause and resume, and the scheduler's view. */
 import type { Client } from '@temporalio/client';
+import { queryPatiently, type PatienceOptions } from './query-patience';
 import { pauseSignal, queueQuery, resumeSignal, schedulerWorkflowId, setPrioritySignal, type QueueView } from '../workflows';
 
 export async function setJobPriority(client: Client, jobId: string, priority: number): Promise<void> {
@@ -21,13 +22,17 @@ export async function resumeJob(client: Client, jobId: string): Promise<void> {
  * key, so it finds the running scheduler on that task queue (Temporal's visibility, a moment behind), else the one
  * that runs under the task queue's old per-queue id.
  */
-export async function queueView(client: Client, taskQueue: string): Promise<QueueView | undefined> {
+export async function queueView(client: Client, taskQueue: string, patience?: PatienceOptions): Promise<QueueView | undefined> {
+  const ask = (workflowId: string) => {
+    const send = () => client.workflow.getHandle(workflowId).query(queueQuery);
+    return patience ? queryPatiently(client, { what: `the scheduler ${workflowId}`, workflowId }, patience, send) : send();
+  };
   const query = `WorkflowType = 'sluiceScheduler' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue.replace(/'/g, "\\'")}'`;
   for await (const run of client.workflow.list({ query, pageSize: 1 })) {
-    return await client.workflow.getHandle(run.workflowId).query(queueQuery);
+    return await ask(run.workflowId);
   }
   try {
-    return await client.workflow.getHandle(schedulerWorkflowId(taskQueue)).query(queueQuery);
+    return await ask(schedulerWorkflowId(taskQueue));
   } catch (err) {
     if ((err as Error).name === 'WorkflowNotFoundError') return undefined;
     throw err;

@@ -46,7 +46,7 @@ export function registerIntakeCommands(program: Command) {
       try {
         for await (const wf of ctx.client.workflow.list({ query: `WorkflowType = "sluiceIntake" AND ExecutionStatus = "Running"` })) {
           const name = wf.workflowId.replace(/^sluice-intake-/, '');
-          const st = await intakeStatus(ctx.client, name);
+          const st = await intakeStatus(ctx.client, name, ctx.patience);
           const d = st.depthByTier;
           console.log(`${name}: waiting ${d.bulk} bulk, ${d.standard} standard, ${d.urgent} urgent; ${st.requestsInFlight} in flight; ${st.counters.succeeded} done`);
         }
@@ -74,7 +74,7 @@ export function registerIntakeCommands(program: Command) {
     .action(async (name: string, opts: { json?: boolean }) => {
       const ctx = await openContext();
       try {
-        const st = await intakeStatus(ctx.client, name);
+        const st = await intakeStatus(ctx.client, name, ctx.patience);
         if (opts.json) return console.log(JSON.stringify(st, null, 2));
         const d = st.depthByTier;
         // The query's own clock is the workflow's last step: times are absolute, remaining is reckoned here.
@@ -108,7 +108,7 @@ export function registerIntakeCommands(program: Command) {
       const ctx = await openContext();
       try {
         // The record in the store answers (the workflow keeps no ids); intakes from before it answer from memory.
-        const r = await intakeRequest(ctx.client, ctx.store, name, customId);
+        const r = await intakeRequest(ctx.client, ctx.store, name, customId, ctx.patience);
         if (opts.json) return console.log(JSON.stringify(r, null, 2));
         const where =
           r.state === 'buffered'

@@ -19,7 +19,7 @@ export function registerJobControlCommands(program: Command) {
       checkJobId(job);
       const ctx = await openContext();
       try {
-        const p = await jobProgress(ctx.client, job);
+        const p = await jobProgress(ctx.client, job, ctx.patience);
         if (opts.json) return console.log(JSON.stringify(p, null, 2));
         const r = p.requests;
         console.log(

@@ -12,7 +12,7 @@ export function registerQueueCommands(program: Command) {
     .action(async (opts: { json?: boolean }) => {
       const ctx = await openContext();
       try {
-        const view = await queueView(ctx.client, ctx.config.SLUICE_TASK_QUEUE);
+        const view = await queueView(ctx.client, ctx.config.SLUICE_TASK_QUEUE, ctx.patience);
         if (!view) return console.log(`No scheduler runs on task queue ${ctx.config.SLUICE_TASK_QUEUE}: no job has asked for room.`);
         if (opts.json) return console.log(JSON.stringify(view, null, 2));
         console.log(
