@@ -15,7 +15,8 @@ import { reconcileKeys } from '../domain/reconcile';
 import { classifyResult, type BatchResult, type ResultVerdict } from '../domain/retry';
 import { decodeWireId, wireTag } from '../domain/wire-id';
 import { FailureType, isLastAttempt, toApiFailure } from './api-failure';
-import { streamBatchResults } from './results-stream';
+import { streamBatchResultLines } from './results-stream';
+import { outcomeLineWithMessage, succeededMessageText } from '../domain/result-line-text';
 import { perRow, unpackSucceeded } from './unpack';
 import type { ActivityDeps } from './deps';
 import type { BlobStore } from '../store/blob-store';
@@ -32,14 +33,16 @@ export function collectActivity({ store, anthropic, prices, metrics }: ActivityD
   return async function collectBatch(input: CollectInput): Promise<CollectResult> {
     const { jobId, batchId } = input;
     const sent = await loadShard(store, jobId, input.shardKey);
-    const outcomesByOrigin = new Map<number, OutcomeLine[]>();
+    const outcomesByOrigin = new Map<number, FiledOutcome[]>();
     const retries: ShardLine[] = [];
     const result: CollectResult = { succeeded: 0, failed: 0, canceled: 0, retry: 0, tally: emptyTally(), reasons: {} };
-    const seen = new Set<string>();
+    // By the line's place in the shard: a repeated result line is told without a set of its custom_id.
+    const seen = new Uint8Array(sent.length);
+    let seenCount = 0;
     const check = input.outputCheck ? await outputCheckOf(store, jobId, input.outputCheck) : undefined;
     // Every request's fate, settled once all are known: a canary's verdict depends on all of them.
-    const decided: { line: ShardLine; verdict: Verdict; message?: unknown; free: boolean }[] = [];
-    const settle = (line: ShardLine, verdict: Verdict, message?: unknown, free = false) => {
+    const decided: Decided[] = [];
+    const settle = ({ line, verdict, message, messageText, free }: Decided) => {
       const batchIds = [...line.batch_ids, batchId];
       const base = { custom_id: line.custom_id, line: line.line, attempts: line.attempt, batch_ids: batchIds, mode: 'batch' as const, ...(line.discarded && { discarded: line.discarded }) };
       let outcome: OutcomeLine;
@@ -53,8 +56,10 @@ export function collectActivity({ store, anthropic, prices, metrics }: ActivityD
           return;
         }
         case 'succeeded':
-          outcome = { ...base, status: 'succeeded', message };
           result.succeeded++;
+          // The answer as the API sent it: serializing the parsed message again was most of this activity's writing.
+          if (messageText !== undefined && !line.pack) return file(line.origin, line.line, outcomeLineWithMessage({ ...base, status: 'succeeded' }, messageText));
+          outcome = { ...base, status: 'succeeded', message };
           break;
         case 'invalid_output':
           outcome = { ...base, status: 'invalid_output', message, error: { type: verdict.code, message: verdict.message } };
@@ -72,20 +77,20 @@ export function collectActivity({ store, anthropic, prices, metrics }: ActivityD
           break;
       }
       if (line.pack) return settlePack(line, outcome);
-      file(line.origin, outcome);
+      fileOutcome(line.origin, outcome);
     };
-    const decide = (line: ShardLine, verdict: Verdict, message?: unknown, free = false) => decided.push({ line, verdict, message, free });
-    const file = (origin: number, outcome: OutcomeLine) => {
-      const list = outcomesByOrigin.get(origin) ?? [];
-      list.push(outcome);
-      outcomesByOrigin.set(origin, list);
+    const file = (origin: number, lineNumber: number, text: string) => {
+      const list = outcomesByOrigin.get(origin);
+      if (list) list.push({ line: lineNumber, text });
+      else outcomesByOrigin.set(origin, [{ line: lineNumber, text }]);
     };
+    const fileOutcome = (origin: number, outcome: OutcomeLine) => file(origin, outcome.line, JSON.stringify(outcome));
     // A packed request: answers filed per row, or (unusable answer) its rows sent again alone.
     const settlePack = (line: ShardLine, outcome: OutcomeLine) => {
-      if (outcome.status !== 'succeeded') return perRow(line, outcome).forEach((o) => file(line.origin, o));
+      if (outcome.status !== 'succeeded') return perRow(line, outcome).forEach((o) => fileOutcome(line.origin, o));
       const unpacked = unpackSucceeded(line, outcome);
       packRecords.push(unpacked.record);
-      if (unpacked.usable) return unpacked.outcomes.forEach((o) => file(line.origin, o));
+      if (unpacked.usable) return unpacked.outcomes.forEach((o) => fileOutcome(line.origin, o));
       result.succeeded--;
       retries.push(...unpacked.alone);
       result.retry += unpacked.alone.length;
@@ -96,25 +101,31 @@ export function collectActivity({ store, anthropic, prices, metrics }: ActivityD
 
     // Wire ids name the shard and line of each result; results of batches sent by older Sluice carry user custom_ids.
     const tag = wireTag(jobId);
-    const shardLines = [...sent.values()];
-    const lineOf = (customId: string): ShardLine | undefined => {
+    let byCustomId: Map<string, number> | undefined;
+    /** The shard index a result line answers, or -1 for one that is not this shard's. */
+    const indexOf = (customId: string): number => {
       const address = decodeWireId(customId);
-      if (!address) return sent.get(customId);
-      if (address.tag !== tag || address.shardKey !== input.shardKey) return undefined;
-      return shardLines[address.index];
+      if (!address) {
+        byCustomId ??= new Map(sent.map((l, i) => [l.custom_id, i]));
+        return byCustomId.get(customId) ?? -1;
+      }
+      if (address.tag !== tag || address.shardKey !== input.shardKey || address.index >= sent.length) return -1;
+      return address.index;
     };
     // Canceled by a reconciling submission to learn whose it was: its canceled requests never reached the model.
     const canceledToResolve = await store.exists(reconcileKeys.canceledToResolve(batchId));
     let foreign = 0;
     try {
-      for await (const item of streamBatchResults(anthropic, batchId, input.resultsUrl)) {
-        const line = lineOf(item.custom_id);
-        if (!line) {
+      for await (const { item, text } of streamBatchResultLines(anthropic, batchId, input.resultsUrl)) {
+        const index = indexOf(item.custom_id);
+        if (index < 0) {
           foreign++; // not this shard's: reconciliation adopts only batches proven ours, so this is never expected
           continue;
         }
-        if (seen.has(line.custom_id)) continue; // a repeated line: the first one counts
-        seen.add(line.custom_id);
+        if (seen[index] === 1) continue; // a repeated line: the first one counts
+        seen[index] = 1;
+        seenCount++;
+        const line = sent[index]!;
         const batchResult = item.result as BatchResult;
         const free = (input.freeCancel === true || canceledToResolve) && batchResult.type === 'canceled' && !input.jobCanceled;
         const classified: Verdict = free
@@ -128,8 +139,9 @@ export function collectActivity({ store, anthropic, prices, metrics }: ActivityD
           result.tally = addUsage(result.tally, m.model ?? line.params.model, m.usage ?? {}, 'batch', prices);
           if (check) verdict = checkedVerdict(check, message, line, input.maxAttempts);
         }
-        decide(line, verdict, message, free);
-        if (seen.size % HEARTBEAT_EVERY === 0) heartbeat({ lines: seen.size });
+        const messageText = verdict.outcome === 'succeeded' && text !== undefined ? succeededMessageText(text, item) : undefined;
+        decided.push({ line, verdict, message, messageText, free });
+        if (seenCount % HEARTBEAT_EVERY === 0) heartbeat({ lines: seenCount });
       }
     } catch (err) {
       // The poll saw this batch end; a 404 now is the API catching up (observed), unless it persists.
@@ -144,13 +156,12 @@ export function collectActivity({ store, anthropic, prices, metrics }: ActivityD
 
     // Fewer lines than requests: a download that ended early without an error (a proxy closing at a line boundary)
     // would otherwise send answered requests again. Only what the API itself left out is sent again.
-    if (seen.size < sent.size) await checkDownloadWhole(anthropic, batchId, seen.size, sent.size);
+    if (seenCount < sent.length) await checkDownloadWhole(anthropic, batchId, seenCount, sent.length);
     // A request the results left out has no outcome yet: it is sent again rather than lost.
-    for (const line of sent.values()) {
-      if (!seen.has(line.custom_id)) {
-        decide(line, classifyResult({ type: 'expired' }, { attempt: line.attempt, maxAttempts: input.maxAttempts, jobCanceled: input.jobCanceled }));
-      }
-    }
+    sent.forEach((line, index) => {
+      if (seen[index] === 1) return;
+      decided.push({ line, verdict: classifyResult({ type: 'expired' }, { attempt: line.attempt, maxAttempts: input.maxAttempts, jobCanceled: input.jobCanceled }), free: false });
+    });
     // The canary: too many failures and its failures are final, reported rather than retried (the job stops).
     if (input.canary) {
       const failed = decided.filter((d) => !d.free && d.verdict.outcome !== 'succeeded' && d.verdict.outcome !== 'canceled').length;
@@ -158,14 +169,14 @@ export function collectActivity({ store, anthropic, prices, metrics }: ActivityD
       result.canary = { requests: decided.length, failed, stopped };
       if (stopped) for (const d of decided) d.verdict = finalForCanary(d.verdict);
     }
-    for (const d of decided) settle(d.line, d.verdict, d.message, d.free);
+    for (const d of decided) settle(d);
 
     const byLine = (a: { line: number }, b: { line: number }) => a.line - b.line;
     if (retries.length > 0) {
       await store.writeLines(jobKeys.retries(jobId, batchId), retries.sort(byLine).map((l) => JSON.stringify(l)));
     }
     for (const [origin, outcomes] of outcomesByOrigin) {
-      await store.writeLines(jobKeys.outcomes(jobId, origin, batchId), outcomes.sort(byLine).map((o) => JSON.stringify(o)));
+      await store.writeLines(jobKeys.outcomes(jobId, origin, batchId), outcomes.sort(byLine).map((o) => o.text));
     }
     if (packRecords.length > 0) {
       await store.writeLines(jobKeys.packs(jobId, batchId), packRecords.sort(byLine).map((r) => JSON.stringify(r)));
@@ -248,13 +259,26 @@ function finalForCanary(v: Verdict): Verdict {
   return { outcome: 'failed', errorType: type!, message: `${why ? `${why}; ` : ''}in the canary, which stopped the job (not retried)` };
 }
 
-async function loadShard(store: BlobStore, jobId: string, shardKey: string): Promise<Map<string, ShardLine>> {
-  const lines = new Map<string, ShardLine>();
-  for await (const text of store.readLines(jobKeys.shard(jobId, shardKey))) {
-    const line = JSON.parse(text) as ShardLine;
-    lines.set(line.custom_id, line);
-  }
+/** The shard's lines in order: a wire id names its line by place. */
+async function loadShard(store: BlobStore, jobId: string, shardKey: string): Promise<ShardLine[]> {
+  const lines: ShardLine[] = [];
+  for await (const text of store.readLines(jobKeys.shard(jobId, shardKey))) lines.push(JSON.parse(text) as ShardLine);
   return lines;
+}
+
+/** A request's fate, settled once all are known; a succeeded answer's text as received, when it could be cut. */
+interface Decided {
+  line: ShardLine;
+  verdict: Verdict;
+  message?: unknown;
+  messageText?: string;
+  free: boolean;
+}
+
+/** An outcome line, by the input line it answers (files are sorted by it, so a second collect writes the same bytes). */
+interface FiledOutcome {
+  line: number;
+  text: string;
 }
 
 function count(record: Record<string, number>, key: string) {

@@ -10,8 +10,23 @@ export async function* streamBatchResults(
   batchId: string,
   resultsUrl: string | undefined,
 ): AsyncGenerator<MessageBatchIndividualResponse> {
+  for await (const { item } of streamBatchResultLines(anthropic, batchId, resultsUrl)) yield item;
+}
+
+/** A result line: parsed, and its text as received (absent when the SDK's own download read it). */
+export interface ResultLine {
+  item: MessageBatchIndividualResponse;
+  text?: string;
+}
+
+/** The same stream with each line's text beside it: collect files a succeeded answer as the text it came in. */
+export async function* streamBatchResultLines(
+  anthropic: Anthropic,
+  batchId: string,
+  resultsUrl: string | undefined,
+): AsyncGenerator<ResultLine> {
   if (!resultsUrl) {
-    yield* await anthropic.messages.batches.results(batchId);
+    for await (const item of await anthropic.messages.batches.results(batchId)) yield { item };
     return;
   }
   // The same request the SDK makes after its retrieve: binary body, the SDK's auth, retries and errors.
@@ -36,13 +51,13 @@ export async function* streamBatchResults(
       for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', from)) {
         const line = text.slice(from, at);
         from = at + 1;
-        if (line.trim() !== '') yield JSON.parse(line) as MessageBatchIndividualResponse;
+        if (line.trim() !== '') yield { item: JSON.parse(line) as MessageBatchIndividualResponse, text: line };
       }
       rest = text.slice(from);
     }
     rest += decoder.decode();
     finished = true;
-    if (rest.trim() !== '') yield JSON.parse(rest) as MessageBatchIndividualResponse;
+    if (rest.trim() !== '') yield { item: JSON.parse(rest) as MessageBatchIndividualResponse, text: rest };
   } finally {
     // A reader that leaves early (reconciliation reads one line to learn whose a batch is) cancels the body; a cut
     // that comes later must not surface as an unhandled rejection: chaos seed 2 saw an unhandled 'error' exit the
