@@ -13,7 +13,10 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import Anthropic from '@anthropic-ai/sdk';
 import { Client, Connection } from '@temporalio/client';
+import { pollerAccountOf } from '../src/activities/account-poll';
+import { pollerWorkflowId } from '../src/contracts/workflow-ids';
 import { startJob, waitForJob } from '../src/client/jobs';
 import { freePort, startDevServer, stopChild } from '../src/dev/dev-server';
 import { requireTemporalCliPath } from '../src/dev/temporal-cli';
@@ -146,6 +149,15 @@ async function main() {
 
   const stats = await emulatorStats();
   const histories = await historiesOf(client, summary.jobId);
+  if (args.keep) {
+    // Every run of the job and of the account's poller, as JSON, to read the timeline closer (a poller run's history
+    // may pass the client's 4 MB message limit at 1M requests: then the poller's is left out).
+    await mkdir(path.join(tmp, 'histories'));
+    await writeFile(path.join(tmp, 'histories', 'job.json'), JSON.stringify(histories));
+    const pollerId = pollerWorkflowId(pollerAccountOf(new Anthropic({ apiKey: 'sk-emulator', baseURL: emulatorUrl })));
+    const pollerHistories = await historiesOf(client, pollerId).catch(() => undefined);
+    if (pollerHistories) await writeFile(path.join(tmp, 'histories', 'poller.json'), JSON.stringify(pollerHistories));
+  }
   const runs = histories.map((h) => h.events?.length ?? 0);
   const batches = Math.ceil(N / BATCH);
   const minimum = 2 * batches;

@@ -100,6 +100,23 @@ async function runJob(
   return { workflowId, handle };
 }
 
+/** A job of 20 requests in sub-batches of 4 past the lowest history limit: it must continue as new. */
+async function runPastHistoryLimit(c: Ctx, name: string) {
+  let firstRunId = '';
+  const { handle } = await runJob(
+    c,
+    name,
+    await inputFile(20),
+    { poll: { initialMs: 100, growth: 1, capMs: 100 }, batchSize: 4, maxHistoryEvents: 500 },
+    async (id) => {
+      firstRunId = (await c.client.workflow.getHandle(id).describe()).runId;
+    },
+  );
+  const last = await handle.describe();
+  if (last.runId === firstRunId) throw new Error(`the job did not continue as new (${last.historyLength} events)`);
+  return { handle, firstRunId, last };
+}
+
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -222,23 +239,23 @@ const scenarios: Record<
   'job-continue-as-new': {
     emulator: batchesTaking(45_000),
     run: async (c) => {
-      const file = await inputFile(20);
-      let firstRunId = '';
-      const { handle } = await runJob(
-        c,
-        'long',
-        file,
-        { poll: { initialMs: 100, growth: 1, capMs: 100 }, batchSize: 4, maxHistoryEvents: 500 },
-        async (id) => {
-          firstRunId = (await c.client.workflow.getHandle(id).describe()).runId;
-        },
-      );
-      const last = await handle.describe();
-      if (last.runId === firstRunId) throw new Error(`the job did not continue as new (${last.historyLength} events)`);
+      const { handle, firstRunId, last } = await runPastHistoryLimit(c, 'long');
       return [
         { name: 'job-continue-as-new-run1', handle: c.client.workflow.getHandle(handle.workflowId, firstRunId) },
         { name: 'job-continue-as-new-last-run', handle: c.client.workflow.getHandle(handle.workflowId, last.runId) },
       ];
+    },
+  },
+  /**
+   * A job that continues as new while it holds room in a small queue (two sub-batches) keeps its seat: its first run
+   * ends with the continue-as-new and no leaveQueue before it; the next run refreshes and is granted the rest.
+   */
+  'job-keeps-seat-continue-as-new': {
+    emulator: batchesTaking(15_000),
+    worker: { queueCapacity: { maxRequests: 8, maxBatches: 2 }, queueRefresh: { refreshMs: 1_000, missedRefreshes: 3 } },
+    run: async (c) => {
+      const { handle, firstRunId } = await runPastHistoryLimit(c, 'seated');
+      return [{ name: 'job-keeps-seat-run1', handle: c.client.workflow.getHandle(handle.workflowId, firstRunId) }];
     },
   },
   /**

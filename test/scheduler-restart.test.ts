@@ -2,7 +2,6 @@
 // waits, terminate a job while it holds room, and run two task queues on one API key. Real dev server, emulator.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import Anthropic from '@anthropic-ai/sdk';
 import { accountFingerprint } from '../src/activities/account-key';
 import { startJob, waitForJob } from '../src/client/jobs';
 import { queueView } from '../src/client/queue';
@@ -11,6 +10,7 @@ import { accountSchedulerWorkflowId } from '../src/contracts/workflow-ids';
 import type { JobOptionsInput } from '../src/domain/job';
 import type { EmulatorOptions } from '../src/emulator';
 import { createSluiceWorker } from '../src/worker';
+import { peakInProgress } from './helpers/queue-peak';
 import { startStack, writeJobInput, type TestStack } from './helpers/stack';
 import { uniqueTaskQueue } from './helpers/temporal';
 import { userIdOf } from './helpers/wire';
@@ -57,22 +57,6 @@ async function stateOf(stack: TestStack, jobId: string): Promise<string | undefi
   return (await queueView(stack.env.client, stack.taskQueue))?.jobs.find((j) => j.jobId === jobId)?.state;
 }
 
-/** The most requests the emulator had in progress at once, from the batches' own times (the official SDK's list). */
-async function peakInProgress(stack: TestStack): Promise<number> {
-  const anthropic = new Anthropic({ apiKey: stack.emulator.apiKey, baseURL: stack.emulator.url });
-  const steps: [atMs: number, delta: number][] = [];
-  for await (const b of anthropic.messages.batches.list({ limit: 100 })) {
-    const c = b.request_counts;
-    const n = c.processing + c.succeeded + c.errored + c.canceled + c.expired;
-    steps.push([Date.parse(b.created_at), n], [b.ended_at ? Date.parse(b.ended_at) : Number.MAX_SAFE_INTEGER, -n]);
-  }
-  steps.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  let now = 0;
-  let peak = 0;
-  for (const [, delta] of steps) peak = Math.max(peak, (now += delta));
-  return peak;
-}
-
 /** The job (by the user custom_id prefix) of each created batch, in creation order. */
 async function batchOwners(stack: TestStack): Promise<(string | undefined)[]> {
   const owners: (string | undefined)[] = [];
@@ -105,7 +89,7 @@ test('a scheduler terminated while a job waits for room: the job refreshes, a ne
   assert.equal(b.outcomes.succeeded, 100, 'the waiting job did not hang');
   assert.notEqual((await scheduler.describe()).runId, lost, 'a new scheduler took over from the refreshes');
   assert.deepEqual(await batchOwners(stack), ['first', 'second']);
-  assert.ok((await peakInProgress(stack)) <= 100, 'the new scheduler did not hand out room the first job still held');
+  assert.ok((await peakInProgress(stack.emulator)) <= 100, 'the new scheduler did not hand out room the first job still held');
 });
 
 test('a job terminated while it holds room: its room comes back when it misses its refreshes, and a waiting job proceeds', { timeout: 90_000 }, async () => {
@@ -163,6 +147,6 @@ test('two task queues on one API key share one scheduler: the account queue neve
   const owners = await batchOwners(stack);
   assert.equal(owners.length, 8);
   assert.deepEqual(new Set(owners), new Set(['east', 'west']));
-  const peak = await peakInProgress(stack);
+  const peak = await peakInProgress(stack.emulator);
   assert.ok(peak <= 200, `at most 200 requests in progress at once across both task queues (saw ${peak})`);
 });

@@ -9,6 +9,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
+  ContinueAsNew,
   continueAsNew,
   patched,
   setCurrentDetails,
@@ -35,6 +36,13 @@ import { reportEnd, setJobHandlers } from './job-messages';
 
 /** patched() id: creates run in a lane beside polling and collecting (job-submit-lane.ts), not all before the first poll. */
 export const OVERLAP_SUBMIT_COLLECT = 'overlap-submit-collect';
+
+/**
+ * patched() id: a run that continues as new keeps its seat in the scheduler. It left the queue (the continue-as-new
+ * reached the failure path), and the next run's refresh then read to the scheduler as a job it had lost: no grants
+ * for one and a half refresh periods (90 s by default) while the job waited for room with nothing in flight.
+ */
+export const KEEP_SEAT_ACROSS_CONTINUE_AS_NEW = 'keep-seat-across-continue-as-new';
 
 export interface JobInput {
   spec: JobSpec;
@@ -162,6 +170,8 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
       }
     }
   } catch (err) {
+    // The next run takes the seat over as it is: the scheduler must not hear this run leave.
+    if (err instanceof ContinueAsNew && patched(KEEP_SEAT_ACROSS_CONTINUE_AS_NEW)) throw err;
     // A fatal API answer, or an activity that gave up: stop, write what there is, and say why.
     const fatal = decide.fatalFailureMessage(err);
     if (fatal === undefined) {
