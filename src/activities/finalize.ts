@@ -9,6 +9,7 @@ import { LinePieces } from '../domain/line-pieces';
 import { jobKeys, originalShardKey, type OutcomeLine, type OutcomeStatus, type PackRecord, type ShardLine } from '../domain/job';
 import { measureTokensPerRow, MEASURED_ROWS, packingSummary } from './packing-summary';
 import type { ActivityDeps } from './deps';
+import { readOutcomeReport } from '../report/read-records';
 import { writeReportAfterFinalize } from './report';
 import type { SubmissionRecord } from './submit';
 import type { FinalizeInput, JobSummary, PlanResult } from '../contracts/activities';
@@ -62,6 +63,10 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics, anthropic }
       return false;
     }
 
+    // The report's records, read now, and its fold fed as results.jsonl is written: the report does not read that file
+    // again. Records that cannot be read now are read (or their failure logged) by the report, as before.
+    const report = await readOutcomeReport(store, jobId, prices).catch(() => undefined);
+
     /** One request's outcome line (a row of a pack is settled under its own custom_id), counted and priced. */
     function settleLine(req: OrderEntry, sentAs: string, known: Map<string, KnownOutcome>): string {
       const filed = known.get(req.custom_id);
@@ -83,6 +88,7 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics, anthropic }
         }),
       };
       outcomes[o.status]++;
+      report?.fold.add(o);
       if (o.attempts > 0) attempts[o.attempts] = (attempts[o.attempts] ?? 0) + 1;
       const mode = o.mode ?? 'batch';
       if (o.status === 'succeeded') byMode[mode]++;
@@ -233,7 +239,7 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics, anthropic }
       ...(packing && { packing }),
     };
     await store.writeJson(jobKeys.output(jobId, 'summary.json'), summary);
-    await writeReportAfterFinalize({ store, prices, webUiUrl }, jobId); // report.html, next to the results
+    await writeReportAfterFinalize({ store, prices, webUiUrl }, jobId, report); // report.html, next to the results
     return summary;
   };
 }
