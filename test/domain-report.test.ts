@@ -177,6 +177,25 @@ describe('the outcome fold', () => {
     );
   });
 
+  it('settles outcomes of unknown time at the end the job is given when the result is taken (finalize folds before it)', () => {
+    const context = {
+      batchEndedAtMs: (id: string) => ({ b1: T0 + 1_000 })[id],
+      syncEndedAtMs: () => undefined,
+      finishedAtMs: Number.NaN,
+    };
+    const f = createOutcomeFold(context);
+    f.add(ok('a', ['b1']));
+    f.add(ok('x', ['gone']));
+    f.add(failed('y', 'api_error', ['gone']));
+    context.finishedAtMs = T0 + 1_000; // the job ended when its batch did: one point, not two
+    assert.deepEqual(f.result().settled, [{ atMs: T0 + 1_000, succeeded: 2, failed: 1 }]);
+    context.finishedAtMs = T0 + 9_000;
+    assert.deepEqual(f.result().settled, [
+      { atMs: T0 + 1_000, succeeded: 1, failed: 0 },
+      { atMs: T0 + 9_000, succeeded: 1, failed: 1 },
+    ]);
+  });
+
   it(`keeps ${FAILURE_EXAMPLES} example custom_ids per error type, most frequent type first`, () => {
     const f = fold();
     for (let i = 0; i < 8; i++) f.add(failed(`t-${i}`, 'overloaded_error', ['b1', 'b2', 'b2']));

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { utf8Bytes } from '../src/domain/limits';
 import { JobDefaultsSchema, validateInputLine } from '../src/domain/request';
 import type { InputIssue, JobDefaults } from '../src/domain/request';
 
@@ -185,6 +186,28 @@ describe('validateInputLine: line shapes', () => {
     const result = validateInputLine(text, 1, defaults, opts);
     assert.deepEqual(result, { ok: false, errors: [{ line: 1, field: 'params.__proto__', reason: 'is not a Messages API parameter' }] });
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+});
+
+describe('validateInputLine: what the fast paths must not miss', () => {
+  it('a __proto__ key spelled with an escape is refused as one spelled plainly', () => {
+    const text = '{"params":{"model":"claude-haiku-4-5","max_tokens":5,"messages":[{"role":"user","content":"hi","\\u005f_proto__":{"polluted":1}}]}}';
+    const result = validateInputLine(text, 3, {}, opts);
+    assert.deepEqual(result, { ok: false, errors: [{ line: 3, field: 'params.messages[0].__proto__', reason: 'is not a field of anything in a Messages API request' }] });
+  });
+
+  it('a duplicate key is found in a line whose keys are the usual two, and in one with a default merged', () => {
+    const text = '{"custom_id":"d","params":{"model":"claude-haiku-4-5","max_tokens":5,"max_tokens":6,"messages":[{"role":"user","content":"hi"}]}}';
+    for (const d of [{}, { temperature: 0.5 }]) {
+      const result = validateInputLine(text, 2, d, opts);
+      assert.deepEqual(result.ok === false && result.errors.map((e) => e.field), ['params.max_tokens']);
+    }
+  });
+
+  it('a request is measured in UTF-8 bytes, as the API counts them: 2-, 3- and 4-byte characters, a lone surrogate', () => {
+    for (const text of ['plain', 'é'.repeat(100), '中文', '😀x😀', '\ud800', 'a\udc00b', '\ud83d\ud83d\ude00', '']) {
+      assert.equal(utf8Bytes(text), Buffer.byteLength(text), JSON.stringify(text));
+    }
   });
 });
 

@@ -176,6 +176,11 @@ describe('the job report', () => {
         code: 0,
         printed: [path.join(cliOut, 'report.html')],
       });
+      // The page finalize wrote (its outcomes folded as results.jsonl was written) is the page drawn from results.jsonl
+      // (apart from when it was written, and the blank lines the store's copy leaves out).
+      const written = (file: string) =>
+        readFile(file, 'utf8').then((html) => html.replace(/report written [^<]*/, '').replace(/\n+/g, '\n'));
+      assert.equal(await written(path.join(cliOut, 'report.html')), await written(path.join(outDir, 'report.html')));
       const unknown = await sluiceReport(t, 'no-such-job');
       assert.equal(unknown.code, 2);
       assert.match(

@@ -9,7 +9,9 @@ import { LinePieces } from '../domain/line-pieces';
 import { jobKeys, originalShardKey, type OutcomeLine, type OutcomeStatus, type PackRecord, type ShardLine } from '../domain/job';
 import { measureTokensPerRow, MEASURED_ROWS, packingSummary } from './packing-summary';
 import type { ActivityDeps } from './deps';
+import { readOutcomeReport } from '../report/read-records';
 import { writeReportAfterFinalize } from './report';
+import { SpilledLines } from './spilled-lines';
 import type { SubmissionRecord } from './submit';
 import type { FinalizeInput, JobSummary, PlanResult } from '../contracts/activities';
 
@@ -24,8 +26,9 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics, anthropic }
     const attempts: Record<string, number> = {};
     const byMode = { batch: 0, sync: 0 };
     const tallies: Record<'batch' | 'sync', CostTally> = { batch: emptyTally(), sync: emptyTally() };
-    const failures: string[] = [];
-    const invalid: string[] = [];
+    // Found while results.jsonl is written, kept in parts in the store: memory does not grow with the failures.
+    const failures = new SpilledLines(store, (n) => jobKeys.outputPart(jobId, 'failures.jsonl', n));
+    const invalid = new SpilledLines(store, (n) => jobKeys.outputPart(jobId, 'invalid-output.jsonl', n));
     let cacheSavedUsd = 0;
     const missing: string[] = [];
 
@@ -62,8 +65,12 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics, anthropic }
       return false;
     }
 
+    // The report's records, read now, and its fold fed as results.jsonl is written: the report does not read that file
+    // again. Records that cannot be read now are read (or their failure logged) by the report, as before.
+    const report = await readOutcomeReport(store, jobId, prices).catch(() => undefined);
+
     /** One request's outcome line (a row of a pack is settled under its own custom_id), counted and priced. */
-    function settleLine(req: OrderEntry, sentAs: string, known: Map<string, KnownOutcome>): string {
+    function settleLine(req: OrderEntry, sentAs: string, known: Map<string, KnownOutcome>): { line: string; status: OutcomeStatus } {
       const filed = known.get(req.custom_id);
       const found = filed?.outcome;
       if (!found && !input.jobCanceled && !input.stoppedEarly) missing.push(req.custom_id);
@@ -83,6 +90,7 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics, anthropic }
         }),
       };
       outcomes[o.status]++;
+      report?.fold.add(o);
       if (o.attempts > 0) attempts[o.attempts] = (attempts[o.attempts] ?? 0) + 1;
       const mode = o.mode ?? 'batch';
       if (o.status === 'succeeded') byMode[mode]++;
@@ -94,10 +102,7 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics, anthropic }
       }
       for (const d of o.discarded ?? []) price(mode, d.model, d.usage);
       // An outcome filed by collect is written as it was filed (its JSON text), not serialised again.
-      const line = filed?.text ?? JSON.stringify(o);
-      if (o.status === 'failed' || o.status === 'sla_missed') failures.push(line);
-      if (o.status === 'invalid_output') invalid.push(line);
-      return line;
+      return { line: filed?.text ?? JSON.stringify(o), status: o.status };
     }
     function price(mode: 'batch' | 'sync', model: string, usage: Usage) {
       tallies[mode] = addUsage(tallies[mode], model, usage, mode, prices);
@@ -169,7 +174,10 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics, anthropic }
           if (entry.pack) prompts++;
           // A packed request's outcomes are its rows', filed under their own custom_ids.
           for (const row of entry.pack ?? [entry]) {
-            const piece = pieces.add(settleLine({ ...row, model: entry.model }, entry.custom_id, known));
+            const { line, status } = settleLine({ ...row, model: entry.model }, entry.custom_id, known);
+            if (status === 'failed' || status === 'sla_missed') await failures.add(line);
+            if (status === 'invalid_output') await invalid.add(line);
+            const piece = pieces.add(line);
             if (piece !== undefined) yield piece;
           }
         }
@@ -181,9 +189,14 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics, anthropic }
       if (missing.length > 0) throw outcomesMissing(jobId, missing);
     }
 
-    await store.writeLines(jobKeys.output(jobId, 'results.jsonl'), resultLines());
-    await store.writeLines(jobKeys.output(jobId, 'failures.jsonl'), failures);
-    if (input.outputChecked || invalid.length > 0) await store.writeLines(jobKeys.output(jobId, 'invalid-output.jsonl'), invalid);
+    try {
+      await store.writeLines(jobKeys.output(jobId, 'results.jsonl'), resultLines());
+      await store.writeLines(jobKeys.output(jobId, 'failures.jsonl'), failures.lines());
+      if (input.outputChecked || invalid.count > 0) await store.writeLines(jobKeys.output(jobId, 'invalid-output.jsonl'), invalid.lines());
+    } finally {
+      await failures.remove();
+      await invalid.remove();
+    }
     // Packed prompts were paid whether their answer was usable or not.
     const packRecords: PackRecord[] = [];
     for (const key of await store.list(jobKeys.packsOf(jobId))) {
@@ -233,7 +246,7 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics, anthropic }
       ...(packing && { packing }),
     };
     await store.writeJson(jobKeys.output(jobId, 'summary.json'), summary);
-    await writeReportAfterFinalize({ store, prices, webUiUrl }, jobId); // report.html, next to the results
+    await writeReportAfterFinalize({ store, prices, webUiUrl }, jobId, report); // report.html, next to the results
     return summary;
   };
 }

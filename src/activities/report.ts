@@ -8,11 +8,13 @@ import type { Client } from '@temporalio/client';
 import { SluiceError } from '../domain/errors';
 import { uiLink } from '../domain/web-ui';
 import { writeJobReport } from '../report';
+import type { OutcomeReport } from '../report/read-records';
 import type { ActivityDeps } from './deps';
 
 export async function writeReportAfterFinalize(
   deps: Pick<ActivityDeps, 'store' | 'prices' | 'webUiUrl'>,
   jobId: string,
+  folded?: OutcomeReport,
 ): Promise<void> {
   const info = activityInfo();
   const workflowId = info.workflowExecution?.workflowId ?? jobId;
@@ -26,6 +28,7 @@ export async function writeReportAfterFinalize(
       runId: info.workflowExecution?.runId,
       webUiLink: deps.webUiUrl ? uiLink(deps.webUiUrl, info.namespace, workflowId) : undefined,
       onProgress: (outcomes) => heartbeat({ report: outcomes }),
+      folded,
     });
   } catch (err) {
     log.warn('The job report could not be written', {

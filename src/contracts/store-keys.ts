@@ -64,6 +64,9 @@ export const jobKeys = {
   /** Packed requests answered in one batch (or sync sub-batch): their usage and whether the answer was usable (PackRecord). */
   packs: (jobId: string, batchId: string) => `jobs/${jobId}/packs/${batchId}.jsonl`,
   packsOf: (jobId: string) => `jobs/${jobId}/packs/`,
+  /** finalizeJob's failures.jsonl or invalid-output.jsonl in parts while results.jsonl is written; deleted after. */
+  outputPart: (jobId: string, file: 'failures.jsonl' | 'invalid-output.jsonl', n: number) =>
+    `jobs/${jobId}/output-parts/${file.replace('.jsonl', '')}-${String(n).padStart(6, '0')}.jsonl`,
   /** Everything collected for a job, under every original shard. */
   outcomesOfJob: (jobId: string) => `jobs/${jobId}/outcomes/`,
 };

@@ -28,7 +28,20 @@ export const REQUEST_ENVELOPE_BYTES = '{"custom_id":"","params":},'.length + MAX
 /** Default byte budget for the items of one sub-batch. */
 export const DEFAULT_MAX_BATCH_BYTES = MAX_BATCH_BODY_BYTES - BATCH_BODY_ENVELOPE_BYTES;
 
-/** UTF-8 length of a string (what it weighs in a request body). */
+/**
+ * UTF-8 length of a string (what it weighs in a request body), counted from its UTF-16 code units: the same number
+ * as TextEncoder's output length (a lone surrogate becomes U+FFFD, 3 bytes), without encoding every request.
+ */
 export function utf8Bytes(text: string): number {
-  return new TextEncoder().encode(text).length;
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) continue;
+    if (unit < 0x800) bytes += 1;
+    else if (unit >= 0xd800 && unit <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 2; // a surrogate pair: 4 bytes for 2 units
+      i++;
+    } else bytes += 2;
+  }
+  return bytes;
 }

@@ -50,7 +50,7 @@ export interface OutcomeFoldContext {
   batchEndedAtMs(batchId: string): number | undefined;
   /** When the synchronous call of a request ended. */
   syncEndedAtMs(customId: string): number | undefined;
-  /** Used for outcomes whose time is unknown. */
+  /** Used for outcomes whose time is unknown; read by result(), so a fold that runs before the job's end can set it last. */
   finishedAtMs: number;
 }
 
@@ -60,6 +60,8 @@ export function createOutcomeFold(ctx: OutcomeFoldContext) {
   const failures = new Map<string, FailureGroup>();
   const byAttempts: OutcomeFacts['byAttempts'] = {};
   const settled = new Map<number, { succeeded: number; failed: number }>();
+  /** Settled at a time not on record: placed at ctx.finishedAtMs by result(). */
+  const unknown = { succeeded: 0, failed: 0 };
   let requests = 0;
   let unknownTime = 0;
 
@@ -67,11 +69,14 @@ export function createOutcomeFold(ctx: OutcomeFoldContext) {
     const lastBatch = o.batch_ids.at(-1);
     const atMs =
       o.mode === 'sync' ? ctx.syncEndedAtMs(o.custom_id) : lastBatch ? ctx.batchEndedAtMs(lastBatch) : undefined;
-    if (atMs === undefined) unknownTime++;
-    const at = atMs ?? ctx.finishedAtMs;
-    const point = settled.get(at) ?? { succeeded: 0, failed: 0 };
+    if (atMs === undefined) {
+      unknownTime++;
+      unknown[field]++;
+      return;
+    }
+    const point = settled.get(atMs) ?? { succeeded: 0, failed: 0 };
     point[field]++;
-    settled.set(at, point);
+    settled.set(atMs, point);
   }
 
   return {
@@ -115,12 +120,17 @@ export function createOutcomeFold(ctx: OutcomeFoldContext) {
     },
 
     result(): OutcomeFacts {
+      const points = new Map(settled);
+      if (unknownTime > 0) {
+        const point = points.get(ctx.finishedAtMs) ?? { succeeded: 0, failed: 0 };
+        points.set(ctx.finishedAtMs, { succeeded: point.succeeded + unknown.succeeded, failed: point.failed + unknown.failed });
+      }
       return {
         requests,
         costRows: [...cost.values()].sort((a, b) => a.model.localeCompare(b.model) || a.mode.localeCompare(b.mode)),
         failures: [...failures.values()].sort((a, b) => b.count - a.count || a.type.localeCompare(b.type)),
         byAttempts,
-        settled: [...settled.entries()].sort(([a], [b]) => a - b).map(([atMs, n]) => ({ atMs, ...n })),
+        settled: [...points.entries()].sort(([a], [b]) => a - b).map(([atMs, n]) => ({ atMs, ...n })),
         settledAtUnknownTime: unknownTime,
       };
     },

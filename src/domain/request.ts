@@ -114,9 +114,10 @@ export function validateInputLine(
       fromDefaults.add(key);
     }
   }
+  const paramsJson = JSON.stringify(merged);
   // A line that is exactly its value's JSON text has no duplicate key (JSON.stringify writes each key once), so the
   // scan for one is needed only for lines written otherwise (spaces, escapes, other number forms).
-  const duplicate = JSON.stringify(value) === cleaned ? undefined : findDuplicateKey(cleaned);
+  const duplicate = valueJson(value, paramsJson, fromDefaults.size === 0) === cleaned ? undefined : findDuplicateKey(cleaned);
   if (duplicate) {
     errors.push({
       line: lineNumber,
@@ -124,7 +125,10 @@ export function validateInputLine(
       reason: 'appears twice in one object: JSON keeps only the last value, so say which one you mean',
     });
   }
-  const paramIssues: ParamIssue[] = [...unknownParamIssues(merged), ...protoKeyIssues(merged)];
+  // A "__proto__" key can only come from text that spells it, or escapes a character of it (\u); a default's system
+  // blocks are the one merged value with keys of their own.
+  const mayHaveProtoKey = cleaned.includes('__proto__') || cleaned.includes('\\u') || fromDefaults.has('system');
+  const paramIssues: ParamIssue[] = [...unknownParamIssues(merged), ...(mayHaveProtoKey ? protoKeyIssues(merged) : [])];
   const checked = MessageParamsSchema.safeParse(merged);
   if (!checked.success) errors.push(...toIssues(checked.error, lineNumber, ['params']));
   else paramIssues.push(...modelIssues(merged, opts.models ?? LINEUP_CATALOG));
@@ -134,7 +138,6 @@ export function validateInputLine(
     errors.push({ line: lineNumber, field: formatPath(['params', ...issue.path]), reason: issue.reason + note });
   }
 
-  const paramsJson = JSON.stringify(merged);
   const bytes = utf8Bytes(paramsJson) + REQUEST_ENVELOPE_BYTES;
   if (bytes > opts.maxRequestBytes) {
     errors.push({
@@ -146,6 +149,20 @@ export function validateInputLine(
   const customId = typeof value.custom_id === 'string' ? value.custom_id : undefined;
   // Return `merged`, not zod's copy, so params pass through exactly as written.
   return { ok: true, ...(customId === undefined ? {} : { customId }), params: merged as MessageParams, bytes, paramsJson };
+}
+
+/**
+ * JSON.stringify(value), from the params' text already made when the line is the usual {"custom_id", "params"} in
+ * that order and no default was merged (`paramsJson` is then the params' own text).
+ */
+function valueJson(value: Record<string, unknown>, paramsJson: string, paramsAsWritten: boolean): string {
+  const keys = Object.keys(value);
+  if (!paramsAsWritten) return JSON.stringify(value);
+  if (keys.length === 1 && keys[0] === 'params') return `{"params":${paramsJson}}`;
+  if (keys.length === 2 && keys[0] === 'custom_id' && keys[1] === 'params' && typeof value.custom_id === 'string') {
+    return `{"custom_id":${JSON.stringify(value.custom_id)},"params":${paramsJson}}`;
+  }
+  return JSON.stringify(value);
 }
 
 function toIssues(error: z.ZodError, line: number, prefix: PropertyKey[] = []): InputIssue[] {

@@ -8,7 +8,7 @@ import type { PriceTable } from '../domain/prices';
 import { shapeReport } from '../domain/report-data';
 import type { BlobStore } from '../store/blob-store';
 import { readJobSpec } from './job-spec';
-import { readReportRecords } from './read-records';
+import { readReportRecords, type OutcomeReport } from './read-records';
 import { renderReportHtml } from './render-html';
 
 export { JobNotFinishedError } from './read-records';
@@ -24,13 +24,15 @@ export interface JobReportInput {
   runId?: string;
   webUiLink?: string;
   onProgress?: (outcomes: number) => void;
+  /** The outcomes already folded while results.jsonl was written (the finalize activity): the file is not read again. */
+  folded?: OutcomeReport;
 }
 
 export async function buildJobReport(i: JobReportInput): Promise<string> {
   const spec = i.client
     ? await readJobSpec(i.client, i.workflowId ?? i.jobId, i.runId).catch(() => undefined)
     : undefined;
-  const records = await readReportRecords({ ...i, spec });
+  const records = await readReportRecords({ ...i, spec }, i.folded);
   return renderReportHtml(shapeReport(records));
 }
 

@@ -14,7 +14,7 @@ import {
   type ReportSummary,
   type SubmissionFacts,
 } from '../domain/report-data';
-import { createOutcomeFold } from '../domain/report-outcomes';
+import { createOutcomeFold, type OutcomeFoldContext } from '../domain/report-outcomes';
 import type { BlobStore } from '../store/blob-store';
 
 export class JobNotFinishedError extends SluiceError {
@@ -39,11 +39,19 @@ export interface ReadRecordsInput {
 const READ_CONCURRENCY = 16;
 const PROGRESS_EVERY = 5_000;
 
-export async function readReportRecords(i: ReadRecordsInput): Promise<ReportRecords> {
-  const { store, jobId } = i;
-  const summary = await store.readJson<ReportSummary>(jobKeys.output(jobId, 'summary.json'));
-  if (!summary) throw new JobNotFinishedError(jobId);
+/**
+ * What the report reads besides summary.json and results.jsonl (the submission records, the batches' and sync
+ * sub-batches' timings), with a fold for the outcomes: finalize feeds it each outcome as it writes results.jsonl, so
+ * the report does not read that file again.
+ */
+export interface OutcomeReport {
+  records: Pick<ReportRecords, 'submissions' | 'timings' | 'seenEnded' | 'syncTimings'>;
+  fold: ReturnType<typeof createOutcomeFold>;
+  /** When the job finished (summary.finishedAt): outcomes settled at a time not on record count there. Set before fold.result(). */
+  context: OutcomeFoldContext;
+}
 
+export async function readOutcomeReport(store: BlobStore, jobId: string, prices: PriceTable): Promise<OutcomeReport> {
   const submissions = (await readAll<SubmissionFacts>(store, await store.list(jobKeys.submissionsOf(jobId)))).filter(
     (s): s is SubmissionFacts => s !== undefined,
   );
@@ -75,30 +83,40 @@ export async function readReportRecords(i: ReadRecordsInput): Promise<ReportReco
     ),
   );
   const syncEnd = new Map(syncTimings.map((t) => [t.shardKey, t.endedAtMs]));
-  const fold = createOutcomeFold({
-    prices: i.prices,
+  const context: OutcomeFoldContext = {
+    prices,
     batchEndedAtMs: (batchId) => batchEnd.get(batchId),
     syncEndedAtMs: (customId) => {
       const shard = syncShardOf.get(customId);
       return shard === undefined ? undefined : syncEnd.get(shard);
     },
-    finishedAtMs: Date.parse(summary.finishedAt),
-  });
-  let n = 0;
-  for await (const text of store.readLines(jobKeys.output(jobId, 'results.jsonl'))) {
-    fold.add(JSON.parse(text) as OutcomeLine);
-    if (++n % PROGRESS_EVERY === 0) i.onProgress?.(n);
+    finishedAtMs: Number.NaN,
+  };
+  return { records: { submissions, timings, seenEnded, syncTimings }, fold: createOutcomeFold(context), context };
+}
+
+/** `folded`: the outcomes finalize already folded (readOutcomeReport); without it, results.jsonl is read. */
+export async function readReportRecords(i: ReadRecordsInput, folded?: OutcomeReport): Promise<ReportRecords> {
+  const { store, jobId } = i;
+  const summary = await store.readJson<ReportSummary>(jobKeys.output(jobId, 'summary.json'));
+  if (!summary) throw new JobNotFinishedError(jobId);
+
+  const report = folded ?? (await readOutcomeReport(store, jobId, i.prices));
+  report.context.finishedAtMs = Date.parse(summary.finishedAt);
+  if (!folded) {
+    let n = 0;
+    for await (const text of store.readLines(jobKeys.output(jobId, 'results.jsonl'))) {
+      report.fold.add(JSON.parse(text) as OutcomeLine);
+      if (++n % PROGRESS_EVERY === 0) i.onProgress?.(n);
+    }
   }
 
   return {
     jobId,
     summary,
     spec: i.spec,
-    submissions,
-    timings,
-    seenEnded,
-    syncTimings,
-    outcomes: fold.result(),
+    ...report.records,
+    outcomes: report.fold.result(),
     webUiLink: i.webUiLink,
     generatedAtMs: Date.now(),
   };
