@@ -13,6 +13,8 @@ const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
 /** Blobs up to this size are read in one piece by readLines; larger ones are streamed, so memory stays bounded. */
 const SMALL_BLOB_BYTES = 4 * 2 ** 20;
+/** Directories remembered as made: a long-lived worker writes into a few per job, for job after job. */
+const KNOWN_DIRS_MAX = 10_000;
 
 export class LocalDirectoryStore implements BlobStore {
   readonly description: string;
@@ -249,6 +251,8 @@ export class LocalDirectoryStore implements BlobStore {
   private async makeDir(dir: string) {
     // One call: a recursive mkdir makes every missing parent (the root too) with the same private mode.
     await mkdir(dir, { recursive: true, mode: DIR_MODE });
+    // Bounded: forgetting costs one mkdir per directory on its next write, and memory stays flat over many jobs.
+    if (this.knownDirs.size >= KNOWN_DIRS_MAX) this.knownDirs.clear();
     this.knownDirs.add(dir);
   }
 
