@@ -54,6 +54,11 @@ export const EnvSchema = z.object({
   TEMPORAL_NAMESPACE: unsetWhenEmpty(z.string().min(1)),
   SLUICE_TASK_QUEUE: z.string().min(1).default('sluice'),
   /**
+   * gzip on the worker's gRPC connection to Temporal (src/temporal/grpc-compression.ts). `auto`: off to a loopback
+   * address, where it only costs CPU on both ends; on otherwise.
+   */
+  SLUICE_TEMPORAL_COMPRESSION: z.enum(['auto', 'gzip', 'none'], { error: 'must be "auto", "gzip" or "none"' }).default('auto'),
+  /**
    * Set: new intakes run on this queue, served by a second worker in each worker process (src/intake-worker.ts);
    * their sub-batch jobs still run on SLUICE_TASK_QUEUE. Unset: intakes run on SLUICE_TASK_QUEUE.
    */

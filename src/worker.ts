@@ -17,6 +17,7 @@ import { createIntakeWorker } from './intake-worker';
 import { SluicePlugin } from './plugin/sluice-plugin';
 import { createStore } from './store';
 import { assertClusterReady } from './temporal/cluster-check';
+import { grpcCompressionFor } from './temporal/grpc-compression';
 import type { BlobStore } from './store/blob-store';
 import { LocalDirectoryStore } from './store/local-store';
 import { describeMemory, exitWithFirstProcess, memoryInForce, reexecWithHeapLimit, workerSizing, type WorkerMemory } from './worker-memory';
@@ -165,7 +166,8 @@ async function runWorker(cfg: SluiceConfig, memory: WorkerMemory, env: NodeJS.Pr
   });
   const store = createStore(cfg);
   try {
-    const connection = await NativeConnection.connect(cfg.temporal.options);
+    const codec = grpcCompressionFor(cfg.SLUICE_TEMPORAL_COMPRESSION, cfg.temporal.address);
+    const connection = await NativeConnection.connect({ ...cfg.temporal.options, grpcCompression: { codec } });
     try {
       // A cluster without the namespace or Sluice's search attributes would fail every job: say so now, in one line.
       await assertClusterReady(connection, cfg.TEMPORAL_NAMESPACE);
@@ -206,6 +208,7 @@ async function runWorker(cfg: SluiceConfig, memory: WorkerMemory, env: NodeJS.Pr
           `store: ${store.description}`,
           `metrics: ${cfg.SLUICE_METRICS_ADDRESS ? `http://${cfg.SLUICE_METRICS_ADDRESS}/metrics` : 'off (SLUICE_METRICS_ADDRESS)'}`,
           `payload encryption: ${dataConverter ? 'on' : 'off (SLUICE_CODEC_KEYS)'}`,
+          `gRPC compression: ${codec} (SLUICE_TEMPORAL_COMPRESSION)`,
           describeMemory(memory),
         ].join('; '),
       );

@@ -25,7 +25,16 @@ export interface DevServerOptions {
   logFile?: string;
   /** Dynamic config values on top of DEV_SERVER_DYNAMIC_CONFIG. */
   dynamicConfig?: Record<string, string | number | boolean>;
+  /** SQLite pragmas for the file (dbFile), on top of DEV_SERVER_SQLITE_PRAGMAS. */
+  sqlitePragmas?: Record<string, string>;
 }
+
+/**
+ * Write-ahead logging: a commit appends to the log instead of rewriting pages and a rollback journal, and with
+ * synchronous=NORMAL it is not flushed to disk on every commit. A commit survives the server process dying (what
+ * `sluice dev` and the chaos harness do to it); only a crash of the machine itself may lose the last ones.
+ */
+export const DEV_SERVER_SQLITE_PRAGMAS: Record<string, string> = { journal_mode: 'wal', synchronous: 'normal' };
 
 /**
  * Activities scheduled by a workflow task go straight to the worker that completed it when it has a free slot
@@ -38,6 +47,11 @@ export const DEV_SERVER_DYNAMIC_CONFIG: Record<string, string | number | boolean
 /** `--dynamic-config-value K=V` flags for the dev server. */
 export function dynamicConfigFlags(values: Record<string, string | number | boolean> = {}): string[] {
   return Object.entries({ ...DEV_SERVER_DYNAMIC_CONFIG, ...values }).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${JSON.stringify(v)}`]);
+}
+
+/** `--sqlite-pragma K=V` flags for the dev server's SQLite file. */
+export function sqlitePragmaFlags(values: Record<string, string> = {}): string[] {
+  return Object.entries({ ...DEV_SERVER_SQLITE_PRAGMAS, ...values }).flatMap(([k, v]) => ['--sqlite-pragma', `${k}=${v}`]);
 }
 
 export interface DevServer {
@@ -56,6 +70,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   if (options.dbFile) {
     await mkdir(path.dirname(options.dbFile), { recursive: true });
     args.push('--db-filename', options.dbFile);
+    args.push(...sqlitePragmaFlags(options.sqlitePragmas));
   }
   if (options.uiPort) args.push('--ui-port', String(options.uiPort));
   else args.push('--headless');

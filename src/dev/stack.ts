@@ -158,7 +158,8 @@ export async function startDevStack(o: DevStackOptions): Promise<DevStack> {
     } else {
       o.log(`ANTHROPIC_API_KEY is set: requests go to ${baseURL ?? 'the Anthropic API'} and are billed.`);
     }
-    const connection = await NativeConnection.connect({ address: temporal.address });
+    // The dev server is on this host: gzip would only cost CPU on both ends (src/temporal/grpc-compression.ts).
+    const connection = await NativeConnection.connect({ address: temporal.address, grpcCompression: { codec: 'none' } });
     cleanup.unshift(() => connection.close());
     const settings = o.worker ?? {};
     if (settings.store) cleanup.push(() => (settings.store as { close?: () => Promise<void> }).close?.() ?? Promise.resolve());
