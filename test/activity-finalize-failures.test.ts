@@ -8,6 +8,7 @@ import { PIECE_MAX_LINES } from '../src/domain/line-pieces';
 import { startEmulator, type EmulatorHandle } from '../src/emulator';
 import type { BlobStore } from '../src/store/blob-store';
 import { activityHarness, shardLines } from './helpers/activities';
+import { runAttempt } from './helpers/shard-driver';
 
 let emulator: EmulatorHandle;
 before(async () => {
@@ -21,11 +22,11 @@ async function linesOf(store: BlobStore, key: string): Promise<string[]> {
   return out;
 }
 
-test(`failures.jsonl holds every failed result in order, past ${PIECE_MAX_LINES} failures, and no part is left`, async () => {
-  const { store, acts, run } = await activityHarness(emulator);
-  const jobId = 'finalize-failures';
-  const shards = 6;
-  const size = 250;
+const shards = 6;
+const size = 250;
+
+/** Six shards of 250 requests, two in three failed: 1,000 failures, more than one part holds. */
+async function seedJob(store: BlobStore, jobId: string) {
   for (let s = 0; s < shards; s++) {
     const lines = shardLines(s, size);
     await store.writeLines(jobKeys.shard(jobId, originalShardKey(s)), lines.map((l) => JSON.stringify(l)));
@@ -36,6 +37,12 @@ test(`failures.jsonl holds every failed result in order, past ${PIECE_MAX_LINES}
     );
     await store.writeLines(jobKeys.outcomes(jobId, s, `b${s}`), outcomes.map((o) => JSON.stringify(o)));
   }
+}
+
+test(`failures.jsonl holds every failed result in order, past ${PIECE_MAX_LINES} failures, and no part is left`, async () => {
+  const { store, acts, run } = await activityHarness(emulator);
+  const jobId = 'finalize-failures';
+  await seedJob(store, jobId);
   const summary = await run(acts.finalizeJob, { jobId, name: 'f', shardCount: shards, jobCanceled: false, startedAtMs: Date.now(), batchesCreated: shards, apiCalls: {} });
   assert.equal(summary.outcomes.failed, 1_000);
   const results = await linesOf(store, jobKeys.output(jobId, 'results.jsonl'));
@@ -43,4 +50,21 @@ test(`failures.jsonl holds every failed result in order, past ${PIECE_MAX_LINES}
   const failed = results.filter((l) => (JSON.parse(l) as OutcomeLine).status === 'failed');
   assert.deepEqual(await linesOf(store, jobKeys.output(jobId, 'failures.jsonl')), failed);
   assert.deepEqual(await store.list(`jobs/${jobId}/output-parts/`), []);
+});
+
+test('an attempt neither reads nor deletes the parts of a later attempt still running, and sweeps an earlier one\'s', async () => {
+  const { store, acts } = await activityHarness(emulator);
+  const jobId = 'finalize-attempts';
+  await seedJob(store, jobId);
+  // Attempt 1 died mid-write; attempt 3 (started when attempt 2's heartbeats stopped) is writing its own parts.
+  const earlier = jobKeys.outputPart(jobId, 1, 'failures.jsonl', 0);
+  const later = jobKeys.outputPart(jobId, 3, 'failures.jsonl', 0);
+  await store.writeLines(earlier, ['{"left":"by attempt 1"}']);
+  await store.writeLines(later, ['{"written":"by attempt 3"}']);
+  const input = { jobId, name: 'f', shardCount: shards, jobCanceled: false, startedAtMs: Date.now(), batchesCreated: shards, apiCalls: {} };
+  const summary = await runAttempt(acts.finalizeJob, input, 2);
+  assert.equal(summary.outcomes.failed, 1_000);
+  const failures = await linesOf(store, jobKeys.output(jobId, 'failures.jsonl'));
+  assert.equal(failures.length, 1_000, 'only attempt 2\'s own failures, none of the others\' parts');
+  assert.deepEqual(await store.list(jobKeys.outputPartsOf(jobId)), [later]);
 });

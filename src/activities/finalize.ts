@@ -2,7 +2,7 @@
  * Finalize: results.jsonl in input order (one line per request, exactly once), failures.jsonl, summary.json.
  * Works one original shard at a time, so memory follows the shard size, not the job size.
  */
-import { heartbeat } from '@temporalio/activity';
+import { activityInfo, heartbeat, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { addTallies, addUsage, cacheSavingUsd, emptyTally, type CostTally, type Usage } from '../domain/cost';
 import { LinePieces } from '../domain/line-pieces';
@@ -27,8 +27,9 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics, anthropic }
     const byMode = { batch: 0, sync: 0 };
     const tallies: Record<'batch' | 'sync', CostTally> = { batch: emptyTally(), sync: emptyTally() };
     // Found while results.jsonl is written, kept in parts in the store: memory does not grow with the failures.
-    const failures = new SpilledLines(store, (n) => jobKeys.outputPart(jobId, 'failures.jsonl', n));
-    const invalid = new SpilledLines(store, (n) => jobKeys.outputPart(jobId, 'invalid-output.jsonl', n));
+    const attempt = activityInfo().attempt;
+    const failures = new SpilledLines(store, (n) => jobKeys.outputPart(jobId, attempt, 'failures.jsonl', n));
+    const invalid = new SpilledLines(store, (n) => jobKeys.outputPart(jobId, attempt, 'invalid-output.jsonl', n));
     let cacheSavedUsd = 0;
     const missing: string[] = [];
 
@@ -194,9 +195,12 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics, anthropic }
       await store.writeLines(jobKeys.output(jobId, 'failures.jsonl'), failures.lines());
       if (input.outputChecked || invalid.count > 0) await store.writeLines(jobKeys.output(jobId, 'invalid-output.jsonl'), invalid.lines());
     } finally {
-      await failures.remove();
-      await invalid.remove();
+      // Never hides the error that ended the writes; parts left behind are swept by the next attempt that ends well.
+      for (const r of await Promise.allSettled([failures.remove(), invalid.remove()])) {
+        if (r.status === 'rejected') log.warn('Could not delete finalize parts', { jobId, error: String(r.reason) });
+      }
     }
+    await removeStaleParts(store, jobId, attempt);
     // Packed prompts were paid whether their answer was usable or not.
     const packRecords: PackRecord[] = [];
     for (const key of await store.list(jobKeys.packsOf(jobId))) {
@@ -296,4 +300,16 @@ function outcomesMissing(jobId: string, ids: string[]): ApplicationFailure {
 
 function round6(n: number) {
   return Math.round(n * 1e6) / 1e6;
+}
+
+/**
+ * Parts an earlier attempt left (it died or timed out mid-write): that attempt's result can no longer be accepted, so
+ * its parts are of no use to anyone. A later attempt's parts are left alone: it may still be running.
+ */
+async function removeStaleParts(store: ActivityDeps['store'], jobId: string, attempt: number): Promise<void> {
+  const prefix = jobKeys.outputPartsOf(jobId);
+  for (const key of await store.list(prefix)) {
+    const owner = Number(key.slice(prefix.length).split('/')[0]);
+    if (Number.isInteger(owner) && owner < attempt) await store.delete(key);
+  }
 }

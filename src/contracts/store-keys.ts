@@ -64,9 +64,13 @@ export const jobKeys = {
   /** Packed requests answered in one batch (or sync sub-batch): their usage and whether the answer was usable (PackRecord). */
   packs: (jobId: string, batchId: string) => `jobs/${jobId}/packs/${batchId}.jsonl`,
   packsOf: (jobId: string) => `jobs/${jobId}/packs/`,
-  /** finalizeJob's failures.jsonl or invalid-output.jsonl in parts while results.jsonl is written; deleted after. */
-  outputPart: (jobId: string, file: 'failures.jsonl' | 'invalid-output.jsonl', n: number) =>
-    `jobs/${jobId}/output-parts/${file.replace('.jsonl', '')}-${String(n).padStart(6, '0')}.jsonl`,
+  /**
+   * finalizeJob's failures.jsonl or invalid-output.jsonl in parts while results.jsonl is written; deleted after.
+   * Per attempt: two attempts running at once (a heartbeat timeout) never read or delete each other's parts.
+   */
+  outputPart: (jobId: string, attempt: number, file: 'failures.jsonl' | 'invalid-output.jsonl', n: number) =>
+    `jobs/${jobId}/output-parts/${attempt}/${file.replace('.jsonl', '')}-${String(n).padStart(6, '0')}.jsonl`,
+  outputPartsOf: (jobId: string) => `jobs/${jobId}/output-parts/`,
   /** Everything collected for a job, under every original shard. */
   outcomesOfJob: (jobId: string) => `jobs/${jobId}/outcomes/`,
 };
