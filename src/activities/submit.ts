@@ -83,8 +83,9 @@ export function submitActivity(deps: ActivityDeps) {
     if (!(await store.createJsonExclusive(jobKeys.submissionCall(jobId, shardKey, calls), claim))) {
       return { lookAgainInMs: timing.recheckMs, why: `submit ${shardKey}: another attempt made create call ${calls} meanwhile` };
     }
+    // The claim is the intent: no record is written before the call. A later attempt reads this claim as the last
+    // call (withLaterCalls) exactly as it would have read the record (docs/never-pay-twice.md).
     const intent: SubmissionRecord = { shardKey, requests: requests.length, intentAtMs: record?.intentAtMs ?? callAtMs, callAtMs, calls };
-    await store.writeJson(recordKey, intent);
     let batch: MessageBatch;
     try {
       // A cancel (or a lost worker) reaches the activity through the heartbeats, and the call is aborted.
@@ -118,8 +119,10 @@ function lookWithinAttemptMs(timing: SubmissionTiming): number {
 }
 
 /**
- * The record as of the last claimed call: a call claimed after the record was written (its attempt died before
- * writing its intent, or still runs) is the last call, whose batch may appear.
+ * The record as of the last claimed call. The record is written only after a call's answer (or a look), so a claim
+ * beyond it is the last call, whose batch may appear: its answer was lost, its attempt died, or it still runs. The
+ * record is then what an intent written before that call said (records of older Sluice, which wrote one, read the
+ * same): the first call's start, the last one's, the count, and nothing of the calls before (refused, candidates).
  */
 async function withLaterCalls(
   store: BlobStore,
@@ -129,16 +132,17 @@ async function withLaterCalls(
   record: SubmissionRecord | undefined,
 ): Promise<SubmissionRecord | undefined> {
   let calls = callsOf(record);
-  let later: SubmissionCallClaim | undefined;
+  let first: SubmissionCallClaim | undefined;
+  let last: SubmissionCallClaim | undefined;
   for (;;) {
     const next = await store.readJson<SubmissionCallClaim>(jobKeys.submissionCall(jobId, shardKey, calls + 1));
     if (!next) break;
-    later = next;
+    first ??= next;
+    last = next;
     calls++;
   }
-  if (!later) return record;
-  const { refused: _refused, ...rest } = record ?? { shardKey, requests, intentAtMs: later.callAtMs };
-  return { ...rest, callAtMs: later.callAtMs, calls };
+  if (!first || !last) return record;
+  return { shardKey, requests, intentAtMs: record?.intentAtMs ?? first.callAtMs, callAtMs: last.callAtMs, calls };
 }
 
 /** The job's tag in the account-wide tag index, so any batch's wire ids lead back to the job. */
