@@ -37,6 +37,11 @@ export interface SluiceWorkerOptions {
    * worker's slots. The SDK's default of 3 sent a job's other creates and downloads of each task through matching.
    */
   eagerActivitiesPerTask?: number;
+  /**
+   * Activity task polls the worker keeps open; default 1. Each holds one of the worker's slots while it waits, so
+   * more pollers leave fewer slots for eager dispatch; they only serve activities that were not dispatched eagerly.
+   */
+  activityPollers?: number;
   workflowCache?: number;
   /** Activities per second for the whole task queue (server-side), across all workers; unset: no limit. */
   maxTaskQueueActivitiesPerSecond?: number;
@@ -77,6 +82,10 @@ export async function createSluiceWorker(o: SluiceWorkerOptions, plugin: SluiceP
     // a third less server CPU per activity in `npm run bench` (docs/performance.md). Only free slots are reserved.
     maxEagerActivityReservationsPerWorkflowTask: o.eagerActivitiesPerTask ?? slots,
     maxCachedWorkflows: o.workflowCache ?? 200,
+    // Every open activity poll holds a slot, and a held slot cannot be reserved for eager dispatch: the SDK's default of
+    // min(10, slots) pollers left 24 slots room for 13 eager activities (docs/performance.md). Activities that did
+    // not fit eagerly (retries, a lane past the free slots) still reach the worker through this poller.
+    activityTaskPollerBehavior: { type: 'simple-maximum', maximum: Math.min(slots, o.activityPollers ?? 1) },
     maxTaskQueueActivitiesPerSecond: o.maxTaskQueueActivitiesPerSecond,
     plugins: [plugin],
   });
