@@ -38,8 +38,9 @@ export interface SluiceWorkerOptions {
    */
   eagerActivitiesPerTask?: number;
   /**
-   * Activity task polls the worker keeps open; default 1. Each holds one of the worker's slots while it waits, so
-   * more pollers leave fewer slots for eager dispatch; they only serve activities that were not dispatched eagerly.
+   * At most this many activity task polls open at once; default 10. Polls start at one and grow only while the
+   * server has a backlog: each holds one of the worker's slots while it waits, and a held slot cannot take an
+   * eagerly dispatched activity.
    */
   activityPollers?: number;
   workflowCache?: number;
@@ -83,9 +84,10 @@ export async function createSluiceWorker(o: SluiceWorkerOptions, plugin: SluiceP
     maxEagerActivityReservationsPerWorkflowTask: o.eagerActivitiesPerTask ?? slots,
     maxCachedWorkflows: o.workflowCache ?? 200,
     // Every open activity poll holds a slot, and a held slot cannot be reserved for eager dispatch: the SDK's default of
-    // min(10, slots) pollers left 24 slots room for 13 eager activities (docs/performance.md). Activities that did
-    // not fit eagerly (retries, a lane past the free slots) still reach the worker through this poller.
-    activityTaskPollerBehavior: { type: 'simple-maximum', maximum: Math.min(slots, o.activityPollers ?? 1) },
+    // min(10, slots) pollers left 24 slots room for 13 eager activities (docs/performance.md). One poll while eager
+    // dispatch serves the lanes; more only when the server reports a backlog (a cluster without eager dispatch,
+    // retries, lanes past the free slots), so a worker far from its server is not held to one task per round trip.
+    activityTaskPollerBehavior: { type: 'autoscaling', minimum: 1, initial: 1, maximum: Math.max(1, Math.min(slots, o.activityPollers ?? 10)) },
     maxTaskQueueActivitiesPerSecond: o.maxTaskQueueActivitiesPerSecond,
     plugins: [plugin],
   });
