@@ -35,7 +35,7 @@ export function writeSmallFile(file: string, data: Buffer, flags: 'w' | 'wx', mo
         writeAndClose(fd, data);
         resolve();
       } catch (writeErr) {
-        reject(writeErr as Error);
+        reject(writeErr instanceof Error ? writeErr : new Error(String(writeErr)));
       }
     }),
   );
