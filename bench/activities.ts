@@ -10,6 +10,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -103,6 +104,9 @@ async function main() {
       for (const k of Object.keys(counts)) delete counts[k];
       const profiled = PROFILE && from >= WARM_UP;
       if (profiled) await session.post('Profiler.start');
+      // How long the event loop was held between turns: what synchronous store calls cost the activities beside them.
+      const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+      loopDelay.enable();
       const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       const out = await mapLimit(
@@ -112,6 +116,7 @@ async function main() {
       );
       const wallMs = performance.now() - t0;
       const cpu = process.cpuUsage(cpu0);
+      loopDelay.disable();
       if (profiled) {
         const { profile } = await session.post('Profiler.stop');
         const profileDir = path.join(dir, 'profiles', name);
@@ -125,7 +130,7 @@ async function main() {
           .sort(([a], [b]) => a.localeCompare(b))
           .map(([op, c]) => `${op} ${(c / n).toFixed(1)}`)
           .join(', ');
-        rows.push([name, String(n), ((cpu.user + cpu.system) / 1000 / n).toFixed(2), (cpu.user / 1000 / n).toFixed(2), (cpu.system / 1000 / n).toFixed(2), (wallMs / n).toFixed(2), ops]);
+        rows.push([name, String(n), ((cpu.user + cpu.system) / 1000 / n).toFixed(2), (cpu.user / 1000 / n).toFixed(2), (cpu.system / 1000 / n).toFixed(2), (wallMs / n).toFixed(2), (loopDelay.percentile(99) / 1e6).toFixed(1), (loopDelay.max / 1e6).toFixed(1), ops]);
       }
       return out;
     };
@@ -157,7 +162,7 @@ async function main() {
     if (succeeded !== BATCHES * BATCH) throw new Error(`expected ${BATCHES * BATCH} succeeded, got ${succeeded}`);
 
     console.log(`\nCPU per activity, ${BATCHES} batches of ${BATCH} requests, ${CONCURRENCY} at a time (after ${WARM_UP} of each to warm up)`);
-    printTable(['activity', 'count', 'CPU ms each', 'user ms', 'system ms', 'wall ms each', 'store operations each'], rows);
+    printTable(['activity', 'count', 'CPU ms each', 'user ms', 'system ms', 'wall ms each', 'loop delay p99 ms', 'loop delay max ms', 'store operations each'], rows);
     for (const p of profiles) {
       const s = await summarizeProfiles(p.dir, { fromUs: 0, toUs: Number.MAX_SAFE_INTEGER }, 15);
       const each = (ms: number) => `${((ms * 1000) / BATCHES).toFixed(0)} µs`;

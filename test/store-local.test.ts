@@ -88,3 +88,21 @@ test('blobs just under, at and over the size written and read in one piece round
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a write that fails leaves no temporary file and the old blob whole', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sluice-store-failed-write-'));
+  try {
+    const store = new LocalDirectoryStore(dir);
+    await store.writeLines('o/s000001/b1.jsonl', ['old']);
+    // The target is a directory: the rename into place fails after the bytes were written to the temporary file.
+    await store.writeLines('o/s000001/b2.jsonl/x.jsonl', ['in the way']);
+    await assert.rejects(store.writeLines('o/s000001/b2.jsonl', ['a', 'b']));
+    await assert.rejects(store.writeJson('o/s000001/b2.jsonl', { a: 1 }));
+    assert.deepEqual(await readdir(path.join(dir, 'o', 's000001')), ['b1.jsonl', 'b2.jsonl'], 'no temporary file left');
+    const back: string[] = [];
+    for await (const line of store.readLines('o/s000001/b1.jsonl')) back.push(line);
+    assert.deepEqual(back, ['old']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

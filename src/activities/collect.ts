@@ -15,11 +15,11 @@ import { reconcileKeys } from '../domain/reconcile';
 import { classifyResult, type BatchResult, type ResultVerdict } from '../domain/retry';
 import { decodeWireId, wireTag } from '../domain/wire-id';
 import { FailureType, isLastAttempt, toApiFailure } from './api-failure';
-import { streamBatchResultLines } from './results-stream';
+import { streamBatchResultRuns } from './results-stream';
 import { outcomeLineWithMessage, succeededMessageText } from '../domain/result-line-text';
 import { perRow, unpackSucceeded } from './unpack';
 import type { ActivityDeps } from './deps';
-import type { BlobStore } from '../store/blob-store';
+import { allLines, type BlobStore } from '../store/blob-store';
 import type { CollectInput, CollectResult } from '../contracts/activities';
 
 // Moved to src/contracts; re-exported so existing imports keep working.
@@ -116,7 +116,7 @@ export function collectActivity({ store, anthropic, prices, metrics }: ActivityD
     const canceledToResolve = await store.exists(reconcileKeys.canceledToResolve(batchId));
     let foreign = 0;
     try {
-      for await (const { item, text } of streamBatchResultLines(anthropic, batchId, input.resultsUrl)) {
+      for await (const run of streamBatchResultRuns(anthropic, batchId, input.resultsUrl)) for (const { item, text } of run) {
         const index = indexOf(item.custom_id);
         if (index < 0) {
           foreign++; // not this shard's: reconciliation adopts only batches proven ours, so this is never expected
@@ -140,7 +140,10 @@ export function collectActivity({ store, anthropic, prices, metrics }: ActivityD
           if (check) verdict = checkedVerdict(check, message, line, input.maxAttempts);
         }
         const messageText = verdict.outcome === 'succeeded' && text !== undefined ? succeededMessageText(text, item) : undefined;
-        decided.push({ line, verdict, message, messageText, free });
+        // A succeeded answer filed as its text needs its parsed message no more: dropped here, a sub-batch's parsed
+        // answers do not live to the end of the activity (less for each young-generation collection to copy).
+        const keep = messageText === undefined || line.pack ? message : undefined;
+        decided.push({ line, verdict, message: keep, messageText, free });
         if (seenCount % HEARTBEAT_EVERY === 0) heartbeat({ lines: seenCount });
       }
     } catch (err) {
@@ -261,9 +264,7 @@ function finalForCanary(v: Verdict): Verdict {
 
 /** The shard's lines in order: a wire id names its line by place. */
 async function loadShard(store: BlobStore, jobId: string, shardKey: string): Promise<ShardLine[]> {
-  const lines: ShardLine[] = [];
-  for await (const text of store.readLines(jobKeys.shard(jobId, shardKey))) lines.push(JSON.parse(text) as ShardLine);
-  return lines;
+  return (await allLines(store, jobKeys.shard(jobId, shardKey))).map((text) => JSON.parse(text) as ShardLine);
 }
 
 /** A request's fate, settled once all are known; a succeeded answer's text as received, when it could be cut. */

@@ -10,6 +10,11 @@ export interface BlobStore {
   writeLines(key: string, lines: AsyncIterable<string> | Iterable<string>): Promise<{ lines: number; bytes: number }>;
   /** Streams a blob's lines (without '\n'); throws BlobNotFoundError for a missing key. */
   readLines(key: string): AsyncIterable<string>;
+  /**
+   * Optional: a blob's lines in one array (the blob is held whole anyway, such as a shard), where the store can give
+   * them without an await per line. Callers use allLines(), which falls back to readLines.
+   */
+  readAllLines?(key: string): Promise<string[]>;
   writeJson(key: string, value: unknown): Promise<void>;
   /** undefined when the key does not exist. */
   readJson<T>(key: string): Promise<T | undefined>;
@@ -22,6 +27,14 @@ export interface BlobStore {
   /** Keys directly or indirectly under a prefix ending in '/', sorted. */
   list(prefix: string): Promise<string[]>;
   delete(key: string): Promise<void>;
+}
+
+/** A blob's lines in one array: for blobs a caller holds whole anyway (a shard), never for ones of unbounded size. */
+export async function allLines(store: BlobStore, key: string): Promise<string[]> {
+  if (store.readAllLines) return store.readAllLines(key);
+  const lines: string[] = [];
+  for await (const line of store.readLines(key)) lines.push(line);
+  return lines;
 }
 
 export class BlobNotFoundError extends Error {

@@ -1,11 +1,11 @@
 /** The default store: a local directory (or any filesystem all workers mount). */
 import { createReadStream, type WriteStream } from 'node:fs';
-import { link, mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { link, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { finished } from 'node:stream/promises';
 import { BlobNotFoundError, type BlobStore } from './blob-store';
-import { linkFile, pathExists, readSmallFile, renameFile, SYNC_IO_BYTES, unlinkFile, writeSmallFile } from './small-files';
+import { linkFile, makeDirectory, pathExists, readSmallFile, renameFile, SYNC_IO_BYTES, unlinkFile, writeSmallFile } from './small-files';
 
 let tmpCounter = 0;
 /** Blobs hold prompts and results: only their owner may read them (whatever the umask says). */
@@ -34,6 +34,13 @@ export class LocalDirectoryStore implements BlobStore {
   async writeLines(key: string, lines: AsyncIterable<string> | Iterable<string>) {
     const target = this.pathOf(key);
     const tmp = this.tmpPathFor(target);
+    if (Array.isArray(lines) && lines.length > 0 && textLength(lines) <= SYNC_IO_BYTES) {
+      // Lines already in memory (a collect's outcomes, a submit's records): joined and encoded once, not a string
+      // and a byte count per line and then a second copy to join them.
+      const data = Buffer.from(`${(lines as string[]).join('\n')}\n`);
+      await this.writeWholeAtomically(tmp, target, data);
+      return { lines: lines.length, bytes: data.length };
+    }
     // Held until SYNC_IO_BYTES: most blobs (a sub-batch's outcomes, retries) end before that and are written in one
     // piece; a larger one goes on as a stream, so memory stays bounded.
     let held: string[] = [];
@@ -75,6 +82,27 @@ export class LocalDirectoryStore implements BlobStore {
     return { lines: count, bytes };
   }
 
+  /** A blob held whole written to its temporary file and renamed into place; no temporary file is left on a failure. */
+  private async writeWholeAtomically(tmp: string, target: string, data: Buffer) {
+    try {
+      if (data.length <= SYNC_IO_BYTES) {
+        await this.writeSmall(tmp, data, 'w');
+        await renameFile(tmp, target);
+        return;
+      }
+      const handle = await this.openForWrite(tmp, 'w');
+      try {
+        await handle.writeFile(data);
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, target);
+    } catch (err) {
+      await unlinkFile(tmp);
+      throw err;
+    }
+  }
+
   async *readLines(key: string): AsyncIterable<string> {
     const file = this.pathOf(key);
     // Most blobs are a sub-batch or smaller: one read costs a fraction of a stream and a line reader (npm run bench).
@@ -104,6 +132,15 @@ export class LocalDirectoryStore implements BlobStore {
     }
   }
 
+  async readAllLines(key: string): Promise<string[]> {
+    const small = readSmallFile(this.pathOf(key));
+    if (small === undefined) throw new BlobNotFoundError(key);
+    if (small !== 'large') return small.toString('utf8').split(/\r?\n|\r/).filter((line) => line.length > 0);
+    const lines: string[] = [];
+    for await (const line of this.readLines(key)) lines.push(line);
+    return lines;
+  }
+
   /** The whole text of a blob up to SMALL_BLOB_BYTES, else undefined (read it as a stream). */
   private async readIfSmall(key: string, file: string): Promise<string | undefined> {
     let handle: FileHandle;
@@ -124,19 +161,7 @@ export class LocalDirectoryStore implements BlobStore {
   async writeJson(key: string, value: unknown) {
     const target = this.pathOf(key);
     const tmp = this.tmpPathFor(target);
-    const data = Buffer.from(JSON.stringify(value, null, 2) + '\n');
-    if (data.length <= SYNC_IO_BYTES) {
-      await this.writeSmall(tmp, data, 'w');
-      await renameFile(tmp, target);
-      return;
-    }
-    const handle = await this.openForWrite(tmp, 'w');
-    try {
-      await handle.writeFile(data);
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, target);
+    await this.writeWholeAtomically(tmp, target, Buffer.from(JSON.stringify(value, null, 2) + '\n'));
   }
 
   async readJson<T>(key: string): Promise<T | undefined> {
@@ -250,7 +275,7 @@ export class LocalDirectoryStore implements BlobStore {
 
   private async makeDir(dir: string) {
     // One call: a recursive mkdir makes every missing parent (the root too) with the same private mode.
-    await mkdir(dir, { recursive: true, mode: DIR_MODE });
+    await makeDirectory(dir, DIR_MODE);
     // Bounded: forgetting costs one mkdir per directory on its next write, and memory stays flat over many jobs.
     if (this.knownDirs.size >= KNOWN_DIRS_MAX) this.knownDirs.clear();
     this.knownDirs.add(dir);
@@ -259,4 +284,12 @@ export class LocalDirectoryStore implements BlobStore {
   private tmpPathFor(target: string) {
     return path.join(path.dirname(target), `.tmp-${process.pid}-${++tmpCounter}-${path.basename(target)}`);
   }
+}
+
+/** The lines' UTF-16 length with their newlines: never more than their UTF-8 size (a blob of this many characters
+ * may encode to up to three times as many bytes, and is then written as a larger blob). */
+function textLength(lines: readonly string[]): number {
+  let n = lines.length;
+  for (const line of lines) n += line.length;
+  return n;
 }

@@ -5,10 +5,12 @@
  * that machinery cost more than the kernel's own work (`npm run bench:activities`).
  * - Reads are synchronous: a small file is copied from the page cache in microseconds, and a missing one is told by a
  *   stat that throws nothing (an exception's stack, source-mapped, costs more than the read).
- * - Writes stay asynchronous, through the callback API (no FileHandle, no promise per call): creating a file or a
- *   directory, a rename or a link waits for the filesystem's journal, which on a busy disk took milliseconds per call,
- *   and a synchronous call would hold the worker's only activity thread that long (measured with sync writes: the
- *   profile showed open and mkdir blocking 6 ms per submit under load).
+ * - What changes a directory stays asynchronous, through the callback API (no FileHandle, no promise per call):
+ *   creating a file or a directory, a rename or a link waits for the filesystem's journal, which on a busy disk took
+ *   milliseconds per call, and a synchronous call would hold the worker's only activity thread that long (measured
+ *   twice with every write synchronous: open and mkdir blocked 6 ms per submit under load, and a later round saw the
+ *   wall time per activity rise by half with no CPU saved). The bytes are written and the file closed synchronously
+ *   once it is open: a copy into the page cache, which saved two round trips per write (docs/performance.md).
  * Nothing is fsynced, as before: a blob must survive its process, not the machine.
  */
 import * as fs from 'node:fs';
@@ -20,9 +22,36 @@ function done(resolve: () => void, reject: (err: Error) => void) {
   return (err: NodeJS.ErrnoException | null) => (err ? reject(err) : resolve());
 }
 
-/** Writes a new file (flags 'w' or 'wx'), whole, with one open, write and close on the thread pool. */
+/**
+ * Writes a new file (flags 'w' or 'wx'), whole: the open on the thread pool (it creates an inode and may wait for the
+ * journal), the write and the close on this thread (a copy into the page cache, microseconds). Two thread-pool round
+ * trips fewer than fs.writeFile's open, write and close.
+ */
 export function writeSmallFile(file: string, data: Buffer, flags: 'w' | 'wx', mode: number): Promise<void> {
-  return new Promise((resolve, reject) => fs.writeFile(file, data, { flag: flags, mode }, done(resolve, reject)));
+  return new Promise((resolve, reject) =>
+    fs.open(file, flags, mode, (err, fd) => {
+      if (err) return reject(err);
+      try {
+        writeAndClose(fd, data);
+        resolve();
+      } catch (writeErr) {
+        reject(writeErr instanceof Error ? writeErr : new Error(String(writeErr)));
+      }
+    }),
+  );
+}
+
+function writeAndClose(fd: number, data: Buffer) {
+  try {
+    for (let at = 0; at < data.length; ) at += fs.writeSync(fd, data, at, data.length - at);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Makes a directory and its missing parents, through the callback API (no promise machinery of fs.promises). */
+export function makeDirectory(dir: string, mode: number): Promise<void> {
+  return new Promise((resolve, reject) => fs.mkdir(dir, { recursive: true, mode }, done(resolve, reject)));
 }
 
 export function renameFile(from: string, to: string): Promise<void> {

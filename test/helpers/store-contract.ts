@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { BlobNotFoundError, type BlobStore } from '../../src/store/blob-store';
+import { allLines, BlobNotFoundError, type BlobStore } from '../../src/store/blob-store';
 
 export interface StoreUnderTest {
   store: BlobStore;
@@ -169,6 +169,18 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
       await store.delete(`${root}/tree`);
       assert.deepEqual(await store.list(`${root}/tree/`), []);
       assert.equal(await store.exists(`${root}/treetop.json`), true, 'a sibling with a longer name stays');
+    });
+
+    test('allLines gives the lines readLines streams, in one array; a missing blob fails the same way', async () => {
+      // Non-ASCII text: the byte count is of the UTF-8 written, and a blob whose characters fit the one-piece size
+      // may encode to more bytes than it.
+      const lines = ['é'.repeat(200_000), 'plain', '{"a":"ü"}'];
+      assert.deepEqual(await store.writeLines(`${root}/all/a.jsonl`, lines), { lines: 3, bytes: Buffer.byteLength(`${lines.join('\n')}\n`) });
+      assert.deepEqual(await allLines(store, `${root}/all/a.jsonl`), lines);
+      assert.deepEqual(await allLines(store, `${root}/all/a.jsonl`), await collect(store.readLines(`${root}/all/a.jsonl`)));
+      await store.writeLines(`${root}/all/empty.jsonl`, []);
+      assert.deepEqual(await allLines(store, `${root}/all/empty.jsonl`), []);
+      await assert.rejects(allLines(store, `${root}/all/missing.jsonl`), BlobNotFoundError);
     });
 
     test('a missing blob: readLines throws BlobNotFoundError, exists is false', async () => {
