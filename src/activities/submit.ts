@@ -12,7 +12,7 @@ import { jobKeys, type ShardLine } from '../domain/job';
 import { SUBMIT_HEARTBEAT_EVERY_MS, SUBMIT_START_TO_CLOSE_MS, SubmissionTimingSchema, type SubmissionTiming } from '../domain/reconcile';
 import { callsOf, type BatchIndexEntry, type SubmissionCallClaim, type SubmissionRecord } from '../domain/submission-records';
 import { encodeWireId, wireKeys, wireTag, type WireTagEntry } from '../domain/wire-id';
-import type { BlobStore } from '../store/blob-store';
+import { allLines, type BlobStore } from '../store/blob-store';
 import { FailureType, toApiFailure } from './api-failure';
 import type { ActivityDeps } from './deps';
 import { reconcileLostCreate } from './reconcile-lost';
@@ -60,7 +60,8 @@ export function submitActivity(deps: ActivityDeps) {
     if (tagsKnown.size >= 10_000) tagsKnown.clear(); // bounded: a long-lived worker sees many jobs
     tagsKnown.set(jobId, tag);
     const requests: Anthropic.Messages.Batches.BatchCreateParams.Request[] = [];
-    for await (const text of store.readLines(jobKeys.shard(jobId, shardKey))) {
+    // Read whole: an await per line made about five promises per request, each seen by Temporal's promise hooks.
+    for (const text of await allLines(store, jobKeys.shard(jobId, shardKey))) {
       const line = JSON.parse(text) as ShardLine;
       requests.push({ custom_id: encodeWireId(tag, shardKey, requests.length), params: line.params as Anthropic.MessageCreateParamsNonStreaming });
     }
