@@ -161,7 +161,8 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
       await condition(allHandlersFinished);
       // A sweep still running is awaited (it is bounded): left running, it would delete beside the next run's.
       if (sweeping) await sweeping;
-      if (recording) await recording;
+      // A recording in flight is not awaited (under load one always is): the marks go with the state, and the next
+      // run records those chunks again, each record created only if missing.
       await continueAsNew<typeof storeIntake>({ name, options: o, state: { ...s, run: s.run + 1 }, ...(jobTaskQueue ? { jobTaskQueue } : {}) });
     }
   }
