@@ -36,7 +36,7 @@ import type { IntakeOptions } from '../domain/intake';
 import { JobOptionsSchema, type JobSpec } from '../domain/job';
 import { NEVER_RETRIED_ERROR_TYPES } from './activity-options';
 import { admitGroups, groupAdmitter } from './intake-admission';
-import { afterSweep, applyCut, bufferedCount, compactionDue, planCuts, retireDue, silentJobs, sweepCutoffMs, waitMs, type PlannedCut } from './intake-decisions';
+import { afterSweep, applyCut, bufferedCount, compactionDue, planCuts, recordingDueInMs, retireDue, silentJobs, sweepCutoffMs, waitMs, type PlannedCut } from './intake-decisions';
 import { intakeDetails } from './intake-state';
 import { countRate, initialStoreIntakeState, storeIntakeStatus, type StoreIntakeState } from './intake-store-state';
 import { sluiceJob } from './job';
@@ -144,7 +144,10 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
   setHandler(enqueueUpdate, (input) => (patched(GROUPED_ADMISSION) ? admitTogether(input) : admit(input)), { validator: validateEnqueue });
 
   for (;;) {
-    await condition(() => dirty, waitMs(s.chunks, s.jobs, Date.now(), o.silentCheckAfterMs));
+    const recordIn = recording ? undefined : recordingDueInMs(s.chunks, Date.now());
+    const wait = waitMs(s.chunks, s.jobs, Date.now(), o.silentCheckAfterMs);
+    // Only marked chunks (patch DEFERRED_RECORDS) shorten the wait: histories before it wait as they did.
+    await condition(() => dirty, recordIn === undefined ? wait : Math.max(1, Math.min(wait, recordIn)));
     dirty = false;
 
     await countEnded();
@@ -275,9 +278,8 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
    * never wait for it. Until it answers, admissions look in those chunks; a chunk merged meanwhile stays marked.
    */
   function startRecording() {
-    if (recording) return;
+    if (recording || recordingDueInMs(s.chunks, Date.now()) !== 0) return;
     const chunks = s.chunks.filter((c) => c.unrecorded);
-    if (chunks.length === 0) return;
     const keys = new Set(chunks.map((c) => c.key));
     const count = chunks.reduce((n, c) => n + c.count - c.taken, 0);
     recording = acts.recordIntakeChunks
