@@ -615,6 +615,58 @@ const scenarios: Record<
     },
   },
   /**
+   * Deferred records (patched 'intake-deferred-records'): admissions write only chunks, duplicates of requests still
+   * only in their chunk are found there, recordIntakeChunks writes the records beside the loop, and the chunks' marks
+   * go through a continue-as-new.
+   */
+  'intake-deferred-records': {
+    emulator: { timeScale: 0.001, latency: { batch: { kind: 'fixed', ms: 1_500_000 }, spread: 0 } },
+    run: async (c) => {
+      const name = 'recorded-deferred';
+      const target = {
+        client: c.client,
+        store: c.stack.store,
+        taskQueue: c.stack.taskQueue,
+        intake: name,
+        options: {
+          batchSize: 5,
+          cutLeadMs: 500,
+          maxHistoryEvents: 500,
+          tiers: { bulk: { slaMs: 120_000, windowMs: 60_000, marginMs: 10_000 } },
+          job: { poll: { initialMs: 150, growth: 1.3, capMs: 400 } },
+        },
+        defaults: DEFAULTS,
+      };
+      await createIntake(target);
+      const handle = c.client.workflow.getHandle(intakeWorkflowId(name));
+      const firstRunId = (await handle.describe()).runId;
+      const request = (i: number): IntakeRequest => ({
+        custom_id: `d-${i}`,
+        tier: 'bulk',
+        params: { model: DEFAULTS.model, max_tokens: 16, messages: [{ role: 'user', content: prompt(i) }] },
+      });
+      let i = 0;
+      await until(
+        'the intake to continue as new',
+        async () => {
+          if ((await handle.describe()).runId !== firstRunId) return true;
+          const base = i;
+          i += 6;
+          // Each round sends again one request of the round before, still buffered (or just recorded).
+          await Promise.all([
+            enqueue(target, [request(base), request(base + 1), request(Math.max(0, base - 1))]),
+            enqueue(target, [request(base + 2), request(base + 3)]),
+            enqueue(target, [request(base + 4), request(base + 5)]),
+          ]);
+          if (i % 36 === 0) await flushIntake(c.client, name);
+          return false;
+        },
+        180_000,
+      );
+      return [{ name: 'intake-deferred-records', handle: c.client.workflow.getHandle(intakeWorkflowId(name), firstRunId) }];
+    },
+  },
+  /**
    * Retention (patched 'intake-retention'): chunks done with are listed for the sweep, and the sweep deletes records,
    * bodies and chunks past retention (1 s, floored at twice the 3 s SLA), then a custom_id from before is accepted anew.
    */

@@ -64,6 +64,12 @@ export const EnvSchema = z.object({
    */
   SLUICE_INTAKE_TASK_QUEUE: unsetWhenEmpty(z.string().min(1)),
   /**
+   * What `sluice worker` serves: `all` (the jobs' queue, the poller's, and the intakes' when SLUICE_INTAKE_TASK_QUEUE
+   * is set), `jobs` (all but the intakes'), `intakes` (only the intakes' queue): intakes on a process of their own, so
+   * an enqueue never waits for a thread busy with sub-batch jobs.
+   */
+  SLUICE_WORKER_SERVES: z.enum(['all', 'jobs', 'intakes'], { error: 'must be "all", "jobs" or "intakes"' }).default('all'),
+  /**
    * How long (ms) a CLI command that queries a job, intake or scheduler asks again while no worker has answered
    * (none runs, or one was just killed and the server has not yet given the workflow to another); 0 asks once.
    */
@@ -180,6 +186,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SluiceConfig {
   const cfg = parsed.data;
   if (cfg.SLUICE_STORE && cfg.SLUICE_STORE_DIR) {
     throw new ConfigError('SLUICE_STORE', 'and SLUICE_STORE_DIR are both set: choose PostgreSQL or a directory, not both');
+  }
+  if (cfg.SLUICE_WORKER_SERVES === 'intakes' && !cfg.SLUICE_INTAKE_TASK_QUEUE) {
+    throw new ConfigError('SLUICE_WORKER_SERVES', 'is "intakes" but SLUICE_INTAKE_TASK_QUEUE is not set: name the intakes\' queue');
   }
   // Checked here, so a create timeout at or above the activity's start-to-close names its variable.
   const timing = SubmissionTimingSchema.safeParse(submissionTimingFromEnv(cfg));

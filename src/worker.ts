@@ -208,14 +208,18 @@ async function runWorker(cfg: SluiceConfig, memory: WorkerMemory, env: NodeJS.Pr
         pollerTaskQueue: pollerTaskQueueOf(cfg.SLUICE_TASK_QUEUE),
       };
       const plugin = sluicePluginFor(options);
-      const worker = await createSluiceWorker(options, plugin);
-      const pollerWorker = await createPollerWorker(options, plugin);
-      const intakeQueue = cfg.SLUICE_INTAKE_TASK_QUEUE;
+      const serves = cfg.SLUICE_WORKER_SERVES;
+      const jobWorkers = serves === 'intakes' ? [] : [await createSluiceWorker(options, plugin), await createPollerWorker(options, plugin)];
+      const intakeQueue = serves === 'jobs' ? undefined : cfg.SLUICE_INTAKE_TASK_QUEUE;
       const intakeWorker = intakeQueue ? await createIntakeWorker({ ...options, intakeTaskQueue: intakeQueue }, plugin) : undefined;
-      const workers = [worker, pollerWorker, ...(intakeWorker ? [intakeWorker] : [])];
+      const workers = [...jobWorkers, ...(intakeWorker ? [intakeWorker] : [])];
+      const queues =
+        serves === 'intakes'
+          ? `intakes only, on ${intakeQueue} (SLUICE_WORKER_SERVES)`
+          : `queue ${cfg.SLUICE_TASK_QUEUE} (the account's poller on ${options.pollerTaskQueue}${intakeQueue ? `, intakes on ${intakeQueue}` : ''})`;
       console.error(
         [
-          `Sluice worker on ${cfg.temporal.description}, queue ${cfg.SLUICE_TASK_QUEUE} (the account's poller on ${options.pollerTaskQueue}${intakeQueue ? `, intakes on ${intakeQueue}` : ''})`,
+          `Sluice worker on ${cfg.temporal.description}, ${queues}`,
           `store: ${store.description}`,
           `metrics: ${cfg.SLUICE_METRICS_ADDRESS ? `http://${cfg.SLUICE_METRICS_ADDRESS}/metrics` : 'off (SLUICE_METRICS_ADDRESS)'}`,
           `payload encryption: ${dataConverter ? 'on' : 'off (SLUICE_CODEC_KEYS)'}`,

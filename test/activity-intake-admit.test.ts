@@ -157,4 +157,41 @@ for (const [kind, makeStore] of Object.entries(STORES))
       });
       assert.equal(cut.requestCount, 3);
     });
+
+    test('deferred records: one chunk is the only write, a duplicate still in its chunk is found there, and the records come later without undoing a cut', async () => {
+      const { store, acts, call } = await setUp();
+      const group = async (segmentId: string, ids: string[], seq: number, unrecorded: string[]) => {
+        const c = await call(segmentId, ids, 100, seq);
+        return { ...c, unrecorded, groups: [{ segment: c.segment, items: c.items }] };
+      };
+      const firstInput = await group('seg-a', ['a', 'b', 'c'], 1, []);
+      const first = await acts.admitIntakeGroups(firstInput);
+      assert.equal(first.accepted, 3);
+      assert.equal(first.chunks[0]!.unrecorded, true, 'the chunk is marked: its records are not written yet');
+      assert.equal(await store.exists(intakeKeys.requestRecord('q', 'a')), false, 'no record claimed on the enqueue path');
+      assert.deepEqual(await acts.admitIntakeGroups(firstInput), first, 'a retried attempt answers the same');
+
+      // Only in the first chunk: a duplicate all the same, naming the first's state.
+      const chunkA = first.chunks[0]!.key;
+      const second = await acts.admitIntakeGroups(await group('seg-b', ['b', 'd'], 2, [chunkA]));
+      assert.deepEqual(second.notAccepted.map((n) => [n.at, n.custom_id, n.status, n.reason]), [[0, 'b', 'duplicate', 'already accepted 2026-12-01 10:00:00 UTC: buffered (bulk)']]);
+
+      // 'a' is cut into a job before the records are written: its record names the job and keeps it.
+      await acts.cutIntakeChunks({ intake: 'q', jobId: 'job-1', parts: [{ key: chunkA, from: 0, to: 1 }] });
+      const recorded = await acts.recordIntakeChunks({ intake: 'q', parts: [{ key: chunkA, from: 0 }, { key: second.chunks[0]!.key, from: 0 }] });
+      assert.equal(recorded.written, 3, 'b, c and d: a has the cut');
+      assert.equal((await acts.recordIntakeChunks({ intake: 'q', parts: [{ key: chunkA, from: 0 }] })).written, 0, 'run twice, nothing more');
+
+      // No chunk left to look in: the records alone answer.
+      const later = await acts.admitIntakeGroups(await group('seg-c', ['a', 'c', 'd', 'e'], 3, []));
+      assert.deepEqual(
+        later.notAccepted.map((n) => [n.custom_id, n.reason]),
+        [
+          ['a', 'already accepted 2026-12-01 10:00:00 UTC: in job job-1'],
+          ['c', 'already accepted 2026-12-01 10:00:00 UTC: buffered (bulk)'],
+          ['d', 'already accepted 2026-12-01 10:00:00 UTC: buffered (bulk)'],
+        ],
+      );
+      assert.equal(later.accepted, 1);
+    });
   });

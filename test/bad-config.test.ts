@@ -29,6 +29,8 @@ describe('loadConfig', () => {
     ['ANTHROPIC_BASE_URL without http://', { ANTHROPIC_BASE_URL: 'localhost:4010' }, /^ANTHROPIC_BASE_URL: must be an http:\/\/ or https:\/\/ URL/],
     ['SLUICE_QUEUE_REFRESH_MS below 100 ms', { SLUICE_QUEUE_REFRESH_MS: '50' }, /^SLUICE_QUEUE_REFRESH_MS: must be at least 100 \(ms\)/],
     ['SLUICE_QUEUE_MISSED_REFRESHES 0', { SLUICE_QUEUE_MISSED_REFRESHES: '0' }, /^SLUICE_QUEUE_MISSED_REFRESHES: .*>=1/],
+    ['SLUICE_WORKER_SERVES unknown', { SLUICE_WORKER_SERVES: 'intake' }, /^SLUICE_WORKER_SERVES: must be "all", "jobs" or "intakes"$/],
+    ['SLUICE_WORKER_SERVES intakes without their queue', { SLUICE_WORKER_SERVES: 'intakes' }, /^SLUICE_WORKER_SERVES: is "intakes" but SLUICE_INTAKE_TASK_QUEUE is not set/],
     ['SLUICE_STORE not PostgreSQL', { SLUICE_STORE: `mysql://sluice:${SECRET}@db/sluice` }, /^SLUICE_STORE: must start with postgres:\/\//],
   ];
   for (const [what, env, message] of cases) {

@@ -10,6 +10,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { enqueue, flushIntake, intakeRequest, intakeStatus, type IntakeRequest, type IntakeTarget } from '../src/client/intake';
 import { subBatchDoneSignal } from '../src/contracts/messages';
+import { intakeKeys } from '../src/contracts/store-keys';
 import { intakeWorkflowId } from '../src/contracts/workflow-ids';
 import type { IntakeOptionsInput } from '../src/domain/intake';
 import { sluice } from './helpers/cli';
@@ -141,6 +142,22 @@ test('a custom_id is accepted once across continue-as-new and across a recreated
   for (const id of ['d-1', 'd-2', 'd-3', 'd-4']) {
     assert.equal((sends[id]?.batch ?? 0) + (sends[id]?.sync ?? 0), 1, `${id} is sent exactly once`);
   }
+});
+
+test('deferred records: a request only in its chunk is a duplicate at once; its record is written while it waits, so an intake recreated before its cut still knows it', { timeout: 180_000 }, async () => {
+  const t = target('deferred');
+  const first = await enqueue(t, [request('w-1'), request('w-2')]);
+  assert.deepEqual(first.map((a) => a.status), ['accepted', 'accepted']);
+  // Right after: the record may not be written yet, the answer is a duplicate all the same.
+  const again = await enqueue(t, [request('w-1')]);
+  assert.equal(again[0]!.status, 'duplicate');
+  assert.match(again[0]!.reason!, /buffered \(bulk\)$/);
+  // Bulk waits 50 s to be cut: the records are written beside the loop long before.
+  await until('the records', async () => (await stack.store.exists(intakeKeys.requestRecord('deferred', 'w-2'))) && (await stack.store.exists(intakeKeys.requestRecord('deferred', 'w-1'))));
+  assert.equal((await intakeRequest(stack.env.client, stack.store, 'deferred', 'w-2')).state, 'buffered');
+  await stack.env.client.workflow.getHandle(intakeWorkflowId('deferred')).terminate('recreate it before the cut');
+  const recreated = await enqueue(t, [request('w-2'), request('w-3')]);
+  assert.deepEqual(recreated.map((a) => a.status), ['duplicate', 'accepted']);
 });
 
 test('sub-batches report back by signal: with describe an hour away, the intake still counts them at once; a job ended from outside is found by the fallback', { timeout: 180_000 }, async () => {

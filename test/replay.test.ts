@@ -72,6 +72,11 @@ describe('recorded histories', () => {
       ),
       'an intake that swept a backlog in bounded calls',
     );
+    // Deferred records (patch intake-deferred-records): records written beside the loop, and a continue-as-new.
+    assert.ok(
+      histories.some((h) => activities(h).includes('recordIntakeChunks') && h.json.events.at(-1)?.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW'),
+      'an intake that admitted with deferred records and continued as new',
+    );
     // The submit lane (patch overlap-submit-collect): a batch collected while a create of the same run still ran.
     const completedTypes = (h: RecordedHistory) => {
       const typeOf = new Map<string, string | undefined>();

@@ -14,6 +14,7 @@ import type {
   CompactInput,
   CutChunksInput,
   JobSummary,
+  RecordChunksInput,
   RequestRecord,
 } from '../contracts/activities';
 import { intakeKeys } from '../contracts/store-keys';
@@ -21,6 +22,7 @@ import { planBuffered } from '../domain/intake';
 import { jobKeys, type NormalizedRequest } from '../domain/job';
 import type { BlobStore } from '../store/blob-store';
 import { outcomeIn } from '../store/outcomes';
+import { chunkIndex } from './intake-chunk-index';
 
 /**
  * Records claimed (or written) at once. Each claim is a few file operations, each waiting for a turn of the worker's
@@ -30,6 +32,7 @@ import { outcomeIn } from '../store/outcomes';
 const PARALLEL_CLAIMS = 256;
 
 export function intakeBufferActivities({ store }: ActivityDeps) {
+  const index = chunkIndex(store);
   return {
     admitIntakeRequests(input: AdmitInput): Promise<AdmitResult> {
       const { segment, items, ...rest } = input;
@@ -38,7 +41,18 @@ export function intakeBufferActivities({ store }: ActivityDeps) {
 
     /** The group commit: the updates that arrived together, admitted with one set of chunk writes. */
     admitIntakeGroups(input: AdmitGroupsInput): Promise<AdmitResult> {
-      return admitGroups(store, input);
+      return input.unrecorded ? admitDeferred(store, index, { ...input, unrecorded: input.unrecorded }) : admitGroups(store, input);
+    },
+
+    /**
+     * The records of lines admitted with deferred records, off the enqueue's path. Each is created only if missing:
+     * a cut that got there first wrote the record naming its job, which stays. Run twice, the second writes nothing.
+     */
+    async recordIntakeChunks(input: RecordChunksInput): Promise<{ written: number }> {
+      const lines: BufferLine[] = [];
+      for (const part of input.parts) lines.push(...(await readChunk(store, part.key)).slice(part.from));
+      const made = await inBatches(lines, PARALLEL_CLAIMS, (l) => store.createJsonExclusive(intakeKeys.requestRecord(input.intake, l.customId), recordOf(l)));
+      return { written: made.filter(Boolean).length };
     },
 
     async cutIntakeChunks(input: CutChunksInput): Promise<{ inputKey: string; requestCount: number; notifyKey?: string }> {
@@ -108,15 +122,48 @@ async function admitGroups(store: BlobStore, input: AdmitGroupsInput): Promise<A
     else notAccepted.push({ at, custom_id: rest[k]!.customId, status: 'refused', reason: 'queue full' });
   }
   const accepted = planned.filter((_, at) => admittedAt.has(at));
+  const chunks = await writeChunks(store, input.chunkKey, accepted);
+  return { notAccepted: notAccepted.sort((a, b) => a.at - b.at), accepted: accepted.length, chunks };
+}
+
+/**
+ * Admits the groups' items in order without claiming records (deferred records): one chunk blob per tier is the only
+ * write. A custom_id is a duplicate when its record exists (cut, or written by recordIntakeChunks) or when it is in
+ * one of the buffer's unrecorded chunks; the workflow never admits one custom_id in two calls at once, and a chunk
+ * joins the unrecorded list before the next admission starts, so none is missed. Nothing is claimed, so a second run
+ * of the same input reads the same and answers the same (its own chunk is not among those it looks in).
+ */
+async function admitDeferred(store: BlobStore, index: ReturnType<typeof chunkIndex>, input: AdmitGroupsInput & { unrecorded: string[] }): Promise<AdmitResult> {
+  const planned = input.groups.flatMap((g) => g.items.map((item) => planLine(input, g.segment, item)));
+  const buffered = await index.lookUp(input.unrecorded);
+  const records = await inBatches(planned, PARALLEL_CLAIMS, (l) => store.readJson<RequestRecord>(intakeKeys.requestRecord(input.intake, l.customId)).catch(() => undefined));
+  const notAccepted: AdmitResult['notAccepted'] = [];
+  const accepted: BufferLine[] = [];
+  for (const [at, line] of planned.entries()) {
+    const first = records[at] ?? recordFrom(buffered(line.customId));
+    if (first) notAccepted.push({ at, custom_id: line.customId, status: 'duplicate', reason: await describeFirst(store, first) });
+    else if (accepted.length < input.room) accepted.push(line);
+    else notAccepted.push({ at, custom_id: line.customId, status: 'refused', reason: 'queue full' });
+  }
+  const chunks = await writeChunks(store, input.chunkKey, accepted);
+  return { notAccepted, accepted: accepted.length, chunks: chunks.map((c) => ({ ...c, unrecorded: true })) };
+}
+
+function recordFrom(line: BufferLine | undefined): RequestRecord | undefined {
+  return line && recordOf(line);
+}
+
+/** One chunk per tier, its lines sorted by cut time. */
+async function writeChunks(store: BlobStore, chunkKey: string, accepted: BufferLine[]): Promise<ChunkRef[]> {
   const chunks: ChunkRef[] = [];
   for (const tier of ['urgent', 'standard', 'bulk'] as const) {
     const lines = accepted.filter((l) => l.tier === tier).sort((a, b) => a.cutByMs - b.cutByMs);
     if (lines.length === 0) continue;
-    const key = input.chunkKey.replace(/\.jsonl$/, `-${tier}.jsonl`);
+    const key = chunkKey.replace(/\.jsonl$/, `-${tier}.jsonl`);
     await store.writeLines(key, lines.map((l) => JSON.stringify(l)));
     chunks.push(summarize(key, tier, lines));
   }
-  return { notAccepted: notAccepted.sort((a, b) => a.at - b.at), accepted: accepted.length, chunks };
+  return chunks;
 }
 
 /** Claims the custom_id's record for this line; one that exists is ours (this call's earlier attempt) or another's. */

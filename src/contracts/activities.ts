@@ -445,6 +445,8 @@ export interface ChunkRef {
   cutByMs: number;
   deadlineMs: number;
   enqueuedAtMs: number;
+  /** Admitted with deferred records: some of its lines may have no per-id record yet (recordIntakeChunks writes them). */
+  unrecorded?: true;
 }
 
 export interface AdmitInput {
@@ -468,6 +470,18 @@ export interface AdmitInput {
  */
 export interface AdmitGroupsInput extends Omit<AdmitInput, 'segment' | 'items'> {
   groups: { segment: string; items: AdmitInput['items'] }[];
+  /**
+   * Set: deferred records. No record is claimed here; a custom_id is a duplicate when its record exists or when it is
+   * in one of these chunks (the buffer's chunks whose lines may have no record yet), and the chunks written come back
+   * marked `unrecorded`. Unset: each new custom_id's record is claimed (intakes whose history predates the change).
+   */
+  unrecorded?: string[];
+}
+
+/** Writes the records of chunk lines from `from` on that have none yet (a cut's record, naming its job, is kept). */
+export interface RecordChunksInput {
+  intake: string;
+  parts: { key: string; from: number }[];
 }
 
 /** The state a duplicate's first request is in, in words the client shows. */
@@ -648,6 +662,7 @@ export interface SluiceActivities {
   admitIntakeGroups: (input: AdmitGroupsInput) => Promise<AdmitResult>;
   cutIntakeChunks: (input: CutChunksInput) => Promise<{ inputKey: string; requestCount: number; notifyKey?: string }>;
   compactIntakeChunks: (input: CompactInput) => Promise<ChunkRef>;
+  recordIntakeChunks: (input: RecordChunksInput) => Promise<{ written: number }>;
   retireIntakeChunks: (input: RetireChunksInput) => Promise<void>;
   sweepIntake: (input: SweepIntakeInput) => Promise<SweepIntakeResult>;
   snapshotAuditInput: (input: SnapshotAuditInput) => Promise<AuditSnapshot>;

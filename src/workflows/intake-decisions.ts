@@ -102,6 +102,22 @@ export function waitMs(chunks: readonly ChunkRef[], jobs: readonly { lastHeardMs
   return Math.max(1, Math.min(nextCut - nowMs, nextCheck - nowMs, 24 * 3_600_000));
 }
 
+/**
+ * Marked (unrecorded) chunks are recorded once the oldest has waited RECORD_AFTER_MS, or at once when RECORD_AT_CHUNKS
+ * wait: one call per second or so rather than one per enqueue, whose ending would be a workflow task the next enqueue
+ * waits behind. Most urgent and standard chunks are cut (which writes their records) before then.
+ */
+const RECORD_AFTER_MS = 1_000;
+const RECORD_AT_CHUNKS = 16;
+
+/** In how many ms the marked chunks are due for recording (0: now), or undefined when none is marked. */
+export function recordingDueInMs(chunks: readonly ChunkRef[], nowMs: number): number | undefined {
+  const marked = chunks.filter((c) => c.unrecorded);
+  if (marked.length === 0) return undefined;
+  if (marked.length >= RECORD_AT_CHUNKS) return 0;
+  return Math.max(0, Math.min(...marked.map((c) => c.enqueuedAtMs)) + RECORD_AFTER_MS - nowMs);
+}
+
 /** Spent chunk keys listed for the sweep at once; fewer wait until the oldest has waited RETIRE_AFTER_MS. */
 export const RETIRE_BATCH = 64;
 const RETIRE_AFTER_MS = 60_000;

@@ -18,7 +18,7 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import { SWEEP_LISTS_PER_CALL, type AdmitInput, type AdmitResult, type FinishedJob, type SluiceActivities } from '../contracts/activities';
+import { SWEEP_LISTS_PER_CALL, type AdmitInput, type AdmitResult, type ChunkRef, type FinishedJob, type SluiceActivities } from '../contracts/activities';
 import {
   enqueueUpdate,
   flushUpdate,
@@ -36,7 +36,7 @@ import type { IntakeOptions } from '../domain/intake';
 import { JobOptionsSchema, type JobSpec } from '../domain/job';
 import { NEVER_RETRIED_ERROR_TYPES } from './activity-options';
 import { admitGroups, groupAdmitter } from './intake-admission';
-import { afterSweep, applyCut, bufferedCount, compactionDue, planCuts, retireDue, silentJobs, sweepCutoffMs, waitMs, type PlannedCut } from './intake-decisions';
+import { afterSweep, applyCut, bufferedCount, compactionDue, planCuts, recordingDueInMs, retireDue, silentJobs, sweepCutoffMs, waitMs, type PlannedCut } from './intake-decisions';
 import { intakeDetails } from './intake-state';
 import { countRate, initialStoreIntakeState, storeIntakeStatus, type StoreIntakeState } from './intake-store-state';
 import { sluiceJob } from './job';
@@ -68,6 +68,13 @@ const RETENTION = 'intake-retention';
  */
 const BOUNDED_SWEEP = 'intake-bounded-sweep';
 
+/**
+ * patched() id: deferred records. An admission claims no per-id record (a claim was a few file operations per request,
+ * most of an admission's time): it writes its chunks, and looks for duplicates in the records and in the chunks whose
+ * records are not written yet (marked `unrecorded`). recordIntakeChunks writes those records beside the loop.
+ */
+const DEFERRED_RECORDS = 'intake-deferred-records';
+
 /** Chunk summaries kept per tier before they are merged into one. */
 const MAX_CHUNKS_PER_TIER = 32;
 
@@ -92,6 +99,8 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
   let reserved = 0;
   /** The bounded sweep call in flight, if any (patch BOUNDED_SWEEP). */
   let sweeping: Promise<void> | undefined;
+  /** The recordIntakeChunks call in flight, if any (patch DEFERRED_RECORDS). */
+  let recording: Promise<void> | undefined;
 
   setHandler(intakeStatusQuery, () => storeIntakeStatus(s, o, Date.now()));
   // Where a request is lives in its record in the store, which a query cannot read: say where to ask rather than
@@ -115,7 +124,10 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
     s.chunkSeq++;
     const nowMs = Date.now();
     const room = Math.max(0, o.maxBuffered - bufferedCount(s.chunks));
+    // Every chunk admitted before this one is in s.chunks by now (one admission at a time): none is missed.
+    const deferred = patched(DEFERRED_RECORDS) ? { unrecorded: s.chunks.filter((c) => c.unrecorded).map((c) => c.key) } : {};
     const admitted = await admitGroups({
+      ...deferred,
       intake: name,
       chunkKey: intakeKeys.bufferChunk(name, incarnation, s.chunkSeq),
       room,
@@ -132,13 +144,18 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
   setHandler(enqueueUpdate, (input) => (patched(GROUPED_ADMISSION) ? admitTogether(input) : admit(input)), { validator: validateEnqueue });
 
   for (;;) {
-    await condition(() => dirty, waitMs(s.chunks, s.jobs, Date.now(), o.silentCheckAfterMs));
+    const recordIn = recording ? undefined : recordingDueInMs(s.chunks, Date.now());
+    const wait = waitMs(s.chunks, s.jobs, Date.now(), o.silentCheckAfterMs);
+    // Only marked chunks (patch DEFERRED_RECORDS) shorten the wait: histories before it wait as they did.
+    await condition(() => dirty, recordIn === undefined ? wait : Math.max(1, Math.min(wait, recordIn)));
     dirty = false;
 
     await countEnded();
     await checkSilent();
     await compactIfDue();
     await cutWhatIsDue();
+    // After the cuts: a chunk cut whole already has its records (the cut writes them), so it is not recorded twice.
+    startRecording();
     await retireSpent();
     setCurrentDetails(intakeDetails(storeIntakeStatus(s, o, Date.now())));
 
@@ -147,6 +164,8 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
       await condition(allHandlersFinished);
       // A sweep still running is awaited (it is bounded): left running, it would delete beside the next run's.
       if (sweeping) await sweeping;
+      // A recording in flight is not awaited (under load one always is): the marks go with the state, and the next
+      // run records those chunks again, each record created only if missing.
       await continueAsNew<typeof storeIntake>({ name, options: o, state: { ...s, run: s.run + 1 }, ...(jobTaskQueue ? { jobTaskQueue } : {}) });
     }
   }
@@ -248,8 +267,33 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
       { startToCloseTimeout: '2m', summary: `merge ${parts.length} ${due.tier} chunks` },
       [{ intake: name, key: intakeKeys.bufferChunk(name, incarnation, s.chunkSeq), tier: due.tier, parts }],
     );
-    s.chunks = [...s.chunks.filter((c) => !keys.has(c.key)), merged];
+    // The merge holds lines whose records may be missing still: it is recorded in its turn.
+    const unrecorded = s.chunks.some((c) => keys.has(c.key) && c.unrecorded);
+    s.chunks = [...s.chunks.filter((c) => !keys.has(c.key)), unrecorded ? { ...merged, unrecorded: true as const } : merged];
     spend([...keys]);
+  }
+
+  /**
+   * Writes the records of the unrecorded chunks' lines not yet cut, one call at a time, not awaited: the enqueues
+   * never wait for it. Until it answers, admissions look in those chunks; a chunk merged meanwhile stays marked.
+   */
+  function startRecording() {
+    if (recording || recordingDueInMs(s.chunks, Date.now()) !== 0) return;
+    const chunks = s.chunks.filter((c) => c.unrecorded);
+    const keys = new Set(chunks.map((c) => c.key));
+    const count = chunks.reduce((n, c) => n + c.count - c.taken, 0);
+    recording = acts.recordIntakeChunks
+      .executeWithOptions({ startToCloseTimeout: '1m', summary: `record ${count} requests of ${chunks.length} chunks` }, [
+        { intake: name, parts: chunks.map((c) => ({ key: c.key, from: c.taken })) },
+      ])
+      // Failed for good only when a chunk is gone (BlobNotFoundError), which no admission could read either.
+      .catch((): undefined => undefined)
+      .then(() => {
+        s.chunks = s.chunks.map((c) => (keys.has(c.key) && c.unrecorded ? withoutMark(c) : c));
+        recording = undefined;
+        // Chunks admitted while it ran: the loop turns to record them.
+        if (s.chunks.some((c) => c.unrecorded)) dirty = true;
+      });
   }
 
   /** Marks chunks done with: listed for the sweep by retireSpent, once no cut reads them. */
@@ -417,6 +461,11 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
       );
     }
   }
+}
+
+function withoutMark(c: ChunkRef): ChunkRef {
+  const { unrecorded: _, ...rest } = c;
+  return rest;
 }
 
 function queueFullMessage(o: IntakeOptions): string {
