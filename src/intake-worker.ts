@@ -7,6 +7,7 @@
  */
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import type { SluicePlugin } from './plugin/sluice-plugin';
+import { eagerFriendlyActivityPolling } from './temporal/activity-polling';
 
 /** What the intake worker shares with the job worker (SluiceWorkerOptions), and its queue. */
 export interface IntakeWorkerOptions {
@@ -27,6 +28,8 @@ export function createIntakeWorker(o: IntakeWorkerOptions, plugin: SluicePlugin)
     taskQueue: o.intakeTaskQueue,
     workflowBundle: o.workflowBundlePath ? { codePath: o.workflowBundlePath } : undefined,
     maxConcurrentActivityTaskExecutions: INTAKE_ACTIVITY_SLOTS,
+    // An admission dispatched eagerly answers its enqueue without a trip through matching.
+    ...eagerFriendlyActivityPolling(INTAKE_ACTIVITY_SLOTS),
     maxCachedWorkflows: INTAKE_WORKFLOW_CACHE,
     plugins: [plugin],
   });

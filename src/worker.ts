@@ -17,6 +17,7 @@ import { createIntakeWorker } from './intake-worker';
 import { SluicePlugin } from './plugin/sluice-plugin';
 import { createStore } from './store';
 import { assertClusterReady } from './temporal/cluster-check';
+import { eagerFriendlyActivityPolling } from './temporal/activity-polling';
 import { grpcCompressionFor } from './temporal/grpc-compression';
 import type { BlobStore } from './store/blob-store';
 import { LocalDirectoryStore } from './store/local-store';
@@ -78,16 +79,11 @@ export async function createSluiceWorker(o: SluiceWorkerOptions, plugin: SluiceP
     // Without a prebuilt bundle, the plugin adds the workflows to bundle at start.
     workflowBundle: o.workflowBundlePath ? { codePath: o.workflowBundlePath } : undefined,
     maxConcurrentActivityTaskExecutions: slots,
-    // A job's lanes schedule up to 2 × activityConcurrency activities in one workflow task. Eagerly dispatched, each
-    // skips the server's matching (a task written, a poll answered, a started RPC): about a fifth less worker CPU and
-    // a third less server CPU per activity in `npm run bench` (docs/performance.md). Only free slots are reserved.
-    maxEagerActivityReservationsPerWorkflowTask: o.eagerActivitiesPerTask ?? slots,
+    // Eagerly dispatched, an activity skips the server's matching (a task written, a poll answered, a started RPC):
+    // about a fifth less worker CPU and a third less server CPU per activity in `npm run bench` (docs/performance.md).
+    ...eagerFriendlyActivityPolling(slots, o.activityPollers),
+    ...(o.eagerActivitiesPerTask !== undefined && { maxEagerActivityReservationsPerWorkflowTask: o.eagerActivitiesPerTask }),
     maxCachedWorkflows: o.workflowCache ?? 200,
-    // Every open activity poll holds a slot, and a held slot cannot be reserved for eager dispatch: the SDK's default of
-    // min(10, slots) pollers left 24 slots room for 13 eager activities (docs/performance.md). One poll while eager
-    // dispatch serves the lanes; more only when the server reports a backlog (a cluster without eager dispatch,
-    // retries, lanes past the free slots), so a worker far from its server is not held to one task per round trip.
-    activityTaskPollerBehavior: { type: 'autoscaling', minimum: 1, initial: 1, maximum: Math.max(1, Math.min(slots, o.activityPollers ?? 10)) },
     maxTaskQueueActivitiesPerSecond: o.maxTaskQueueActivitiesPerSecond,
     plugins: [plugin],
   });
