@@ -91,7 +91,8 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics, anthropic }
         }),
       };
       outcomes[o.status]++;
-      report?.fold.add(o);
+      // A request answered synchronously under its own custom_id (not a row of a pack): its sub-batch is in the file name.
+      report?.fold.add(o, found?.mode === 'sync' && !found.pack ? filed?.syncShard : undefined);
       if (o.attempts > 0) attempts[o.attempts] = (attempts[o.attempts] ?? 0) + 1;
       const mode = o.mode ?? 'batch';
       if (o.status === 'succeeded') byMode[mode]++;
@@ -119,10 +120,12 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics, anthropic }
     /** One original shard's (or order segment's) requests and the outcomes filed for them (the first one counts). */
     async function loadShard(origin: number): Promise<{ known: Map<string, KnownOutcome>; requests: OrderEntry[] }> {
       const known = new Map<string, KnownOutcome>();
-      for (const key of await store.list(jobKeys.outcomesOf(jobId, origin))) {
+      const prefix = jobKeys.outcomesOf(jobId, origin);
+      for (const key of await store.list(prefix)) {
+        const syncShard = syncShardOfOutcomes(key.slice(prefix.length));
         for await (const text of store.readLines(key)) {
           const outcome = JSON.parse(text) as OutcomeLine;
-          if (!known.has(outcome.custom_id)) known.set(outcome.custom_id, { outcome, text });
+          if (!known.has(outcome.custom_id)) known.set(outcome.custom_id, { outcome, text, syncShard });
         }
       }
       const requests: OrderEntry[] = [];
@@ -255,11 +258,18 @@ export function finalizeActivity({ store, prices, webUiUrl, metrics, anthropic }
   };
 }
 
-/** An outcome as collect filed it, and its JSON text. */
+/** An outcome as collect (or the synchronous lane) filed it, its JSON text, and the sync sub-batch that filed it. */
 interface KnownOutcome {
   outcome: OutcomeLine;
   text: string;
+  syncShard: string | undefined;
 }
+
+/** The synchronous sub-batch named by an outcomes file (outcomes/<origin>/sync-<shard>.jsonl); undefined for a batch's. */
+function syncShardOfOutcomes(file: string): string | undefined {
+  return file.startsWith(SYNC_OUTCOMES) && file.endsWith('.jsonl') ? file.slice(SYNC_OUTCOMES.length, -'.jsonl'.length) : undefined;
+}
+const SYNC_OUTCOMES = 'sync-';
 
 /** The start of a shard line the plan wrote: its custom_id (the API's characters only) and line. */
 const SHARD_LINE_HEAD = /^\{"custom_id":"([a-zA-Z0-9_-]{1,64})","line":(\d+),/;

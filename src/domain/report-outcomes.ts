@@ -48,8 +48,11 @@ export interface OutcomeFoldContext {
   prices?: PriceTable;
   /** When the batch that settled a request ended (its last batch id). */
   batchEndedAtMs(batchId: string): number | undefined;
-  /** When the synchronous call of a request ended. */
-  syncEndedAtMs(customId: string): number | undefined;
+  /**
+   * When the synchronous call of a request ended; `syncShard` is the sub-batch that answered it when the caller
+   * knows it (finalize, from the outcome's file), else the context looks it up by custom_id.
+   */
+  syncEndedAtMs(customId: string, syncShard?: string): number | undefined;
   /** Used for outcomes whose time is unknown; read by result(), so a fold that runs before the job's end can set it last. */
   finishedAtMs: number;
 }
@@ -65,10 +68,10 @@ export function createOutcomeFold(ctx: OutcomeFoldContext) {
   let requests = 0;
   let unknownTime = 0;
 
-  function settle(o: OutcomeLine, field: 'succeeded' | 'failed') {
+  function settle(o: OutcomeLine, field: 'succeeded' | 'failed', syncShard: string | undefined) {
     const lastBatch = o.batch_ids.at(-1);
     const atMs =
-      o.mode === 'sync' ? ctx.syncEndedAtMs(o.custom_id) : lastBatch ? ctx.batchEndedAtMs(lastBatch) : undefined;
+      o.mode === 'sync' ? ctx.syncEndedAtMs(o.custom_id, syncShard) : lastBatch ? ctx.batchEndedAtMs(lastBatch) : undefined;
     if (atMs === undefined) {
       unknownTime++;
       unknown[field]++;
@@ -80,7 +83,8 @@ export function createOutcomeFold(ctx: OutcomeFoldContext) {
   }
 
   return {
-    add(o: OutcomeLine): void {
+    /** `syncShard`: the synchronous sub-batch whose call answered `o` under its own custom_id, when known. */
+    add(o: OutcomeLine, syncShard?: string): void {
       requests++;
       const row = (byAttempts[String(o.attempts)] ??= {});
       row[o.status] = (row[o.status] ?? 0) + 1;
@@ -108,10 +112,10 @@ export function createOutcomeFold(ctx: OutcomeFoldContext) {
           r.syncEquivalentUsd = addByKind(r.syncEquivalentUsd, syncUsd);
         } else r.unpriced++;
         cost.set(key, r);
-        settle(o, 'succeeded');
+        settle(o, 'succeeded', syncShard);
         return;
       }
-      if (o.status === 'failed') settle(o, 'failed');
+      if (o.status === 'failed') settle(o, 'failed', syncShard);
       const type = o.error?.type ?? o.status;
       const g = failures.get(type) ?? { type, status: o.status, count: 0, examples: [] };
       g.count++;

@@ -51,7 +51,17 @@ export interface OutcomeReport {
   context: OutcomeFoldContext;
 }
 
-export async function readOutcomeReport(store: BlobStore, jobId: string, prices: PriceTable): Promise<OutcomeReport> {
+export interface OutcomeReportOptions {
+  /** The fold is fed outcomes without the sub-batch that answered them (from results.jsonl): look it up by custom_id. */
+  syncShardsById?: boolean;
+}
+
+export async function readOutcomeReport(
+  store: BlobStore,
+  jobId: string,
+  prices: PriceTable,
+  opts: OutcomeReportOptions = {},
+): Promise<OutcomeReport> {
   const submissions = (await readAll<SubmissionFacts>(store, await store.list(jobKeys.submissionsOf(jobId)))).filter(
     (s): s is SubmissionFacts => s !== undefined,
   );
@@ -66,13 +76,10 @@ export async function readOutcomeReport(store: BlobStore, jobId: string, prices:
     (t): t is SyncTiming => t !== undefined,
   );
 
-  // Which synchronous sub-batch answered each request: the keys of the sync records say it (sync/<shard>/<id>.json).
-  const syncPrefix = jobKeys.syncDoneOf(jobId);
-  const syncShardOf = new Map<string, string>();
-  for (const key of await store.list(syncPrefix)) {
-    const [shardKey, file] = key.slice(syncPrefix.length).split('/');
-    if (shardKey && file?.endsWith('.json')) syncShardOf.set(file.slice(0, -'.json'.length), shardKey);
-  }
+  // Which synchronous sub-batch answered a request: finalize knows it from the outcome's file. Only a fold over
+  // results.jsonl (the report drawn after the job) looks it up from the sync records' keys, one entry per request
+  // answered synchronously: kept out of the worker, where it would grow with the job.
+  const syncShardOf = opts.syncShardsById ? await listSyncShards(store, jobId) : undefined;
   const timingOf = new Map(timings.map((t) => [t.batchId, t]));
   const seenOf = new Map(seenEnded.map((t) => [t.batchId, t]));
   const batchEnd = new Map(
@@ -86,8 +93,8 @@ export async function readOutcomeReport(store: BlobStore, jobId: string, prices:
   const context: OutcomeFoldContext = {
     prices,
     batchEndedAtMs: (batchId) => batchEnd.get(batchId),
-    syncEndedAtMs: (customId) => {
-      const shard = syncShardOf.get(customId);
+    syncEndedAtMs: (customId, syncShard) => {
+      const shard = syncShard ?? syncShardOf?.get(customId);
       return shard === undefined ? undefined : syncEnd.get(shard);
     },
     finishedAtMs: Number.NaN,
@@ -101,7 +108,7 @@ export async function readReportRecords(i: ReadRecordsInput, folded?: OutcomeRep
   const summary = await store.readJson<ReportSummary>(jobKeys.output(jobId, 'summary.json'));
   if (!summary) throw new JobNotFinishedError(jobId);
 
-  const report = folded ?? (await readOutcomeReport(store, jobId, i.prices));
+  const report = folded ?? (await readOutcomeReport(store, jobId, i.prices, { syncShardsById: true }));
   report.context.finishedAtMs = Date.parse(summary.finishedAt);
   if (!folded) {
     let n = 0;
@@ -120,6 +127,17 @@ export async function readReportRecords(i: ReadRecordsInput, folded?: OutcomeRep
     webUiLink: i.webUiLink,
     generatedAtMs: Date.now(),
   };
+}
+
+/** custom_id → the synchronous sub-batch that recorded its call: the keys of the sync records say it (sync/<shard>/<id>.json). */
+async function listSyncShards(store: BlobStore, jobId: string): Promise<Map<string, string>> {
+  const syncPrefix = jobKeys.syncDoneOf(jobId);
+  const syncShardOf = new Map<string, string>();
+  for (const key of await store.list(syncPrefix)) {
+    const [shardKey, file] = key.slice(syncPrefix.length).split('/');
+    if (shardKey && file?.endsWith('.json')) syncShardOf.set(file.slice(0, -'.json'.length), shardKey);
+  }
+  return syncShardOf;
 }
 
 function readAll<T>(store: BlobStore, keys: readonly string[]): Promise<(T | undefined)[]> {
