@@ -470,18 +470,30 @@ export interface AdmitInput {
  */
 export interface AdmitGroupsInput extends Omit<AdmitInput, 'segment' | 'items'> {
   groups: { segment: string; items: AdmitInput['items'] }[];
-  /**
-   * Set: deferred records. No record is claimed here; a custom_id is a duplicate when its record exists or when it is
-   * in one of these chunks (the buffer's chunks whose lines may have no record yet), and the chunks written come back
-   * marked `unrecorded`. Unset: each new custom_id's record is claimed (intakes whose history predates the change).
-   */
-  unrecorded?: string[];
+}
+
+/**
+ * Deferred records (admitIntakeGroupsDeferred): no record is claimed; a custom_id is a duplicate when its record
+ * exists or when it is in one of the `unrecorded` chunks (the buffer's chunks whose lines may have no record yet), and
+ * the chunks written come back marked `unrecorded`.
+ */
+export interface AdmitDeferredInput extends AdmitGroupsInput {
+  unrecorded: string[];
 }
 
 /** Writes the records of chunk lines from `from` on that have none yet (a cut's record, naming its job, is kept). */
 export interface RecordChunksInput {
   intake: string;
   parts: { key: string; from: number }[];
+}
+
+export interface RecordChunksResult {
+  /** Records created (those that existed are left as they are). */
+  written: number;
+  /** Parts whose lines all have records now. */
+  recorded: string[];
+  /** Parts whose chunk is gone (BlobNotFoundError): skipped, none of their records written. */
+  missing: string[];
 }
 
 /** The state a duplicate's first request is in, in words the client shows. */
@@ -660,9 +672,10 @@ export interface SluiceActivities {
   checkIntakeJobs: (input: CheckIntakeJobsInput) => Promise<{ finished: FinishedJob[] }>;
   admitIntakeRequests: (input: AdmitInput) => Promise<AdmitResult>;
   admitIntakeGroups: (input: AdmitGroupsInput) => Promise<AdmitResult>;
+  admitIntakeGroupsDeferred: (input: AdmitDeferredInput) => Promise<AdmitResult>;
   cutIntakeChunks: (input: CutChunksInput) => Promise<{ inputKey: string; requestCount: number; notifyKey?: string }>;
   compactIntakeChunks: (input: CompactInput) => Promise<ChunkRef>;
-  recordIntakeChunks: (input: RecordChunksInput) => Promise<{ written: number }>;
+  recordIntakeChunks: (input: RecordChunksInput) => Promise<RecordChunksResult>;
   retireIntakeChunks: (input: RetireChunksInput) => Promise<void>;
   sweepIntake: (input: SweepIntakeInput) => Promise<SweepIntakeResult>;
   snapshotAuditInput: (input: SnapshotAuditInput) => Promise<AuditSnapshot>;

@@ -280,16 +280,20 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
   function startRecording() {
     if (recording || recordingDueInMs(s.chunks, Date.now()) !== 0) return;
     const chunks = s.chunks.filter((c) => c.unrecorded);
-    const keys = new Set(chunks.map((c) => c.key));
     const count = chunks.reduce((n, c) => n + c.count - c.taken, 0);
     recording = acts.recordIntakeChunks
       .executeWithOptions({ startToCloseTimeout: '1m', summary: `record ${count} requests of ${chunks.length} chunks` }, [
         { intake: name, parts: chunks.map((c) => ({ key: c.key, from: c.taken })) },
       ])
-      // Failed for good only when a chunk is gone (BlobNotFoundError), which no admission could read either.
-      .catch((): undefined => undefined)
-      .then(() => {
-        s.chunks = s.chunks.map((c) => (keys.has(c.key) && c.unrecorded ? withoutMark(c) : c));
+      // Only what it reports is unmarked: the chunks it recorded, and those gone (no admission could read them
+      // either). Failed for good otherwise (a non-retryable error): every mark stays, and a later turn records again.
+      .then(
+        // No lists: a worker of the release before them, which recorded every part or failed.
+        (r) => new Set(r.recorded ? [...r.recorded, ...r.missing] : chunks.map((c) => c.key)),
+        () => new Set<string>(),
+      )
+      .then((done) => {
+        s.chunks = s.chunks.map((c) => (done.has(c.key) && c.unrecorded ? withoutMark(c) : c));
         recording = undefined;
         // Chunks admitted while it ran: the loop turns to record them.
         if (s.chunks.some((c) => c.unrecorded)) dirty = true;
