@@ -243,7 +243,7 @@ for (const [kind, makeStore] of Object.entries(STORES))
       assert.equal(counted.readLines.filter((k) => k === jobKeys.output('job-1', 'results.jsonl')).length, 1, 'the results file read once for three duplicates');
     });
 
-    test('recording: a chunk that is gone is skipped and named, the others recorded; a recorded line costs no create', async () => {
+    test('recording: a chunk that is gone is skipped and named, the others recorded', async () => {
       const { store, acts, call } = await setUp();
       const a = await call('seg-a', ['a', 'b'], 100, 1);
       const made = await acts.admitIntakeGroupsDeferred({ ...a, unrecorded: [], groups: [{ segment: a.segment, items: a.items }] });
@@ -252,11 +252,33 @@ for (const [kind, makeStore] of Object.entries(STORES))
       const r = await acts.recordIntakeChunks({ intake: 'q', parts: [{ key: gone, from: 0 }, { key: kept, from: 0 }] });
       assert.deepEqual(r, { written: 2, recorded: [kept], missing: [gone] });
       assert.equal(await store.exists(intakeKeys.requestRecord('q', 'a')), true);
-      // Recorded again (a merge that holds it, a later run): the records are looked at, not created again.
+    });
+
+    test('a merge of a recorded chunk and a marked one: recording it writes only the marked lines, and dedup still sees them', async () => {
+      const { store, acts, call } = await setUp();
+      const deferred = async (segmentId: string, ids: string[], seq: number, unrecorded: string[]) => {
+        const c = await call(segmentId, ids, 100, seq);
+        return acts.admitIntakeGroupsDeferred({ ...c, unrecorded, groups: [{ segment: c.segment, items: c.items }] });
+      };
+      const old = (await deferred('seg-a', ['a1', 'a2', 'a3'], 1, [])).chunks[0]!.key;
+      await acts.recordIntakeChunks({ intake: 'q', parts: [{ key: old, from: 0 }] });
+      const fresh = (await deferred('seg-b', ['b1'], 2, [old])).chunks[0]!.key;
+      const merged = await acts.compactIntakeChunks({
+        intake: 'q',
+        key: intakeKeys.bufferChunk('q', 'inc', 3),
+        tier: 'bulk',
+        parts: [
+          { key: old, from: 0 },
+          { key: fresh, from: 0, unrecorded: true },
+        ],
+      });
+      // The merge is marked: b1 (no record yet) is a duplicate found in it.
+      const again = await deferred('seg-c', ['b1', 'a2', 'c1'], 4, [merged.key]);
+      assert.deepEqual(again.notAccepted.map((n) => [n.custom_id, n.status]), [['b1', 'duplicate'], ['a2', 'duplicate']]);
       const counted = countingStore(store);
-      const twice = await intakeBufferActivities({ store: counted.store } as unknown as ActivityDeps).recordIntakeChunks({ intake: 'q', parts: [{ key: kept, from: 0 }] });
-      assert.equal(twice.written, 0);
-      assert.equal(counted.creates.length, 0, 'no exclusive create for a record that exists');
+      const r = await intakeBufferActivities({ store: counted.store } as unknown as ActivityDeps).recordIntakeChunks({ intake: 'q', parts: [{ key: merged.key, from: 0 }] });
+      assert.deepEqual(counted.creates, [intakeKeys.requestRecord('q', 'b1')], 'a1..a3 have records: not created again');
+      assert.equal(r.written, 1);
     });
   });
 

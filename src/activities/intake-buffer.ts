@@ -66,13 +66,13 @@ export function intakeBufferActivities({ store }: ActivityDeps) {
       for (const part of input.parts) {
         let lines: BufferLine[];
         try {
-          lines = (await readChunk(store, part.key)).slice(part.from);
+          lines = (await readChunk(store, part.key)).slice(part.from).filter((l) => !l.recorded);
         } catch (err) {
           if (!(err instanceof BlobNotFoundError)) throw err;
           result.missing.push(part.key);
           continue;
         }
-        const made = await inBatches(lines, PARALLEL_CLAIMS, (l) => recordIfMissing(store, intakeKeys.requestRecord(input.intake, l.customId), recordOf(l)));
+        const made = await inBatches(lines, PARALLEL_CLAIMS, (l) => store.createJsonExclusive(intakeKeys.requestRecord(input.intake, l.customId), recordOf(l)));
         result.written += made.filter(Boolean).length;
         result.recorded.push(part.key);
       }
@@ -109,7 +109,12 @@ export function intakeBufferActivities({ store }: ActivityDeps) {
     async compactIntakeChunks(input: CompactInput): Promise<ChunkRef> {
       // Run twice, the sources are still there (they are never deleted here) and the merge is the same.
       const lines: BufferLine[] = [];
-      for (const part of input.parts) lines.push(...(await readChunk(store, part.key)).slice(part.from));
+      for (const part of input.parts) {
+        const taken = (await readChunk(store, part.key)).slice(part.from);
+        // Lines of a chunk whose records are written say so: recording the merge then writes only the others (it
+        // recorded the whole merge, up to maxBuffered lines, each time a marked chunk joined it).
+        lines.push(...(part.unrecorded ? taken : taken.map((l): BufferLine => (l.recorded ? l : { ...l, recorded: true }))));
+      }
       lines.sort((a, b) => a.cutByMs - b.cutByMs);
       await store.writeLines(input.key, lines.map((l) => JSON.stringify(l)));
       return summarize(input.key, input.tier, lines);
@@ -247,12 +252,6 @@ async function describeFirsts(store: BlobStore, records: readonly RequestRecord[
     if (!outcomes) return `already accepted ${since} UTC: in job ${r.jobId}`;
     return `already accepted ${since} UTC: done in job ${r.jobId}: ${outcomes.get(r.custom_id)?.status ?? 'no outcome'}`;
   });
-}
-
-/** Creates the record unless it exists: a look first costs one read where the exclusive create costs a few writes. */
-async function recordIfMissing(store: BlobStore, key: string, record: RequestRecord): Promise<boolean> {
-  if (await store.exists(key)) return false;
-  return store.createJsonExclusive(key, record);
 }
 
 function recordOf(line: BufferLine): RequestRecord {

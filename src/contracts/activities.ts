@@ -433,6 +433,8 @@ export interface BufferLine {
   deadlineMs: number;
   cutByMs: number;
   notifyWorkflowId?: string;
+  /** Known to have its record: merged from a chunk that was not marked `unrecorded`. recordIntakeChunks skips it. */
+  recorded?: true;
 }
 
 /** What the workflow keeps of a chunk: its key and a summary; `taken` lines are already cut. */
@@ -530,7 +532,8 @@ export interface CompactInput {
   intake: string;
   key: string;
   tier: 'urgent' | 'standard' | 'bulk';
-  parts: { key: string; from: number }[];
+  /** `unrecorded`: the part's chunk is marked (its lines keep what they say); unset, its lines are merged as `recorded`. */
+  parts: { key: string; from: number; unrecorded?: true }[];
 }
 
 /** Every activity the worker registers, by the name workflows call it. */

@@ -261,7 +261,8 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
     const due = compactionDue(s.chunks, MAX_CHUNKS_PER_TIER);
     if (!due) return;
     const keys = new Set(due.keys);
-    const parts = s.chunks.filter((c) => keys.has(c.key)).map((c) => ({ key: c.key, from: c.taken }));
+    // Marked parts are named: the merge's other lines say they have records, and recording it writes only the rest.
+    const parts = s.chunks.filter((c) => keys.has(c.key)).map((c) => ({ key: c.key, from: c.taken, ...(c.unrecorded ? { unrecorded: true as const } : {}) }));
     s.chunkSeq++;
     const merged = await acts.compactIntakeChunks.executeWithOptions(
       { startToCloseTimeout: '2m', summary: `merge ${parts.length} ${due.tier} chunks` },
