@@ -205,7 +205,7 @@ async function claim(store: BlobStore, intake: string, line: BufferLine): Promis
   const key = intakeKeys.requestRecord(intake, line.customId);
   // A create is whole or absent (never a half-written record), so a record that exists can be read: a read that fails
   // fails the attempt, which is retried, rather than count the record as ours and overwrite another's.
-  for (;;) {
+  for (let tries = 0; tries < 2; tries++) {
     if (await store.createJsonExclusive(key, recordOf(line))) return { kind: 'free' };
     const existing = await store.readJson<RequestRecord>(key);
     // Gone between the create and the read (swept past retention): claim it again.
@@ -213,6 +213,8 @@ async function claim(store: BlobStore, intake: string, line: BufferLine): Promis
     if (existing.segment === line.segment) return { kind: 'ours' };
     return { kind: 'duplicate', reason: await describeFirst(store, existing) };
   }
+  // The store says the record both exists and does not: fail the attempt (retried) rather than guess.
+  throw new Error(`Intake ${intake}: the record of ${line.customId} exists but cannot be read`);
 }
 
 type Seen = { kind: 'free' } | { kind: 'ours' } | { kind: 'duplicate'; reason: string };
