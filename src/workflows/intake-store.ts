@@ -18,7 +18,7 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import { SWEEP_LISTS_PER_CALL, type AdmitInput, type AdmitResult, type ChunkRef, type FinishedJob, type SluiceActivities } from '../contracts/activities';
+import { SWEEP_LISTS_PER_CALL, type AdmitInput, type AdmitResult, type FinishedJob, type SluiceActivities } from '../contracts/activities';
 import {
   enqueueUpdate,
   flushUpdate,
@@ -36,7 +36,7 @@ import type { IntakeOptions } from '../domain/intake';
 import { JobOptionsSchema, type JobSpec } from '../domain/job';
 import { NEVER_RETRIED_ERROR_TYPES } from './activity-options';
 import { admitGroups, groupAdmitter } from './intake-admission';
-import { afterSweep, applyCut, bufferedCount, compactionDue, planCuts, recordingDueInMs, retireDue, silentJobs, sweepCutoffMs, waitMs, type PlannedCut } from './intake-decisions';
+import { afterRecording, afterSweep, applyCut, bufferedCount, compactionDue, planCuts, recordingDueInMs, retireDue, silentJobs, sweepCutoffMs, waitMs, type PlannedCut } from './intake-decisions';
 import { intakeDetails } from './intake-state';
 import { countRate, initialStoreIntakeState, storeIntakeStatus, type StoreIntakeState } from './intake-store-state';
 import { sluiceJob } from './job';
@@ -281,20 +281,16 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
   function startRecording() {
     if (recording || recordingDueInMs(s.chunks, Date.now()) !== 0) return;
     const chunks = s.chunks.filter((c) => c.unrecorded);
+    const keys = chunks.map((c) => c.key);
     const count = chunks.reduce((n, c) => n + c.count - c.taken, 0);
     recording = acts.recordIntakeChunks
       .executeWithOptions({ startToCloseTimeout: '1m', summary: `record ${count} requests of ${chunks.length} chunks` }, [
         { intake: name, parts: chunks.map((c) => ({ key: c.key, from: c.taken })) },
       ])
-      // Only what it reports is unmarked: the chunks it recorded, and those gone (no admission could read them
-      // either). Failed for good otherwise (a non-retryable error): every mark stays, and a later turn records again.
-      .then(
-        // No lists: a worker of the release before them, which recorded every part or failed.
-        (r) => new Set(r.recorded ? [...r.recorded, ...r.missing] : chunks.map((c) => c.key)),
-        () => new Set<string>(),
-      )
-      .then((done) => {
-        s.chunks = s.chunks.map((c) => (done.has(c.key) && c.unrecorded ? withoutMark(c) : c));
+      // Failed for good (a non-retryable error): no mark goes (afterRecording).
+      .catch((): undefined => undefined)
+      .then((r) => {
+        s.chunks = afterRecording(s.chunks, keys, r);
         recording = undefined;
         // Chunks admitted while it ran: the loop turns to record them.
         if (s.chunks.some((c) => c.unrecorded)) dirty = true;
@@ -466,11 +462,6 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
       );
     }
   }
-}
-
-function withoutMark(c: ChunkRef): ChunkRef {
-  const { unrecorded: _, ...rest } = c;
-  return rest;
 }
 
 function queueFullMessage(o: IntakeOptions): string {
