@@ -13,6 +13,7 @@ import type { ActivityDeps } from '../src/activities/deps';
 import type { AdmitInput } from '../src/contracts/activities';
 import { intakeKeys } from '../src/contracts/store-keys';
 import { IntakeOptionsSchema } from '../src/domain/intake';
+import { jobKeys } from '../src/domain/job';
 import type { BlobStore } from '../src/store/blob-store';
 import { LocalDirectoryStore } from '../src/store/local-store';
 import { PostgresStore } from '../src/store/postgres-store';
@@ -165,25 +166,26 @@ for (const [kind, makeStore] of Object.entries(STORES))
         return { ...c, unrecorded, groups: [{ segment: c.segment, items: c.items }] };
       };
       const firstInput = await group('seg-a', ['a', 'b', 'c'], 1, []);
-      const first = await acts.admitIntakeGroups(firstInput);
+      const first = await acts.admitIntakeGroupsDeferred(firstInput);
       assert.equal(first.accepted, 3);
       assert.equal(first.chunks[0]!.unrecorded, true, 'the chunk is marked: its records are not written yet');
       assert.equal(await store.exists(intakeKeys.requestRecord('q', 'a')), false, 'no record claimed on the enqueue path');
-      assert.deepEqual(await acts.admitIntakeGroups(firstInput), first, 'a retried attempt answers the same');
+      assert.deepEqual(await acts.admitIntakeGroupsDeferred(firstInput), first, 'a retried attempt answers the same');
 
       // Only in the first chunk: a duplicate all the same, naming the first's state.
       const chunkA = first.chunks[0]!.key;
-      const second = await acts.admitIntakeGroups(await group('seg-b', ['b', 'd'], 2, [chunkA]));
+      const second = await acts.admitIntakeGroupsDeferred(await group('seg-b', ['b', 'd'], 2, [chunkA]));
       assert.deepEqual(second.notAccepted.map((n) => [n.at, n.custom_id, n.status, n.reason]), [[0, 'b', 'duplicate', 'already accepted 2026-12-01 10:00:00 UTC: buffered (bulk)']]);
 
       // 'a' is cut into a job before the records are written: its record names the job and keeps it.
       await acts.cutIntakeChunks({ intake: 'q', jobId: 'job-1', parts: [{ key: chunkA, from: 0, to: 1 }] });
       const recorded = await acts.recordIntakeChunks({ intake: 'q', parts: [{ key: chunkA, from: 0 }, { key: second.chunks[0]!.key, from: 0 }] });
       assert.equal(recorded.written, 3, 'b, c and d: a has the cut');
+      assert.deepEqual(recorded.recorded, [chunkA, second.chunks[0]!.key]);
       assert.equal((await acts.recordIntakeChunks({ intake: 'q', parts: [{ key: chunkA, from: 0 }] })).written, 0, 'run twice, nothing more');
 
       // No chunk left to look in: the records alone answer.
-      const later = await acts.admitIntakeGroups(await group('seg-c', ['a', 'c', 'd', 'e'], 3, []));
+      const later = await acts.admitIntakeGroupsDeferred(await group('seg-c', ['a', 'c', 'd', 'e'], 3, []));
       assert.deepEqual(
         later.notAccepted.map((n) => [n.custom_id, n.reason]),
         [
@@ -194,4 +196,115 @@ for (const [kind, makeStore] of Object.entries(STORES))
       );
       assert.equal(later.accepted, 1);
     });
+
+    test('a record that cannot be read fails the admission (retried) rather than accept a duplicate', async () => {
+      const { store, acts, call } = await setUp();
+      const first = await acts.admitIntakeRequests(await call('seg-a', ['a', 'b']));
+      assert.equal(first.accepted, 2);
+      const broken = failingReads(store, intakeKeys.requestRecord('q', 'b'));
+      const flaky = intakeBufferActivities({ store: broken } as unknown as ActivityDeps);
+      // Deferred: the read of b's record fails (a pool error, EIO): no answer, least of all "accepted".
+      const deferred = await call('seg-b', ['b', 'c'], 100, 2);
+      await assert.rejects(flaky.admitIntakeGroupsDeferred({ ...deferred, unrecorded: [], groups: [{ segment: deferred.segment, items: deferred.items }] }), /read failed/);
+      // Claiming: b's record exists and its read fails: not taken for this call's own, not overwritten.
+      await assert.rejects(flaky.admitIntakeRequests(await call('seg-c', ['b'], 100, 3)), /read failed/);
+      assert.equal((await store.readJson<{ segment: string }>(intakeKeys.requestRecord('q', 'b')))!.segment, intakeKeys.segment('q', 'seg-a'), 'b keeps its first record');
+      // Past the room: a failed read is no "queue full" either.
+      await assert.rejects(flaky.admitIntakeRequests(await call('seg-d', ['e', 'b'], 1, 4)), /read failed/);
+      // The store readable again, the retried attempt answers duplicate.
+      const retried = await acts.admitIntakeGroupsDeferred({ ...deferred, unrecorded: [], groups: [{ segment: deferred.segment, items: deferred.items }] });
+      assert.deepEqual(retried.notAccepted.map((n) => [n.custom_id, n.status]), [['b', 'duplicate']]);
+    });
+
+    test('duplicates of a done job are described with one read of its results', async () => {
+      const { store, acts, call } = await setUp();
+      const first = await acts.admitIntakeRequests(await call('seg-a', ['a', 'b', 'c']));
+      await acts.cutIntakeChunks({ intake: 'q', jobId: 'job-1', parts: [{ key: first.chunks[0]!.key, from: 0, to: 3 }] });
+      await store.writeJson(jobKeys.output('job-1', 'summary.json'), { jobId: 'job-1' });
+      await store.writeLines(
+        jobKeys.output('job-1', 'results.jsonl'),
+        ['a', 'b', 'c'].map((id, n) => JSON.stringify({ custom_id: id, line: n + 1, status: id === 'b' ? 'errored' : 'succeeded', attempts: 1, batch_ids: [] })),
+      );
+      const counted = countingStore(store);
+      const again = await call('seg-b', ['a', 'b', 'c', 'd'], 100, 2);
+      const r = await intakeBufferActivities({ store: counted.store } as unknown as ActivityDeps).admitIntakeGroupsDeferred({
+        ...again,
+        unrecorded: [],
+        groups: [{ segment: again.segment, items: again.items }],
+      });
+      assert.deepEqual(
+        r.notAccepted.map((n) => [n.at, n.custom_id, n.reason]),
+        [
+          [0, 'a', 'already accepted 2026-12-01 10:00:00 UTC: done in job job-1: succeeded'],
+          [1, 'b', 'already accepted 2026-12-01 10:00:00 UTC: done in job job-1: errored'],
+          [2, 'c', 'already accepted 2026-12-01 10:00:00 UTC: done in job job-1: succeeded'],
+        ],
+      );
+      assert.equal(counted.readLines.filter((k) => k === jobKeys.output('job-1', 'results.jsonl')).length, 1, 'the results file read once for three duplicates');
+    });
+
+    test('recording: a chunk that is gone is skipped and named, the others recorded', async () => {
+      const { store, acts, call } = await setUp();
+      const a = await call('seg-a', ['a', 'b'], 100, 1);
+      const made = await acts.admitIntakeGroupsDeferred({ ...a, unrecorded: [], groups: [{ segment: a.segment, items: a.items }] });
+      const gone = intakeKeys.bufferChunk('q', 'inc', 9);
+      const kept = made.chunks[0]!.key;
+      const r = await acts.recordIntakeChunks({ intake: 'q', parts: [{ key: gone, from: 0 }, { key: kept, from: 0 }] });
+      assert.deepEqual(r, { written: 2, recorded: [kept], missing: [gone] });
+      assert.equal(await store.exists(intakeKeys.requestRecord('q', 'a')), true);
+    });
+
+    test('a merge of a recorded chunk and a marked one: recording it writes only the marked lines, and dedup still sees them', async () => {
+      const { store, acts, call } = await setUp();
+      const deferred = async (segmentId: string, ids: string[], seq: number, unrecorded: string[]) => {
+        const c = await call(segmentId, ids, 100, seq);
+        return acts.admitIntakeGroupsDeferred({ ...c, unrecorded, groups: [{ segment: c.segment, items: c.items }] });
+      };
+      const old = (await deferred('seg-a', ['a1', 'a2', 'a3'], 1, [])).chunks[0]!.key;
+      await acts.recordIntakeChunks({ intake: 'q', parts: [{ key: old, from: 0 }] });
+      const fresh = (await deferred('seg-b', ['b1'], 2, [old])).chunks[0]!.key;
+      const merged = await acts.compactIntakeChunks({
+        intake: 'q',
+        key: intakeKeys.bufferChunk('q', 'inc', 3),
+        tier: 'bulk',
+        parts: [
+          { key: old, from: 0 },
+          { key: fresh, from: 0, unrecorded: true },
+        ],
+      });
+      // The merge is marked: b1 (no record yet) is a duplicate found in it.
+      const again = await deferred('seg-c', ['b1', 'a2', 'c1'], 4, [merged.key]);
+      assert.deepEqual(again.notAccepted.map((n) => [n.custom_id, n.status]), [['b1', 'duplicate'], ['a2', 'duplicate']]);
+      const counted = countingStore(store);
+      const r = await intakeBufferActivities({ store: counted.store } as unknown as ActivityDeps).recordIntakeChunks({ intake: 'q', parts: [{ key: merged.key, from: 0 }] });
+      assert.deepEqual(counted.creates, [intakeKeys.requestRecord('q', 'b1')], 'a1..a3 have records: not created again');
+      assert.equal(r.written, 1);
+    });
   });
+
+/** The real store, with every read of one key failing as a dropped connection would. */
+function failingReads(store: BlobStore, key: string): BlobStore {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === 'readJson') return async (k: string) => (k === key ? Promise.reject(new Error(`read failed: ${k}`)) : target.readJson(k));
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+/** The real store, noting which keys are streamed and created. */
+function countingStore(store: BlobStore) {
+  const readLines: string[] = [];
+  const creates: string[] = [];
+  const counted = new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === 'readLines') return (k: string) => (readLines.push(k), target.readLines(k));
+      if (prop === 'readAllLines') return undefined;
+      if (prop === 'createJsonExclusive') return (k: string, v: unknown) => (creates.push(k), target.createJsonExclusive(k, v));
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return { store: counted, readLines, creates };
+}

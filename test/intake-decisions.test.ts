@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import type { ChunkRef } from '../src/contracts/activities';
 import { IntakeOptionsSchema } from '../src/domain/intake';
 import { describeWaits, utcClock } from '../src/domain/intake-wording';
-import { afterSweep, applyCut, compactionDue, planCuts, RETIRE_BATCH, retireDue, silentJobs, sweepCutoffMs, tierWaits, waitMs } from '../src/workflows/intake-decisions';
+import { afterRecording, afterSweep, applyCut, compactionDue, planCuts, RETIRE_BATCH, retireDue, silentJobs, sweepCutoffMs, tierWaits, waitMs } from '../src/workflows/intake-decisions';
 
 const chunk = (key: string, tier: ChunkRef['tier'], count: number, cutByMs: number, taken = 0): ChunkRef => ({
   key,
@@ -90,4 +90,19 @@ test('a sweep call that leaves more wakes the intake for the next; one that fini
   assert.deepEqual(afterSweep({ more: false }), { due: false, wake: false });
   assert.deepEqual(afterSweep({}), { due: false, wake: false }, 'a sweep recorded before the bound said nothing of more');
   assert.deepEqual(afterSweep(undefined), { due: true, wake: false });
+});
+
+test('after a recording only the chunks it reports lose their marks: one gone leaves the others marked until recorded', () => {
+  const chunk = (key: string, unrecorded: boolean): ChunkRef => ({ key, tier: 'bulk', count: 1, taken: 0, cutByMs: 0, deadlineMs: 0, enqueuedAtMs: 0, ...(unrecorded ? { unrecorded: true as const } : {}) });
+  const marked = (chunks: ChunkRef[]) => chunks.filter((c) => c.unrecorded).map((c) => c.key);
+  const chunks = [chunk('a', true), chunk('b', true), chunk('c', true), chunk('old', false)];
+  const asked = ['a', 'b', 'c'];
+  // b's chunk is gone, c was not reached: a and b lose their marks, c keeps its own.
+  assert.deepEqual(marked(afterRecording(chunks, asked, { recorded: ['a'], missing: ['b'] })), ['c']);
+  // Failed for good: every mark stays, for a later turn.
+  assert.deepEqual(marked(afterRecording(chunks, asked, undefined)), ['a', 'b', 'c']);
+  // A worker of the release before the lists answered: it recorded every part.
+  assert.deepEqual(marked(afterRecording(chunks, asked, {})), []);
+  // A chunk marked while it ran (not asked) stays marked.
+  assert.deepEqual(marked(afterRecording([...chunks, chunk('d', true)], asked, { recorded: asked, missing: [] })), ['d']);
 });

@@ -77,6 +77,11 @@ describe('recorded histories', () => {
       histories.some((h) => activities(h).includes('recordIntakeChunks') && h.json.events.at(-1)?.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW'),
       'an intake that admitted with deferred records and continued as new',
     );
+    // Its admissions have a type of their own: a worker of a release before it cannot take one for a claiming admission.
+    for (const h of histories.filter((h) => activities(h).includes('recordIntakeChunks'))) {
+      assert.ok(activities(h).includes('admitIntakeGroupsDeferred'), `${h.file}: admits with deferred records as admitIntakeGroupsDeferred`);
+      assert.ok(!activities(h).includes('admitIntakeGroups'), `${h.file}: no deferred admission is scheduled as admitIntakeGroups`);
+    }
     // The submit lane (patch overlap-submit-collect): a batch collected while a create of the same run still ran.
     const completedTypes = (h: RecordedHistory) => {
       const typeOf = new Map<string, string | undefined>();

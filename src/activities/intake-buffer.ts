@@ -6,6 +6,7 @@
  */
 import type { ActivityDeps } from './deps';
 import type {
+  AdmitDeferredInput,
   AdmitGroupsInput,
   AdmitInput,
   AdmitResult,
@@ -15,13 +16,14 @@ import type {
   CutChunksInput,
   JobSummary,
   RecordChunksInput,
+  RecordChunksResult,
   RequestRecord,
 } from '../contracts/activities';
 import { intakeKeys } from '../contracts/store-keys';
 import { planBuffered } from '../domain/intake';
 import { jobKeys, type NormalizedRequest } from '../domain/job';
-import type { BlobStore } from '../store/blob-store';
-import { outcomeIn } from '../store/outcomes';
+import { BlobNotFoundError, type BlobStore } from '../store/blob-store';
+import { outcomesIn } from '../store/outcomes';
 import { chunkIndex } from './intake-chunk-index';
 
 /**
@@ -41,18 +43,40 @@ export function intakeBufferActivities({ store }: ActivityDeps) {
 
     /** The group commit: the updates that arrived together, admitted with one set of chunk writes. */
     admitIntakeGroups(input: AdmitGroupsInput): Promise<AdmitResult> {
-      return input.unrecorded ? admitDeferred(store, index, { ...input, unrecorded: input.unrecorded }) : admitGroups(store, input);
+      return admitGroups(store, input);
+    },
+
+    /**
+     * The group commit with deferred records. A type of its own: a worker that predates it fails it as not registered
+     * (and it is retried on one that has it) rather than run it as admitIntakeGroups, which would claim records
+     * without looking in the unrecorded chunks and accept a second time an id that is only in one of them.
+     */
+    admitIntakeGroupsDeferred(input: AdmitDeferredInput): Promise<AdmitResult> {
+      return admitDeferred(store, index, input);
     },
 
     /**
      * The records of lines admitted with deferred records, off the enqueue's path. Each is created only if missing:
      * a cut that got there first wrote the record naming its job, which stays. Run twice, the second writes nothing.
      */
-    async recordIntakeChunks(input: RecordChunksInput): Promise<{ written: number }> {
-      const lines: BufferLine[] = [];
-      for (const part of input.parts) lines.push(...(await readChunk(store, part.key)).slice(part.from));
-      const made = await inBatches(lines, PARALLEL_CLAIMS, (l) => store.createJsonExclusive(intakeKeys.requestRecord(input.intake, l.customId), recordOf(l)));
-      return { written: made.filter(Boolean).length };
+    async recordIntakeChunks(input: RecordChunksInput): Promise<RecordChunksResult> {
+      const result: RecordChunksResult = { written: 0, recorded: [], missing: [] };
+      // Part by part, each reported once its records are all there: a chunk that is gone is skipped and named, and the
+      // others are still recorded (the workflow unmarks what is reported, and nothing else).
+      for (const part of input.parts) {
+        let lines: BufferLine[];
+        try {
+          lines = (await readChunk(store, part.key)).slice(part.from).filter((l) => !l.recorded);
+        } catch (err) {
+          if (!(err instanceof BlobNotFoundError)) throw err;
+          result.missing.push(part.key);
+          continue;
+        }
+        const made = await inBatches(lines, PARALLEL_CLAIMS, (l) => store.createJsonExclusive(intakeKeys.requestRecord(input.intake, l.customId), recordOf(l)));
+        result.written += made.filter(Boolean).length;
+        result.recorded.push(part.key);
+      }
+      return result;
     },
 
     async cutIntakeChunks(input: CutChunksInput): Promise<{ inputKey: string; requestCount: number; notifyKey?: string }> {
@@ -85,7 +109,12 @@ export function intakeBufferActivities({ store }: ActivityDeps) {
     async compactIntakeChunks(input: CompactInput): Promise<ChunkRef> {
       // Run twice, the sources are still there (they are never deleted here) and the merge is the same.
       const lines: BufferLine[] = [];
-      for (const part of input.parts) lines.push(...(await readChunk(store, part.key)).slice(part.from));
+      for (const part of input.parts) {
+        const taken = (await readChunk(store, part.key)).slice(part.from);
+        // Lines of a chunk whose records are written say so: recording the merge then writes only the others (it
+        // recorded the whole merge, up to maxBuffered lines, each time a marked chunk joined it).
+        lines.push(...(part.unrecorded ? taken : taken.map((l): BufferLine => (l.recorded ? l : { ...l, recorded: true }))));
+      }
       lines.sort((a, b) => a.cutByMs - b.cutByMs);
       await store.writeLines(input.key, lines.map((l) => JSON.stringify(l)));
       return summarize(input.key, input.tier, lines);
@@ -133,18 +162,23 @@ async function admitGroups(store: BlobStore, input: AdmitGroupsInput): Promise<A
  * joins the unrecorded list before the next admission starts, so none is missed. Nothing is claimed, so a second run
  * of the same input reads the same and answers the same (its own chunk is not among those it looks in).
  */
-async function admitDeferred(store: BlobStore, index: ReturnType<typeof chunkIndex>, input: AdmitGroupsInput & { unrecorded: string[] }): Promise<AdmitResult> {
+async function admitDeferred(store: BlobStore, index: ReturnType<typeof chunkIndex>, input: AdmitDeferredInput): Promise<AdmitResult> {
   const planned = input.groups.flatMap((g) => g.items.map((item) => planLine(input, g.segment, item)));
   const buffered = await index.lookUp(input.unrecorded);
-  const records = await inBatches(planned, PARALLEL_CLAIMS, (l) => store.readJson<RequestRecord>(intakeKeys.requestRecord(input.intake, l.customId)).catch(() => undefined));
+  // A read that fails fails the attempt (it is retried): taken as "no record", it would accept a duplicate.
+  const records = await inBatches(planned, PARALLEL_CLAIMS, (l) => store.readJson<RequestRecord>(intakeKeys.requestRecord(input.intake, l.customId)));
   const notAccepted: AdmitResult['notAccepted'] = [];
   const accepted: BufferLine[] = [];
+  const firsts: { at: number; record: RequestRecord }[] = [];
   for (const [at, line] of planned.entries()) {
     const first = records[at] ?? recordFrom(buffered(line.customId));
-    if (first) notAccepted.push({ at, custom_id: line.customId, status: 'duplicate', reason: await describeFirst(store, first) });
+    if (first) firsts.push({ at, record: first });
     else if (accepted.length < input.room) accepted.push(line);
     else notAccepted.push({ at, custom_id: line.customId, status: 'refused', reason: 'queue full' });
   }
+  const reasons = await describeFirsts(store, firsts.map((f) => f.record));
+  for (const [k, f] of firsts.entries()) notAccepted.push({ at: f.at, custom_id: f.record.custom_id, status: 'duplicate', reason: reasons[k]! });
+  notAccepted.sort((a, b) => a.at - b.at);
   const chunks = await writeChunks(store, input.chunkKey, accepted);
   return { notAccepted, accepted: accepted.length, chunks: chunks.map((c) => ({ ...c, unrecorded: true })) };
 }
@@ -169,38 +203,57 @@ async function writeChunks(store: BlobStore, chunkKey: string, accepted: BufferL
 /** Claims the custom_id's record for this line; one that exists is ours (this call's earlier attempt) or another's. */
 async function claim(store: BlobStore, intake: string, line: BufferLine): Promise<Seen> {
   const key = intakeKeys.requestRecord(intake, line.customId);
-  if (await store.createJsonExclusive(key, recordOf(line))) return { kind: 'free' };
-  const existing = await store.readJson<RequestRecord>(key).catch(() => undefined);
-  // Unreadable: this call's own earlier attempt, cut short after it created the file; finish it.
-  if (!existing) {
-    await store.writeJson(key, recordOf(line));
-    return { kind: 'ours' };
+  // A create is whole or absent (never a half-written record), so a record that exists can be read: a read that fails
+  // fails the attempt, which is retried, rather than count the record as ours and overwrite another's.
+  for (let tries = 0; tries < 2; tries++) {
+    if (await store.createJsonExclusive(key, recordOf(line))) return { kind: 'free' };
+    const existing = await store.readJson<RequestRecord>(key);
+    // Gone between the create and the read (swept past retention): claim it again.
+    if (!existing) continue;
+    if (existing.segment === line.segment) return { kind: 'ours' };
+    return { kind: 'duplicate', reason: await describeFirst(store, existing) };
   }
-  if (existing.segment === line.segment) return { kind: 'ours' };
-  return { kind: 'duplicate', reason: await describeFirst(store, existing) };
+  // The store says the record both exists and does not: fail the attempt (retried) rather than guess.
+  throw new Error(`Intake ${intake}: the record of ${line.customId} exists but cannot be read`);
 }
 
 type Seen = { kind: 'free' } | { kind: 'ours' } | { kind: 'duplicate'; reason: string };
 
-/**
- * What the custom_id's record says. The workflow never admits one custom_id in two calls at once, so a record that
- * cannot be read is this call's own earlier attempt, cut short after it created the file.
- */
+/** What the custom_id's record says (a read that fails fails the attempt, as in claim). */
 async function look(store: BlobStore, intake: string, line: BufferLine): Promise<Seen> {
-  const existing = await store.readJson<RequestRecord>(intakeKeys.requestRecord(intake, line.customId)).catch(() => 'unreadable' as const);
-  if (existing === undefined || existing === 'unreadable') return { kind: 'free' };
+  const existing = await store.readJson<RequestRecord>(intakeKeys.requestRecord(intake, line.customId));
+  if (existing === undefined) return { kind: 'free' };
   if (existing.segment === line.segment) return { kind: 'ours' };
   return { kind: 'duplicate', reason: await describeFirst(store, existing) };
 }
 
 /** "already accepted: buffered (bulk) since 12:03:04 UTC" / "... in job X" / "... done in job X: succeeded". */
 export async function describeFirst(store: BlobStore, r: RequestRecord): Promise<string> {
-  const since = new Date(r.acceptedAtMs).toISOString().replace('T', ' ').slice(0, 19);
-  if (!r.jobId) return `already accepted ${since} UTC: buffered (${r.tier})`;
-  const summary = await store.readJson<JobSummary>(jobKeys.output(r.jobId, 'summary.json'));
-  if (!summary) return `already accepted ${since} UTC: in job ${r.jobId}`;
-  const outcome = await outcomeIn(store, r.jobId, r.custom_id);
-  return `already accepted ${since} UTC: done in job ${r.jobId}: ${outcome?.status ?? 'no outcome'}`;
+  return (await describeFirsts(store, [r]))[0]!;
+}
+
+/**
+ * describeFirst for many records at once: each job's summary and results are read once for all its ids (one by one,
+ * every duplicate of a done job scanned the job's whole results.jsonl), and the jobs are read together.
+ */
+async function describeFirsts(store: BlobStore, records: readonly RequestRecord[]): Promise<string[]> {
+  const byJob = new Map<string, Set<string>>();
+  for (const r of records) if (r.jobId) byJob.set(r.jobId, (byJob.get(r.jobId) ?? new Set()).add(r.custom_id));
+  const jobs = new Map(
+    await Promise.all(
+      [...byJob].map(async ([jobId, ids]) => {
+        const summary = await store.readJson<JobSummary>(jobKeys.output(jobId, 'summary.json'));
+        return [jobId, summary ? await outcomesIn(store, jobId, ids) : undefined] as const;
+      }),
+    ),
+  );
+  return records.map((r) => {
+    const since = new Date(r.acceptedAtMs).toISOString().replace('T', ' ').slice(0, 19);
+    if (!r.jobId) return `already accepted ${since} UTC: buffered (${r.tier})`;
+    const outcomes = jobs.get(r.jobId);
+    if (!outcomes) return `already accepted ${since} UTC: in job ${r.jobId}`;
+    return `already accepted ${since} UTC: done in job ${r.jobId}: ${outcomes.get(r.custom_id)?.status ?? 'no outcome'}`;
+  });
 }
 
 function recordOf(line: BufferLine): RequestRecord {

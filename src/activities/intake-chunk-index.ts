@@ -21,7 +21,8 @@ export function chunkIndex(store: BlobStore) {
     const ids = new Map<string, BufferLine>();
     for await (const text of store.readLines(key)) {
       const line = JSON.parse(text) as BufferLine;
-      ids.set(line.customId, line);
+      // A line that has its record is found by the record.
+      if (!line.recorded) ids.set(line.customId, line);
     }
     kept.set(key, ids);
     // Oldest first out: Map keeps insertion order.

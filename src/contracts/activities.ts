@@ -433,6 +433,8 @@ export interface BufferLine {
   deadlineMs: number;
   cutByMs: number;
   notifyWorkflowId?: string;
+  /** Known to have its record: merged from a chunk that was not marked `unrecorded`. recordIntakeChunks skips it. */
+  recorded?: true;
 }
 
 /** What the workflow keeps of a chunk: its key and a summary; `taken` lines are already cut. */
@@ -470,18 +472,30 @@ export interface AdmitInput {
  */
 export interface AdmitGroupsInput extends Omit<AdmitInput, 'segment' | 'items'> {
   groups: { segment: string; items: AdmitInput['items'] }[];
-  /**
-   * Set: deferred records. No record is claimed here; a custom_id is a duplicate when its record exists or when it is
-   * in one of these chunks (the buffer's chunks whose lines may have no record yet), and the chunks written come back
-   * marked `unrecorded`. Unset: each new custom_id's record is claimed (intakes whose history predates the change).
-   */
-  unrecorded?: string[];
+}
+
+/**
+ * Deferred records (admitIntakeGroupsDeferred): no record is claimed; a custom_id is a duplicate when its record
+ * exists or when it is in one of the `unrecorded` chunks (the buffer's chunks whose lines may have no record yet), and
+ * the chunks written come back marked `unrecorded`.
+ */
+export interface AdmitDeferredInput extends AdmitGroupsInput {
+  unrecorded: string[];
 }
 
 /** Writes the records of chunk lines from `from` on that have none yet (a cut's record, naming its job, is kept). */
 export interface RecordChunksInput {
   intake: string;
   parts: { key: string; from: number }[];
+}
+
+export interface RecordChunksResult {
+  /** Records created (those that existed are left as they are). */
+  written: number;
+  /** Parts whose lines all have records now. */
+  recorded: string[];
+  /** Parts whose chunk is gone (BlobNotFoundError): skipped, none of their records written. */
+  missing: string[];
 }
 
 /** The state a duplicate's first request is in, in words the client shows. */
@@ -518,7 +532,8 @@ export interface CompactInput {
   intake: string;
   key: string;
   tier: 'urgent' | 'standard' | 'bulk';
-  parts: { key: string; from: number }[];
+  /** `unrecorded`: the part's chunk is marked (its lines keep what they say); unset, its lines are merged as `recorded`. */
+  parts: { key: string; from: number; unrecorded?: true }[];
 }
 
 /** Every activity the worker registers, by the name workflows call it. */
@@ -660,9 +675,10 @@ export interface SluiceActivities {
   checkIntakeJobs: (input: CheckIntakeJobsInput) => Promise<{ finished: FinishedJob[] }>;
   admitIntakeRequests: (input: AdmitInput) => Promise<AdmitResult>;
   admitIntakeGroups: (input: AdmitGroupsInput) => Promise<AdmitResult>;
+  admitIntakeGroupsDeferred: (input: AdmitDeferredInput) => Promise<AdmitResult>;
   cutIntakeChunks: (input: CutChunksInput) => Promise<{ inputKey: string; requestCount: number; notifyKey?: string }>;
   compactIntakeChunks: (input: CompactInput) => Promise<ChunkRef>;
-  recordIntakeChunks: (input: RecordChunksInput) => Promise<{ written: number }>;
+  recordIntakeChunks: (input: RecordChunksInput) => Promise<RecordChunksResult>;
   retireIntakeChunks: (input: RetireChunksInput) => Promise<void>;
   sweepIntake: (input: SweepIntakeInput) => Promise<SweepIntakeResult>;
   snapshotAuditInput: (input: SnapshotAuditInput) => Promise<AuditSnapshot>;

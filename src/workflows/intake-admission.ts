@@ -8,7 +8,7 @@
  * this event: WorkflowExecutionUpdateCompleted"), which stops the intake.
  */
 import { condition, proxyActivities } from '@temporalio/workflow';
-import type { AdmitGroupsInput, AdmitResult, SluiceActivities } from '../contracts/activities';
+import type { AdmitDeferredInput, AdmitGroupsInput, AdmitResult, SluiceActivities } from '../contracts/activities';
 import type { EnqueueInput } from '../contracts/messages';
 import { NEVER_RETRIED_ERROR_TYPES } from './activity-options';
 
@@ -73,8 +73,13 @@ export function groupAdmitter(run: (groups: AdmitGroupsInput['groups']) => Promi
   };
 }
 
-/** The activity that admits a group. */
-export function admitGroups(input: AdmitGroupsInput): Promise<AdmitResult> {
+/**
+ * The activity that admits a group: with `unrecorded` (deferred records), admitIntakeGroupsDeferred, a type of its
+ * own so that a worker of a release before it never runs it as a claiming admission.
+ */
+export function admitGroups(input: AdmitGroupsInput | AdmitDeferredInput): Promise<AdmitResult> {
   const requests = input.groups.reduce((n, g) => n + g.items.length, 0);
-  return acts.admitIntakeGroups.executeWithOptions({ startToCloseTimeout: '30s', summary: `admit ${requests} requests of ${input.groups.length} calls` }, [input]);
+  const options = { startToCloseTimeout: '30s', summary: `admit ${requests} requests of ${input.groups.length} calls` } as const;
+  if ('unrecorded' in input) return acts.admitIntakeGroupsDeferred.executeWithOptions(options, [input]);
+  return acts.admitIntakeGroups.executeWithOptions(options, [input]);
 }

@@ -3,7 +3,7 @@
  * which chunk lines to cut into the next sub-batches, when chunks are compacted, how long to wait, why a cut
  * waits, and when the retention sweep runs. Unit-tested without a server (test/intake-decisions.test.ts).
  */
-import type { ChunkRef, SweepIntakeResult } from '../contracts/activities';
+import type { ChunkRef, RecordChunksResult, SweepIntakeResult } from '../contracts/activities';
 import type { TierWait } from '../contracts/messages';
 import { TIERS, type IntakeOptions, type Tier } from '../domain/intake';
 
@@ -116,6 +116,22 @@ export function recordingDueInMs(chunks: readonly ChunkRef[], nowMs: number): nu
   if (marked.length === 0) return undefined;
   if (marked.length >= RECORD_AT_CHUNKS) return 0;
   return Math.max(0, Math.min(...marked.map((c) => c.enqueuedAtMs)) + RECORD_AFTER_MS - nowMs);
+}
+
+/**
+ * The chunks after a recordIntakeChunks call of `asked` (keys): only what it reports loses its mark, the chunks it
+ * recorded and those gone (which no admission could read either); `undefined` (failed for good) unmarks nothing, and
+ * a later turn records again. A result without lists is a worker of the release before them, which recorded every
+ * part or failed.
+ */
+export function afterRecording(chunks: readonly ChunkRef[], asked: readonly string[], r: Partial<Pick<RecordChunksResult, 'recorded' | 'missing'>> | undefined): ChunkRef[] {
+  const done = new Set(!r ? [] : r.recorded ? [...r.recorded, ...(r.missing ?? [])] : asked);
+  return chunks.map((c) => (done.has(c.key) && c.unrecorded ? withoutMark(c) : c));
+}
+
+function withoutMark(c: ChunkRef): ChunkRef {
+  const { unrecorded: _, ...rest } = c;
+  return rest;
 }
 
 /** Spent chunk keys listed for the sweep at once; fewer wait until the oldest has waited RETIRE_AFTER_MS. */

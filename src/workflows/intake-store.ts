@@ -18,7 +18,7 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import { SWEEP_LISTS_PER_CALL, type AdmitInput, type AdmitResult, type ChunkRef, type FinishedJob, type SluiceActivities } from '../contracts/activities';
+import { SWEEP_LISTS_PER_CALL, type AdmitInput, type AdmitResult, type FinishedJob, type SluiceActivities } from '../contracts/activities';
 import {
   enqueueUpdate,
   flushUpdate,
@@ -36,7 +36,7 @@ import type { IntakeOptions } from '../domain/intake';
 import { JobOptionsSchema, type JobSpec } from '../domain/job';
 import { NEVER_RETRIED_ERROR_TYPES } from './activity-options';
 import { admitGroups, groupAdmitter } from './intake-admission';
-import { afterSweep, applyCut, bufferedCount, compactionDue, planCuts, recordingDueInMs, retireDue, silentJobs, sweepCutoffMs, waitMs, type PlannedCut } from './intake-decisions';
+import { afterRecording, afterSweep, applyCut, bufferedCount, compactionDue, planCuts, recordingDueInMs, retireDue, silentJobs, sweepCutoffMs, waitMs, type PlannedCut } from './intake-decisions';
 import { intakeDetails } from './intake-state';
 import { countRate, initialStoreIntakeState, storeIntakeStatus, type StoreIntakeState } from './intake-store-state';
 import { sluiceJob } from './job';
@@ -261,7 +261,8 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
     const due = compactionDue(s.chunks, MAX_CHUNKS_PER_TIER);
     if (!due) return;
     const keys = new Set(due.keys);
-    const parts = s.chunks.filter((c) => keys.has(c.key)).map((c) => ({ key: c.key, from: c.taken }));
+    // Marked parts are named: the merge's other lines say they have records, and recording it writes only the rest.
+    const parts = s.chunks.filter((c) => keys.has(c.key)).map((c) => ({ key: c.key, from: c.taken, ...(c.unrecorded ? { unrecorded: true as const } : {}) }));
     s.chunkSeq++;
     const merged = await acts.compactIntakeChunks.executeWithOptions(
       { startToCloseTimeout: '2m', summary: `merge ${parts.length} ${due.tier} chunks` },
@@ -280,16 +281,16 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
   function startRecording() {
     if (recording || recordingDueInMs(s.chunks, Date.now()) !== 0) return;
     const chunks = s.chunks.filter((c) => c.unrecorded);
-    const keys = new Set(chunks.map((c) => c.key));
+    const keys = chunks.map((c) => c.key);
     const count = chunks.reduce((n, c) => n + c.count - c.taken, 0);
     recording = acts.recordIntakeChunks
       .executeWithOptions({ startToCloseTimeout: '1m', summary: `record ${count} requests of ${chunks.length} chunks` }, [
         { intake: name, parts: chunks.map((c) => ({ key: c.key, from: c.taken })) },
       ])
-      // Failed for good only when a chunk is gone (BlobNotFoundError), which no admission could read either.
+      // Failed for good (a non-retryable error): no mark goes (afterRecording).
       .catch((): undefined => undefined)
-      .then(() => {
-        s.chunks = s.chunks.map((c) => (keys.has(c.key) && c.unrecorded ? withoutMark(c) : c));
+      .then((r) => {
+        s.chunks = afterRecording(s.chunks, keys, r);
         recording = undefined;
         // Chunks admitted while it ran: the loop turns to record them.
         if (s.chunks.some((c) => c.unrecorded)) dirty = true;
@@ -461,11 +462,6 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
       );
     }
   }
-}
-
-function withoutMark(c: ChunkRef): ChunkRef {
-  const { unrecorded: _, ...rest } = c;
-  return rest;
 }
 
 function queueFullMessage(o: IntakeOptions): string {
