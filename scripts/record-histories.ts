@@ -117,6 +117,24 @@ async function runPastHistoryLimit(c: Ctx, name: string) {
   return { handle, firstRunId, last };
 }
 
+/** An intake small enough to cut and continue as new within a recording: sub-batches of 5, 500 events a run. */
+function smallIntake(c: Ctx, name: string) {
+  return {
+    client: c.client,
+    store: c.stack.store,
+    taskQueue: c.stack.taskQueue,
+    intake: name,
+    options: {
+      batchSize: 5,
+      cutLeadMs: 500,
+      maxHistoryEvents: 500,
+      tiers: { bulk: { slaMs: 120_000, windowMs: 60_000, marginMs: 10_000 } },
+      job: { poll: { initialMs: 150, growth: 1.3, capMs: 400 } },
+    },
+    defaults: DEFAULTS,
+  };
+}
+
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -521,20 +539,7 @@ const scenarios: Record<
     emulator: { timeScale: 0.001, latency: { batch: { kind: 'fixed', ms: 1_500_000 }, spread: 0 } },
     run: async (c) => {
       const name = 'recorded-store';
-      const target = {
-        client: c.client,
-        store: c.stack.store,
-        taskQueue: c.stack.taskQueue,
-        intake: name,
-        options: {
-          batchSize: 5,
-          cutLeadMs: 500,
-          maxHistoryEvents: 500,
-          tiers: { bulk: { slaMs: 120_000, windowMs: 60_000, marginMs: 10_000 } },
-          job: { poll: { initialMs: 150, growth: 1.3, capMs: 400 } },
-        },
-        defaults: DEFAULTS,
-      };
+      const target = smallIntake(c, name);
       await createIntake(target);
       const handle = c.client.workflow.getHandle(intakeWorkflowId(name));
       const firstRunId = (await handle.describe()).runId;
@@ -568,20 +573,7 @@ const scenarios: Record<
     emulator: { timeScale: 0.001, latency: { batch: { kind: 'fixed', ms: 1_500_000 }, spread: 0 } },
     run: async (c) => {
       const name = 'recorded-grouped';
-      const target = {
-        client: c.client,
-        store: c.stack.store,
-        taskQueue: c.stack.taskQueue,
-        intake: name,
-        options: {
-          batchSize: 5,
-          cutLeadMs: 500,
-          maxHistoryEvents: 500,
-          tiers: { bulk: { slaMs: 120_000, windowMs: 60_000, marginMs: 10_000 } },
-          job: { poll: { initialMs: 150, growth: 1.3, capMs: 400 } },
-        },
-        defaults: DEFAULTS,
-      };
+      const target = smallIntake(c, name);
       await createIntake(target);
       const handle = c.client.workflow.getHandle(intakeWorkflowId(name));
       const firstRunId = (await handle.describe()).runId;
@@ -623,20 +615,7 @@ const scenarios: Record<
     emulator: { timeScale: 0.001, latency: { batch: { kind: 'fixed', ms: 1_500_000 }, spread: 0 } },
     run: async (c) => {
       const name = 'recorded-deferred';
-      const target = {
-        client: c.client,
-        store: c.stack.store,
-        taskQueue: c.stack.taskQueue,
-        intake: name,
-        options: {
-          batchSize: 5,
-          cutLeadMs: 500,
-          maxHistoryEvents: 500,
-          tiers: { bulk: { slaMs: 120_000, windowMs: 60_000, marginMs: 10_000 } },
-          job: { poll: { initialMs: 150, growth: 1.3, capMs: 400 } },
-        },
-        defaults: DEFAULTS,
-      };
+      const target = smallIntake(c, name);
       await createIntake(target);
       const handle = c.client.workflow.getHandle(intakeWorkflowId(name));
       const firstRunId = (await handle.describe()).runId;
