@@ -18,10 +18,10 @@ import { IntakeOptionsSchema, TIERS, type IntakeOptionsInput, type Tier } from '
 import { jobKeys, type NormalizedRequest, type OutcomeLine } from '../domain/job';
 import { MAX_BATCH_BODY_BYTES } from '../domain/limits';
 import { validateInputLine, type JobDefaults } from '../domain/request';
-import type { BlobStore } from '../store/blob-store';
+import { BlobNotFoundError, type BlobStore } from '../store/blob-store';
 import { outcomeIn } from '../store/outcomes';
-import type { RequestRecord } from '../contracts/activities';
-import { flushUpdate } from '../contracts/messages';
+import type { BufferLine, RequestRecord } from '../contracts/activities';
+import { flushUpdate, unrecordedChunksQuery } from '../contracts/messages';
 import {
   enqueueUpdate,
   intakeStatusQuery,
@@ -202,15 +202,25 @@ export async function intakeRequest(
   patience?: PatienceOptions,
 ): Promise<RequestStatus & { outcome?: OutcomeLine }> {
   // Store-backed intakes keep a record per request; older ones answer from their workflow's memory.
-  const record = await store.readJson<RequestRecord>(intakeKeys.requestRecord(intake, customId));
-  if (record) {
-    if (!record.jobId) return { custom_id: customId, state: 'buffered', tier: record.tier };
-    const done = await store.exists(jobKeys.output(record.jobId, 'summary.json'));
-    if (!done) return { custom_id: customId, state: 'in_flight', tier: record.tier, jobId: record.jobId };
-    const outcome = await outcomeIn(store, record.jobId, customId);
-    return { custom_id: customId, state: 'done', tier: record.tier, jobId: record.jobId, ...(outcome ? { outcome } : {}) };
-  }
+  const recordKey = intakeKeys.requestRecord(intake, customId);
+  const record = await store.readJson<RequestRecord>(recordKey);
+  if (record) return fromRecord(store, customId, record);
   const workflowId = intakeWorkflowId(intake);
+  // Admitted with deferred records, a request is only in its chunk for a second or so. Read after the chunks are
+  // listed, the record catches one recorded or cut meanwhile (a cut writes the records before its chunk goes).
+  const listMarked = () => client.workflow.getHandle(workflowId).query(unrecordedChunksQuery);
+  const marked = await (patience ? queryPatiently(client, { what: `intake ${intake}`, workflowId }, patience, listMarked) : listMarked())
+    // An older intake: every request it admitted has its record, or it answers from its memory (below).
+    .catch((err: unknown) => {
+      if (err instanceof QueryNotRegisteredError) return [];
+      throw err;
+    });
+  if (marked.length > 0) {
+    const line = await lineInChunks(store, marked, customId);
+    if (line) return { custom_id: customId, state: 'buffered', tier: line.tier };
+    const recorded = await store.readJson<RequestRecord>(recordKey);
+    if (recorded) return fromRecord(store, customId, recorded);
+  }
   const ask = () => client.workflow.getHandle(workflowId).query(requestStatusQuery, customId);
   const status = await (patience ? queryPatiently(client, { what: `intake ${intake}`, workflowId }, patience, ask) : ask())
     .catch((err: unknown) => {
@@ -224,6 +234,29 @@ export async function intakeRequest(
     if (o.custom_id === customId) return { ...status, outcome: o };
   }
   return status;
+}
+
+async function fromRecord(store: BlobStore, customId: string, record: RequestRecord): Promise<RequestStatus & { outcome?: OutcomeLine }> {
+  if (!record.jobId) return { custom_id: customId, state: 'buffered', tier: record.tier };
+  const done = await store.exists(jobKeys.output(record.jobId, 'summary.json'));
+  if (!done) return { custom_id: customId, state: 'in_flight', tier: record.tier, jobId: record.jobId };
+  const outcome = await outcomeIn(store, record.jobId, customId);
+  return { custom_id: customId, state: 'done', tier: record.tier, jobId: record.jobId, ...(outcome ? { outcome } : {}) };
+}
+
+/** The buffer line of a custom_id in one of the chunks; a chunk already cut and removed holds nothing. */
+async function lineInChunks(store: BlobStore, keys: readonly string[], customId: string): Promise<BufferLine | undefined> {
+  for (const key of keys) {
+    try {
+      for await (const text of store.readLines(key)) {
+        const line = JSON.parse(text) as BufferLine;
+        if (line.customId === customId) return line;
+      }
+    } catch (err) {
+      if (!(err instanceof BlobNotFoundError)) throw err;
+    }
+  }
+  return undefined;
 }
 
 /** Results of the intake's finished sub-batches started since a time (epoch ms), in the order they were cut. */

@@ -129,6 +129,12 @@ export const intakeStatusQuery = defineQuery<IntakeStatus>('intakeStatus');
 
 export const requestStatusQuery = defineQuery<RequestStatus, [string]>('requestStatus');
 
+/**
+ * A store-backed intake's chunks whose requests may have no per-id record yet (deferred records): intakeRequest looks
+ * an id without a record up in them, so a request just enqueued reads `buffered`, not `unknown`.
+ */
+export const unrecordedChunksQuery = defineQuery<string[]>('unrecordedChunks');
+
 /** Cut every waiting request now, whatever its tier and however few; answers how many were cut (or will be). */
 export const flushUpdate = defineUpdate<{ requests: number }, []>('flush');
 

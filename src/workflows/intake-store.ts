@@ -25,6 +25,7 @@ import {
   intakeStatusQuery,
   requestDoneSignal,
   requestStatusQuery,
+  unrecordedChunksQuery,
   subBatchDoneSignal,
   type EnqueueInput,
   type EnqueueResult,
@@ -108,6 +109,7 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
   setHandler(requestStatusQuery, () => {
     throw new Error(`intake ${name} keeps each request's record in the store, not in its workflow: ask with \`sluice intake request ${name} CUSTOM_ID\` (intakeRequest() from code)`);
   });
+  setHandler(unrecordedChunksQuery, () => s.chunks.filter((c) => c.unrecorded).map((c) => c.key));
   setHandler(subBatchDoneSignal, ({ jobId }) => {
     if (!s.ended.includes(jobId) && s.jobs.some((j) => j.jobId === jobId)) s.ended.push(jobId);
     dirty = true;
