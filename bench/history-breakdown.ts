@@ -38,6 +38,7 @@ const PHASE_OF: Record<string, string> = {
   submitBatch: 'submit',
   pollBatches: 'poll',
   collectBatch: 'collect',
+  collectBatches: 'collect',
   finalizeJob: 'finalize',
   requestRoom: 'scheduler',
   packRetries: 'retries',

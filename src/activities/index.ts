@@ -4,6 +4,7 @@ import { recordEndedBatchesActivity, walkBatchListActivity, watchBatchesActivity
 import { auditActivities } from './audit';
 import { cancelActivity } from './cancel';
 import { collectActivity } from './collect';
+import { collectBatchesActivity } from './collect-batches';
 import type { ActivityDeps } from './deps';
 import { finalizeActivity } from './finalize';
 import { intakeActivities } from './intake';
@@ -26,6 +27,7 @@ export function createActivities(deps: ActivityDeps): SluiceActivities {
     walkBatchList: walkBatchListActivity(deps),
     recordEndedBatches: recordEndedBatchesActivity(deps),
     collectBatch: collectActivity(deps),
+    collectBatches: collectBatchesActivity(deps),
     packRetries: packRetriesActivity(deps),
     cancelBatches: cancelActivity(deps),
     requestRoom: queueActivity(deps),

@@ -190,6 +190,21 @@ export interface CollectResult {
   addedRequests?: number;
 }
 
+/**
+ * The batches of one round that ended together, collected in one activity (each exactly as collectBatch collects
+ * it, a few at once). A batch that fails is named with its failure, not thrown: the others' results still arrive,
+ * and the workflow collects the failed one again alone with collectBatch (its own retries, as before).
+ */
+export interface CollectBatchesInput {
+  batches: CollectInput[];
+}
+
+export interface CollectBatchesResult {
+  collected: { batchId: string; result: CollectResult }[];
+  /** The error's type and message only (as the failure of collectBatch would carry them): no request, no answer. */
+  failed: { batchId: string; type: string; message: string; nonRetryable: boolean }[];
+}
+
 // retries
 export interface PackRetriesInput {
   jobId: string;
@@ -665,6 +680,7 @@ export interface SluiceActivities {
   walkBatchList: (input: WalkBatchesInput) => Promise<WalkBatchesResult>;
   recordEndedBatches: (input: RecordEndedInput) => Promise<{ recorded: number }>;
   collectBatch: (input: CollectInput) => Promise<CollectResult>;
+  collectBatches: (input: CollectBatchesInput) => Promise<CollectBatchesResult>;
   packRetries: (input: PackRetriesInput) => Promise<{ shards: ShardRef[] }>;
   cancelBatches: (input: CancelInput) => Promise<{ canceling: number }>;
   requestRoom: (request: RoomRequest) => Promise<RoomAnswer>;

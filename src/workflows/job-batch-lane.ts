@@ -12,7 +12,8 @@ import type { InFlightBatch, JobState } from './job-state';
 import { batchCollected, batchCreated, collectedRound, countCall } from './job-transitions';
 import { canaryCollectInput, canaryCollected } from './job-canary';
 import { accountPollOf } from './job-account-poll';
-import type { EndedBatch } from '../contracts/activities';
+import type { CollectInput, CollectResult, EndedBatch } from '../contracts/activities';
+import { collectGroups, collectGroupSummary } from '../domain/collect-groups';
 
 export type BatchLane = ReturnType<typeof batchLane>;
 
@@ -22,8 +23,12 @@ interface EndedInFlight {
   resultsUrl?: string;
 }
 
-/** `accountPoll`: learn of ended batches from the account's poller (runs patched 'account-poll'), else poll alone. */
-export function batchLane(spec: JobSpec, s: JobState, seat: QueueSeat, accountPoll?: { wake: () => void }) {
+/**
+ * `accountPoll`: learn of ended batches from the account's poller (runs patched 'account-poll'), else poll alone.
+ * `together`: collect the batches that ended together in one activity per group (runs patched 'collect-together'),
+ * else one activity per batch.
+ */
+export function batchLane(spec: JobSpec, s: JobState, seat: QueueSeat, accountPoll?: { wake: () => void }, together = false) {
   const opts = spec.options;
   const long = longFor(opts);
   const poller = accountPoll ? accountPollOf(spec.jobId, s, opts.poll, accountPoll.wake) : undefined;
@@ -54,28 +59,53 @@ export function batchLane(spec: JobSpec, s: JobState, seat: QueueSeat, accountPo
     return polled.ended;
   }
 
+  const collectInputOf = ({ batch, resultsUrl }: EndedInFlight): CollectInput => ({
+    jobId: spec.jobId,
+    batchId: batch.batchId,
+    resultsUrl,
+    shardKey: batch.shardKey,
+    maxAttempts: opts.maxAttempts,
+    jobCanceled: s.cancelRequested,
+    freeCancel: batch.preempted === true,
+    ...(opts.outputCheck && { outputCheck: opts.outputCheck }),
+    ...canaryCollectInput(s, batch.shardKey),
+  });
+
+  const collected = (batchId: string, r: CollectResult) => {
+    batchCollected(s, batchId, r);
+    canaryCollected(s, r);
+  };
+
+  /** One batch, one activity, with its own retries: the path of runs from before collectTogether, and a group's failures. */
+  async function collectAlone(ended: EndedInFlight) {
+    const r = await acts.collectBatch.executeWithOptions(
+      { ...long, summary: `collect ${ended.batch.requests} results of ${ended.batch.shardKey}` },
+      [collectInputOf(ended)],
+    );
+    collected(ended.batch.batchId, r);
+  }
+
+  /**
+   * The batches that ended together, a group per activity (collect-groups.ts). What a group collected is applied
+   * at once; a batch it could not collect is collected again alone, so one batch's failure loses nothing of the
+   * others' and keeps the retries and the failure it had before (a final one still stops the job).
+   */
+  async function collectTogether(ended: readonly EndedInFlight[]) {
+    await mapLimit(collectGroups(ended), opts.activityConcurrency, async (group) => {
+      const r = await acts.collectBatches.executeWithOptions(
+        { ...long, summary: collectGroupSummary(group.map((e) => e.batch)) },
+        [{ batches: group.map(collectInputOf) }],
+      );
+      for (const c of r.collected) collected(c.batchId, c.result);
+      const failed = new Set(r.failed.map((f) => f.batchId));
+      await mapLimit(group.filter((e) => failed.has(e.batch.batchId)), opts.activityConcurrency, collectAlone);
+    });
+  }
+
   /** Downloads the results of these ended batches, a few at a time, and gives their room back. */
   async function collect(ended: readonly EndedInFlight[], nowMs: () => number) {
-    await mapLimit(ended, opts.activityConcurrency, async ({ batch, resultsUrl }) => {
-      const r = await acts.collectBatch.executeWithOptions(
-        { ...long, summary: `collect ${batch.requests} results of ${batch.shardKey}` },
-        [
-          {
-            jobId: spec.jobId,
-            batchId: batch.batchId,
-            resultsUrl,
-            shardKey: batch.shardKey,
-            maxAttempts: opts.maxAttempts,
-            jobCanceled: s.cancelRequested,
-            freeCancel: batch.preempted === true,
-            ...(opts.outputCheck && { outputCheck: opts.outputCheck }),
-            ...canaryCollectInput(s, batch.shardKey),
-          },
-        ],
-      );
-      batchCollected(s, batch.batchId, r);
-      canaryCollected(s, r);
-    });
+    if (together) await collectTogether(ended);
+    else await mapLimit(ended, opts.activityConcurrency, collectAlone);
     await seat.release({ requests: ended.reduce((n, e) => n + e.batch.requests, 0), batches: ended.length });
     collectedRound(s, nowMs());
   }

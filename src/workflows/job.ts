@@ -44,6 +44,12 @@ export const OVERLAP_SUBMIT_COLLECT = 'overlap-submit-collect';
  */
 export const KEEP_SEAT_ACROSS_CONTINUE_AS_NEW = 'keep-seat-across-continue-as-new';
 
+/**
+ * patched() id: the batches of a round that ended together are collected in one collectBatches activity per group
+ * of up to 25 (src/domain/collect-groups.ts), not one collectBatch each: fewer activities and workflow tasks per job.
+ */
+export const COLLECT_TOGETHER = 'collect-together';
+
 export interface JobInput {
   spec: JobSpec;
   /** Present when the job continues as new. */
@@ -101,7 +107,7 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
   });
   // One poll per account: the poller's reports say which batches ended (runs from before it poll on their own).
   const accountPoll = patched('account-poll') ? { wake: () => (wake = true) } : undefined;
-  const batches = batchLane(spec, s, seat, accountPoll);
+  const batches = batchLane(spec, s, seat, accountPoll, patched(COLLECT_TOGETHER));
   const sync = syncLane(spec, s, () => (wake = true));
   // Histories made before the lane keep their order: every granted create, then the poll.
   const submitter = patched(OVERLAP_SUBMIT_COLLECT)
