@@ -339,6 +339,18 @@ const scenarios: Record<
       return [{ name: 'job-current-loop', handle }];
     },
   },
+  /**
+   * Batches that end together, collected in one collectBatches activity (patch collect-together); one of them finds
+   * its results not there yet (a 404 on the second download) and is collected again alone with collectBatch.
+   */
+  'job-collect-together': {
+    emulator: batchesTaking(2_000, { faults: { targeted: [{ endpoint: 'results', calls: [2], action: 'error', errorType: 'not_found_error' }] } }),
+    run: async (c) => {
+      const file = await inputFile(8);
+      const { handle } = await runJob(c, 'collect-together', file, { ...FAST_POLL, batchSize: 2 });
+      return [{ name: 'job-collect-together', handle }];
+    },
+  },
   /** The same, by a Temporal cancellation (the Web UI's Cancel): the job handles it as it handles the signal. */
   'job-canceled-by-temporal': {
     emulator: batchesTaking(3_000),

@@ -60,6 +60,7 @@ describe('recorded histories', () => {
       'requestRoom',
       'snapshotAuditInput',
       'reconcileAccount',
+      'collectBatches',
     ]) {
       assert.ok(all.includes(a), `some recorded history runs ${a}`);
     }
