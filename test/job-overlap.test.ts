@@ -46,8 +46,9 @@ test('batches created early are collected while the last create is still under w
   });
   assert.equal(completed.filter((t) => t === 'submitBatch').length, SHARDS, 'one submit activity per sub-batch');
   const lastSubmit = completed.lastIndexOf('submitBatch');
-  const collectedBefore = completed.slice(0, lastSubmit).filter((t) => t === 'collectBatch').length;
-  assert.ok(collectedBefore >= 1, `results were collected while the slow create ran (${collectedBefore} of ${SHARDS - 1} batches)`);
+  // One collect activity takes the batches that ended together (collectBatches), one batch alone after a failure.
+  const collectedBefore = completed.slice(0, lastSubmit).filter((t) => t === 'collectBatch' || t === 'collectBatches').length;
+  assert.ok(collectedBefore >= 1, `results were collected while the slow create ran (${collectedBefore} collect activities)`);
 
   const stats = stack.emulator.stats();
   assert.equal(stats.calls.create, SHARDS, 'one create per sub-batch, none repeated');
