@@ -243,14 +243,29 @@ export function latencyFacts(rows: readonly TimelineRow[]): LatencyFacts {
   };
 }
 
-export function doneOverTime(settled: OutcomeFacts['settled']): ReportData['done'] {
+/** Points the done-over-time chart draws at most (past it, the last point of each of this many equal spans of time). */
+export const DONE_MAX_POINTS = 1_000;
+
+/**
+ * The running totals of requests done, at most maxPoints of them: a step line through the last point of each equal
+ * span of time between the first and the last, so the line ends at every request done and is off by at most one
+ * span anywhere, whatever the number of batches.
+ */
+export function doneOverTime(settled: OutcomeFacts['settled'], maxPoints = DONE_MAX_POINTS): ReportData['done'] {
   let done = 0;
   let succeeded = 0;
-  return settled.map((p) => {
+  const out: ReportData['done'] = [];
+  const first = settled[0]?.atMs ?? 0;
+  const width = settled.length > maxPoints ? (settled.at(-1)!.atMs - first) / maxPoints : 0;
+  const spanOf = (atMs: number) => (width > 0 ? Math.min(maxPoints - 1, Math.floor((atMs - first) / width)) : atMs);
+  for (const [i, p] of settled.entries()) {
     done += p.succeeded + p.failed;
     succeeded += p.succeeded;
-    return { atMs: p.atMs, done, succeeded };
-  });
+    const next = settled[i + 1];
+    // Keep a point unless the next one falls in the same span of time (then that one carries the total further).
+    if (!next || width === 0 || spanOf(next.atMs) !== spanOf(p.atMs)) out.push({ atMs: p.atMs, done, succeeded });
+  }
+  return out;
 }
 
 export function retriesByAttempt(byAttempts: OutcomeFacts['byAttempts']): ReportData['retriesByAttempt'] {

@@ -6,6 +6,7 @@
 import type { OutcomeStatus } from '../domain/job';
 import type { ReportData, TimelineKind, TimelineRow } from '../domain/report-data';
 import { sumByKind, TOKEN_KIND_LABELS, TOKEN_KINDS } from '../domain/report-cost';
+import { groupTimeline, rowColour, type TimelineGroup, type TimelineGrouping } from '../domain/report-timeline';
 import { count, isoTime, span, usd } from './format';
 
 export const CHART_IDS = ['timeline', 'latency', 'done', 'cost', 'failures', 'attempts'] as const;
@@ -36,9 +37,9 @@ const KIND_OF_TOKEN_COLORS = ['#4e79a7', '#f28e2b', '#76b7b2', '#edc948'];
 /** Row labels are readable up to this many sub-batches; beyond, the timeline scrolls. */
 const LABELLED_ROWS = 40;
 
-export function chartOptions(d: ReportData): Record<ChartId, Option> {
+export function chartOptions(d: ReportData, grouping = groupTimeline(d.timeline)): Record<ChartId, Option> {
   return {
-    timeline: timelineChart(d),
+    timeline: timelineChart(d, grouping),
     latency: latencyChart(d),
     done: doneChart(d),
     cost: costChart(d),
@@ -69,14 +70,16 @@ function slaLines(d: ReportData): { name: string; xAxis: number; lineStyle: Opti
 }
 
 function timeRange(d: ReportData) {
-  const times = [d.startedAtMs, d.finishedAtMs, ...d.timeline.flatMap((r) => [r.startMs, r.endMs])];
-  if (d.deadlineMs !== undefined) times.push(d.deadlineMs);
-  if (d.latestBatchSubmissionMs !== undefined) times.push(d.latestBatchSubmissionMs);
-  return { min: Math.min(...times), max: Math.max(...times) };
-}
-
-function rowKind(r: TimelineRow): TimelineKind | 'canceled' {
-  return r.canceled ? 'canceled' : r.kind;
+  const fixed = [d.startedAtMs, d.finishedAtMs, d.deadlineMs, d.latestBatchSubmissionMs].filter(
+    (ms): ms is number => ms !== undefined,
+  );
+  let min = Math.min(...fixed);
+  let max = Math.max(...fixed);
+  for (const r of d.timeline) {
+    min = Math.min(min, r.startMs, r.endMs);
+    max = Math.max(max, r.startMs, r.endMs);
+  }
+  return { min, max };
 }
 
 function rowTip(r: TimelineRow): string {
@@ -97,8 +100,61 @@ function rowTip(r: TimelineRow): string {
   return parts.join('\n');
 }
 
-export function timelineChart(d: ReportData): Option {
-  const rows = d.timeline;
+function groupTip(g: TimelineGroup): string {
+  const what = g.colour === 'sync' ? 'synchronous sub-batches' : g.colour === 'retry' ? 'retry batches' : 'batches';
+  const parts = [
+    `${count(g.members)} ${g.colour === 'canceled' ? 'canceled batches' : what}, ${g.firstShardKey} to ${g.lastShardKey}`,
+    `${count(g.requests)} requests, ${span(g.endMs - g.startMs)} from the first start to the last end${
+      g.ended === g.members ? '' : `, ${count(g.members - g.ended)} never ended`
+    }`,
+    `${isoTime(g.startMs)} → ${isoTime(g.endMs)}`,
+  ];
+  if (g.firstBatchId) parts.push(`batches ${g.firstBatchId} … ${g.lastBatchId ?? ''}`);
+  if (g.apiMinMs !== undefined)
+    parts.push(`${span(g.apiMinMs)} to ${span(g.apiMaxMs!)} each by the API's created_at → ended_at`);
+  if (g.counts) {
+    const c = g.counts;
+    parts.push(
+      `succeeded ${count(c.succeeded)}, errored ${count(c.errored)}, expired ${count(c.expired)}, canceled ${count(c.canceled)}`,
+    );
+  }
+  if (g.colour === 'canceled') parts.push('canceled by Sluice before they ended');
+  if (g.reconciled) parts.push(`${count(g.reconciled)} found by reconciling a lost create`);
+  return parts.join('\n');
+}
+
+/** How the timeline grouped its sub-batches, in words; undefined when each has a bar of its own. */
+export function timelineGroupingNote(g: TimelineGrouping | undefined): string | undefined {
+  if (!g) return undefined;
+  return `${count(g.subBatches)} sub-batches, grouped: each bar is up to ${count(g.perBar)} consecutive sub-batches of one kind, from the first one's start to the last one's end (${count(g.groups.length)} bars)`;
+}
+
+/** One bar per sub-batch, or (past TIMELINE_MAX_BARS) per group of consecutive sub-batches of one kind. */
+export function timelineChart(d: ReportData, grouping = groupTimeline(d.timeline)): Option {
+  const bars: {
+    colour: TimelineKind | 'canceled';
+    label: string;
+    startMs: number;
+    endMs: number;
+    requests: number;
+    tip: string;
+  }[] = grouping
+    ? grouping.groups.map((g) => ({
+        colour: g.colour,
+        label: `${g.firstShardKey} … ${g.lastShardKey} (${g.members})`,
+        startMs: g.startMs,
+        endMs: g.endMs,
+        requests: g.requests,
+        tip: groupTip(g),
+      }))
+    : d.timeline.map((r) => ({
+        colour: rowColour(r),
+        label: r.label,
+        startMs: r.startMs,
+        endMs: r.endMs,
+        requests: r.requests,
+        tip: rowTip(r),
+      }));
   const { min, max } = timeRange(d);
   const kinds = ['batch', 'retry', 'sync', 'canceled'] as const;
   const series = kinds.map((kind, i) => ({
@@ -107,24 +163,25 @@ export function timelineChart(d: ReportData): Option {
     renderItem: '@fn:ganttBar',
     itemStyle: { color: KIND_COLORS[kind] },
     encode: { x: [1, 2], y: 0 },
-    data: rows.flatMap((r, index) =>
-      rowKind(r) === kind ? [{ value: [index, r.startMs, r.endMs, r.requests], tip: rowTip(r) }] : [],
+    data: bars.flatMap((b, index) =>
+      b.colour === kind ? [{ value: [index, b.startMs, b.endMs, b.requests], tip: b.tip }] : [],
     ),
     ...(i === 0 ? { markLine: { symbol: 'none', silent: true, data: slaLines(d) } } : {}),
   }));
+  const note = timelineGroupingNote(grouping);
   return {
-    title: { text: `Sub-batches: ${count(rows.length)}, submitted → ended` },
+    title: { text: `Sub-batches: ${count(d.timeline.length)}, submitted → ended`, ...(note ? { subtext: note } : {}) },
     tooltip: { formatter: '@fn:tip' },
-    legend: { top: 36 },
-    grid: { left: rows.length <= LABELLED_ROWS ? 210 : 40, right: 40, top: 80, bottom: 60 },
+    legend: { top: note ? 50 : 36 },
+    grid: { left: bars.length <= LABELLED_ROWS ? 210 : 40, right: 40, top: note ? 94 : 80, bottom: 60 },
     xAxis: { type: 'time', min, max },
     yAxis: {
       type: 'category',
       inverse: true,
-      data: rows.map((r) => r.label),
-      axisLabel: { show: rows.length <= LABELLED_ROWS, fontSize: 10 },
+      data: bars.map((b) => b.label),
+      axisLabel: { show: bars.length <= LABELLED_ROWS, fontSize: 10 },
     },
-    ...(rows.length > LABELLED_ROWS
+    ...(bars.length > LABELLED_ROWS
       ? { dataZoom: [{ type: 'slider', yAxisIndex: 0, right: 5, startValue: 0, endValue: LABELLED_ROWS }] }
       : {}),
     series,

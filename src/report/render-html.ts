@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import type { ReportData } from '../domain/report-data';
 import { sumByKind, TOKEN_KIND_LABELS, TOKEN_KINDS } from '../domain/report-cost';
-import { chartOptions, type ChartId } from './chart-options';
+import { groupTimeline } from '../domain/report-timeline';
+import { chartOptions, timelineGroupingNote, type ChartId } from './chart-options';
 import { count, isoTime, span, usd } from './format';
 import { PAGE_SCRIPT } from './page-script';
 
@@ -60,11 +61,17 @@ const CHART_TITLES: Record<ChartId, { heading: string; note: string; height: num
 };
 
 export function renderReportHtml(d: ReportData): string {
-  const options = chartOptions(d);
+  const grouping = groupTimeline(d.timeline);
+  const options = chartOptions(d, grouping);
   const timelineHeight = Math.min(900, Math.max(260, 90 + Math.min(d.timeline.length, 40) * 18));
+  const groupingNote = timelineGroupingNote(grouping);
   const chart = (id: ChartId) => {
     const t = CHART_TITLES[id];
-    return `<section class="chart"><h2>${t.heading}</h2><p class="note">${escapeHtml(t.note)}</p>
+    const grouped =
+      id === 'timeline' && groupingNote
+        ? `<p class="note" id="timeline-grouping">${escapeHtml(`${groupingNote}; hover a bar for its sub-batches. The other charts and tables count every sub-batch.`)}</p>`
+        : '';
+    return `<section class="chart"><h2>${t.heading}</h2><p class="note">${escapeHtml(t.note)}</p>${grouped}
 <div id="chart-${id}" class="chart-box" data-chart="${id}" style="height:${id === 'timeline' ? timelineHeight : t.height}px"></div></section>`;
   };
   const title = `Sluice job report: ${d.name}`;
