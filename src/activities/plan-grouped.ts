@@ -34,6 +34,16 @@ export class CacheSurvey {
     if (this.sketch) for (const d of prefixChain(request.params.model, blocks, Math.min(blocks.length - 1, MAX_MARKED_DEPTH))) this.sketch.add(d);
   }
 
+  /**
+   * As see, from the request's stored line as well: without --cache-prefix only whether some block is marked matters,
+   * and a line whose text names no `cache_control` (nor any \u escape that could spell it) marks none, so its
+   * blocks are not walked. Once a mark was seen, the answer is known.
+   */
+  seeLine(text: string, request: NormalizedRequest): void {
+    if (this.sketch === undefined && (this.anyBreakpoint || (!text.includes('cache_control') && !text.includes('\\u')))) return;
+    this.see(request);
+  }
+
   get groups(): boolean {
     return this.anyBreakpoint || this.ttl !== undefined;
   }

@@ -39,13 +39,18 @@ export class InOrderShards {
     this.firstCut = input.firstShardSize === undefined;
   }
 
-  /** One request of the input, in order: `text` is its line as stored, `worstUsd` its price when priced. */
-  async add(text: string, request: NormalizedRequest, worstUsd?: number): Promise<void> {
-    const bytes = Buffer.byteLength(JSON.stringify(request.params)) + REQUEST_ENVELOPE_BYTES;
+  /**
+   * One request of the input, in order: `text` is its line as stored, `worstUsd` its price when priced. Returns a
+   * promise to wait for only when a shard was cut and SHARD_WRITES_AT_ONCE writes are in flight (or one failed), so
+   * the read does not await once per line.
+   */
+  add(text: string, request: NormalizedRequest, worstUsd?: number): Promise<void> | undefined {
+    const bytes = paramsBytes(text, request) + REQUEST_ENVELOPE_BYTES;
+    let flushed: Promise<void> | undefined;
     if (this.cutter.add(bytes).cutBefore) {
       if (this.priced && this.open.length > 0) this.shardWorstUsd.push(this.openWorstUsd);
       this.openWorstUsd = 0;
-      await this.flush();
+      flushed = this.flush();
       if (!this.firstCut) {
         this.firstCut = true;
         this.cutter = createBatchCutter({ maxRequests: this.input.batchSize });
@@ -55,6 +60,7 @@ export class InOrderShards {
     if (worstUsd !== undefined) this.openWorstUsd += worstUsd;
     this.open.push(shardLineText(text, request, this.shardSizes.length, worstUsd));
     this.requestCount++;
+    return flushed;
   }
 
   /** Writes the last shard and waits for every write. */
@@ -74,8 +80,9 @@ export class InOrderShards {
     this.shardSizes.length = 0;
   }
 
-  private async flush(): Promise<void> {
-    if (this.open.length === 0) return;
+  /** Starts the open shard's write; a promise only when the read must wait (writes at their limit, or one failed). */
+  private flush(): Promise<void> | undefined {
+    if (this.open.length === 0) return undefined;
     const write: Promise<void> = this.store.writeLines(jobKeys.shard(this.input.jobId, originalShardKey(this.shardSizes.length)), this.open).then(
       () => void this.writing.delete(write),
       (err: unknown) => {
@@ -86,9 +93,14 @@ export class InOrderShards {
     this.shardSizes.push(this.open.length);
     this.open = [];
     this.writing.add(write);
+    heartbeat({ shards: this.shardSizes.length });
+    if (this.writing.size >= SHARD_WRITES_AT_ONCE || this.writeFailure !== undefined) return this.settleOne();
+    return undefined;
+  }
+
+  private async settleOne(): Promise<void> {
     if (this.writing.size >= SHARD_WRITES_AT_ONCE) await Promise.race(this.writing);
     if (this.writeFailure !== undefined) throw this.writeFailure;
-    heartbeat({ shards: this.shardSizes.length });
   }
 }
 
@@ -108,3 +120,19 @@ export function shardLineText(text: string, request: NormalizedRequest, origin: 
 }
 
 const APPENDED = ['origin', 'attempt', 'batch_ids', 'worst_usd'];
+
+/**
+ * The UTF-8 size of JSON.stringify(request.params), from the stored line when it is the client's own text
+ * (`{"custom_id":…,"line":…,"params":…}`, written with JSON.stringify: the params' text is then the line's middle),
+ * so the params are not serialised again only to be measured; any other line is measured the long way.
+ */
+export function paramsBytes(text: string, request: NormalizedRequest): number {
+  const head = `{"custom_id":${JSON.stringify(request.custom_id)},"line":${request.line},"params":`;
+  if (text.startsWith(head) && text.endsWith('}') && !OTHER_KEYS.some((k) => Object.hasOwn(request, k))) {
+    return Buffer.byteLength(text) - Buffer.byteLength(head) - 1;
+  }
+  return Buffer.byteLength(JSON.stringify(request.params));
+}
+
+/** Keys a stored request may have after its params (a pack's rows): the params are then not the line's middle. */
+const OTHER_KEYS = ['pack', ...APPENDED];

@@ -14,6 +14,7 @@ import type { InputIssue } from '../domain/request';
 import { jobKeys, type NormalizedRequest } from '../domain/job';
 import { toApiFailure } from './api-failure';
 import type { ActivityDeps } from './deps';
+import { lineRuns } from '../store/blob-store';
 import { learnWindow } from '../store/batch-timings';
 import { worstCasePricer } from './worst-case';
 import { CacheSurvey, writeGroupedShards } from './plan-grouped';
@@ -41,30 +42,35 @@ export function planActivity({ store, anthropic, apiTimeScale, prices }: Activit
     // A price refused (a model without one) is told only once no model was refused, as when it was a second read.
     let priceFailure: Error | undefined;
     try {
-      for await (const text of store.readLines(input.inputKey)) {
-        const request = JSON.parse(text) as NormalizedRequest;
-        survey.see(request);
-        for (const issue of modelIssues(request.params, catalog)) {
-          refused.push({ line: request.line, field: formatPath(['params', ...issue.path]), reason: issue.reason });
-        }
-        if (shards && (refused.length > 0 || priceFailure !== undefined || (mayGroup && survey.groups))) {
-          // The in-order shards will not be used: refused, or a cache mark makes the plan cut by group after this read.
-          await shards.abandon();
-          shards = undefined;
-        }
-        if (!shards) continue;
-        let worstUsd: number | undefined;
-        if (worst) {
-          try {
-            worstUsd = await worst.next(request);
-          } catch (err) {
-            priceFailure = err instanceof Error ? err : new Error(String(err));
+      // Runs of lines (an await per run, not per line: in an activity every promise passes Temporal's hooks).
+      for await (const run of lineRuns(store, input.inputKey)) {
+        for (const text of run) {
+          const request = JSON.parse(text) as NormalizedRequest;
+          survey.seeLine(text, request);
+          for (const issue of modelIssues(request.params, catalog)) {
+            refused.push({ line: request.line, field: formatPath(['params', ...issue.path]), reason: issue.reason });
+          }
+          if (shards && (refused.length > 0 || priceFailure !== undefined || (mayGroup && survey.groups))) {
+            // The in-order shards will not be used: refused, or a cache mark makes the plan cut by group after this read.
             await shards.abandon();
             shards = undefined;
-            continue;
           }
+          if (!shards) continue;
+          let worstUsd: number | undefined;
+          if (worst) {
+            try {
+              worstUsd = await worst.next(request);
+            } catch (err) {
+              priceFailure = err instanceof Error ? err : new Error(String(err));
+              await shards.abandon();
+              shards = undefined;
+              continue;
+            }
+          }
+          // A promise only when a shard was cut and the writes in flight are many.
+          const writing = shards.add(text, request, worstUsd);
+          if (writing) await writing;
         }
-        await shards.add(text, request, worstUsd);
       }
     } catch (err) {
       await shards?.abandon();

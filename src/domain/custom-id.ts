@@ -39,15 +39,17 @@ export function deriveCustomId(globalIndex: number, totalWidth: number = DERIVED
  * request, so it lives inside one activity run and never crosses a Temporal boundary.
  */
 export class DuplicateTracker {
-  private readonly firstSeen = new Map<string, { line: number; derived: boolean }>();
+  /** The first line of each id, times two, plus one when its id was derived: a number, not an object per request. */
+  private readonly firstSeen = new Map<string, number>();
 
   /** Records `customId` from `line`; returns an issue when an earlier line already used it. */
   check(customId: string, line: number, derived = false): InputIssue | undefined {
-    const earlier = this.firstSeen.get(customId);
-    if (earlier === undefined) {
-      this.firstSeen.set(customId, { line, derived });
+    const seen = this.firstSeen.get(customId);
+    if (seen === undefined) {
+      this.firstSeen.set(customId, line * 2 + (derived ? 1 : 0));
       return undefined;
     }
+    const earlier = { line: Math.floor(seen / 2), derived: seen % 2 === 1 };
     const quoted = JSON.stringify(customId);
     let reason: string;
     if (derived) {

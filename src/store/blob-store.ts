@@ -15,6 +15,11 @@ export interface BlobStore {
    * them without an await per line. Callers use allLines(), which falls back to readLines.
    */
   readAllLines?(key: string): Promise<string[]>;
+  /**
+   * Optional: a blob's lines in runs (the lines of each piece read), in order, for blobs of any size read line by line
+   * (a job's input): an await per run, not per line. Callers use lineRuns(), which falls back to readLines.
+   */
+  readLineRuns?(key: string): AsyncIterable<string[]>;
   writeJson(key: string, value: unknown): Promise<void>;
   /** undefined when the key does not exist. */
   readJson<T>(key: string): Promise<T | undefined>;
@@ -35,6 +40,26 @@ export async function allLines(store: BlobStore, key: string): Promise<string[]>
   const lines: string[] = [];
   for await (const line of store.readLines(key)) lines.push(line);
   return lines;
+}
+
+/** Lines taken together when a store has no readLineRuns. */
+const FALLBACK_RUN_LINES = 1_000;
+
+/** A blob's lines in runs of a few (memory bounded by a run, not the blob), whatever the store. */
+export async function* lineRuns(store: BlobStore, key: string): AsyncIterable<string[]> {
+  if (store.readLineRuns) {
+    yield* store.readLineRuns(key);
+    return;
+  }
+  let run: string[] = [];
+  for await (const line of store.readLines(key)) {
+    run.push(line);
+    if (run.length >= FALLBACK_RUN_LINES) {
+      yield run;
+      run = [];
+    }
+  }
+  if (run.length > 0) yield run;
 }
 
 export class BlobNotFoundError extends Error {

@@ -4,6 +4,7 @@ import { link, open, readdir, readFile, rename, rm, type FileHandle } from 'node
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { finished } from 'node:stream/promises';
+import { StringDecoder } from 'node:string_decoder';
 import { BlobNotFoundError, type BlobStore } from './blob-store';
 import { linkFile, makeDirectory, pathExists, readSmallFile, renameFile, SYNC_IO_BYTES, unlinkFile, writeSmallFile } from './small-files';
 
@@ -13,6 +14,9 @@ const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
 /** Blobs up to this size are read in one piece by readLines; larger ones are streamed, so memory stays bounded. */
 const SMALL_BLOB_BYTES = 4 * 2 ** 20;
+/** What readLineRuns reads at a time from a large blob: a run is the lines of one piece. */
+const RUN_READ_BYTES = 2 ** 20;
+const LINE_BREAK = /\r?\n|\r/;
 /** Directories remembered as made: a long-lived worker writes into a few per job, for job after job. */
 const KNOWN_DIRS_MAX = 10_000;
 
@@ -130,6 +134,45 @@ export class LocalDirectoryStore implements BlobStore {
       rl.close();
       input.destroy();
     }
+  }
+
+  async *readLineRuns(key: string): AsyncIterable<string[]> {
+    const file = this.pathOf(key);
+    const small = readSmallFile(file);
+    if (small === undefined) throw new BlobNotFoundError(key);
+    const whole = small === 'large' ? undefined : small.toString('utf8');
+    if (whole !== undefined) {
+      const lines = whole.split(LINE_BREAK).filter((line) => line.length > 0);
+      if (lines.length > 0) yield lines;
+      return;
+    }
+    // Pieces of the file, cut into lines; the text after a piece's last line break waits for the next piece. A CR at
+    // a piece's end and the LF that starts the next make an empty line, dropped like every empty one.
+    const input = createReadStream(file, { highWaterMark: RUN_READ_BYTES });
+    const decoder = new StringDecoder('utf8');
+    let pending: string[] = []; // the text after the last line break so far, in pieces (a long line is joined once)
+    try {
+      for await (const piece of input as AsyncIterable<Buffer>) {
+        const text = decoder.write(piece);
+        const lines = text.split(LINE_BREAK);
+        if (lines.length === 1) {
+          pending.push(text);
+          continue;
+        }
+        pending.push(lines[0]!);
+        lines[0] = pending.join('');
+        pending = [lines.pop()!];
+        const run = lines.filter((line) => line.length > 0);
+        if (run.length > 0) yield run;
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new BlobNotFoundError(key);
+      throw err;
+    } finally {
+      input.destroy();
+    }
+    const last = pending.join('') + decoder.end();
+    if (last.length > 0) yield [last];
   }
 
   async readAllLines(key: string): Promise<string[]> {

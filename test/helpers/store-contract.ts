@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { allLines, BlobNotFoundError, type BlobStore } from '../../src/store/blob-store';
+import { allLines, BlobNotFoundError, lineRuns, type BlobStore } from '../../src/store/blob-store';
 
 export interface StoreUnderTest {
   store: BlobStore;
@@ -13,8 +13,8 @@ export interface StoreUnderTest {
   close(): Promise<void>;
 }
 
-async function collect(lines: AsyncIterable<string>): Promise<string[]> {
-  const out: string[] = [];
+async function collect<T>(lines: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
   for await (const line of lines) out.push(line);
   return out;
 }
@@ -181,6 +181,24 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
       await store.writeLines(`${root}/all/empty.jsonl`, []);
       assert.deepEqual(await allLines(store, `${root}/all/empty.jsonl`), []);
       await assert.rejects(allLines(store, `${root}/all/missing.jsonl`), BlobNotFoundError);
+    });
+
+    test('lineRuns gives the lines readLines streams, in order, for a blob read in many pieces', async () => {
+      // Over the one-piece size: lines that cross a 1 MiB boundary, a character split by one, a line longer than a
+      // piece, CRLF and lone CR breaks, empty lines (dropped by both).
+      const lines: string[] = [];
+      for (let i = 0, chars = 0; chars < 6 * 2 ** 20; i++) chars += lines[lines.push(`{"n":${i},"t":"${'é€😀'.repeat(i % 7)}${'x'.repeat(i % 997)}"}`) - 1]!.length + 1;
+      lines.splice(100, 0, 'y'.repeat(2_500_000));
+      await store.writeLines(`${root}/runs/a.jsonl`, lines);
+      const runs: string[][] = [];
+      for await (const run of lineRuns(store, `${root}/runs/a.jsonl`)) runs.push(run);
+      assert.deepEqual(runs.flat(), lines);
+      assert.deepEqual(runs.flat(), await collect(store.readLines(`${root}/runs/a.jsonl`)));
+      await store.writeLines(`${root}/runs/crlf.jsonl`, ['a\r', '', 'b\rc', '']);
+      const crlf: string[] = [];
+      for await (const run of lineRuns(store, `${root}/runs/crlf.jsonl`)) crlf.push(...run);
+      assert.deepEqual(crlf, await collect(store.readLines(`${root}/runs/crlf.jsonl`)));
+      await assert.rejects(collect(lineRuns(store, `${root}/runs/missing.jsonl`)), BlobNotFoundError);
     });
 
     test('a missing blob: readLines throws BlobNotFoundError, exists is false', async () => {
