@@ -21,6 +21,7 @@ import { enqueue, intakeResults, intakeStatus, IntakeRefusedError, type EnqueueA
 import { freePort, startDevServer, stopChild } from '../src/dev/dev-server';
 import { requireTemporalCliPath } from '../src/dev/temporal-cli';
 import type { IntakeOptionsInput, Tier } from '../src/domain/intake';
+import { isRetryableUpdateError } from '../src/client/update-retry';
 import { startEmulator } from '../src/emulator';
 import { LocalDirectoryStore } from '../src/store/local-store';
 import { intakeWorkflowId } from '../src/workflows';
@@ -114,6 +115,9 @@ async function main() {
   let fullWaits = 0;
   /** A full queue refuses the whole call: wait and send it again, as a client under backpressure does. */
   let refusedResent = 0;
+  /** Calls the client gave up on while the intake stalled, sent again. */
+  let stalledResent = 0;
+  const STALL_LIMIT_MS = 300_000;
   /**
    * A full queue refuses the whole call, or the requests past the room: wait and send those again, as a client under
    * backpressure does. Answers are the final ones, one per request, in order.
@@ -121,6 +125,7 @@ async function main() {
   const enqueueUntilRoom = async (requests: IntakeRequest[]) => {
     const final = new Map<string, EnqueueAnswer>();
     let pending = requests;
+    let stalledSince: number | undefined;
     for (;;) {
       try {
         const got = await enqueue(target, pending);
@@ -129,12 +134,23 @@ async function main() {
         if (pending.length === 0) return requests.map((r) => final.get(r.custom_id)!);
         refusedResent += pending.length;
       } catch (err) {
+        if (isRetryableUpdateError(err)) {
+          // The client gave up waiting for a stalled intake (a workflow task failing or timing out on a loaded
+          // machine): nothing of this call was taken, so it is sent again, as a client would; a stall that lasts is
+          // the bench's failure.
+          stalledResent++;
+          stalledSince ??= Date.now();
+          if (stalledResent === 1 || Date.now() - stalledSince > STALL_LIMIT_MS) await sayWhyTasksFailed(client);
+          if (Date.now() - stalledSince > STALL_LIMIT_MS) throw err;
+          continue;
+        }
         if (!(err instanceof IntakeRefusedError)) {
           await sayWhyTasksFailed(client);
           throw err;
         }
         fullWaits++;
       }
+      stalledSince = undefined;
       await new Promise((r) => setTimeout(r, 500));
     }
   };
@@ -229,7 +245,7 @@ async function main() {
           : `the jobs' (${taskQueue})`,
       ],
       ['requests enqueued', `${TOTAL} in ${enqueueWallS.toFixed(0)} s: ${(TOTAL / enqueueWallS).toFixed(0)}/s (asked ${RATE}/s), ${bunches} calls of ${BUNCH}`],
-      ['enqueue call latency p50 / p90 / p99', `${pct(50)} ms / ${pct(90)} ms / ${pct(99)} ms, first call ${firstLatency} ms (${latencies.length} calls, ${fullWaits} refused as queue full and sent again; ${refusedResent} requests refused past the room and sent again)`],
+      ['enqueue call latency p50 / p90 / p99', `${pct(50)} ms / ${pct(90)} ms / ${pct(99)} ms, first call ${firstLatency} ms (${latencies.length} calls, ${fullWaits} refused as queue full and sent again; ${refusedResent} requests refused past the room and sent again; ${stalledResent} calls sent again after the intake stalled)`],
       ['bench process event-loop delay p50 / p99', `${(loopDelay.percentile(50) / 1e6).toFixed(0)} ms / ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms (client and emulator; part of every latency above)`],
       ['answers', `${answers.accepted} accepted, ${answers.duplicate} duplicate, ${answers.refused} refused, ${answers.invalid} invalid`],
       ['retried bunches', `${retriedRequests} requests sent again: ${retriedDuplicates} answered duplicate`],
@@ -264,6 +280,8 @@ async function sayWhyTasksFailed(client: Client) {
   for (const e of history?.events ?? []) {
     const f = e.workflowTaskFailedEventAttributes;
     if (f) console.error(`workflow task failed at event ${String(e.eventId)}: ${String(f.cause)} ${f.failure?.message ?? ''}\n${f.failure?.stackTrace ?? ''}`);
+    const t = e.workflowTaskTimedOutEventAttributes;
+    if (t) console.error(`workflow task timed out at event ${String(e.eventId)} (${String(t.timeoutType)}), started at event ${String(t.startedEventId)}`);
   }
 }
 
