@@ -51,7 +51,17 @@ function bufferedIn(data: Uint8Array | null | undefined): number {
   }
 }
 
-export function intakeProfile(histories: History[]): IntakeProfile {
+export function intakeProfile(histories: Iterable<History>): IntakeProfile {
+  const profiler = intakeProfiler();
+  for (const h of histories) profiler.add(h);
+  return profiler.result();
+}
+
+/**
+ * The same profile, read one history at a time (oldest run first): a long intake has many runs, and holding every
+ * history at once would cost more memory than the bench it measures.
+ */
+export function intakeProfiler(): { add(h: History): void; result(): IntakeProfile } {
   const taskQueued: number[] = [];
   const taskRun: number[] = [];
   const byKind = new Map<string, { queued: number[]; run: number[] }>();
@@ -60,7 +70,7 @@ export function intakeProfile(histories: History[]): IntakeProfile {
   let updates = 0;
   let tasksWithUpdates = 0;
   let localActivities = 0;
-  for (const h of histories) {
+  const add = (h: History) => {
     const list = h.events ?? [];
     events += list.length;
     const at = new Map<string, number>();
@@ -119,8 +129,8 @@ export function intakeProfile(histories: History[]): IntakeProfile {
         }
       }
     }
-  }
-  return {
+  };
+  const result = (): IntakeProfile => ({
     events,
     updates,
     tasksWithUpdates,
@@ -129,7 +139,8 @@ export function intakeProfile(histories: History[]): IntakeProfile {
     activities: [...byKind].map(([kind, v]) => ({ kind, queued: spread(v.queued), run: spread(v.run) })),
     localActivities,
     continuedAsNew,
-  };
+  });
+  return { add, result };
 
   function entry(kind = '?') {
     let v = byKind.get(kind);

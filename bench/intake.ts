@@ -21,10 +21,11 @@ import { enqueue, intakeResults, intakeStatus, IntakeRefusedError, type EnqueueA
 import { freePort, startDevServer, stopChild } from '../src/dev/dev-server';
 import { requireTemporalCliPath } from '../src/dev/temporal-cli';
 import type { IntakeOptionsInput, Tier } from '../src/domain/intake';
+import { isRetryableUpdateError } from '../src/client/update-retry';
 import { startEmulator } from '../src/emulator';
 import { LocalDirectoryStore } from '../src/store/local-store';
 import { intakeWorkflowId } from '../src/workflows';
-import { intakeProfile, profileRows } from './intake-profile';
+import { intakeProfiler, profileRows } from './intake-profile';
 import { peakRssOf, printTable, runToEnd } from './report';
 
 const { values: args } = parseArgs({
@@ -114,6 +115,9 @@ async function main() {
   let fullWaits = 0;
   /** A full queue refuses the whole call: wait and send it again, as a client under backpressure does. */
   let refusedResent = 0;
+  /** Calls the client gave up on while the intake stalled, sent again. */
+  let stalledResent = 0;
+  const STALL_LIMIT_MS = 300_000;
   /**
    * A full queue refuses the whole call, or the requests past the room: wait and send those again, as a client under
    * backpressure does. Answers are the final ones, one per request, in order.
@@ -121,6 +125,7 @@ async function main() {
   const enqueueUntilRoom = async (requests: IntakeRequest[]) => {
     const final = new Map<string, EnqueueAnswer>();
     let pending = requests;
+    let stalledSince: number | undefined;
     for (;;) {
       try {
         const got = await enqueue(target, pending);
@@ -129,12 +134,23 @@ async function main() {
         if (pending.length === 0) return requests.map((r) => final.get(r.custom_id)!);
         refusedResent += pending.length;
       } catch (err) {
+        if (isRetryableUpdateError(err)) {
+          // The client gave up waiting for a stalled intake (a workflow task failing or timing out on a loaded
+          // machine): nothing of this call was taken, so it is sent again, as a client would; a stall that lasts is
+          // the bench's failure.
+          stalledResent++;
+          stalledSince ??= Date.now();
+          if (stalledResent === 1 || Date.now() - stalledSince > STALL_LIMIT_MS) await sayWhyTasksFailed(client);
+          if (Date.now() - stalledSince > STALL_LIMIT_MS) throw err;
+          continue;
+        }
         if (!(err instanceof IntakeRefusedError)) {
           await sayWhyTasksFailed(client);
           throw err;
         }
         fullWaits++;
       }
+      stalledSince = undefined;
       await new Promise((r) => setTimeout(r, 500));
     }
   };
@@ -190,20 +206,30 @@ async function main() {
   const peakRss = await peakRssOf(worker.pid!);
   const intakePeakRss = intakeWorker ? await peakRssOf(intakeWorker.pid!) : undefined;
 
-  // Every request: exactly one outcome, none lost, none twice.
-  const outcomes = new Map<string, number>();
-  for await (const o of intakeResults(client, target.store, 'bench')) outcomes.set(o.custom_id, (outcomes.get(o.custom_id) ?? 0) + 1);
-  let lost = 0;
-  for (let i = 0; i < TOTAL; i++) if (!outcomes.has(`r${i}`)) lost++;
-  const twice = [...outcomes.values()].filter((n) => n > 1).length;
-  const sentTwice = Object.values(emulator.stats().submissions).filter((s) => s.batch + s.sync > 1).length;
-
-  const histories = [];
-  for await (const wf of client.workflow.list({ query: `WorkflowId = "${intakeWorkflowId('bench')}"` })) {
-    histories.push(await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory());
+  // Every request: exactly one outcome, none lost, none twice. Results are read as a stream and counted by index
+  // (one byte per request): at a million requests neither the outcomes nor a map of their ids is held.
+  const outcomes = new Uint8Array(TOTAL);
+  let strangers = 0;
+  for await (const o of intakeResults(client, target.store, 'bench')) {
+    const i = /^r\d+$/.test(o.custom_id) ? Number(o.custom_id.slice(1)) : -1;
+    if (i >= 0 && i < TOTAL) outcomes[i] = Math.min(255, outcomes[i]! + 1);
+    else strangers++;
   }
-  // Listed newest first: the profile reads them in the order they ran.
-  const profile = intakeProfile(histories.reverse());
+  let lost = 0;
+  let twice = 0;
+  for (const n of outcomes) {
+    if (n === 0) lost++;
+    else if (n > 1) twice++;
+  }
+  let sentTwice = 0;
+  for (const s of Object.values(emulator.stats().submissions)) if (s.batch + s.sync > 1) sentTwice++;
+
+  // One history at a time, oldest run first (the list is newest first): only the run ids are held.
+  const runs: { workflowId: string; runId: string }[] = [];
+  for await (const wf of client.workflow.list({ query: `WorkflowId = "${intakeWorkflowId('bench')}"` })) runs.push({ workflowId: wf.workflowId, runId: wf.runId });
+  const profiler = intakeProfiler();
+  for (const run of runs.reverse()) profiler.add(await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory());
+  const profile = profiler.result();
   const can = profile.continuedAsNew;
   const biggest = can.reduce((m, c) => (c.bytes > m.bytes ? c : m), { bytes: 0, buffered: 0 });
   const deepest = can.reduce((m, c) => (c.buffered > m.buffered ? c : m), { bytes: 0, buffered: 0 });
@@ -219,12 +245,12 @@ async function main() {
           : `the jobs' (${taskQueue})`,
       ],
       ['requests enqueued', `${TOTAL} in ${enqueueWallS.toFixed(0)} s: ${(TOTAL / enqueueWallS).toFixed(0)}/s (asked ${RATE}/s), ${bunches} calls of ${BUNCH}`],
-      ['enqueue call latency p50 / p90 / p99', `${pct(50)} ms / ${pct(90)} ms / ${pct(99)} ms, first call ${firstLatency} ms (${latencies.length} calls, ${fullWaits} refused as queue full and sent again; ${refusedResent} requests refused past the room and sent again)`],
+      ['enqueue call latency p50 / p90 / p99', `${pct(50)} ms / ${pct(90)} ms / ${pct(99)} ms, first call ${firstLatency} ms (${latencies.length} calls, ${fullWaits} refused as queue full and sent again; ${refusedResent} requests refused past the room and sent again; ${stalledResent} calls sent again after the intake stalled)`],
       ['bench process event-loop delay p50 / p99', `${(loopDelay.percentile(50) / 1e6).toFixed(0)} ms / ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms (client and emulator; part of every latency above)`],
       ['answers', `${answers.accepted} accepted, ${answers.duplicate} duplicate, ${answers.refused} refused, ${answers.invalid} invalid`],
       ['retried bunches', `${retriedRequests} requests sent again: ${retriedDuplicates} answered duplicate`],
       ['outcomes', `${status.counters.succeeded} succeeded, ${status.counters.failed} failed, ${status.counters.other} other, after ${drainedS.toFixed(0)} s`],
-      ['lost / two outcomes / sent twice', `${lost} / ${twice} / ${sentTwice}`],
+      ['lost / two outcomes / sent twice', `${lost} / ${twice} / ${sentTwice}${strangers ? ` (and ${strangers} outcomes for ids never sent)` : ''}`],
       ['sub-batches', `${status.cuts} (${status.counters.coalescedCuts} standard/bulk, filled ${(status.fillRate * 100).toFixed(0)} % of 100 on average)`],
       [
         'continue-as-new input',
@@ -232,7 +258,7 @@ async function main() {
           ? `max ${kb(biggest.bytes)} (at ${biggest.buffered} buffered) over ${can.length}; at the deepest buffer (${deepest.buffered}) ${kb(deepest.bytes)} (limit 256 KB)`
           : 'no continue-as-new',
       ],
-      ['intake history events', `${profile.events} over ${histories.length} runs`],
+      ['intake history events', `${profile.events} over ${runs.length} runs`],
       ...profileRows(profile),
       [
         'worker peak RSS',
@@ -254,6 +280,8 @@ async function sayWhyTasksFailed(client: Client) {
   for (const e of history?.events ?? []) {
     const f = e.workflowTaskFailedEventAttributes;
     if (f) console.error(`workflow task failed at event ${String(e.eventId)}: ${String(f.cause)} ${f.failure?.message ?? ''}\n${f.failure?.stackTrace ?? ''}`);
+    const t = e.workflowTaskTimedOutEventAttributes;
+    if (t) console.error(`workflow task timed out at event ${String(e.eventId)} (${String(t.timeoutType)}), started at event ${String(t.startedEventId)}`);
   }
 }
 

@@ -36,6 +36,7 @@ import {
 } from '../workflows';
 import type { IntakeStatus } from '../contracts/messages';
 import { queryPatiently, type PatienceOptions } from './query-patience';
+import { isRetryableUpdateError } from './update-retry';
 
 export interface IntakeRequest {
   custom_id: string;
@@ -139,19 +140,23 @@ export async function enqueue(t: IntakeTarget, requests: IntakeRequest[]): Promi
 /** A plain update to the running intake; update-with-start only when it does not run yet (first use). */
 async function sendToIntake(t: IntakeTarget, input: EnqueueInput): Promise<EnqueueResult> {
   const workflowId = intakeWorkflowId(t.intake);
+  // One id for every attempt: an update the server did take is not applied a second time.
+  const updateId = randomUUID();
   for (let attempt = 0; ; attempt++) {
     try {
-      return await t.client.workflow.getHandle(workflowId).executeUpdate(enqueueUpdate, { args: [input] });
+      return await t.client.workflow.getHandle(workflowId).executeUpdate(enqueueUpdate, { args: [input], updateId });
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) break;
-      // Temporal takes at most 10 updates in flight per workflow, and none while a workflow task it retries is failing
-      // (a worker starved or restarted mid-task): wait a moment and try again.
-      if (!isUpdateLimit(err) || attempt >= UPDATE_LIMIT_RETRIES) throw err;
+      // Temporal takes at most 10 updates in flight per workflow, none while a workflow task it retries is failing
+      // (a worker starved or restarted mid-task), and drops the ones not yet accepted when it reloads the workflow's
+      // state (a loaded server): wait a moment and try again.
+      if (!isRetryableUpdateError(err) || attempt >= UPDATE_LIMIT_RETRIES) throw err;
       await new Promise((r) => setTimeout(r, Math.min(1_000, 25 * 2 ** attempt) * (0.5 + Math.random())));
     }
   }
   return t.client.workflow.executeUpdateWithStart(enqueueUpdate, {
     args: [input],
+    updateId,
     startWorkflowOperation: new WithStartWorkflowOperation(sluiceIntake, {
       workflowId,
       ...startPlace(t),
@@ -171,14 +176,7 @@ function startPlace(t: Omit<IntakeTarget, 'store' | 'defaults'>) {
   };
 }
 
-const UPDATE_LIMIT_RETRIES = 12;
-
-function isUpdateLimit(err: unknown): boolean {
-  const cause = (err as { cause?: { code?: number } }).cause;
-  const code = (err as { code?: number }).code ?? cause?.code;
-  if (code === 8 || /in-flight updates/.test(String((err as Error).message))) return true;
-  return code === 9 && /Workflow Task in failed state/.test(String((cause as Error | undefined)?.message ?? (err as Error).message));
-}
+const UPDATE_LIMIT_RETRIES = 20;
 
 /** With `patience`, asks again while no worker has answered yet (query-patience.ts), then NoWorkerAnsweredError. */
 export function intakeStatus(client: Client, intake: string, patience?: PatienceOptions): Promise<IntakeStatus> {

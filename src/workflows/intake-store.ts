@@ -75,6 +75,8 @@ const BOUNDED_SWEEP = 'intake-bounded-sweep';
  * records are not written yet (marked `unrecorded`). recordIntakeChunks writes those records beside the loop.
  */
 const DEFERRED_RECORDS = 'intake-deferred-records';
+/** Continue-as-new waits again for update handlers after the sweep it awaited (updates accepted meanwhile). */
+const HANDLERS_BEFORE_CONTINUE = 'intake-handlers-before-continue';
 
 /** Chunk summaries kept per tier before they are merged into one. */
 const MAX_CHUNKS_PER_TIER = 32;
@@ -166,6 +168,10 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
       await condition(allHandlersFinished);
       // A sweep still running is awaited (it is bounded): left running, it would delete beside the next run's.
       if (sweeping) await sweeping;
+      // Updates accepted while the sweep ran are still admitting: continued as new now, their callers would get an
+      // error for requests the intake may have taken (seen at 1M requests under load). Wait for them too; nothing runs
+      // between this wait and the continue-as-new below, so no other update starts.
+      if (patched(HANDLERS_BEFORE_CONTINUE)) await condition(allHandlersFinished);
       // A recording in flight is not awaited (under load one always is): the marks go with the state, and the next
       // run records those chunks again, each record created only if missing.
       await continueAsNew<typeof storeIntake>({ name, options: o, state: { ...s, run: s.run + 1 }, ...(jobTaskQueue ? { jobTaskQueue } : {}) });
