@@ -76,6 +76,13 @@ const BOUNDED_SWEEP = 'intake-bounded-sweep';
  */
 const DEFERRED_RECORDS = 'intake-deferred-records';
 
+/**
+ * patched() id: a flush waiting for its cuts when the intake continues as new is answered then, and its cuts carried
+ * into the next run (state.flushing). Before it, the loop waited for every handler to finish and the flush handler
+ * waited for the loop's cuts: neither went on, and the intake stopped cutting.
+ */
+const FLUSH_HANDOVER = 'intake-flush-handover';
+
 /** Chunk summaries kept per tier before they are merged into one. */
 const MAX_CHUNKS_PER_TIER = 32;
 
@@ -93,8 +100,12 @@ export function incarnationTag(firstRunId: string): string {
 export async function storeIntake({ name, options: o, state, jobTaskQueue }: StoreIntakeInput): Promise<void> {
   const s = state ?? initialStoreIntakeState(name);
   const incarnation = incarnationTag(workflowInfo().firstExecutionRunId);
-  let dirty = false;
-  let flushing = false;
+  // A flush handed over by the previous run: cut at the first turn.
+  let flushing = s.flushing === true;
+  let dirty = flushing;
+  delete s.flushing;
+  /** The run is about to continue as new: a waiting flush is answered now and its cuts carried over. */
+  let handingOver = false;
   /** custom_ids in an admission that has not answered yet: one custom_id is never admitted by two calls at once. */
   const admitting = new Set<string>();
   let reserved = 0;
@@ -119,7 +130,7 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
     const requests = bufferedCount(s.chunks);
     flushing = true;
     dirty = true;
-    await condition(() => !flushing);
+    await condition(() => !flushing || handingOver);
     return { requests };
   });
   const grouped = groupAdmitter(async (groups) => {
@@ -163,12 +174,15 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
 
     const info = workflowInfo();
     if (info.continueAsNewSuggested || info.historyLength > o.maxHistoryEvents) {
+      // A flush still cutting waits for this loop, which would wait for it: it is answered here (patch FLUSH_HANDOVER).
+      if (patched(FLUSH_HANDOVER)) handingOver = true;
       await condition(allHandlersFinished);
       // A sweep still running is awaited (it is bounded): left running, it would delete beside the next run's.
       if (sweeping) await sweeping;
       // A recording in flight is not awaited (under load one always is): the marks go with the state, and the next
       // run records those chunks again, each record created only if missing.
-      await continueAsNew<typeof storeIntake>({ name, options: o, state: { ...s, run: s.run + 1 }, ...(jobTaskQueue ? { jobTaskQueue } : {}) });
+      const carried = { ...s, run: s.run + 1, ...(handingOver && flushing ? { flushing: true as const } : {}) };
+      await continueAsNew<typeof storeIntake>({ name, options: o, state: carried, ...(jobTaskQueue ? { jobTaskQueue } : {}) });
     }
   }
 
