@@ -21,7 +21,7 @@ import { validateInputLine, type JobDefaults } from '../domain/request';
 import { BlobNotFoundError, type BlobStore } from '../store/blob-store';
 import { outcomeIn } from '../store/outcomes';
 import type { BufferLine, RequestRecord } from '../contracts/activities';
-import { flushUpdate, unrecordedChunksQuery } from '../contracts/messages';
+import { flushUpdate, INTAKE_HANDING_OVER, unrecordedChunksQuery } from '../contracts/messages';
 import {
   enqueueUpdate,
   intakeStatusQuery,
@@ -139,11 +139,18 @@ export async function enqueue(t: IntakeTarget, requests: IntakeRequest[]): Promi
 /** A plain update to the running intake; update-with-start only when it does not run yet (first use). */
 async function sendToIntake(t: IntakeTarget, input: EnqueueInput): Promise<EnqueueResult> {
   const workflowId = intakeWorkflowId(t.intake);
+  let handovers = 0;
   for (let attempt = 0; ; attempt++) {
     try {
       return await t.client.workflow.getHandle(workflowId).executeUpdate(enqueueUpdate, { args: [input] });
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) break;
+      // Refused while the intake hands over to its next run (nothing written): soon there, without counting as a limit.
+      if (isHandingOver(err) && handovers++ < HANDOVER_RETRIES) {
+        attempt--;
+        await new Promise((r) => setTimeout(r, Math.min(200, 10 * 2 ** Math.min(handovers, 5))));
+        continue;
+      }
       // Temporal takes at most 10 updates in flight per workflow, and none while a workflow task it retries is failing
       // (a worker starved or restarted mid-task): wait a moment and try again.
       if (!isUpdateLimit(err) || attempt >= UPDATE_LIMIT_RETRIES) throw err;
@@ -172,6 +179,12 @@ function startPlace(t: Omit<IntakeTarget, 'store' | 'defaults'>) {
 }
 
 const UPDATE_LIMIT_RETRIES = 12;
+/** At most 200 ms apart: a minute of handing over, far more than one takes (the admissions in flight, one task). */
+const HANDOVER_RETRIES = 300;
+
+function isHandingOver(err: unknown): boolean {
+  return err instanceof WorkflowUpdateFailedError && err.cause?.message === INTAKE_HANDING_OVER;
+}
 
 function isUpdateLimit(err: unknown): boolean {
   const cause = (err as { cause?: { code?: number } }).cause;

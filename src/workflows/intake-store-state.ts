@@ -40,7 +40,7 @@ export interface StoreIntakeState {
   sweepDue?: true;
   /**
    * A flush answered at a continue-as-new before all its cuts were made (every sub-batch slot taken): the next run
-   * carries on cutting (patch intake-flush-handover).
+   * carries on cutting (patch intake-handover).
    */
   flushing?: true;
 }

@@ -22,6 +22,7 @@ import { SWEEP_LISTS_PER_CALL, type AdmitInput, type AdmitResult, type FinishedJ
 import {
   enqueueUpdate,
   flushUpdate,
+  INTAKE_HANDING_OVER,
   intakeStatusQuery,
   requestDoneSignal,
   requestStatusQuery,
@@ -77,11 +78,14 @@ const BOUNDED_SWEEP = 'intake-bounded-sweep';
 const DEFERRED_RECORDS = 'intake-deferred-records';
 
 /**
- * patched() id: a flush waiting for its cuts when the intake continues as new is answered then, and its cuts carried
- * into the next run (state.flushing). Before it, the loop waited for every handler to finish and the flush handler
- * waited for the loop's cuts: neither went on, and the intake stopped cutting.
+ * patched() id: the handover to the next run. Once the intake is due to continue as new, it waits only for the
+ * enqueues it has accepted: new ones are refused by the validator (nothing in history) with INTAKE_HANDING_OVER, and
+ * the client sends them again to the next run. Before it, every enqueue arriving meanwhile was taken too, so under
+ * steady traffic the wait for all handlers lasted as long as there was no gap, with no cut made meanwhile. A flush
+ * waiting for its cuts is answered then, and its cuts carried into the next run (state.flushing): before, the loop
+ * waited for the flush handler and the handler for the loop's cuts, and the intake stopped cutting.
  */
-const FLUSH_HANDOVER = 'intake-flush-handover';
+const HANDOVER = 'intake-handover';
 
 /** Chunk summaries kept per tier before they are merged into one. */
 const MAX_CHUNKS_PER_TIER = 32;
@@ -174,8 +178,8 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
 
     const info = workflowInfo();
     if (info.continueAsNewSuggested || info.historyLength > o.maxHistoryEvents) {
-      // A flush still cutting waits for this loop, which would wait for it: it is answered here (patch FLUSH_HANDOVER).
-      if (patched(FLUSH_HANDOVER)) handingOver = true;
+      // New enqueues go to the next run; a flush still cutting waits for this loop, so it is answered here (HANDOVER).
+      if (patched(HANDOVER)) handingOver = true;
       await condition(allHandlersFinished);
       // A sweep still running is awaited (it is bounded): left running, it would delete beside the next run's.
       if (sweeping) await sweeping;
@@ -187,6 +191,7 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
   }
 
   function validateEnqueue(input: EnqueueInput) {
+    if (handingOver) throw new Error(INTAKE_HANDING_OVER);
     if (!input.segment || !Array.isArray(input.items) || input.items.length === 0) throw new Error('enqueue needs a segment and at least one item');
     for (const item of input.items) {
       if (typeof item.custom_id !== 'string' || !CUSTOM_ID_PATTERN.test(item.custom_id)) {
