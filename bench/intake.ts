@@ -17,7 +17,7 @@ import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { enqueue, intakeResults, intakeStatus, IntakeRefusedError, type EnqueueAnswer, type IntakeRequest } from '../src/client/intake';
+import { createIntake, enqueue, intakeResults, intakeStatus, IntakeRefusedError, type EnqueueAnswer, type IntakeRequest } from '../src/client/intake';
 import { freePort, startDevServer, stopChild } from '../src/dev/dev-server';
 import { requireTemporalCliPath } from '../src/dev/temporal-cli';
 import type { IntakeOptionsInput, Tier } from '../src/domain/intake';
@@ -26,6 +26,7 @@ import { startEmulator } from '../src/emulator';
 import { LocalDirectoryStore } from '../src/store/local-store';
 import { intakeWorkflowId } from '../src/workflows';
 import { intakeProfiler, profileRows } from './intake-profile';
+import { slowestRows, type Call, type Stall } from './intake-slowest';
 import { peakRssOf, printTable, runToEnd } from './report';
 
 const { values: args } = parseArgs({
@@ -40,6 +41,13 @@ const { values: args } = parseArgs({
      * second Worker in the jobs' worker process; off: the intake on the jobs' queue.
      */
     'intake-queue': { type: 'string', default: 'process' },
+    /**
+     * before: the intake is created (`sluice intake create`, createIntake()) and answers a query before the first
+     * enqueue, as a user would, and its creation is shown on its own row; first-call: the first enqueue creates it.
+     */
+    create: { type: 'string', default: 'before' },
+    /** How many of the slowest calls are shown, each with what it coincided with. */
+    slowest: { type: 'string', default: '5' },
   },
 });
 const TOTAL = Number(args.total);
@@ -49,7 +57,12 @@ const DRAIN_S = Number(args['drain-s']);
 const OWN_QUEUE = args['intake-queue'] !== 'off';
 const OWN_PROCESS = args['intake-queue'] === 'process';
 if (!['process', 'on', 'off'].includes(args['intake-queue'])) throw new Error('--intake-queue must be process, on or off');
+if (!['before', 'first-call'].includes(args.create)) throw new Error('--create must be before or first-call');
+const CREATE_BEFORE = args.create === 'before';
+const SLOWEST = Number(args.slowest);
 const WORKER_HEAP_MB = 512;
+/** The slowest-call table holds every run's history at once; past this many runs it is left out. */
+const MAX_RUNS_FOR_SLOWEST = 40;
 /** Every this many bunches, one is sent again, as a client that lost the answer would. */
 const RETRY_EVERY = 50;
 const children: ReturnType<typeof spawn>[] = [];
@@ -96,6 +109,30 @@ async function main() {
   const target = { client, store: new LocalDirectoryStore(storeDir), taskQueue, intakeTaskQueue, intake: 'bench', options: OPTIONS };
 
   const latencies: number[] = [];
+  const calls: Call[] = [];
+  let createdMs: number | undefined;
+  if (CREATE_BEFORE) {
+    const t0 = Date.now();
+    await createIntake(target);
+    // Answering a query: its first workflow task has run on a worker.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await intakeStatus(client, 'bench');
+        break;
+      } catch (err) {
+        if (attempt >= 10) throw err;
+      }
+    }
+    createdMs = Date.now() - t0;
+  }
+  // Stalls of this process's event loop, with when they were: a slow call that coincided with one is shown so.
+  const stalls: Stall[] = [];
+  let tickDue = Date.now() + 20;
+  const stallTimer = setInterval(() => {
+    const now = Date.now();
+    if (now - tickDue >= 50) stalls.push({ fromMs: tickDue, toMs: now });
+    tickDue = now + 20;
+  }, 20);
   // The bench's own process (the client and the emulator) may be starved on a loaded machine: its event-loop delay
   // is part of every latency it measures, so it is printed beside them.
   const loopDelay = monitorEventLoopDelay({ resolution: 20 });
@@ -155,11 +192,15 @@ async function main() {
     }
   };
   let firstLatency: number | undefined;
+  let firstSent = false;
   const send = (requests: IntakeRequest[], retry: boolean) => {
     const t0 = Date.now();
+    const creates = !CREATE_BEFORE && !firstSent;
+    firstSent = true;
     const p = enqueueUntilRoom(requests).then((got) => {
       latencies.push(Date.now() - t0);
-      // The first call creates the intake (and warms its worker): shown apart, as it is not the steady state.
+      calls.push({ firstId: requests[0]!.custom_id, sentMs: t0, answeredMs: Date.now(), ...(creates ? { creates } : {}) });
+      // The first call creates the intake (and warms its worker) unless it was created before: shown apart.
       firstLatency ??= Date.now() - t0;
       for (const a of got) {
         if (retry) {
@@ -185,6 +226,7 @@ async function main() {
   }
   while (inFlight.size) await Promise.all(inFlight);
   const enqueueWallS = (Date.now() - started) / 1000;
+  clearInterval(stallTimer);
   // A query waits for the worker: on a loaded machine it may time out, which is no reason to lose the run.
   const statusNow = async () => {
     for (let attempt = 1; ; attempt++) {
@@ -245,7 +287,8 @@ async function main() {
           : `the jobs' (${taskQueue})`,
       ],
       ['requests enqueued', `${TOTAL} in ${enqueueWallS.toFixed(0)} s: ${(TOTAL / enqueueWallS).toFixed(0)}/s (asked ${RATE}/s), ${bunches} calls of ${BUNCH}`],
-      ['enqueue call latency p50 / p90 / p99', `${pct(50)} ms / ${pct(90)} ms / ${pct(99)} ms, first call ${firstLatency} ms (${latencies.length} calls, ${fullWaits} refused as queue full and sent again; ${refusedResent} requests refused past the room and sent again; ${stalledResent} calls sent again after the intake stalled)`],
+      ...(createdMs !== undefined ? [['intake created (before the first enqueue)', `${createdMs} ms, until it answered a query`]] : []),
+      ['enqueue call latency p50 / p90 / p99', `${pct(50)} ms / ${pct(90)} ms / ${pct(99)} ms, first call ${firstLatency} ms${CREATE_BEFORE ? '' : ' (it creates the intake)'} (${latencies.length} calls, ${fullWaits} refused as queue full and sent again; ${refusedResent} requests refused past the room and sent again; ${stalledResent} calls sent again after the intake stalled)`],
       ['bench process event-loop delay p50 / p99', `${(loopDelay.percentile(50) / 1e6).toFixed(0)} ms / ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms (client and emulator; part of every latency above)`],
       ['answers', `${answers.accepted} accepted, ${answers.duplicate} duplicate, ${answers.refused} refused, ${answers.invalid} invalid`],
       ['retried bunches', `${retriedRequests} requests sent again: ${retriedDuplicates} answered duplicate`],
@@ -266,6 +309,14 @@ async function main() {
       ],
     ],
   );
+  // The slowest calls read every run's history at once: only for runs few enough to hold (a long run has hundreds).
+  if (runs.length <= MAX_RUNS_FOR_SLOWEST) {
+    const histories = [];
+    for (const run of runs) histories.push(await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory());
+    printTable(['slowest call', 'sent', 'where its time went (ms)', 'coincided with'], slowestRows(calls, histories, stalls, started, SLOWEST));
+  } else {
+    console.log(`(the slowest calls are not drawn over ${runs.length} runs of the intake: at most ${MAX_RUNS_FOR_SLOWEST})`);
+  }
   await stopChild(worker);
   if (intakeWorker) await stopChild(intakeWorker);
   await connection.close();

@@ -658,6 +658,41 @@ const scenarios: Record<
     },
   },
   /**
+   * The handover (patched 'intake-handover'): enqueues keep coming from three senders that never wait for each other,
+   * so some are in flight when the intake is due to continue as new; it waits only for those, refuses the others
+   * (sent again by the client to the next run), and answers a flush then.
+   */
+  'intake-handover': {
+    emulator: { timeScale: 0.001, latency: { batch: { kind: 'fixed', ms: 1_500_000 }, spread: 0 } },
+    run: async (c) => {
+      const name = 'recorded-handover';
+      const target = smallIntake(c, name);
+      await createIntake(target);
+      const handle = c.client.workflow.getHandle(intakeWorkflowId(name));
+      const firstRunId = (await handle.describe()).runId;
+      const request = (i: number): IntakeRequest => ({
+        custom_id: `h-${i}`,
+        tier: 'bulk',
+        params: { model: DEFAULTS.model, max_tokens: 16, messages: [{ role: 'user', content: prompt(i) }] },
+      });
+      let i = 0;
+      let continued = false;
+      const sender = async () => {
+        while (!continued) {
+          const base = i;
+          i += 2;
+          await enqueue(target, [request(base), request(base + 1)]);
+          if (base % 40 === 0) await flushIntake(c.client, name);
+        }
+      };
+      const senders = [sender(), sender(), sender()];
+      await until('the intake to continue as new', async () => (await handle.describe()).runId !== firstRunId, 180_000);
+      continued = true;
+      await Promise.all(senders);
+      return [{ name: 'intake-handover', handle: c.client.workflow.getHandle(intakeWorkflowId(name), firstRunId) }];
+    },
+  },
+  /**
    * Retention (patched 'intake-retention'): chunks done with are listed for the sweep, and the sweep deletes records,
    * bodies and chunks past retention (1 s, floored at twice the 3 s SLA), then a custom_id from before is accepted anew.
    */

@@ -21,7 +21,7 @@ import { validateInputLine, type JobDefaults } from '../domain/request';
 import { BlobNotFoundError, type BlobStore } from '../store/blob-store';
 import { outcomeIn } from '../store/outcomes';
 import type { BufferLine, RequestRecord } from '../contracts/activities';
-import { flushUpdate, unrecordedChunksQuery } from '../contracts/messages';
+import { flushUpdate, INTAKE_HANDING_OVER, unrecordedChunksQuery } from '../contracts/messages';
 import {
   enqueueUpdate,
   intakeStatusQuery,
@@ -142,11 +142,18 @@ async function sendToIntake(t: IntakeTarget, input: EnqueueInput): Promise<Enque
   const workflowId = intakeWorkflowId(t.intake);
   // One id for every attempt: an update the server did take is not applied a second time.
   const updateId = randomUUID();
+  let handovers = 0;
   for (let attempt = 0; ; attempt++) {
     try {
       return await t.client.workflow.getHandle(workflowId).executeUpdate(enqueueUpdate, { args: [input], updateId });
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) break;
+      // Refused while the intake hands over to its next run (nothing written): soon there, without counting as a limit.
+      if (isHandingOver(err) && handovers++ < HANDOVER_RETRIES) {
+        attempt--;
+        await new Promise((r) => setTimeout(r, Math.min(200, 10 * 2 ** Math.min(handovers, 5))));
+        continue;
+      }
       // Temporal takes at most 10 updates in flight per workflow, none while a workflow task it retries is failing
       // (a worker starved or restarted mid-task), and drops the ones not yet accepted when it reloads the workflow's
       // state (a loaded server): wait a moment and try again.
@@ -177,6 +184,12 @@ function startPlace(t: Omit<IntakeTarget, 'store' | 'defaults'>) {
 }
 
 const UPDATE_LIMIT_RETRIES = 20;
+/** At most 200 ms apart: a minute of handing over, far more than one takes (the admissions in flight, one task). */
+const HANDOVER_RETRIES = 300;
+
+function isHandingOver(err: unknown): boolean {
+  return err instanceof WorkflowUpdateFailedError && err.cause?.message === INTAKE_HANDING_OVER;
+}
 
 /** With `patience`, asks again while no worker has answered yet (query-patience.ts), then NoWorkerAnsweredError. */
 export function intakeStatus(client: Client, intake: string, patience?: PatienceOptions): Promise<IntakeStatus> {

@@ -124,6 +124,11 @@ export interface RequestStatus {
 }
 
 export const enqueueUpdate = defineUpdate<EnqueueResult, [EnqueueInput]>('enqueue');
+/**
+ * An enqueue refused by the validator while the intake hands over to its next run (nothing was written): the client
+ * sends it again at once, and it lands on the new run.
+ */
+export const INTAKE_HANDING_OVER = 'the intake is continuing as new: send the enqueue again';
 
 export const intakeStatusQuery = defineQuery<IntakeStatus>('intakeStatus');
 

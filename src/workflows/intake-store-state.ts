@@ -38,6 +38,11 @@ export interface StoreIntakeState {
   spentSinceMs?: number;
   /** Lists may be past retention: a bounded sweep call is due at the next turn (patch intake-bounded-sweep). */
   sweepDue?: true;
+  /**
+   * A flush answered at a continue-as-new before all its cuts were made (every sub-batch slot taken): the next run
+   * carries on cutting (patch intake-handover).
+   */
+  flushing?: true;
 }
 
 export function initialStoreIntakeState(name: string): StoreIntakeState {

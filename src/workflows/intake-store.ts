@@ -22,6 +22,7 @@ import { SWEEP_LISTS_PER_CALL, type AdmitInput, type AdmitResult, type FinishedJ
 import {
   enqueueUpdate,
   flushUpdate,
+  INTAKE_HANDING_OVER,
   intakeStatusQuery,
   requestDoneSignal,
   requestStatusQuery,
@@ -78,6 +79,16 @@ const DEFERRED_RECORDS = 'intake-deferred-records';
 /** Continue-as-new waits again for update handlers after the sweep it awaited (updates accepted meanwhile). */
 const HANDLERS_BEFORE_CONTINUE = 'intake-handlers-before-continue';
 
+/**
+ * patched() id: the handover to the next run. Once the intake is due to continue as new, it waits only for the
+ * enqueues it has accepted: new ones are refused by the validator (nothing in history) with INTAKE_HANDING_OVER, and
+ * the client sends them again to the next run. Before it, every enqueue arriving meanwhile was taken too, so under
+ * steady traffic the wait for all handlers lasted as long as there was no gap, with no cut made meanwhile. A flush
+ * waiting for its cuts is answered then, and its cuts carried into the next run (state.flushing): before, the loop
+ * waited for the flush handler and the handler for the loop's cuts, and the intake stopped cutting.
+ */
+const HANDOVER = 'intake-handover';
+
 /** Chunk summaries kept per tier before they are merged into one. */
 const MAX_CHUNKS_PER_TIER = 32;
 
@@ -95,8 +106,12 @@ export function incarnationTag(firstRunId: string): string {
 export async function storeIntake({ name, options: o, state, jobTaskQueue }: StoreIntakeInput): Promise<void> {
   const s = state ?? initialStoreIntakeState(name);
   const incarnation = incarnationTag(workflowInfo().firstExecutionRunId);
-  let dirty = false;
-  let flushing = false;
+  // A flush handed over by the previous run: cut at the first turn.
+  let flushing = s.flushing === true;
+  let dirty = flushing;
+  delete s.flushing;
+  /** The run is about to continue as new: a waiting flush is answered now and its cuts carried over. */
+  let handingOver = false;
   /** custom_ids in an admission that has not answered yet: one custom_id is never admitted by two calls at once. */
   const admitting = new Set<string>();
   let reserved = 0;
@@ -121,7 +136,7 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
     const requests = bufferedCount(s.chunks);
     flushing = true;
     dirty = true;
-    await condition(() => !flushing);
+    await condition(() => !flushing || handingOver);
     return { requests };
   });
   const grouped = groupAdmitter(async (groups) => {
@@ -165,6 +180,8 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
 
     const info = workflowInfo();
     if (info.continueAsNewSuggested || info.historyLength > o.maxHistoryEvents) {
+      // New enqueues go to the next run; a flush still cutting waits for this loop, so it is answered here (HANDOVER).
+      if (patched(HANDOVER)) handingOver = true;
       await condition(allHandlersFinished);
       // A sweep still running is awaited (it is bounded): left running, it would delete beside the next run's.
       if (sweeping) await sweeping;
@@ -174,11 +191,13 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
       if (patched(HANDLERS_BEFORE_CONTINUE)) await condition(allHandlersFinished);
       // A recording in flight is not awaited (under load one always is): the marks go with the state, and the next
       // run records those chunks again, each record created only if missing.
-      await continueAsNew<typeof storeIntake>({ name, options: o, state: { ...s, run: s.run + 1 }, ...(jobTaskQueue ? { jobTaskQueue } : {}) });
+      const carried = { ...s, run: s.run + 1, ...(handingOver && flushing ? { flushing: true as const } : {}) };
+      await continueAsNew<typeof storeIntake>({ name, options: o, state: carried, ...(jobTaskQueue ? { jobTaskQueue } : {}) });
     }
   }
 
   function validateEnqueue(input: EnqueueInput) {
+    if (handingOver) throw new Error(INTAKE_HANDING_OVER);
     if (!input.segment || !Array.isArray(input.items) || input.items.length === 0) throw new Error('enqueue needs a segment and at least one item');
     for (const item of input.items) {
       if (typeof item.custom_id !== 'string' || !CUSTOM_ID_PATTERN.test(item.custom_id)) {
