@@ -6,7 +6,7 @@
  * Teardown comes last: this module's root `after` hook is registered first (imports run before the file's body),
  * so it runs before a file's own root `after` that stops its workers. While any worker still holds the shared
  * connection the hook leaves the environment open and closes it once the last one has stopped; a worker that never
- * stops within WORKER_STOP_GRACE_MS fails the file (exit code 1) instead of printing a warning and going on.
+ * stops within WORKER_STOP_GRACE_MS fails the file (exit code 1) instead of printing a warning and hanging on.
  */
 import { after } from 'node:test';
 import { randomUUID } from 'node:crypto';
@@ -47,7 +47,10 @@ after(async () => {
   void (async () => {
     const deadline = Date.now() + WORKER_STOP_GRACE_MS;
     while (holders.size > 0 && Date.now() < deadline) await sleep(20);
+    const stuck = holders.size > 0;
     await teardown(env);
+    // A worker that never stopped (say, of a test that timed out) keeps polling and the process would never end.
+    if (stuck) process.exit(1);
   })();
 });
 
