@@ -159,13 +159,12 @@ test('with --preempt cancel, young low batches are canceled for free and their r
 test('a priority raised by signal takes effect on the next grant', async () => {
   const stack = await startStack(SLOW_BATCHES);
   stacks.push(stack);
-  const worker = await stack.startWorker({ queueCapacity: { maxRequests: 100, maxBatches: 10 } });
+  const worker = await stack.startWorker({ queueCapacity: { maxRequests: BATCH, maxBatches: 10 } });
   const running = worker.run();
-  // The default 100 per sub-batch here: with 10 this test once saw first, bee, sea on a loaded machine (not understood).
-  const first = await start(stack, 'first', 100, { priority: 5, batchSize: 100 });
+  const first = await start(stack, 'first', BATCH, { priority: 5 });
   await until('the first job to hold the room', () => stack.emulator.stats().createLog.length === 1);
-  const b = await start(stack, 'bee', 100, { priority: 6, batchSize: 100 });
-  const c = await start(stack, 'sea', 100, { priority: 7, batchSize: 100 });
+  const b = await start(stack, 'bee', BATCH, { priority: 6 });
+  const c = await start(stack, 'sea', BATCH, { priority: 7 });
   await until('both to wait', async () => (await queueView(stack.env.client, stack.taskQueue))?.jobs.length === 3);
   await setJobPriority(stack.env.client, c, 1);
   await Promise.all([first, b, c].map((id) => waitForJob(stack.env.client, id)));
