@@ -23,13 +23,8 @@ const DEFAULTS = { model: 'claude-haiku-4-5', max_tokens: 16 };
 const POLL = { initialMs: 150, growth: 1.2, capMs: 300 };
 /** Every batch takes 2.5 s of real time: long enough to be in flight when the urgent job arrives. */
 const SLOW_BATCHES = { timeScale: 0.001, latency: { batch: { kind: 'fixed' as const, ms: 2_500_000 }, spread: 0 } };
-/**
- * Sub-batches of 10 requests (not the default 100): the tests are about the order batches go in, not their size,
- * and a tenth of the requests is a tenth of the store and emulator work.
- */
-const BATCH = 10;
-/** Room for three sub-batches in the whole batch queue. */
-const CAPACITY = { maxRequests: 3 * BATCH, maxBatches: 10 };
+/** Room for three sub-batches of 100 in the whole batch queue. */
+const CAPACITY = { maxRequests: 300, maxBatches: 10 };
 
 const stacks: TestStack[] = [];
 after(async () => {
@@ -45,7 +40,7 @@ async function start(stack: TestStack, prefix: string, count: number, options: J
     file,
     name: prefix,
     defaults: DEFAULTS,
-    options: { poll: POLL, batchSize: BATCH, ...options },
+    options: { poll: POLL, ...options },
   });
   return workflowId;
 }
@@ -86,9 +81,9 @@ test('an urgent job goes first; the low one steps aside, survives a worker resta
   stacks.push(stack);
   let worker: Worker = await stack.startWorker({ queueCapacity: CAPACITY });
   let running = worker.run();
-  const low = await start(stack, 'low', 9 * BATCH, { priority: 5 });
+  const low = await start(stack, 'low', 900, { priority: 5 });
   await until('the low job to fill the queue', () => stack.emulator.stats().createLog.length === 3);
-  const high = await start(stack, 'high', 3 * BATCH, { priority: 1 });
+  const high = await start(stack, 'high', 300, { priority: 1 });
 
   await until('the low job to step aside', async () => {
     const view = await queueView(stack.env.client, stack.taskQueue);
@@ -112,8 +107,8 @@ test('an urgent job goes first; the low one steps aside, survives a worker resta
   const owners = await batchOwners(stack);
   assert.deepEqual(owners.slice(0, 6), ['low', 'low', 'low', 'high', 'high', 'high'], 'no low sub-batch before the high ones are in');
   assert.equal(owners.length, 12);
-  assert.equal(highSummary.outcomes.succeeded, 3 * BATCH);
-  assert.equal(lowSummary.outcomes.succeeded, 9 * BATCH);
+  assert.equal(highSummary.outcomes.succeeded, 300);
+  assert.equal(lowSummary.outcomes.succeeded, 900);
   assert.ok(Object.values(stack.emulator.stats().submissions).every((s) => s.batch === 1), 'nothing was sent twice');
 });
 
@@ -122,9 +117,9 @@ test('with --preempt cancel, young low batches are canceled for free and their r
   stacks.push(stack);
   const worker = await stack.startWorker({ queueCapacity: CAPACITY });
   const running = worker.run();
-  const low = await start(stack, 'low', 5 * BATCH, { priority: 5, preempt: 'cancel' });
+  const low = await start(stack, 'low', 500, { priority: 5, preempt: 'cancel' });
   await until('the low job to fill the queue', () => stack.emulator.stats().createLog.length === 3);
-  const high = await start(stack, 'high', 2 * BATCH, { priority: 1 });
+  const high = await start(stack, 'high', 200, { priority: 1 });
   await Promise.all([waitForJob(stack.env.client, low), waitForJob(stack.env.client, high)]);
   worker.shutdown();
   await running;
@@ -144,14 +139,14 @@ test('with --preempt cancel, young low batches are canceled for free and their r
     }
   }
   const lowResults = await resultsOf(stack, low);
-  assert.equal(lowResults.length, 5 * BATCH);
+  assert.equal(lowResults.length, 500);
   for (const r of lowResults) {
     assert.equal(r.status, 'succeeded');
     assert.equal(billed.get(r.custom_id), 1, `${r.custom_id} was paid exactly once`);
     assert.equal(r.attempts, 1, 'a cancel to make room does not use up an attempt');
   }
   const resent = lowResults.filter((r) => r.batch_ids.length === 2);
-  assert.ok(resent.length >= BATCH, `${resent.length} requests of canceled batches were sent again`);
+  assert.ok(resent.length >= 100, `${resent.length} requests of canceled batches were sent again`);
   const sends = await sendsByCustomId(stack.store, stats);
   assert.ok(resent.every((r) => sends[r.custom_id]!.batch === 2));
 });
@@ -159,12 +154,12 @@ test('with --preempt cancel, young low batches are canceled for free and their r
 test('a priority raised by signal takes effect on the next grant', async () => {
   const stack = await startStack(SLOW_BATCHES);
   stacks.push(stack);
-  const worker = await stack.startWorker({ queueCapacity: { maxRequests: BATCH, maxBatches: 10 } });
+  const worker = await stack.startWorker({ queueCapacity: { maxRequests: 100, maxBatches: 10 } });
   const running = worker.run();
-  const first = await start(stack, 'first', BATCH, { priority: 5 });
+  const first = await start(stack, 'first', 100, { priority: 5 });
   await until('the first job to hold the room', () => stack.emulator.stats().createLog.length === 1);
-  const b = await start(stack, 'bee', BATCH, { priority: 6 });
-  const c = await start(stack, 'sea', BATCH, { priority: 7 });
+  const b = await start(stack, 'bee', 100, { priority: 6 });
+  const c = await start(stack, 'sea', 100, { priority: 7 });
   await until('both to wait', async () => (await queueView(stack.env.client, stack.taskQueue))?.jobs.length === 3);
   await setJobPriority(stack.env.client, c, 1);
   await Promise.all([first, b, c].map((id) => waitForJob(stack.env.client, id)));
@@ -179,7 +174,7 @@ test('a paused job submits nothing more until resumed, then finishes', async () 
   stacks.push(stack);
   const worker = await stack.startWorker({ queueCapacity: CAPACITY });
   const running = worker.run();
-  const job = await start(stack, 'paused', 5 * BATCH, { priority: 5 });
+  const job = await start(stack, 'paused', 500, { priority: 5 });
   await until('the first sub-batches', () => stack.emulator.stats().createLog.length === 3);
   await pauseJob(stack.env.client, job);
   await until('the job to say it is paused', async () => (await jobProgress(stack.env.client, job)).heldReason === 'paused');
@@ -187,11 +182,11 @@ test('a paused job submits nothing more until resumed, then finishes', async () 
   // them and gone back to waiting (a timer after the last collect, with no create in between), nothing was sent.
   await until('the paused job to collect its batches and wait again', () => waitsAfterCollects(stack, job, 3));
   assert.equal(stack.emulator.stats().createLog.length, 3, 'nothing submitted while paused');
-  assert.equal((await jobProgress(stack.env.client, job)).requests.succeeded, 3 * BATCH);
+  assert.equal((await jobProgress(stack.env.client, job)).requests.succeeded, 300);
   await resumeJob(stack.env.client, job);
   const summary = await waitForJob(stack.env.client, job);
   worker.shutdown();
   await running;
-  assert.equal(summary.outcomes.succeeded, 5 * BATCH);
+  assert.equal(summary.outcomes.succeeded, 500);
   assert.equal(stack.emulator.stats().createLog.length, 5);
 });
