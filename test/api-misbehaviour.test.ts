@@ -11,6 +11,7 @@ import { JobOptionsSchema, jobKeys, type JobOptionsInput, type JobSpec, type Nor
 import { sluiceJob } from '../src/workflows';
 import { createSluiceWorker } from '../src/worker';
 import { startStack, writeJobInput, type TestStack } from './helpers/stack';
+import { sharedWorkflowBundlePath } from './helpers/workflow-bundle';
 
 const FAST_POLL = { poll: { initialMs: 200, growth: 1.5, capMs: 1_000 } };
 const DEFAULTS = { model: 'claude-haiku-4-5', max_tokens: 64 };
@@ -54,6 +55,7 @@ describe('a bad API key (401)', () => {
 
   test('stops the job at once with a message naming ANTHROPIC_API_KEY; nothing is retried', { timeout: 60_000 }, async () => {
     const worker = await createSluiceWorker({
+      workflowBundlePath: await sharedWorkflowBundlePath(),
       connection: stack.env.nativeConnection,
       namespace: stack.env.namespace ?? 'default',
       taskQueue: stack.taskQueue,

@@ -15,6 +15,7 @@ import { startEmulator, type EmulatorHandle } from '../src/emulator';
 import { createSluiceWorker } from '../src/worker';
 import { startSluice } from './helpers/cli';
 import { uniqueTaskQueue } from './helpers/temporal';
+import { sharedWorkflowBundlePath } from './helpers/workflow-bundle';
 
 let dir: string;
 let server: DevServer;
@@ -35,6 +36,7 @@ before(async () => {
   emulator = await startEmulator({ timeScale: 0.001, latency: { batch: { kind: 'fixed', ms: 8_000_000 }, spread: 0 } });
   connection = await NativeConnection.connect({ address: server.address });
   worker = await createSluiceWorker({
+    workflowBundlePath: await sharedWorkflowBundlePath(),
     connection,
     namespace: 'default',
     taskQueue,

@@ -11,6 +11,7 @@ import { startJob, waitForJob } from '../src/client/jobs';
 import { AesGcmCodec, ENCODING_ENCRYPTED, parseCodecKeys } from '../src/codec';
 import { createSluiceWorker } from '../src/worker';
 import { startStack, writeJobInput, type TestStack } from './helpers/stack';
+import { sharedWorkflowBundlePath } from './helpers/workflow-bundle';
 
 const FAST_POLL = { poll: { initialMs: 200, growth: 1.5, capMs: 1_000 } };
 
@@ -52,6 +53,7 @@ describe('a job with payload encryption', () => {
     const namespace = stack.env.namespace ?? 'default';
     const client = new Client({ connection: stack.env.connection, namespace, dataConverter });
     const worker = await createSluiceWorker({
+      workflowBundlePath: await sharedWorkflowBundlePath(),
       connection: stack.env.nativeConnection,
       namespace,
       taskQueue: stack.taskQueue,
