@@ -1,7 +1,7 @@
 // How a round's ended batches are cut for collectBatches, and what the Web UI calls each group's activity.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { COLLECT_GROUP_MAX, collectGroups, collectGroupSummary } from '../src/domain/collect-groups';
+import { COLLECT_GROUP_MAX, COLLECT_GROUP_MAX_REQUESTS, collectGroups, collectGroupSummary } from '../src/domain/collect-groups';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
@@ -16,6 +16,22 @@ test('groups of at most the bound, as even as possible, every batch once and in 
     assert.equal(groups.length, Math.ceil(n / COLLECT_GROUP_MAX), `${n}: the fewest groups`);
     assert.ok(groups.every((g) => g.length <= COLLECT_GROUP_MAX && g.length >= groups[0]!.length - 1), `${n}: even and bounded`);
     assert.deepEqual(groups.flat(), range(n), `${n}: every batch once, in order`);
+  }
+});
+
+test('large batches are collected in smaller groups, one larger than the bound alone', () => {
+  const size = (sizes: number[]) => collectGroups(sizes, COLLECT_GROUP_MAX, (n) => n).map((g) => g);
+  // 25 batches of 100 fill one group; a 26th of 100 would pass the requests bound.
+  assert.deepEqual(size(Array(26).fill(100)).map((g) => g.length), [25, 1]);
+  assert.deepEqual(size([100_000, 100, 100, 50_000]), [[100_000], [100, 100], [50_000]]);
+  assert.deepEqual(size([1_000, 1_000, 1_000]), [[1_000, 1_000], [1_000]]);
+  const sizes = Array.from({ length: 200 }, (_, i) => (i * 37) % 1_300);
+  const groups = size(sizes);
+  assert.deepEqual(groups.flat(), sizes, 'every batch once, in order');
+  for (const g of groups) {
+    const total = g.reduce((a, b) => a + b, 0);
+    assert.ok(g.length === 1 || total <= COLLECT_GROUP_MAX_REQUESTS, `a group of ${g.length} holds ${total} requests`);
+    assert.ok(g.length <= COLLECT_GROUP_MAX);
   }
 });
 

@@ -26,17 +26,32 @@ export function collectBatchesActivity(deps: ActivityDeps) {
     const wanted = new Set(input.batches.map((b) => b.batchId));
     const collected = new Map<string, CollectResult>(before.filter((c) => wanted.has(c.batchId)).map((c) => [c.batchId, c.result]));
     const failed = new Map<string, Failed>();
-    const beat = () => heartbeat({ collected: [...collected].map(([batchId, result]): Collected => ({ batchId, result })) });
+    // Every heartbeat carries the batches collected so far: the last details sent are what a retry reads, so the lines
+    // of a download in progress go with them rather than in a heartbeat of their own.
+    const reading = new Map<string, number>();
+    const beat = () =>
+      heartbeat({
+        collected: [...collected].map(([batchId, result]): Collected => ({ batchId, result })),
+        ...(reading.size > 0 && { lines: Object.fromEntries(reading) }),
+      });
     await mapLimit(
       input.batches.filter((b) => !collected.has(b.batchId)),
       COLLECT_AT_ONCE,
       async (batch) => {
+        let result: CollectResult;
         try {
-          collected.set(batch.batchId, await collectOne(batch));
-          beat();
+          result = await collectOne(batch, (lines) => {
+            reading.set(batch.batchId, lines);
+            beat();
+          });
         } catch (err) {
           failed.set(batch.batchId, { batchId: batch.batchId, ...failureOf(err) });
+          return;
+        } finally {
+          reading.delete(batch.batchId);
         }
+        collected.set(batch.batchId, result);
+        beat();
       },
     );
     // In the order asked for: the workflow applies them in this order, whatever order the downloads ended in.

@@ -30,7 +30,8 @@ const HEARTBEAT_EVERY = 1_000;
 const RESULTS_NOT_FOUND_ATTEMPTS = 6;
 
 export function collectActivity({ store, anthropic, prices, metrics }: ActivityDeps) {
-  return async function collectBatch(input: CollectInput): Promise<CollectResult> {
+  /** `progress`: where the lines read so far are reported; a group's activity folds them into its own heartbeat. */
+  return async function collectBatch(input: CollectInput, progress: (lines: number) => void = (lines) => heartbeat({ lines })): Promise<CollectResult> {
     const { jobId, batchId } = input;
     const sent = await loadShard(store, jobId, input.shardKey);
     const outcomesByOrigin = new Map<number, FiledOutcome[]>();
@@ -144,7 +145,7 @@ export function collectActivity({ store, anthropic, prices, metrics }: ActivityD
         // answers do not live to the end of the activity (less for each young-generation collection to copy).
         const keep = messageText === undefined || line.pack ? message : undefined;
         decided.push({ line, verdict, message: keep, messageText, free });
-        if (seenCount % HEARTBEAT_EVERY === 0) heartbeat({ lines: seenCount });
+        if (seenCount % HEARTBEAT_EVERY === 0) progress(seenCount);
       }
     } catch (err) {
       // The poll saw this batch end; a 404 now is the API catching up (observed), unless it persists.

@@ -7,9 +7,40 @@
 /** Batches one collectBatches activity takes at most: bounds its length and what a retry of it does again. */
 export const COLLECT_GROUP_MAX = 25;
 
-/** ceil(n / max) groups whose sizes differ by at most one, each in the items' order. */
-export function collectGroups<T>(items: readonly T[], max = COLLECT_GROUP_MAX): T[][] {
-  if (items.length === 0) return [];
+/**
+ * Requests one collectBatches activity takes at most: its downloads share one attempt's time and a retry's work, so a
+ * round of large batches is collected in smaller groups (a batch larger than this alone), as before the groups.
+ */
+export const COLLECT_GROUP_MAX_REQUESTS = 2_500;
+
+/**
+ * Groups in the items' order: first runs whose requests stay within maxRequests (an item larger than that on its
+ * own), then each run cut into ceil(n / max) groups whose sizes differ by at most one.
+ */
+export function collectGroups<T>(
+  items: readonly T[],
+  max = COLLECT_GROUP_MAX,
+  requestsOf: (item: T) => number = () => 0,
+  maxRequests = COLLECT_GROUP_MAX_REQUESTS,
+): T[][] {
+  const runs: T[][] = [];
+  let run: T[] = [];
+  let requests = 0;
+  for (const item of items) {
+    const n = requestsOf(item);
+    if (run.length > 0 && requests + n > maxRequests) {
+      runs.push(run);
+      run = [];
+      requests = 0;
+    }
+    run.push(item);
+    requests += n;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs.flatMap((r) => evenGroups(r, max));
+}
+
+function evenGroups<T>(items: readonly T[], max: number): T[][] {
   const count = Math.ceil(items.length / Math.max(1, max));
   const base = Math.floor(items.length / count);
   const larger = items.length % count;

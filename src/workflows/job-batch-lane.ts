@@ -4,6 +4,7 @@
  * activities and the state updates that follow.
  */
 import type { JobSpec, ShardRef } from '../domain/job';
+import { isCancellation } from '@temporalio/workflow';
 import { mapLimit } from '../domain/map-limit';
 import { submissionLabel } from './job-decisions';
 import { acts, longFor, short, submitOptions } from './job-activities';
@@ -87,19 +88,28 @@ export function batchLane(spec: JobSpec, s: JobState, seat: QueueSeat, accountPo
 
   /**
    * The batches that ended together, a group per activity (collect-groups.ts). What a group collected is applied
-   * at once; a batch it could not collect is collected again alone, so one batch's failure loses nothing of the
-   * others' and keeps the retries and the failure it had before (a final one still stops the job).
+   * at once; a batch it did not collect (its failure named, or the whole activity failed: out of time, attempts used
+   * up) is collected again alone, so one batch's failure loses nothing of the others' and keeps the retries and the
+   * failure it had before (a final one still stops the job). A cancel of the job is not retried alone.
    */
   async function collectTogether(ended: readonly EndedInFlight[]) {
-    await mapLimit(collectGroups(ended), opts.activityConcurrency, async (group) => {
-      const r = await acts.collectBatches.executeWithOptions(
-        { ...long, summary: collectGroupSummary(group.map((e) => e.batch)) },
-        [{ batches: group.map(collectInputOf) }],
-      );
-      for (const c of r.collected) collected(c.batchId, c.result);
-      const failed = new Set(r.failed.map((f) => f.batchId));
-      await mapLimit(group.filter((e) => failed.has(e.batch.batchId)), opts.activityConcurrency, collectAlone);
+    const again: EndedInFlight[] = [];
+    const groups = collectGroups(ended, undefined, (e) => e.batch.requests);
+    await mapLimit(groups, opts.activityConcurrency, async (group) => {
+      let done: ReadonlySet<string> = new Set();
+      try {
+        const r = await acts.collectBatches.executeWithOptions(
+          { ...long, summary: collectGroupSummary(group.map((e) => e.batch)) },
+          [{ batches: group.map(collectInputOf) }],
+        );
+        for (const c of r.collected) collected(c.batchId, c.result);
+        done = new Set(r.collected.map((c) => c.batchId));
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+      }
+      again.push(...group.filter((e) => !done.has(e.batch.batchId)));
     });
+    await mapLimit(again, opts.activityConcurrency, collectAlone);
   }
 
   /** Downloads the results of these ended batches, a few at a time, and gives their room back. */
