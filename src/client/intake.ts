@@ -143,13 +143,15 @@ async function sendToIntake(t: IntakeTarget, input: EnqueueInput): Promise<Enque
   // One id for every attempt: an update the server did take is not applied a second time.
   const updateId = randomUUID();
   let handovers = 0;
+  let handoverSinceMs: number | undefined;
   for (let attempt = 0; ; attempt++) {
     try {
       return await t.client.workflow.getHandle(workflowId).executeUpdate(enqueueUpdate, { args: [input], updateId });
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) break;
       // Refused while the intake hands over to its next run (nothing written): soon there, without counting as a limit.
-      if (isHandingOver(err) && handovers++ < HANDOVER_RETRIES) {
+      if (isHandingOver(err) && Date.now() - (handoverSinceMs ??= Date.now()) < HANDOVER_PATIENCE_MS) {
+        handovers++;
         attempt--;
         await new Promise((r) => setTimeout(r, Math.min(200, 10 * 2 ** Math.min(handovers, 5))));
         continue;
@@ -184,8 +186,8 @@ function startPlace(t: Omit<IntakeTarget, 'store' | 'defaults'>) {
 }
 
 const UPDATE_LIMIT_RETRIES = 20;
-/** At most 200 ms apart: a minute of handing over, far more than one takes (the admissions in flight, one task). */
-const HANDOVER_RETRIES = 300;
+/** Sent again at most 200 ms apart for up to this long: far more than a handover takes (the admissions in flight, one task), by time so a slow machine gets the same patience. */
+const HANDOVER_PATIENCE_MS = 120_000;
 
 function isHandingOver(err: unknown): boolean {
   return err instanceof WorkflowUpdateFailedError && err.cause?.message === INTAKE_HANDING_OVER;
