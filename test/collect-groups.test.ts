@@ -20,9 +20,9 @@ test('groups of at most the bound, as even as possible, every batch once and in 
 });
 
 test('large batches are collected in smaller groups, one larger than the bound alone', () => {
-  const size = (sizes: number[]) => collectGroups(sizes, COLLECT_GROUP_MAX, (n) => n).map((g) => g);
+  const size = (sizes: number[]) => collectGroups(sizes, COLLECT_GROUP_MAX, (n) => n);
   // 25 batches of 100 fill one group; a 26th of 100 would pass the requests bound.
-  assert.deepEqual(size(Array(26).fill(100)).map((g) => g.length), [25, 1]);
+  assert.deepEqual(size(Array.from({ length: 26 }, () => 100)).map((g) => g.length), [25, 1]);
   assert.deepEqual(size([100_000, 100, 100, 50_000]), [[100_000], [100, 100], [50_000]]);
   assert.deepEqual(size([1_000, 1_000, 1_000]), [[1_000, 1_000], [1_000]]);
   const sizes = Array.from({ length: 200 }, (_, i) => (i * 37) % 1_300);
