@@ -20,6 +20,13 @@ test('the in-flight limit and a failing workflow task are still sent again', () 
   assert.equal(isRetryableUpdateError(grpcFailure(9, 'FAILED_PRECONDITION: Workflow Task in failed state')), true);
 });
 
+test('an update that arrived while a workflow task failed is sent again', () => {
+  // Seen in `npm run bench:intake -- --total 1000000`: the continue-as-new's task failed with UnhandledCommand (updates
+  // had come in meanwhile) and the enqueue in flight failed with this, ending the run.
+  const err = grpcFailure(9, 'FAILED_PRECONDITION: Unable to perform workflow execution update due to unexpected workflow task failure.');
+  assert.equal(isRetryableUpdateError(err), true);
+});
+
 test('other failures are not retried: the caller sees them', () => {
   assert.equal(isRetryableUpdateError(grpcFailure(14, 'UNAVAILABLE: connection refused')), false);
   assert.equal(isRetryableUpdateError(grpcFailure(3, 'INVALID_ARGUMENT: update id too long')), false);
