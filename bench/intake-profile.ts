@@ -3,11 +3,9 @@
  * task took, how long tasks waited and ran, each activity kind's queue wait and run time, local activities (markers),
  * history events per update, and each continue-as-new input: its bytes and how many requests were buffered then.
  */
-import { temporal } from '@temporalio/proto';
+import { EventType, ms, type History } from './history-time';
 
-type History = temporal.api.history.v1.IHistory;
-type Timestamp = { seconds?: number | { toNumber(): number } | null; nanos?: number | null } | null | undefined;
-const E = temporal.api.enums.v1.EventType;
+const E = EventType;
 
 export interface Spread {
   count: number;
@@ -28,11 +26,6 @@ export interface IntakeProfile {
   continuedAsNew: { bytes: number; buffered: number }[];
 }
 
-function ms(ts: Timestamp): number {
-  if (!ts) return 0;
-  const s = ts.seconds ?? 0;
-  return (typeof s === 'number' ? s : s.toNumber()) * 1000 + (ts.nanos ?? 0) / 1e6;
-}
 
 export function spread(values: number[]): Spread {
   const sorted = [...values].sort((a, b) => a - b);

@@ -5,11 +5,9 @@
  * a burst of cuts, a merge, a sweep), the longest workflow task wait and run in it (a stalled worker: a GC pause, a
  * starved CPU) and the bench process's own event-loop stalls.
  */
-import { temporal } from '@temporalio/proto';
+import { EventType, ms, type History } from './history-time';
 
-type History = temporal.api.history.v1.IHistory;
-type Timestamp = { seconds?: number | { toNumber(): number } | null; nanos?: number | null } | null | undefined;
-const E = temporal.api.enums.v1.EventType;
+const E = EventType;
 
 export interface Call {
   /** The first custom_id of the call: it names the update in the history. */
@@ -43,11 +41,6 @@ interface Timeline {
   taskRuns: Span[];
 }
 
-function ms(ts: Timestamp): number {
-  if (!ts) return 0;
-  const s = ts.seconds ?? 0;
-  return (typeof s === 'number' ? s : s.toNumber()) * 1000 + (ts.nanos ?? 0) / 1e6;
-}
 
 function firstIdOf(data: Uint8Array | null | undefined): string | undefined {
   if (!data) return undefined;

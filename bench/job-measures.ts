@@ -1,4 +1,5 @@
 /** What bench/job.ts reads back after a job: sends against attempts, the job's histories, and a readiness wait. */
+import { writeFile } from 'node:fs/promises';
 import type { Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { jobKeys, type OutcomeLine } from '../src/domain/job';
@@ -41,4 +42,13 @@ export async function waitForHttp(url: string) {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${url} did not answer`);
+}
+
+/** The benches' job input: n short classification requests, one JSONL line each (custom_id r0, r1, ...). */
+export async function writeBenchInput(file: string, n: number): Promise<void> {
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    lines.push(JSON.stringify({ custom_id: `r${i}`, params: { model: 'claude-haiku-4-5', max_tokens: 32, messages: [{ role: 'user', content: `Classify item ${i}: a short text of about eighty characters, padded.` }] } }));
+  }
+  await writeFile(file, lines.join('\n') + '\n');
 }

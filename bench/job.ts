@@ -25,7 +25,7 @@ import { LocalDirectoryStore } from '../src/store/local-store';
 import type { BareLoopResult } from './bare-loop';
 import { monotonicUs, summarizeProfiles, type ProfileWindow } from './cpu-profile';
 import { historyBreakdown } from './history-breakdown';
-import { historiesOf, sendsAgainstAttempts, waitForHttp } from './job-measures';
+import { historiesOf, sendsAgainstAttempts, waitForHttp, writeBenchInput } from './job-measures';
 import { peakWithin, sampleRss } from './rss-sampler';
 import { childPidsOf, cpuMsOf, mb, peakRssOf, printTable, ratio, runToEnd, seconds } from './report';
 
@@ -54,12 +54,7 @@ const cli = path.join(__dirname, '..', 'src', 'cli', 'main.ts');
 async function main() {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'sluice-bench-'));
   const input = path.join(tmp, 'input.jsonl');
-  const lines: string[] = [];
-  for (let i = 0; i < N; i++) {
-    lines.push(JSON.stringify({ custom_id: `r${i}`, params: { model: 'claude-haiku-4-5', max_tokens: 32, messages: [{ role: 'user', content: `Classify item ${i}: a short text of about eighty characters, padded.` }] } }));
-  }
-  await writeFile(input, lines.join('\n') + '\n');
-  lines.length = 0;
+  await writeBenchInput(input, N);
 
   const binary = await requireTemporalCliPath({ log: console.error });
   const dynamicConfig: Record<string, boolean> = args['no-eager'] ? { 'system.enableActivityEagerExecution': false } : {};

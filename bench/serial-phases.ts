@@ -5,7 +5,7 @@
  *
  *   npm run bench:serial -- --requests 100000 --rounds 3
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,6 +18,7 @@ import { QueueCapacitySchema } from '../src/domain/queue';
 import { startEmulator } from '../src/emulator';
 import { LocalDirectoryStore } from '../src/store/local-store';
 import type { PlanInput, PlanResult } from '../src/contracts/activities';
+import { writeBenchInput } from './job-measures';
 
 const { values: args } = parseArgs({
   options: { requests: { type: 'string', default: '100000' }, rounds: { type: 'string', default: '3' } },
@@ -28,12 +29,7 @@ const ROUNDS = Number(args.rounds);
 async function main() {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'sluice-serial-'));
   const input = path.join(tmp, 'input.jsonl');
-  const lines: string[] = [];
-  for (let i = 0; i < N; i++) {
-    lines.push(JSON.stringify({ custom_id: `r${i}`, params: { model: 'claude-haiku-4-5', max_tokens: 32, messages: [{ role: 'user', content: `Classify item ${i}: a short text of about eighty characters, padded.` }] } }));
-  }
-  await writeFile(input, lines.join('\n') + '\n');
-  lines.length = 0;
+  await writeBenchInput(input, N);
   const emulator = await startEmulator({ port: 0 });
   const anthropic = new Anthropic({ apiKey: emulator.apiKey, baseURL: emulator.url, maxRetries: 0 });
   const rows: string[][] = [];
