@@ -12,8 +12,7 @@ import { MAX_BATCH_BODY_BYTES } from '../domain/limits';
 import type { ModelCatalog } from '../domain/models';
 import { validateInputLine, type InputIssue, type JobDefaults, type LineResult } from '../domain/request';
 import { isPlainObject } from '../domain/request-zod';
-import { readInputLines, type RawLine } from './input-lines';
-import { LineCheckPool, type LineVerdict } from './line-check-pool';
+import { readInputLines } from './input-lines';
 import type { SourceLine } from './template-input';
 
 export interface InputCheckOptions {
@@ -45,13 +44,7 @@ type ValidLine = Extract<LineResult, { ok: true }>;
 export type CheckedLine =
   /** `text`: the request's JSON text, when the checker already has it (JSON.stringify(request) otherwise). */
   | { request: NormalizedRequest; extra?: Record<string, unknown>; text?: string }
-  | Rejected;
-
-type Rejected = { rejected: { line: number; issues: InputIssue[] } };
-
-/** Lines sent to a check thread at a time, and groups in flight per thread. */
-const LINES_PER_GROUP = 256;
-const GROUPS_PER_THREAD = 4;
+  | { rejected: { line: number; issues: InputIssue[] } };
 
 export interface CheckFileOptions {
   /** Lines of the files checked before this one: a request's `line` counts across the files of one input. */
@@ -79,6 +72,7 @@ export class InputChecker {
   /** Lines of a JSONL file, or made from rows and a template (templateLines), packs included. */
   async *checkLines(source: AsyncIterable<SourceLine>, o: CheckFileOptions = {}): AsyncGenerator<CheckedLine> {
     const offset = o.lineOffset ?? 0;
+    const max = this.maxRequestBytes;
     for await (const raw of source) {
       o.onLine?.(raw.line);
       if ('issues' in raw) {
@@ -91,101 +85,33 @@ export class InputChecker {
         continue;
       }
       if ('problem' in raw) {
-        yield this.problem(raw);
+        this.index++; // a line that is not text still takes its place among the non-blank lines
+        const reason =
+          raw.problem === 'not-utf8'
+            ? 'is not valid UTF-8 text'
+            : `line is ${raw.bytes.toLocaleString('en-US')} bytes, over the request limit of ${max.toLocaleString('en-US')}`;
+        yield { rejected: { line: raw.line, issues: [{ line: raw.line, reason }] } };
         continue;
       }
       const v = this.validateLine(raw.text, raw.line);
-      const kept = this.accept(raw, v, offset);
-      if (kept === undefined || 'rejected' in kept) {
-        if (kept) yield kept;
+      if (v.ok === 'blank') continue;
+      const lineIndex = this.index++;
+      if (v.ok === false) {
+        yield { rejected: { line: raw.line, issues: raw.unterminated ? v.errors.map(cutShortHint) : v.errors } };
         continue;
       }
-      const request = { custom_id: kept.customId, line: kept.line, params: (v as ValidLine).params };
-      yield 'extra' in v && v.extra ? { request, extra: v.extra, text: kept.text } : { request, text: kept.text };
-    }
-  }
-
-  /**
-   * The lines of a JSONL file as the text to store, the job line's check spread over `threads` worker threads
-   * (line-check-pool.ts) while this one reads, numbers, tells duplicates and derives ids, in input order: the same
-   * lines and issues as checkFile. Only for a checker without a required custom_id or extra fields.
-   */
-  async *checkFileText(file: string, threads: number): AsyncGenerator<{ text: string } | Rejected> {
-    if (this.options.requireCustomId !== undefined || this.options.extraFields !== undefined) throw new Error('checkFileText: a plain job checker only');
-    const pool = new LineCheckPool(threads, { defaults: this.options.defaults ?? {}, maxRequestBytes: this.maxRequestBytes, models: this.options.models });
-    // Groups in flight: enough to keep every thread busy while the oldest group's verdicts are taken.
-    const inFlight: { raws: RawLine[]; verdicts: Promise<LineVerdict[]> }[] = [];
-    let raws: RawLine[] = [];
-    let texts: string[] = [];
-    let numbers: number[] = [];
-    const send = () => {
-      const verdicts = pool.check(texts, numbers);
-      verdicts.catch(() => undefined); // taken in order below; a failure is seen there
-      inFlight.push({ raws, verdicts });
-      raws = [];
-      texts = [];
-      numbers = [];
-    };
-    try {
-      for await (const raw of readInputLines(file, this.maxRequestBytes + 1024)) {
-        raws.push(raw);
-        if (!('problem' in raw)) {
-          texts.push(raw.text);
-          numbers.push(raw.line);
-        }
-        if (raws.length >= LINES_PER_GROUP) send();
-        if (inFlight.length >= GROUPS_PER_THREAD * threads) yield* this.take(inFlight.shift()!);
-      }
-      if (raws.length > 0) send();
-      while (inFlight.length > 0) yield* this.take(inFlight.shift()!);
-    } finally {
-      await pool.close();
-    }
-  }
-
-  /** A group's lines, judged by a check thread, taken in order. */
-  private async *take(group: { raws: RawLine[]; verdicts: Promise<LineVerdict[]> }): AsyncGenerator<{ text: string } | Rejected> {
-    const verdicts = await group.verdicts;
-    let next = 0;
-    for (const raw of group.raws) {
-      if ('problem' in raw) {
-        yield this.problem(raw);
+      const customId = v.customId ?? deriveCustomId(lineIndex);
+      // Duplicates are told apart by the line across files; the issue names the line within this file.
+      const dup = this.tracker.check(customId, offset + raw.line, v.customId === undefined);
+      if (dup) {
+        yield { rejected: { line: raw.line, issues: [{ ...dup, line: raw.line }] } };
         continue;
       }
-      const verdict = verdicts[next++]!;
-      const v: LineResult =
-        verdict === 0 ? { ok: 'blank' } : 'errors' in verdict ? { ok: false, errors: verdict.errors } : { ok: true, ...verdict, params: {} as ValidLine['params'], bytes: 0 };
-      const kept = this.accept(raw, v, 0);
-      if (kept !== undefined) yield 'rejected' in kept ? kept : { text: kept.text };
+      const request = { custom_id: customId, line: offset + raw.line, params: v.params };
+      // JSON.stringify(request), from the params' text the check made: the params are not serialised twice.
+      const text = `{"custom_id":${JSON.stringify(customId)},"line":${request.line},"params":${v.paramsJson}}`;
+      yield 'extra' in v && v.extra ? { request, extra: v.extra, text } : { request, text };
     }
-  }
-
-  /** A line that is not text, or too long: it still takes its place among the non-blank lines. */
-  private problem(raw: Extract<RawLine, { problem: string }>): Rejected {
-    this.index++;
-    const max = this.maxRequestBytes;
-    const reason =
-      raw.problem === 'not-utf8'
-        ? 'is not valid UTF-8 text'
-        : `line is ${raw.bytes.toLocaleString('en-US')} bytes, over the request limit of ${max.toLocaleString('en-US')}`;
-    return { rejected: { line: raw.line, issues: [{ line: raw.line, reason }] } };
-  }
-
-  /**
-   * A judged text line in input order: its place among the non-blank lines (the derived id), the duplicate test and
-   * the stored text; undefined for a blank line.
-   */
-  private accept(raw: { line: number; unterminated?: true }, v: LineResult, offset: number): Rejected | { customId: string; line: number; text: string } | undefined {
-    if (v.ok === 'blank') return undefined;
-    const lineIndex = this.index++;
-    if (v.ok === false) return { rejected: { line: raw.line, issues: raw.unterminated ? v.errors.map(cutShortHint) : v.errors } };
-    const customId = v.customId ?? deriveCustomId(lineIndex);
-    // Duplicates are told apart by the line across files; the issue names the line within this file.
-    const dup = this.tracker.check(customId, offset + raw.line, v.customId === undefined);
-    if (dup) return { rejected: { line: raw.line, issues: [{ ...dup, line: raw.line }] } };
-    const line = offset + raw.line;
-    // JSON.stringify(request), from the params' text the check made: the params are not serialised twice.
-    return { customId, line, text: `{"custom_id":${JSON.stringify(customId)},"line":${line},"params":${v.paramsJson}}` };
   }
 
   /** A JSONL line: the job line's rules, then what the options add (a required custom_id, extra fields). */

@@ -4,7 +4,6 @@
  * for the workers. Nothing
  * is stored when any line is bad, unless the caller asked to skip bad lines (they then go to rejects.jsonl).
  */
-import { stat } from 'node:fs/promises';
 import { InputError } from '../domain/errors';
 import { jobKeys } from '../domain/job';
 import { LinePieces } from '../domain/line-pieces';
@@ -12,7 +11,6 @@ import type { ModelCatalog } from '../domain/models';
 import type { InputIssue, JobDefaults } from '../domain/request';
 import type { BlobStore } from '../store/blob-store';
 import { InputChecker } from './input-checker';
-import { defaultCheckThreads } from './line-check-pool';
 import type { SourceLine } from './template-input';
 
 export interface PrepareInputOptions {
@@ -27,15 +25,7 @@ export interface PrepareInputOptions {
   models?: ModelCatalog;
   /** Lines made from rows and a template (templateLines); default: the lines of `file`, a JSONL input. */
   lines?: AsyncIterable<SourceLine>;
-  /**
-   * Worker threads for the check of a JSONL file (line-check-pool.ts); 0 checks on this thread. Default: one per
-   * core beyond this one (at most four) for a file of PARALLEL_CHECK_MIN_BYTES or more, else 0.
-   */
-  checkThreads?: number;
 }
-
-/** Below this a file is checked on the calling thread: starting the threads would cost more than they save. */
-export const PARALLEL_CHECK_MIN_BYTES = 4 * 2 ** 20;
 
 export interface PreparedInput {
   inputKey: string;
@@ -54,13 +44,11 @@ export async function prepareInput(o: PrepareInputOptions): Promise<PreparedInpu
     // Lines go to the store a few hundred at a time, as one piece each (the same bytes as one by one, in far fewer
     // writes); once a line is bad and bad lines are not skipped, nothing more is kept (the input is deleted below).
     const pieces = new LinePieces();
-    const threads = o.lines ? 0 : (o.checkThreads ?? ((await fileBytes(o.file)) >= PARALLEL_CHECK_MIN_BYTES ? defaultCheckThreads() : 0));
-    const checked$ = o.lines ? checker.checkLines(o.lines) : threads > 0 ? checker.checkFileText(o.file, threads) : checker.checkFile(o.file);
-    for await (const checked of checked$) {
-      if (!('rejected' in checked)) {
+    for await (const checked of (o.lines ? checker.checkLines(o.lines) : checker.checkFile(o.file))) {
+      if ('request' in checked) {
         lines++;
         if (issues.length > 0 && !o.skipInvalid) continue;
-        const piece = pieces.add('request' in checked ? (checked.text ?? JSON.stringify(checked.request)) : checked.text);
+        const piece = pieces.add(checked.text ?? JSON.stringify(checked.request));
         if (piece !== undefined) yield piece;
         continue;
       }
@@ -88,12 +76,4 @@ export async function prepareInput(o: PrepareInputOptions): Promise<PreparedInpu
     await o.store.writeLines(rejectsKey, rejects);
   }
   return { inputKey, requestCount: lines, rejected: rejects.length, rejectsKey };
-}
-
-/** The file's size; 0 when it cannot be read (the check's own read then says why). */
-async function fileBytes(file: string): Promise<number> {
-  return stat(file).then(
-    (s) => s.size,
-    () => 0,
-  );
 }
