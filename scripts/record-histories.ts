@@ -693,6 +693,41 @@ const scenarios: Record<
     },
   },
   /**
+   * The early handover (patched 'intake-early-handover'): senders of ten requests each and flushes make rounds of
+   * many cuts (batchSize 5, eight at a time); once due to continue as new the run starts no more cuts, refuses new
+   * enqueues and continues as soon as the accepted ones are answered, the buffer's cuts left to the next run.
+   */
+  'intake-early-handover': {
+    emulator: { timeScale: 0.001, latency: { batch: { kind: 'fixed', ms: 1_500_000 }, spread: 0 } },
+    run: async (c) => {
+      const name = 'recorded-early-handover';
+      const target = smallIntake(c, name);
+      await createIntake(target);
+      const handle = c.client.workflow.getHandle(intakeWorkflowId(name));
+      const firstRunId = (await handle.describe()).runId;
+      const request = (i: number): IntakeRequest => ({
+        custom_id: `e-${i}`,
+        tier: 'bulk',
+        params: { model: DEFAULTS.model, max_tokens: 16, messages: [{ role: 'user', content: prompt(i) }] },
+      });
+      let i = 0;
+      let continued = false;
+      const sender = async () => {
+        while (!continued) {
+          const base = i;
+          i += 10;
+          await enqueue(target, Array.from({ length: 10 }, (_, k) => request(base + k)));
+          if (base % 100 === 0) await flushIntake(c.client, name);
+        }
+      };
+      const senders = [sender(), sender(), sender()];
+      await until('the intake to continue as new', async () => (await handle.describe()).runId !== firstRunId, 180_000);
+      continued = true;
+      await Promise.all(senders);
+      return [{ name: 'intake-early-handover', handle: c.client.workflow.getHandle(intakeWorkflowId(name), firstRunId) }];
+    },
+  },
+  /**
    * Retention (patched 'intake-retention'): chunks done with are listed for the sweep, and the sweep deletes records,
    * bodies and chunks past retention (1 s, floored at twice the 3 s SLA), then a custom_id from before is accepted anew.
    */

@@ -83,6 +83,11 @@ describe('recorded histories', () => {
       assert.ok(activities(h).includes('admitIntakeGroupsDeferred'), `${h.file}: admits with deferred records as admitIntakeGroupsDeferred`);
       assert.ok(!activities(h).includes('admitIntakeGroups'), `${h.file}: no deferred admission is scheduled as admitIntakeGroups`);
     }
+    // The early handover (patch intake-early-handover): an intake that continued as new with that patch marked.
+    assert.ok(
+      histories.some((h) => decodedPayloads(h.json).some((p) => p.includes('intake-early-handover')) && h.json.events.at(-1)?.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW'),
+      'an intake that handed over early and continued as new',
+    );
     // The submit lane (patch overlap-submit-collect): a batch collected while a create of the same run still ran.
     const completedTypes = (h: RecordedHistory) => {
       const typeOf = new Map<string, string | undefined>();
