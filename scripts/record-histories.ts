@@ -340,6 +340,18 @@ const scenarios: Record<
     },
   },
   /**
+   * The submit lane by callbacks (patch submit-lane-by-callbacks): the job loop of job-current-loop, its creates'
+   * answers taken by callbacks; the same slow create, collects while it runs.
+   */
+  'job-submit-by-callbacks': {
+    emulator: batchesTaking(300, { faults: { targeted: [{ endpoint: 'create', calls: [4], action: 'delayBefore', delayMs: 3_000 }] } }),
+    run: async (c) => {
+      const file = await inputFile(8);
+      const { handle } = await runJob(c, 'submit-by-callbacks', file, { ...FAST_POLL, batchSize: 2, activityConcurrency: 2 });
+      return [{ name: 'job-submit-by-callbacks', handle }];
+    },
+  },
+  /**
    * Batches that end together, collected in one collectBatches activity (patch collect-together); one of them finds
    * its results not there yet (a 404 on the second download) and is collected again alone with collectBatch.
    */

@@ -100,6 +100,16 @@ describe('recorded histories', () => {
       }),
       'a job that collected a batch while it still created others',
     );
+    // The submit lane by callbacks (patch submit-lane-by-callbacks): the same overlap, the creates' answers taken by callbacks.
+    assert.ok(
+      histories.some((h) => {
+        if (!decodedPayloads(h.json).some((p) => p.includes('submit-lane-by-callbacks'))) return false;
+        const done = completedTypes(h);
+        const firstCollect = done.findIndex((t) => t === 'collectBatch' || t === 'collectBatches');
+        return firstCollect !== -1 && firstCollect < done.lastIndexOf('submitBatch');
+      }),
+      'a job with the submit lane by callbacks that collected a batch while it still created others',
+    );
     const signals = histories.flatMap((h) =>
       h.json.events.flatMap((e) => {
         const s = e.workflowExecutionSignaledEventAttributes as { signalName?: string } | undefined;
