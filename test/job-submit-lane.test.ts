@@ -76,7 +76,7 @@ for (const [name, laneOf] of Object.entries(lanes)) describe(name, () => {
     );
     assert.deepEqual(s.submitting, []);
     assert.equal(lane.idle(), true);
-    assert.ok(wakes >= 1, 'the loop is woken when the lane goes idle');
+    assert.equal(wakes, 1, 'the loop is woken once, when the lane goes idle');
     lane.throwIfFailed();
   });
 
@@ -104,15 +104,19 @@ for (const [name, laneOf] of Object.entries(lanes)) describe(name, () => {
   test('a cancel drops what waits; the creates already running still answer', async () => {
     const s = initialJobState(0, 400, 5);
     const creates = controlledCreates();
-    const lane = laneOf(s, 1, creates, () => undefined);
+    let wakes = 0;
+    const lane = laneOf(s, 1, creates, () => wakes++);
     lane.enqueue(shards(4));
     await settle();
     lane.dropWaiting();
     assert.deepEqual(s.submitting?.map((x) => x.key), ['s000000']);
+    assert.equal(wakes, 0, 'not idle while the running create has not answered');
     creates.answer('s000000');
     await settle();
     assert.equal(lane.idle(), true);
+    assert.equal(wakes, 1, 'woken once, when the running create answered');
     assert.deepEqual(creates.started, ['s000000']);
+    assert.deepEqual(creates.recorded, ['s000000:batch-s000000'], 'the running create\'s batch is recorded');
   });
 });
 
@@ -120,21 +124,26 @@ describe('the submit lane by callbacks', () => {
   test('a create that throws before it starts is a failure of the lane, as a rejected one is', async () => {
     const s = initialJobState(0, 300, 5);
     let wakes = 0;
+    const createCalls: string[] = [];
+    const created: string[] = [];
     const lane = submitLaneByCallbacks(
       s,
       2,
       (shard: ShardRef) => {
+        createCalls.push(shard.key);
         if (shard.key === 's000000') throw new Error('bad options');
-        return Promise.resolve('batch');
+        return Promise.resolve(`batch-${shard.key}`);
       },
-      () => undefined,
+      (shard, batchId) => void created.push(`${shard.key}:${batchId}`),
       () => wakes++,
     );
     lane.enqueue(shards(3));
     await settle();
+    assert.deepEqual(createCalls, ['s000000', 's000001'], 'the two the concurrency starts; the third is dropped unsent');
+    assert.deepEqual(created, ['s000001:batch-s000001'], 'the create that started beside the throw is recorded');
     assert.throws(() => lane.throwIfFailed(), /bad options/);
     assert.deepEqual(s.submitting, []);
     assert.equal(lane.idle(), true);
-    assert.ok(wakes >= 1);
+    assert.equal(wakes, 1, 'woken once, when both creates have answered');
   });
 });

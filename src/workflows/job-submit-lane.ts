@@ -58,7 +58,7 @@ export function submitLane(s: JobState, concurrency: number, submitOne: (shard: 
 }
 
 /**
- * The same lane with fewer promises per create (runs that took the `submit-lane-callbacks` patch, job.ts): each
+ * The same lane with fewer promises per create (runs that took the `submit-lane-by-callbacks` patch, job.ts): each
  * create's answer is taken by one callback that records it and starts the next create, not by an async loop that
  * awaits an async function. The SDK records a source-mapped stack trace for every promise a workflow makes (for the
  * stack trace query), and with a thousand creates a job's promises were most of its workflow thread's time: four per
@@ -76,9 +76,7 @@ export function submitLaneByCallbacks<R>(
   let running = 0;
   let failure: Error | undefined;
   const settled = (shard: ShardRef) => {
-    // Keys are unique among shards out: the first match is the only one.
-    const i = (s.submitting ?? []).findIndex((x) => x.key === shard.key);
-    if (i !== -1) s.submitting!.splice(i, 1);
+    s.submitting = (s.submitting ?? []).filter((x) => x.key !== shard.key);
   };
   const drop = () => waiting.splice(0).forEach(settled);
   const fail = (err: unknown) => {
