@@ -102,7 +102,9 @@ describe('recorded histories', () => {
     );
     // The submit lane by callbacks (patch submit-lane-by-callbacks): histories that recorded the patch's marker (not
     // just the id somewhere in a payload), each with more than one create; between them, a collect that completed
-    // before the run's last create did, a cancel requested while a create was still out, and a continue-as-new.
+    // before the run's last create did, a cancel requested while a create was still out, and a continue-as-new that
+    // waited for its running creates. These say what the runs contain, not that the lanes differ: the async lane,
+    // put in the callbacks lane's place, replays these histories too (their activations order the same commands).
     const patchesOf = (h: RecordedHistory) =>
       h.json.events.flatMap((e) => {
         const m = e.markerRecordedEventAttributes as { markerName?: string; details?: { 'patch-data'?: unknown } } | undefined;
@@ -143,8 +145,9 @@ describe('recorded histories', () => {
       'a job with the submit lane by callbacks canceled while a create was still out',
     );
     assert.ok(
-      byCallbacks.some((h) => h.json.events.at(-1)?.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW'),
-      'a job with the submit lane by callbacks that continued as new',
+      // Its last completed activity a create: the continue-as-new waited for the lane to drain.
+      byCallbacks.some((h) => h.json.events.at(-1)?.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW' && completedTypes(h).at(-1) === 'submitBatch'),
+      'a job with the submit lane by callbacks that continued as new once its running creates had answered',
     );
     const signals = histories.flatMap((h) =>
       h.json.events.flatMap((e) => {
