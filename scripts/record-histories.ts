@@ -340,6 +340,48 @@ const scenarios: Record<
     },
   },
   /**
+   * The submit lane by callbacks (patch submit-lane-by-callbacks): the job loop of job-current-loop, its creates'
+   * answers taken by callbacks; the same slow create, collects while it runs.
+   */
+  'job-submit-by-callbacks': {
+    emulator: batchesTaking(300, { faults: { targeted: [{ endpoint: 'create', calls: [4], action: 'delayBefore', delayMs: 3_000 }] } }),
+    run: async (c) => {
+      const file = await inputFile(8);
+      const { handle } = await runJob(c, 'submit-by-callbacks', file, { ...FAST_POLL, batchSize: 2, activityConcurrency: 2 });
+      return [{ name: 'job-submit-by-callbacks', handle }];
+    },
+  },
+  /**
+   * The submit lane by callbacks, canceled while creates are in flight: creates 2 and 3 are slow, the cancel comes
+   * once the first batch exists and both are running; the one still waiting is dropped, the two running answer and
+   * their batches are canceled.
+   */
+  'job-submit-by-callbacks-canceled': {
+    emulator: batchesTaking(3_000, { faults: { targeted: [{ endpoint: 'create', calls: [2, 3], action: 'delayBefore', delayMs: 3_000 }] } }),
+    run: async (c) => {
+      const file = await inputFile(8);
+      const { handle } = await runJob(c, 'submit-by-callbacks-canceled', file, { ...FAST_POLL, batchSize: 2, activityConcurrency: 2 }, async (id) => {
+        await until('the first batch made and two creates running', () => {
+          const st = c.stack.emulator.stats();
+          return st.createLog.length === 1 && st.calls.create >= 3;
+        });
+        await cancelJob(c.client, id);
+      });
+      return [{ name: 'job-submit-by-callbacks-canceled', handle }];
+    },
+  },
+  /**
+   * The submit lane by callbacks past the history limit while creates still run: the later creates are slow, the
+   * polling rounds fill the history meanwhile, and the run continues as new once the lane has drained.
+   */
+  'job-submit-by-callbacks-continue-as-new': {
+    emulator: batchesTaking(45_000, { faults: { targeted: [{ endpoint: 'create', calls: [3, 4, 5], action: 'delayBefore', delayMs: 65_000 }] } }),
+    run: async (c) => {
+      const { handle, firstRunId } = await runPastHistoryLimit(c, 'callbacks-long');
+      return [{ name: 'job-submit-by-callbacks-continue-as-new-run1', handle: c.client.workflow.getHandle(handle.workflowId, firstRunId) }];
+    },
+  },
+  /**
    * Batches that end together, collected in one collectBatches activity (patch collect-together); one of them finds
    * its results not there yet (a 404 on the second download) and is collected again alone with collectBatch.
    */

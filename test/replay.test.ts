@@ -105,6 +105,55 @@ describe('recorded histories', () => {
       }),
       'a job that collected a batch while it still created others',
     );
+    // The submit lane by callbacks (patch submit-lane-by-callbacks): histories that recorded the patch's marker (not
+    // just the id somewhere in a payload), each with more than one create; between them, a collect that completed
+    // before the run's last create did, a cancel requested while a create was still out, and a continue-as-new that
+    // waited for its running creates. These say what the runs contain, not that the lanes differ: the async lane,
+    // put in the callbacks lane's place, replays these histories too (their activations order the same commands).
+    const patchesOf = (h: RecordedHistory) =>
+      h.json.events.flatMap((e) => {
+        const m = e.markerRecordedEventAttributes as { markerName?: string; details?: { 'patch-data'?: unknown } } | undefined;
+        if (m?.markerName !== 'core_patch') return [];
+        return decodedPayloads(m.details?.['patch-data']).map((p) => (JSON.parse(p) as { id?: string }).id);
+      });
+    const byCallbacks = histories.filter((h) => h.workflowType === 'sluiceJob' && patchesOf(h).includes('submit-lane-by-callbacks'));
+    for (const h of byCallbacks) {
+      assert.ok(activities(h).filter((a) => a === 'submitBatch').length >= 2, `${h.file}: creates more than one batch`);
+    }
+    assert.ok(
+      byCallbacks.some((h) => {
+        const done = completedTypes(h);
+        const firstCollect = done.findIndex((t) => t === 'collectBatch' || t === 'collectBatches');
+        return firstCollect !== -1 && firstCollect < done.lastIndexOf('submitBatch');
+      }),
+      'a job that took the submit-lane-by-callbacks patch and completed a collect before its last create completed',
+    );
+    /** Creates scheduled and not yet completed before the event at `at`. */
+    const createsOutBefore = (h: RecordedHistory, at: number) => {
+      const before = h.json.events.slice(0, at);
+      const submits = new Set(
+        before
+          .filter((e) => (e.activityTaskScheduledEventAttributes as { activityType?: { name?: string } } | undefined)?.activityType?.name === 'submitBatch')
+          .map((e) => String(e.eventId)),
+      );
+      const answered = before.filter((e) => {
+        const c = e.activityTaskCompletedEventAttributes as { scheduledEventId?: string | number } | undefined;
+        return c?.scheduledEventId !== undefined && submits.has(String(c.scheduledEventId));
+      }).length;
+      return submits.size - answered;
+    };
+    assert.ok(
+      byCallbacks.some((h) => {
+        const cancel = h.json.events.findIndex((e) => (e.workflowExecutionSignaledEventAttributes as { signalName?: string } | undefined)?.signalName === 'cancel');
+        return cancel !== -1 && createsOutBefore(h, cancel) > 0;
+      }),
+      'a job with the submit lane by callbacks canceled while a create was still out',
+    );
+    assert.ok(
+      // Its last completed activity a create: the continue-as-new waited for the lane to drain.
+      byCallbacks.some((h) => h.json.events.at(-1)?.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW' && completedTypes(h).at(-1) === 'submitBatch'),
+      'a job with the submit lane by callbacks that continued as new once its running creates had answered',
+    );
     const signals = histories.flatMap((h) =>
       h.json.events.flatMap((e) => {
         const s = e.workflowExecutionSignaledEventAttributes as { signalName?: string } | undefined;

@@ -13,7 +13,7 @@ import type { InFlightBatch, JobState } from './job-state';
 import { batchCollected, batchCreated, collectedRound, countCall } from './job-transitions';
 import { canaryCollectInput, canaryCollected } from './job-canary';
 import { accountPollOf } from './job-account-poll';
-import type { CollectInput, CollectResult, EndedBatch } from '../contracts/activities';
+import type { CollectInput, CollectResult, EndedBatch, SubmitResult } from '../contracts/activities';
 import { collectGroups, collectGroupSummary } from '../domain/collect-groups';
 
 export type BatchLane = ReturnType<typeof batchLane>;
@@ -34,12 +34,21 @@ export function batchLane(spec: JobSpec, s: JobState, seat: QueueSeat, accountPo
   const long = longFor(opts);
   const poller = accountPoll ? accountPollOf(spec.jobId, s, opts.poll, accountPoll.wake) : undefined;
 
-  async function submitOne(shard: ShardRef) {
-    const r = await acts.submitBatch.executeWithOptions(
+  /** One submit activity for the shard; `created` records its answer. */
+  function createOne(shard: ShardRef): Promise<SubmitResult> {
+    return acts.submitBatch.executeWithOptions(
       { ...submitOptions, summary: `submit ${submissionLabel(shard, s.shardSizes.length)} (${shard.requests} requests)` },
       [{ jobId: spec.jobId, shardKey: shard.key }],
     );
+  }
+
+  function created(shard: ShardRef, r: SubmitResult) {
     batchCreated(s, { batchId: r.batchId, shardKey: shard.key, requests: r.requests, submittedAtMs: r.createdAtMs });
+  }
+
+  async function submitOne(shard: ShardRef) {
+    const r = await createOne(shard);
+    created(shard, r);
   }
 
   /** Which batches in flight ended: the poller's reports while it serves the job, else (or when it falls silent) a poll. */
@@ -123,6 +132,9 @@ export function batchLane(spec: JobSpec, s: JobState, seat: QueueSeat, accountPo
   return {
     /** Creates one batch for the shard (one submit activity) and records it in flight. */
     submitOne,
+    /** The same in two steps, for the submit lane's callbacks: the activity, then its answer recorded. */
+    createOne,
+    created,
 
     /** How long the job waits this round: with the poller serving it, until its next refresh (reports wake it). */
     waitMs(waitMs: number, plainIntervalMs: number, nowMs: number): number {

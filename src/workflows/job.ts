@@ -26,7 +26,7 @@ import * as decide from './job-decisions';
 import * as canary from './job-canary';
 import { joinQueue } from './job-queue';
 import { detailsMarkdown, initialJobState, progressOf, type JobPhase, type JobState } from './job-state';
-import { submitLane } from './job-submit-lane';
+import { submitLane, submitLaneByCallbacks } from './job-submit-lane';
 import { syncLane } from './job-sync-lane';
 import { dropUnsent, retriesPacked, takeShard } from './job-transitions';
 import { SluiceDeadline, SluiceJobName, SluicePhase, SluicePriority, SluiceSlaAtRisk } from './search-attributes';
@@ -49,6 +49,12 @@ export const KEEP_SEAT_ACROSS_CONTINUE_AS_NEW = 'keep-seat-across-continue-as-ne
  * of up to 25 (src/domain/collect-groups.ts), not one collectBatch each: fewer activities and workflow tasks per job.
  */
 export const COLLECT_TOGETHER = 'collect-together';
+
+/**
+ * patched() id: the submit lane takes each create's answer in a callback (submitLaneByCallbacks), with half the
+ * promises per create of the async loop: the SDK's stack trace of each promise was most of the job's workflow CPU.
+ */
+export const SUBMIT_LANE_BY_CALLBACKS = 'submit-lane-by-callbacks';
 
 export interface JobInput {
   spec: JobSpec;
@@ -110,9 +116,11 @@ async function runJob({ spec, state }: JobInput, temporalCancel: Promise<never>)
   const batches = batchLane(spec, s, seat, accountPoll, patched(COLLECT_TOGETHER));
   const sync = syncLane(spec, s, () => (wake = true));
   // Histories made before the lane keep their order: every granted create, then the poll.
-  const submitter = patched(OVERLAP_SUBMIT_COLLECT)
-    ? submitLane(s, opts.activityConcurrency, batches.submitOne, () => (wake = true))
-    : undefined;
+  const submitter = !patched(OVERLAP_SUBMIT_COLLECT)
+    ? undefined
+    : patched(SUBMIT_LANE_BY_CALLBACKS)
+      ? submitLaneByCallbacks(s, opts.activityConcurrency, batches.createOne, batches.created, () => (wake = true))
+      : submitLane(s, opts.activityConcurrency, batches.submitOne, () => (wake = true));
 
   const showProgress = (next: string) => {
     const p = progressNow();
