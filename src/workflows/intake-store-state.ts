@@ -43,6 +43,11 @@ export interface StoreIntakeState {
    * carries on cutting (patch intake-handover).
    */
   flushing?: true;
+  /**
+   * Handed over early (patch intake-early-handover): the previous run left ended jobs uncounted and due cuts unmade,
+   * so the next run turns at once instead of waiting for its next timer.
+   */
+  turnNow?: true;
 }
 
 export function initialStoreIntakeState(name: string): StoreIntakeState {

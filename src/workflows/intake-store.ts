@@ -116,10 +116,14 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
   const incarnation = incarnationTag(workflowInfo().firstExecutionRunId);
   // A flush handed over by the previous run: cut at the first turn.
   let flushing = s.flushing === true;
-  let dirty = flushing;
+  // Handed over early (patch EARLY_HANDOVER): the previous run left ended jobs to count and cuts to make, so turn now.
+  let dirty = flushing || s.turnNow === true;
   delete s.flushing;
+  delete s.turnNow;
   /** The run is about to continue as new: a waiting flush is answered now and its cuts carried over. */
   let handingOver = false;
+  /** The handover came on the early path (patch EARLY_HANDOVER): its round's work is the next run's. */
+  let handedOverEarly = false;
   /** custom_ids in an admission that has not answered yet: one custom_id is never admitted by two calls at once. */
   const admitting = new Set<string>();
   let reserved = 0;
@@ -183,13 +187,19 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
       await checkSilent();
       await compactIfDue();
       await cutWhatIsDue();
-      // After the cuts: a chunk cut whole already has its records (the cut writes them), so it is not recorded twice.
-      startRecording();
-      await retireSpent();
+      // Handed over mid-round: recording and retiring are the next run's too (handingOver is never set here before
+      // the patch, so older histories run both as they did).
+      if (!handingOver) {
+        // After the cuts: a chunk cut whole already has its records (the cut writes them), so it is not recorded twice.
+        startRecording();
+        await retireSpent();
+      }
     }
     setCurrentDetails(intakeDetails(storeIntakeStatus(s, o, Date.now())));
 
-    if (handingOver || continueDue()) {
+    // Due after the round's work: the early path too, so the next run turns at once (older histories: patched() is
+    // false on replay and they go on as before).
+    if (handOverEarly() || continueDue()) {
       // New enqueues go to the next run; a flush still cutting waits for this loop, so it is answered here (HANDOVER).
       if (patched(HANDOVER)) handingOver = true;
       await condition(allHandlersFinished);
@@ -201,7 +211,12 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
       if (patched(HANDLERS_BEFORE_CONTINUE)) await condition(allHandlersFinished);
       // A recording in flight is not awaited (under load one always is): the marks go with the state, and the next
       // run records those chunks again, each record created only if missing.
-      const carried = { ...s, run: s.run + 1, ...(handingOver && flushing ? { flushing: true as const } : {}) };
+      const carried = {
+        ...s,
+        run: s.run + 1,
+        ...(handingOver && flushing ? { flushing: true as const } : {}),
+        ...(handedOverEarly ? { turnNow: true as const } : {}),
+      };
       await continueAsNew<typeof storeIntake>({ name, options: o, state: carried, ...(jobTaskQueue ? { jobTaskQueue } : {}) });
     }
   }
@@ -216,6 +231,7 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
     if (handingOver) return true;
     if (!continueDue() || !patched(EARLY_HANDOVER)) return false;
     handingOver = true;
+    handedOverEarly = true;
     return true;
   }
 
