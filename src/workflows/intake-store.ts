@@ -34,11 +34,11 @@ import {
 import { intakeKeys } from '../contracts/store-keys';
 import { intakeWorkflowId } from '../contracts/workflow-ids';
 import { CUSTOM_ID_PATTERN } from '../domain/custom-id';
-import type { IntakeOptions } from '../domain/intake';
+import { DEFAULT_CUT_GATHER_MS, DEFAULT_MAX_CUT_REQUESTS, type IntakeOptions } from '../domain/intake';
 import { JobOptionsSchema, type JobSpec } from '../domain/job';
 import { NEVER_RETRIED_ERROR_TYPES } from './activity-options';
 import { admitGroups, groupAdmitter } from './intake-admission';
-import { afterRecording, afterSweep, applyCut, bufferedCount, compactionDue, planCuts, recordingDueInMs, retireDue, silentJobs, sweepCutoffMs, waitMs, type PlannedCut } from './intake-decisions';
+import { afterRecording, afterSweep, applyCut, bufferedCount, compactionDue, planCuts, planCutsMany, recordingDueInMs, retireDue, silentJobs, sweepCutoffMs, waitManyMs, waitMs, type CutLimits, type PlannedCut } from './intake-decisions';
 import { intakeDetails } from './intake-state';
 import { countRate, initialStoreIntakeState, storeIntakeStatus, type StoreIntakeState } from './intake-store-state';
 import { sluiceJob } from './job';
@@ -89,6 +89,13 @@ const HANDLERS_BEFORE_CONTINUE = 'intake-handlers-before-continue';
  */
 const HANDOVER = 'intake-handover';
 
+/**
+ * patched() id: a cut takes up to maxCutRequests into one child job, which splits them into sub-batches (one whole job
+ * per sub-batch bounded the rate), and a tier holding a sub-batch gathers for cutGatherMs first (planCutsMany).
+ * Decided once per run, at its start: a run begun on the old path keeps it until it continues as new.
+ */
+const CUT_MANY = 'intake-cut-many';
+
 /** Chunk summaries kept per tier before they are merged into one. */
 const MAX_CHUNKS_PER_TIER = 32;
 
@@ -106,6 +113,10 @@ export function incarnationTag(firstRunId: string): string {
 export async function storeIntake({ name, options: o, state, jobTaskQueue }: StoreIntakeInput): Promise<void> {
   const s = state ?? initialStoreIntakeState(name);
   const incarnation = incarnationTag(workflowInfo().firstExecutionRunId);
+  // Options of an intake created before these limits carry none: the defaults.
+  const many: CutLimits | undefined = patched(CUT_MANY)
+    ? { batchSize: o.batchSize, maxCutRequests: o.maxCutRequests ?? DEFAULT_MAX_CUT_REQUESTS, cutGatherMs: o.cutGatherMs ?? DEFAULT_CUT_GATHER_MS }
+    : undefined;
   // A flush handed over by the previous run: cut at the first turn.
   let flushing = s.flushing === true;
   let dirty = flushing;
@@ -120,7 +131,7 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
   /** The recordIntakeChunks call in flight, if any (patch DEFERRED_RECORDS). */
   let recording: Promise<void> | undefined;
 
-  setHandler(intakeStatusQuery, () => storeIntakeStatus(s, o, Date.now()));
+  setHandler(intakeStatusQuery, () => storeIntakeStatus(s, o, Date.now(), many));
   // Where a request is lives in its record in the store, which a query cannot read: say where to ask rather than
   // answer "unknown" for a request this intake has (intakeRequest reads the record, and takes this refusal as unknown).
   setHandler(requestStatusQuery, () => {
@@ -164,7 +175,7 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
 
   for (;;) {
     const recordIn = recording ? undefined : recordingDueInMs(s.chunks, Date.now());
-    const wait = waitMs(s.chunks, s.jobs, Date.now(), o.silentCheckAfterMs);
+    const wait = many ? waitManyMs(s.chunks, s.jobs, Date.now(), o.silentCheckAfterMs, many) : waitMs(s.chunks, s.jobs, Date.now(), o.silentCheckAfterMs);
     // Only marked chunks (patch DEFERRED_RECORDS) shorten the wait: histories before it wait as they did.
     await condition(() => dirty, recordIn === undefined ? wait : Math.max(1, Math.min(wait, recordIn)));
     dirty = false;
@@ -176,7 +187,7 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
     // After the cuts: a chunk cut whole already has its records (the cut writes them), so it is not recorded twice.
     startRecording();
     await retireSpent();
-    setCurrentDetails(intakeDetails(storeIntakeStatus(s, o, Date.now())));
+    setCurrentDetails(intakeDetails(storeIntakeStatus(s, o, Date.now(), many)));
 
     const info = workflowInfo();
     if (info.continueAsNewSuggested || info.historyLength > o.maxHistoryEvents) {
@@ -377,7 +388,7 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
   }
 
   async function cutWhatIsDue() {
-    const cuts = planCuts(s.chunks, Date.now(), o.batchSize, flushing);
+    const cuts = many ? planCutsMany(s.chunks, Date.now(), many, flushing) : planCuts(s.chunks, Date.now(), o.batchSize, flushing);
     if (patched(PARALLEL_CUTS)) {
       // A few cuts at once: one at a time, cutting (an activity, then a child start) was what capped the rate.
       const now = cuts.slice(0, Math.max(0, o.maxJobsInFlight - s.jobs.length));
@@ -438,9 +449,12 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
     const now = Date.now();
     s.jobs.push({ jobId, tier: cut.tier, requests: made.requestCount, startedAtMs: now, lastHeardMs: now, ...(made.notifyKey ? { notifyKey: made.notifyKey } : {}) });
     s.counters.cutRequests += made.requestCount;
+    const subBatches = Math.ceil(made.requestCount / o.batchSize);
+    if (many) s.subBatches = (s.subBatches ?? 0) + subBatches;
     if (cut.tier !== 'urgent') {
       s.counters.coalescedCuts++;
       s.counters.coalescedRequests += made.requestCount;
+      if (many) s.coalescedSubBatches = (s.coalescedSubBatches ?? 0) + subBatches;
     }
   }
 
