@@ -544,6 +544,33 @@ const scenarios: Record<
     },
   },
   /**
+   * Several sub-batches per child job (patched 'intake-cut-many'): a burst of 33 gathers and is cut into jobs of up
+   * to 20 (sub-batches of 5), the rest after its gather window, then a flush of 3; every job ends and is counted.
+   */
+  'intake-cut-many': {
+    emulator: { timeScale: 0.001, latency: { batch: { kind: 'fixed', ms: 1_500_000 }, spread: 0 } },
+    run: async (c) => {
+      const name = 'recorded-cut-many';
+      const base = smallIntake(c, name);
+      const target = { ...base, options: { ...base.options, maxCutRequests: 20, cutGatherMs: 1_000 } };
+      await createIntake(target);
+      const request = (i: number): IntakeRequest => ({
+        custom_id: `m-${i}`,
+        tier: 'bulk',
+        params: { model: DEFAULTS.model, max_tokens: 16, messages: [{ role: 'user', content: prompt(i) }] },
+      });
+      await enqueue(target, Array.from({ length: 33 }, (_, i) => request(i)));
+      await until('the burst to be cut', async () => (await intakeStatus(c.client, name)).counters.cutRequests === 33, 60_000);
+      await enqueue(target, [request(100), request(101), request(102)]);
+      await flushIntake(c.client, name);
+      await until('every job to be counted', async () => {
+        const st = await intakeStatus(c.client, name);
+        return st.jobsInFlight === 0 && st.counters.succeeded + st.counters.failed + st.counters.other === 36;
+      }, 120_000);
+      return [{ name: 'intake-cut-many', handle: c.client.workflow.getHandle(intakeWorkflowId(name)) }];
+    },
+  },
+  /**
    * The store-backed intake: requests admitted by an activity (records and chunks in the store), cuts on size
    * whose jobs signal back, a flush of the rest, and a continue-as-new past maxHistoryEvents.
    */
