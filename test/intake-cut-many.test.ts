@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ChunkRef } from '../src/contracts/activities';
 import { IntakeOptionsSchema } from '../src/domain/intake';
+import { describeWaits } from '../src/domain/intake-wording';
 import { nextCutAtMs, planCutsMany, tierWaits, waitManyMs } from '../src/workflows/intake-decisions';
 
 const chunk = (key: string, tier: ChunkRef['tier'], count: number, cutByMs: number, enqueuedAtMs = 0): ChunkRef => ({
@@ -31,6 +32,26 @@ test('one sub-batch or more gathers until its oldest request has waited cutGathe
   assert.deepEqual(cuts.map((c) => c.count), [400], 'everything in one job of 4 sub-batches');
   assert.equal(nextCutAtMs(chunks, 'standard', limits), 4_000);
   assert.equal(waitManyMs(chunks, [], 2_000, 600_000, limits), 2_000, 'the loop wakes when it has gathered');
+});
+
+test('a cut for the gather window or the cap takes whole sub-batches only; the rest waits for its cut time', () => {
+  const chunks = [chunk('a', 'bulk', 180, 90_000, 1_000), chunk('b', 'bulk', 270, 90_000, 2_000)];
+  const gathered = planCutsMany(chunks, 4_000, limits);
+  assert.deepEqual(gathered.map((c) => c.count), [400], 'four full sub-batches, not 450 in five');
+  assert.deepEqual(gathered[0]!.parts, [{ key: 'a', from: 0, to: 180 }, { key: 'b', from: 0, to: 220 }]);
+  const after = chunks.map((c) => (c.key === 'a' ? { ...c, taken: 180 } : { ...c, taken: 220 }));
+  assert.deepEqual(planCutsMany(after, 4_000, limits), [], 'the 50 left are less than a sub-batch: they wait');
+  assert.equal(nextCutAtMs(after, 'bulk', limits), 90_000);
+  assert.deepEqual(planCutsMany(after, 90_000, limits).map((c) => c.count), [50], 'and go at their cut time');
+  const capped = planCutsMany([chunk('a', 'bulk', 700, 90_000, 0)], 0, { ...limits, maxCutRequests: 250 });
+  assert.deepEqual(capped.map((c) => c.count), [200, 200, 200], 'a cap that is no multiple of batchSize is rounded down');
+});
+
+test('a cut whose cut time has come, or a flush, takes everything up to the cap, part sub-batches too', () => {
+  const chunks = [chunk('a', 'standard', 130, 5_000, 0), chunk('b', 'standard', 320, 9_000, 100)];
+  assert.deepEqual(planCutsMany(chunks, 5_000, limits).map((c) => c.count), [450]);
+  assert.deepEqual(planCutsMany(chunks, 1_000, limits, true).map((c) => c.count), [450]);
+  assert.deepEqual(planCutsMany(chunks, 5_000, { ...limits, maxCutRequests: 250 }).map((c) => c.count), [250, 200]);
 });
 
 test('the gather window never passes the cut time; fewer than a sub-batch wait for the cut time only', () => {
@@ -61,4 +82,10 @@ test('the status says a gathering tier is cut once gathered, its latest safe sub
   const [w] = tierWaits([chunk('a', 'bulk', 150, 90_000, 1_000)], o, limits);
   assert.equal(w!.cutAtMs, 4_000);
   assert.equal(w!.latestSafeMs, 90_000 + o.cutLeadMs);
+});
+
+test('at the limit of jobs in flight, the status counts jobs (each of several sub-batches), not sub-batches', () => {
+  const waits = [{ tier: 'bulk' as const, waiting: 150, cutAtMs: 4_000, latestSafeMs: 90_500 }];
+  const st = { name: 'q', waits, batchSize: 100, jobsInFlight: 4, maxJobsInFlight: 4, maxCutRequests: 1_000, cutGatherMs: 3_000 };
+  assert.match(describeWaits(st, 1_000)[1]!, /^all 4 jobs allowed in flight are running: the next cut waits for one to end$/);
 });

@@ -64,7 +64,8 @@ export interface CutLimits {
  * requests at once, one sub-batch per cut (each job calls them `syncConcurrency` at a time, so more jobs answer
  * sooner). A coalesced tier is due when it holds a full cut, when its most pressing chunk's cut time has come, on a
  * flush, or when it holds at least one sub-batch and its oldest request has gathered for `cutGatherMs`; then it
- * takes everything it holds, up to the cap. A cut's deadline is the earliest of the chunks it takes from.
+ * takes everything it holds, up to the cap, but a cut for the cap or the gather window alone takes whole
+ * sub-batches only (the rest waits for the next cut). A cut's deadline is the earliest of the chunks it takes from.
  */
 export function planCutsMany(chunks: readonly ChunkRef[], nowMs: number, l: CutLimits, flush = false): PlannedCut[] {
   const cuts: PlannedCut[] = [];
@@ -75,17 +76,15 @@ export function planCutsMany(chunks: readonly ChunkRef[], nowMs: number, l: CutL
     let i = 0;
     while (available > 0) {
       const rest = mine.slice(i);
-      const due =
-        tier === 'urgent' ||
-        flush ||
-        available >= cap ||
-        rest[0]!.cutByMs <= nowMs ||
-        (available >= l.batchSize && gatheredAtMs(rest, l.cutGatherMs) <= nowMs);
+      const pressed = tier === 'urgent' || flush || rest[0]!.cutByMs <= nowMs;
+      const due = pressed || available >= cap || (available >= l.batchSize && gatheredAtMs(rest, l.cutGatherMs) <= nowMs);
       if (!due) break;
+      // Cut for the cap or the gather window only: whole sub-batches, so none goes out part full; the rest waits.
+      const size = pressed ? cap : Math.floor(Math.min(available, cap) / l.batchSize) * l.batchSize;
       const cut: PlannedCut = { tier, parts: [], count: 0, deadlineMs: Infinity };
-      while (cut.count < cap && i < mine.length) {
+      while (cut.count < size && i < mine.length) {
         const c = mine[i]!;
-        const take = Math.min(left(c), cap - cut.count);
+        const take = Math.min(left(c), size - cut.count);
         cut.parts.push({ key: c.key, from: c.taken, to: c.taken + take });
         cut.deadlineMs = Math.min(cut.deadlineMs, c.deadlineMs);
         cut.count += take;
