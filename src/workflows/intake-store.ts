@@ -388,12 +388,15 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
   }
 
   async function cutWhatIsDue() {
+    const flushed = flushing;
     const cuts = many ? planCutsMany(s.chunks, Date.now(), many, flushing) : planCuts(s.chunks, Date.now(), o.batchSize, flushing);
     if (patched(PARALLEL_CUTS)) {
       // A few cuts at once: one at a time, cutting (an activity, then a child start) was what capped the rate.
       const now = cuts.slice(0, Math.max(0, o.maxJobsInFlight - s.jobs.length));
       for (let i = 0; i < now.length; i += CUTS_AT_ONCE) await Promise.all(now.slice(i, i + CUTS_AT_ONCE).map(startCut));
-      if (now.length === cuts.length) flushing = false;
+      // A flush asked while this round (planned without it) was cutting stays for the next round (intake-cut-many):
+      // else it would answer with requests still waiting for their cut time.
+      if (now.length === cuts.length && (flushed || !many)) flushing = false;
       return;
     }
     let all = true;
@@ -444,7 +447,10 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
       ...(jobTaskQueue ? { taskQueue: jobTaskQueue } : {}),
       args: [{ spec }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
-      staticSummary: `Sub-batch ${s.cuts} of intake "${name}": ${made.requestCount} ${cut.tier} requests`,
+      // Metadata only (no command): a job of several sub-batches says so.
+      staticSummary: many
+        ? `Job ${s.cuts} of intake "${name}": ${made.requestCount} ${cut.tier} requests in ${subBatchWords(Math.ceil(made.requestCount / o.batchSize))}`
+        : `Sub-batch ${s.cuts} of intake "${name}": ${made.requestCount} ${cut.tier} requests`,
     });
     const now = Date.now();
     s.jobs.push({ jobId, tier: cut.tier, requests: made.requestCount, startedAtMs: now, lastHeardMs: now, ...(made.notifyKey ? { notifyKey: made.notifyKey } : {}) });
@@ -507,4 +513,8 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
 
 function queueFullMessage(o: IntakeOptions): string {
   return `queue full: ${o.maxBuffered} requests are waiting (the intake's maxBuffered); retry later or raise the limit`;
+}
+
+function subBatchWords(n: number): string {
+  return `${n} sub-batch${n === 1 ? '' : 'es'}`;
 }
