@@ -42,7 +42,8 @@ export function describeWaits(st: {
   const lines = st.waits.filter((w) => w.waiting > 0).map((w) => describeTierWait(w, { batchSize: st.batchSize!, nowMs, ...cut }));
   if (lines.length === 0) return ['nothing waits'];
   if (st.maxJobsInFlight !== undefined && st.jobsInFlight >= st.maxJobsInFlight) {
-    lines.push(`all ${st.maxJobsInFlight} sub-batches allowed in flight are running: the next cut waits for one to end`);
+    const what = st.maxCutRequests !== undefined ? 'jobs' : 'sub-batches';
+    lines.push(`all ${st.maxJobsInFlight} ${what} allowed in flight are running: the next cut waits for one to end`);
   }
   lines.push(`\`sluice intake flush ${st.name}\` sends everything waiting now`);
   return lines;
