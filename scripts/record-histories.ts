@@ -586,6 +586,34 @@ const scenarios: Record<
     },
   },
   /**
+   * Several sub-batches per child job (patched 'intake-cut-many'): a burst of 33 is cut into a job of 20 (the cap;
+   * sub-batches of 5), then after its gather window a job of the 10 in whole sub-batches; the 3 left and 1 more go
+   * in a flush; every job ends and is counted.
+   */
+  'intake-cut-many': {
+    emulator: { timeScale: 0.001, latency: { batch: { kind: 'fixed', ms: 1_500_000 }, spread: 0 } },
+    run: async (c) => {
+      const name = 'recorded-cut-many';
+      const base = smallIntake(c, name);
+      const target = { ...base, options: { ...base.options, maxCutRequests: 20, cutGatherMs: 1_000 } };
+      await createIntake(target);
+      const request = (i: number): IntakeRequest => ({
+        custom_id: `m-${i}`,
+        tier: 'bulk',
+        params: { model: DEFAULTS.model, max_tokens: 16, messages: [{ role: 'user', content: prompt(i) }] },
+      });
+      await enqueue(target, Array.from({ length: 33 }, (_, i) => request(i)));
+      await until('the burst to be cut in whole sub-batches', async () => (await intakeStatus(c.client, name)).counters.cutRequests === 30, 60_000);
+      await enqueue(target, [request(100)]);
+      await flushIntake(c.client, name);
+      await until('every job to be counted', async () => {
+        const st = await intakeStatus(c.client, name);
+        return st.jobsInFlight === 0 && st.counters.succeeded + st.counters.failed + st.counters.other === 34;
+      }, 120_000);
+      return [{ name: 'intake-cut-many', handle: c.client.workflow.getHandle(intakeWorkflowId(name)) }];
+    },
+  },
+  /**
    * The store-backed intake: requests admitted by an activity (records and chunks in the store), cuts on size
    * whose jobs signal back, a flush of the rest, and a continue-as-new past maxHistoryEvents.
    */

@@ -225,7 +225,7 @@ test('sluice intake status says why the next cut waits; sluice intake flush send
   assert.equal(status.code, 0, status.out);
   assert.match(
     status.out,
-    /bulk: 2 waiting; cut at 100 requests or at (\d{4}-\d\d-\d\d )?\d\d:\d\d UTC, in [^(]+ \(the latest safe submission is (\d{4}-\d\d-\d\d )?\d\d:\d\d UTC\)/,
+    /bulk: 2 waiting; cut at 10000 requests \(one job of sub-batches of 100\) or at (\d{4}-\d\d-\d\d )?\d\d:\d\d UTC, in [^(]+ \(the latest safe submission is (\d{4}-\d\d-\d\d )?\d\d:\d\d UTC\)/,
   );
   assert.match(status.out, /`sluice intake flush explained` sends everything waiting now/);
   const waiting = await sluice(['intake', 'request', 'explained', 'e-1'], env());

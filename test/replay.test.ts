@@ -73,6 +73,15 @@ describe('recorded histories', () => {
       ),
       'an intake that swept a backlog in bounded calls',
     );
+    // Several sub-batches per child job (patch intake-cut-many): 34 requests in sub-batches of 5 went to 3 jobs.
+    assert.ok(
+      histories.some(
+        (h) =>
+          decodedPayloads(h.json).some((p) => p.includes('intake-cut-many')) &&
+          h.json.events.filter((e) => e.eventType === 'EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED').length === 3,
+      ),
+      'an intake that cut several sub-batches into each child job',
+    );
     // Deferred records (patch intake-deferred-records): records written beside the loop, and a continue-as-new.
     assert.ok(
       histories.some((h) => activities(h).includes('recordIntakeChunks') && h.json.events.at(-1)?.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW'),

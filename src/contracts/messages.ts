@@ -183,6 +183,11 @@ export interface IntakeStatus {
   waits?: TierWait[];
   /** Requests per sub-batch. */
   batchSize?: number;
+  /** Sub-batches in the jobs cut so far (a cut's job holds several; absent before intake-cut-many). */
+  subBatches?: number;
+  /** Requests one cut's job holds at most, and how long a tier holding a sub-batch gathers before its cut. */
+  maxCutRequests?: number;
+  cutGatherMs?: number;
   /** Sub-batches in flight and the most allowed: at the limit, cuts wait for room. */
   maxJobsInFlight?: number;
 }
@@ -190,7 +195,7 @@ export interface IntakeStatus {
 export interface TierWait {
   tier: Tier;
   waiting: number;
-  /** When the cut comes at the latest (the latest safe submission less the cut lead). */
+  /** When the cut comes at the latest (the latest safe submission less the cut lead, or sooner once gathered). */
   cutAtMs: number;
   /** The latest submission that still meets the earliest deadline. */
   latestSafeMs: number;

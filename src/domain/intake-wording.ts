@@ -12,12 +12,18 @@ export function utcClock(atMs: number, nowMs: number): string {
   return `${sameDay ? '' : `${at.slice(0, 10)} `}${at.slice(11, 16)} UTC`;
 }
 
-export function describeTierWait(w: TierWait, o: { batchSize: number; nowMs: number }): string {
+export function describeTierWait(w: TierWait, o: { batchSize: number; nowMs: number; maxCutRequests?: number; cutGatherMs?: number }): string {
   if (w.tier === 'urgent') return `urgent: ${w.waiting} waiting; sent at once, as soon as a sub-batch has room`;
+  // Cutting many sub-batches at once (intake-cut-many), a tier holding a sub-batch is cut once it has gathered.
+  const gathering = o.maxCutRequests !== undefined && w.waiting >= o.batchSize;
   const when =
     w.cutAtMs <= o.nowMs
-      ? 'now (its latest safe submission has come)'
+      ? (gathering && o.nowMs < w.latestSafeMs ? 'now' : 'now (its latest safe submission has come)')
       : `at ${utcClock(w.cutAtMs, o.nowMs)}, in ${formatDuration(w.cutAtMs - o.nowMs)} (the latest safe submission is ${utcClock(w.latestSafeMs, o.nowMs)})`;
+  if (o.maxCutRequests !== undefined) {
+    const gather = w.waiting >= o.batchSize ? `once gathered (${formatDuration(o.cutGatherMs ?? 0)} after its oldest arrived), ` : '';
+    return `${w.tier}: ${w.waiting} waiting; cut at ${Math.max(o.maxCutRequests, o.batchSize)} requests (one job of sub-batches of ${o.batchSize}) or ${gather}${when}`;
+  }
   return `${w.tier}: ${w.waiting} waiting; cut at ${o.batchSize} requests or ${when}`;
 }
 
@@ -28,12 +34,16 @@ export function describeWaits(st: {
   batchSize?: number;
   jobsInFlight: number;
   maxJobsInFlight?: number;
+  maxCutRequests?: number;
+  cutGatherMs?: number;
 }, nowMs: number): string[] {
   if (!st.waits || st.batchSize === undefined) return [];
-  const lines = st.waits.filter((w) => w.waiting > 0).map((w) => describeTierWait(w, { batchSize: st.batchSize!, nowMs }));
+  const cut = st.maxCutRequests !== undefined ? { maxCutRequests: st.maxCutRequests, cutGatherMs: st.cutGatherMs ?? 0 } : {};
+  const lines = st.waits.filter((w) => w.waiting > 0).map((w) => describeTierWait(w, { batchSize: st.batchSize!, nowMs, ...cut }));
   if (lines.length === 0) return ['nothing waits'];
   if (st.maxJobsInFlight !== undefined && st.jobsInFlight >= st.maxJobsInFlight) {
-    lines.push(`all ${st.maxJobsInFlight} sub-batches allowed in flight are running: the next cut waits for one to end`);
+    const what = st.maxCutRequests !== undefined ? 'jobs' : 'sub-batches';
+    lines.push(`all ${st.maxJobsInFlight} ${what} allowed in flight are running: the next cut waits for one to end`);
   }
   lines.push(`\`sluice intake flush ${st.name}\` sends everything waiting now`);
   return lines;

@@ -9,6 +9,9 @@ import { JobOptionsSchema } from './job';
 import { DEFAULT_REQUESTS_PER_BATCH, MAX_REQUESTS_PER_BATCH } from './limits';
 
 export const TIERS = ['urgent', 'standard', 'bulk'] as const;
+/** 100 sub-batches' worth at the default batchSize. */
+export const DEFAULT_MAX_CUT_REQUESTS = 10_000;
+export const DEFAULT_CUT_GATHER_MS = 3_000;
 export type Tier = (typeof TIERS)[number];
 
 const TierRuleSchema = z.strictObject({
@@ -24,6 +27,17 @@ export type TierRule = z.output<typeof TierRuleSchema>;
 export const IntakeOptionsSchema = z.strictObject({
   /** Requests per sub-batch; a buffer this full is cut at once. */
   batchSize: z.number().int().min(1).max(MAX_REQUESTS_PER_BATCH).default(DEFAULT_REQUESTS_PER_BATCH),
+  /**
+   * Requests one cut takes at most into one child job, which splits them into sub-batches of batchSize as any job
+   * does: fewer, bigger jobs than one per sub-batch (a whole job a sub-batch was what bounded the rate).
+   */
+  maxCutRequests: z.number().int().min(1).max(100_000).default(DEFAULT_MAX_CUT_REQUESTS),
+  /**
+   * A standard or bulk tier with at least batchSize waiting, but fewer than maxCutRequests, waits this long after
+   * its oldest request arrived before it is cut (never past its cut time), so cuts grow under steady traffic.
+   * Urgent requests and a flush never wait for it.
+   */
+  cutGatherMs: DurationSchema.default(DEFAULT_CUT_GATHER_MS),
   /** Requests buffered at most (all tiers); past it enqueue answers "queue full". */
   maxBuffered: z.number().int().min(1).max(50_000).default(10_000),
   /** Tier of requests that name none. */

@@ -51,6 +51,85 @@ export function planCuts(chunks: readonly ChunkRef[], nowMs: number, batchSize: 
   return cuts;
 }
 
+/** What a cut may hold and how long a tier may gather (patch intake-cut-many). */
+export interface CutLimits {
+  batchSize: number;
+  /** Requests per cut at most (one child job); never below batchSize. */
+  maxCutRequests: number;
+  cutGatherMs: number;
+}
+
+/**
+ * The cuts due now, each up to `maxCutRequests` into one child job (which splits it into sub-batches). Urgent
+ * requests at once, one sub-batch per cut (each job calls them `syncConcurrency` at a time, so more jobs answer
+ * sooner). A coalesced tier is due when it holds a full cut, when its most pressing chunk's cut time has come, on a
+ * flush, or when it holds at least one sub-batch and its oldest request has gathered for `cutGatherMs`; then it
+ * takes everything it holds, up to the cap, but a cut for the cap or the gather window alone takes whole
+ * sub-batches only (the rest waits for the next cut). A cut's deadline is the earliest of the chunks it takes from.
+ */
+export function planCutsMany(chunks: readonly ChunkRef[], nowMs: number, l: CutLimits, flush = false): PlannedCut[] {
+  const cuts: PlannedCut[] = [];
+  for (const tier of TIERS) {
+    const cap = tier === 'urgent' ? l.batchSize : Math.max(l.batchSize, l.maxCutRequests);
+    const mine = ordered(chunks, tier);
+    let available = mine.reduce((n, c) => n + left(c), 0);
+    let i = 0;
+    while (available > 0) {
+      const rest = mine.slice(i);
+      const pressed = tier === 'urgent' || flush || rest[0]!.cutByMs <= nowMs;
+      const due = pressed || available >= cap || (available >= l.batchSize && gatheredAtMs(rest, l.cutGatherMs) <= nowMs);
+      if (!due) break;
+      // Cut for the cap or the gather window only: whole sub-batches, so none goes out part full; the rest waits.
+      const size = pressed ? cap : Math.floor(Math.min(available, cap) / l.batchSize) * l.batchSize;
+      const cut: PlannedCut = { tier, parts: [], count: 0, deadlineMs: Infinity };
+      while (cut.count < size && i < mine.length) {
+        const c = mine[i]!;
+        const take = Math.min(left(c), size - cut.count);
+        cut.parts.push({ key: c.key, from: c.taken, to: c.taken + take });
+        cut.deadlineMs = Math.min(cut.deadlineMs, c.deadlineMs);
+        cut.count += take;
+        c.taken += take;
+        if (left(c) === 0) i++;
+      }
+      available -= cut.count;
+      cuts.push(cut);
+    }
+  }
+  return cuts;
+}
+
+/** A tier's chunks with lines left, copied, in the order cuts take them: by cut time, then arrival. */
+function ordered(chunks: readonly ChunkRef[], tier: Tier): ChunkRef[] {
+  return chunks
+    .filter((c) => c.tier === tier && left(c) > 0)
+    .map((c) => ({ ...c }))
+    .sort((a, b) => a.cutByMs - b.cutByMs || a.enqueuedAtMs - b.enqueuedAtMs || (a.key < b.key ? -1 : 1));
+}
+
+/** When chunks holding a sub-batch or more have gathered long enough: their oldest arrival plus the window. */
+function gatheredAtMs(chunks: readonly ChunkRef[], gatherMs: number): number {
+  return Math.min(...chunks.map((c) => c.enqueuedAtMs)) + gatherMs;
+}
+
+/**
+ * When the next cut falls due at the latest per tier under planCutsMany: its earliest cut time, or sooner when it
+ * holds a sub-batch and gathers (a full cut is cut at once). Undefined for a tier with nothing waiting.
+ */
+export function nextCutAtMs(chunks: readonly ChunkRef[], tier: Tier, l: CutLimits): number | undefined {
+  const mine = chunks.filter((c) => c.tier === tier && left(c) > 0);
+  if (mine.length === 0) return undefined;
+  const cutBy = Math.min(...mine.map((c) => c.cutByMs));
+  const waiting = mine.reduce((n, c) => n + left(c), 0);
+  if (tier === 'urgent' || waiting >= Math.max(l.batchSize, l.maxCutRequests)) return Math.min(cutBy, Math.min(...mine.map((c) => c.enqueuedAtMs)));
+  return waiting >= l.batchSize ? Math.min(cutBy, gatheredAtMs(mine, l.cutGatherMs)) : cutBy;
+}
+
+/** How long the loop may sleep under planCutsMany: waitMs, but also until a tier has gathered. */
+export function waitManyMs(chunks: readonly ChunkRef[], jobs: readonly { lastHeardMs: number }[], nowMs: number, silentMs: number, l: CutLimits): number {
+  const gathered = TIERS.map((t) => nextCutAtMs(chunks, t, l)).filter((t): t is number => t !== undefined);
+  return Math.max(1, Math.min(waitMs(chunks, jobs, nowMs, silentMs), ...gathered.map((t) => t - nowMs)));
+}
+
 /**
  * Marks a cut's lines taken and drops chunks that are used up. Cuts made at once may end in any order: a chunk's
  * taken count only grows.
@@ -79,13 +158,15 @@ export function bufferedCount(chunks: readonly ChunkRef[]): number {
 }
 
 /** Per tier with something waiting: how many, and when its next cut comes at the latest. */
-export function tierWaits(chunks: readonly ChunkRef[], o: IntakeOptions): TierWait[] {
+export function tierWaits(chunks: readonly ChunkRef[], o: IntakeOptions, many?: CutLimits): TierWait[] {
   const waits: TierWait[] = [];
   for (const tier of TIERS) {
     const mine = chunks.filter((c) => c.tier === tier && left(c) > 0);
     if (mine.length === 0) continue;
-    const cutAtMs = Math.min(...mine.map((c) => c.cutByMs));
-    waits.push({ tier, waiting: mine.reduce((n, c) => n + left(c), 0), cutAtMs, latestSafeMs: cutAtMs + o.cutLeadMs });
+    const cutByMs = Math.min(...mine.map((c) => c.cutByMs));
+    // Cutting many at once, a tier holding a sub-batch is cut once it has gathered, before its cut time.
+    const cutAtMs = many ? nextCutAtMs(chunks, tier, many)! : cutByMs;
+    waits.push({ tier, waiting: mine.reduce((n, c) => n + left(c), 0), cutAtMs, latestSafeMs: cutByMs + o.cutLeadMs });
   }
   return waits;
 }

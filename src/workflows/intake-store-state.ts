@@ -6,7 +6,7 @@
 import type { ChunkRef } from '../contracts/activities';
 import type { IntakeCounters, IntakeStatus } from '../contracts/messages';
 import { TIERS, type IntakeOptions, type Tier } from '../domain/intake';
-import { tierWaits } from './intake-decisions';
+import { nextCutAtMs, tierWaits, type CutLimits } from './intake-decisions';
 
 export interface StoreIntakeJob {
   jobId: string;
@@ -48,6 +48,9 @@ export interface StoreIntakeState {
    * so the next run turns at once instead of waiting for its next timer.
    */
   turnNow?: true;
+  /** Sub-batches of batchSize in the jobs cut so far, all tiers and standard/bulk (patch intake-cut-many). */
+  subBatches?: number;
+  coalescedSubBatches?: number;
 }
 
 export function initialStoreIntakeState(name: string): StoreIntakeState {
@@ -86,12 +89,15 @@ export function countRate(rate: [number, number][], nowMs: number, count: number
   return kept;
 }
 
-export function storeIntakeStatus(s: StoreIntakeState, o: IntakeOptions, nowMs: number): IntakeStatus {
+/** `many`: the cut limits when the intake cuts many sub-batches into one job (patch intake-cut-many). */
+export function storeIntakeStatus(s: StoreIntakeState, o: IntakeOptions, nowMs: number, many?: CutLimits): IntakeStatus {
   const depthByTier = Object.fromEntries(TIERS.map((t) => [t, 0])) as Record<Tier, number>;
   for (const c of s.chunks) depthByTier[c.tier] += c.count - c.taken;
   const waiting = s.chunks.filter((c) => c.count > c.taken);
   const oldest = Math.min(...waiting.map((c) => c.enqueuedAtMs));
-  const nextCut = Math.min(...waiting.map((c) => c.cutByMs));
+  const nextCut = many
+    ? Math.min(...TIERS.map((t) => nextCutAtMs(waiting, t, many) ?? Infinity))
+    : Math.min(...waiting.map((c) => c.cutByMs));
   const second = Math.floor(nowMs / 1_000);
   return {
     name: s.name,
@@ -100,14 +106,22 @@ export function storeIntakeStatus(s: StoreIntakeState, o: IntakeOptions, nowMs: 
     nextCutInMs: Number.isFinite(nextCut) ? Math.max(0, nextCut - nowMs) : undefined,
     jobsInFlight: s.jobs.length,
     requestsInFlight: s.jobs.reduce((n, j) => n + j.requests, 0),
-    fillRate: s.counters.coalescedCuts ? s.counters.coalescedRequests / (s.counters.coalescedCuts * o.batchSize) : 0,
+    // Per sub-batch: a cut of many sub-batches is not "fuller" than one.
+    fillRate: fill(s, o.batchSize),
     requestsPerMinute: s.rate.filter(([sec]) => sec > second - 60).reduce((n, [, c]) => n + c, 0),
     costPerRequestUsd: s.counters.succeeded ? s.counters.costUsd / s.counters.succeeded : 0,
     counters: s.counters,
     cuts: s.cuts,
     run: s.run,
-    waits: tierWaits(s.chunks, o),
+    waits: tierWaits(s.chunks, o, many),
     batchSize: o.batchSize,
+    ...(s.subBatches !== undefined ? { subBatches: s.subBatches } : {}),
+    ...(many ? { maxCutRequests: many.maxCutRequests, cutGatherMs: many.cutGatherMs } : {}),
     maxJobsInFlight: o.maxJobsInFlight,
   };
+}
+
+function fill(s: StoreIntakeState, batchSize: number): number {
+  const slots = s.coalescedSubBatches ?? s.counters.coalescedCuts;
+  return slots ? s.counters.coalescedRequests / (slots * batchSize) : 0;
 }

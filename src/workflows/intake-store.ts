@@ -34,11 +34,11 @@ import {
 import { intakeKeys } from '../contracts/store-keys';
 import { intakeWorkflowId } from '../contracts/workflow-ids';
 import { CUSTOM_ID_PATTERN } from '../domain/custom-id';
-import type { IntakeOptions } from '../domain/intake';
+import { DEFAULT_CUT_GATHER_MS, DEFAULT_MAX_CUT_REQUESTS, type IntakeOptions } from '../domain/intake';
 import { JobOptionsSchema, type JobSpec } from '../domain/job';
 import { NEVER_RETRIED_ERROR_TYPES } from './activity-options';
 import { admitGroups, groupAdmitter } from './intake-admission';
-import { afterRecording, afterSweep, applyCut, bufferedCount, compactionDue, planCuts, recordingDueInMs, retireDue, silentJobs, sweepCutoffMs, waitMs, type PlannedCut } from './intake-decisions';
+import { afterRecording, afterSweep, applyCut, bufferedCount, compactionDue, planCuts, planCutsMany, recordingDueInMs, retireDue, silentJobs, sweepCutoffMs, waitManyMs, waitMs, type CutLimits, type PlannedCut } from './intake-decisions';
 import { intakeDetails } from './intake-state';
 import { countRate, initialStoreIntakeState, storeIntakeStatus, type StoreIntakeState } from './intake-store-state';
 import { sluiceJob } from './job';
@@ -93,9 +93,16 @@ const HANDOVER = 'intake-handover';
  * patched() id: the early handover. Once due to continue as new, the run starts no more cuts (nor merges, counts or
  * lists, all carried in the state for the next run): it refuses new enqueues at once and continues as soon as the
  * enqueues it accepted are answered. Before it, the run finished its round of cuts first (40-54 in flight, 10-12 s on
- * a quiet machine), and every enqueue sent meanwhile was refused until the run continued.
+ * a quiet machine), and every enqueue sent meanwhile waited to be accepted until the run continued.
  */
 const EARLY_HANDOVER = 'intake-early-handover';
+
+/**
+ * patched() id: a cut takes up to maxCutRequests into one child job, which splits them into sub-batches (one whole job
+ * per sub-batch bounded the rate), and a tier holding a sub-batch gathers for cutGatherMs first (planCutsMany).
+ * Decided once per run, at its start: a run begun on the old path keeps it until it continues as new.
+ */
+const CUT_MANY = 'intake-cut-many';
 
 /** Chunk summaries kept per tier before they are merged into one. */
 const MAX_CHUNKS_PER_TIER = 32;
@@ -114,6 +121,10 @@ export function incarnationTag(firstRunId: string): string {
 export async function storeIntake({ name, options: o, state, jobTaskQueue }: StoreIntakeInput): Promise<void> {
   const s = state ?? initialStoreIntakeState(name);
   const incarnation = incarnationTag(workflowInfo().firstExecutionRunId);
+  // Options of an intake created before these limits carry none: the defaults.
+  const many: CutLimits | undefined = patched(CUT_MANY)
+    ? { batchSize: o.batchSize, maxCutRequests: o.maxCutRequests ?? DEFAULT_MAX_CUT_REQUESTS, cutGatherMs: o.cutGatherMs ?? DEFAULT_CUT_GATHER_MS }
+    : undefined;
   // A flush handed over by the previous run: cut at the first turn.
   let flushing = s.flushing === true;
   // Handed over early (patch EARLY_HANDOVER): the previous run left ended jobs to count and cuts to make, so turn now.
@@ -132,7 +143,7 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
   /** The recordIntakeChunks call in flight, if any (patch DEFERRED_RECORDS). */
   let recording: Promise<void> | undefined;
 
-  setHandler(intakeStatusQuery, () => storeIntakeStatus(s, o, Date.now()));
+  setHandler(intakeStatusQuery, () => storeIntakeStatus(s, o, Date.now(), many));
   // Where a request is lives in its record in the store, which a query cannot read: say where to ask rather than
   // answer "unknown" for a request this intake has (intakeRequest reads the record, and takes this refusal as unknown).
   setHandler(requestStatusQuery, () => {
@@ -176,7 +187,7 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
 
   for (;;) {
     const recordIn = recording ? undefined : recordingDueInMs(s.chunks, Date.now());
-    const wait = waitMs(s.chunks, s.jobs, Date.now(), o.silentCheckAfterMs);
+    const wait = many ? waitManyMs(s.chunks, s.jobs, Date.now(), o.silentCheckAfterMs, many) : waitMs(s.chunks, s.jobs, Date.now(), o.silentCheckAfterMs);
     // Only marked chunks (patch DEFERRED_RECORDS) shorten the wait: histories before it wait as they did.
     await condition(() => dirty, recordIn === undefined ? wait : Math.max(1, Math.min(wait, recordIn)));
     dirty = false;
@@ -195,7 +206,7 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
         await retireSpent();
       }
     }
-    setCurrentDetails(intakeDetails(storeIntakeStatus(s, o, Date.now())));
+    setCurrentDetails(intakeDetails(storeIntakeStatus(s, o, Date.now(), many)));
 
     // Due after the round's work: the early path too, so the next run turns at once (older histories: patched() is
     // false on replay and they go on as before).
@@ -416,7 +427,8 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
   }
 
   async function cutWhatIsDue() {
-    const cuts = planCuts(s.chunks, Date.now(), o.batchSize, flushing);
+    const flushed = flushing;
+    const cuts = many ? planCutsMany(s.chunks, Date.now(), many, flushing) : planCuts(s.chunks, Date.now(), o.batchSize, flushing);
     if (patched(PARALLEL_CUTS)) {
       // A few cuts at once: one at a time, cutting (an activity, then a child start) was what capped the rate.
       const now = cuts.slice(0, Math.max(0, o.maxJobsInFlight - s.jobs.length));
@@ -425,7 +437,9 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
         if (i > 0 && handOverEarly()) return;
         await Promise.all(now.slice(i, i + CUTS_AT_ONCE).map(startCut));
       }
-      if (now.length === cuts.length) flushing = false;
+      // A flush asked while this round (planned without it) was cutting stays for the next round (intake-cut-many):
+      // else it would answer with requests still waiting for their cut time.
+      if (now.length === cuts.length && (flushed || !many)) flushing = false;
       return;
     }
     let all = true;
@@ -476,14 +490,20 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
       ...(jobTaskQueue ? { taskQueue: jobTaskQueue } : {}),
       args: [{ spec }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
-      staticSummary: `Sub-batch ${s.cuts} of intake "${name}": ${made.requestCount} ${cut.tier} requests`,
+      // Metadata only (no command): a job of several sub-batches says so.
+      staticSummary: many
+        ? `Job ${s.cuts} of intake "${name}": ${made.requestCount} ${cut.tier} requests in ${subBatchWords(Math.ceil(made.requestCount / o.batchSize))}`
+        : `Sub-batch ${s.cuts} of intake "${name}": ${made.requestCount} ${cut.tier} requests`,
     });
     const now = Date.now();
     s.jobs.push({ jobId, tier: cut.tier, requests: made.requestCount, startedAtMs: now, lastHeardMs: now, ...(made.notifyKey ? { notifyKey: made.notifyKey } : {}) });
     s.counters.cutRequests += made.requestCount;
+    const subBatches = Math.ceil(made.requestCount / o.batchSize);
+    if (many) s.subBatches = (s.subBatches ?? 0) + subBatches;
     if (cut.tier !== 'urgent') {
       s.counters.coalescedCuts++;
       s.counters.coalescedRequests += made.requestCount;
+      if (many) s.coalescedSubBatches = (s.coalescedSubBatches ?? 0) + subBatches;
     }
   }
 
@@ -536,4 +556,8 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
 
 function queueFullMessage(o: IntakeOptions): string {
   return `queue full: ${o.maxBuffered} requests are waiting (the intake's maxBuffered); retry later or raise the limit`;
+}
+
+function subBatchWords(n: number): string {
+  return `${n} sub-batch${n === 1 ? '' : 'es'}`;
 }

@@ -87,9 +87,10 @@ export function registerIntakeCommands(program: Command) {
             `  waiting     ${d.bulk} bulk, ${d.standard} standard, ${d.urgent} urgent (oldest ${formatDuration(st.oldestWaitMs)})`,
             `  next cut    ${nextCut === undefined ? '—' : `in ${formatDuration(nextCut)}`}`,
             ...describeWaits(st, now).map((line) => `    ${line}`),
-            `  in flight   ${st.requestsInFlight} requests in ${st.jobsInFlight} sub-batches`,
+            // Cutting many (intake-cut-many), a child job holds several sub-batches: count jobs, not sub-batches.
+            `  in flight   ${st.requestsInFlight} requests in ${st.jobsInFlight} ${st.maxCutRequests !== undefined ? 'jobs' : 'sub-batches'}`,
             `  done        ${st.counters.succeeded} succeeded, ${st.counters.failed} failed (see dead-letter in the store)`,
-            `  fill rate   ${(st.fillRate * 100).toFixed(0)} % of ${st.cuts} sub-batches`,
+            `  fill rate   ${(st.fillRate * 100).toFixed(0)} % of ${st.subBatches ?? st.cuts} sub-batches${st.subBatches !== undefined ? ` in ${st.cuts} jobs` : ''}`,
             `  rate        ${st.requestsPerMinute} requests/min; USD ${st.costPerRequestUsd.toFixed(5)} per request`,
           ].join('\n'),
         );
