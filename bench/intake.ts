@@ -70,6 +70,8 @@ const children: ReturnType<typeof spawn>[] = [];
 /** Windows compressed 1,000-fold: bulk waits at most ~14 s for company, standard ~2 s. */
 const OPTIONS: IntakeOptionsInput = {
   cutLeadMs: 500,
+  // A synchronous call's minute, compressed as the windows are: the straggler rule of a cut's job plans with it.
+  syncRequestMs: 60,
   silentCheckAfterMs: 60_000,
   tiers: { standard: { slaMs: 3_600, windowMs: 1_000, marginMs: 200 }, bulk: { slaMs: 108_000, windowMs: 86_400, marginMs: 7_200 } },
   job: { poll: { initialMs: 250, growth: 1.5, capMs: 1_000 } },

@@ -60,6 +60,12 @@ export const IntakeOptionsSchema = z.strictObject({
   window: z.enum(['fixed', 'learned']).default('fixed'),
   /** Synchronous calls at once for urgent requests and fallbacks. */
   syncConcurrency: z.number().int().min(1).max(64).default(8),
+  /**
+   * What one synchronous call is expected to take, for each cut's straggler rule (the job's `sla.syncRequestMs`);
+   * unset: the job's default. Compressed-time runs need it compressed too, or every batch still out near the deadline
+   * is canceled as a straggler.
+   */
+  syncRequestMs: DurationSchema.optional(),
   /** Sub-batches (child jobs) running at once. */
   maxJobsInFlight: z.number().int().min(1).max(1_000).default(200),
   /**

@@ -472,6 +472,7 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
           windowMs: rule.windowMs,
           marginMs: rule.marginMs,
           syncConcurrency: o.syncConcurrency,
+          ...(o.syncRequestMs !== undefined ? { syncRequestMs: o.syncRequestMs } : {}),
           ...(o.window === 'learned' ? { window: 'learned' } : {}),
         }
       : { mode: 'sync', syncConcurrency: o.syncConcurrency, syncThreshold: 0 };
