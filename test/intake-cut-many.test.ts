@@ -34,6 +34,13 @@ test('one sub-batch or more gathers until its oldest request has waited cutGathe
   assert.equal(waitManyMs(chunks, [], 2_000, 600_000, limits), 2_000, 'the loop wakes when it has gathered');
 });
 
+test('with every job slot taken the loop sleeps until the silent check, not every millisecond for cuts it cannot make', () => {
+  const chunks = [chunk('a', 'standard', 150, 90_000, 1_000), chunk('b', 'standard', 250, 90_000, 2_500)];
+  const jobs = [{ lastHeardMs: 5_000 }];
+  assert.equal(waitManyMs(chunks, jobs, 10_000, 60_000, limits), 1, 'gathered and with room: cut now');
+  assert.equal(waitManyMs(chunks, jobs, 10_000, 60_000, limits, false), 55_000, 'no room: until the job is checked (its end signal wakes it sooner)');
+});
+
 test('a cut for the gather window or the cap takes whole sub-batches only; the rest waits for its cut time', () => {
   const chunks = [chunk('a', 'bulk', 180, 90_000, 1_000), chunk('b', 'bulk', 270, 90_000, 2_000)];
   const gathered = planCutsMany(chunks, 4_000, limits);

@@ -188,7 +188,7 @@ export interface IntakeStatus {
   /** Requests one cut's job holds at most, and how long a tier holding a sub-batch gathers before its cut. */
   maxCutRequests?: number;
   cutGatherMs?: number;
-  /** Sub-batches in flight and the most allowed: at the limit, cuts wait for room. */
+  /** Child jobs in flight and the most allowed: at the limit, cuts wait for room. */
   maxJobsInFlight?: number;
 }
 

@@ -66,7 +66,7 @@ export const IntakeOptionsSchema = z.strictObject({
    * is canceled as a straggler.
    */
   syncRequestMs: DurationSchema.optional(),
-  /** Sub-batches (child jobs) running at once. */
+  /** Child jobs running at once (each one sub-batch, or up to maxCutRequests under patch intake-cut-many). */
   maxJobsInFlight: z.number().int().min(1).max(1_000).default(200),
   /**
    * Job options for each cut sub-batch (poll intervals, attempts...), checked here against the job's own schema so

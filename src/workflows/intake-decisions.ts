@@ -124,8 +124,13 @@ export function nextCutAtMs(chunks: readonly ChunkRef[], tier: Tier, l: CutLimit
   return waiting >= l.batchSize ? Math.min(cutBy, gatheredAtMs(mine, l.cutGatherMs)) : cutBy;
 }
 
-/** How long the loop may sleep under planCutsMany: waitMs, but also until a tier has gathered. */
-export function waitManyMs(chunks: readonly ChunkRef[], jobs: readonly { lastHeardMs: number }[], nowMs: number, silentMs: number, l: CutLimits): number {
+/**
+ * How long the loop may sleep under planCutsMany: waitMs, but also until a tier has gathered. With every job slot
+ * taken (`roomForJobs` false) no cut can be made, so it waits only for the silent check: a job's end signal wakes the
+ * loop, and waking for cuts already due would turn it every millisecond until one ends.
+ */
+export function waitManyMs(chunks: readonly ChunkRef[], jobs: readonly { lastHeardMs: number }[], nowMs: number, silentMs: number, l: CutLimits, roomForJobs = true): number {
+  if (!roomForJobs) return waitMs([], jobs, nowMs, silentMs);
   const gathered = TIERS.map((t) => nextCutAtMs(chunks, t, l)).filter((t): t is number => t !== undefined);
   return Math.max(1, Math.min(waitMs(chunks, jobs, nowMs, silentMs), ...gathered.map((t) => t - nowMs)));
 }

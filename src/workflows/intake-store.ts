@@ -125,6 +125,11 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
   const many: CutLimits | undefined = patched(CUT_MANY)
     ? { batchSize: o.batchSize, maxCutRequests: o.maxCutRequests ?? DEFAULT_MAX_CUT_REQUESTS, cutGatherMs: o.cutGatherMs ?? DEFAULT_CUT_GATHER_MS }
     : undefined;
+  // An intake upgraded mid-life: its earlier jobs held one sub-batch each, counted so (fill rate, status).
+  if (many) {
+    s.subBatches ??= s.cuts;
+    s.coalescedSubBatches ??= s.counters.coalescedCuts;
+  }
   // A flush handed over by the previous run: cut at the first turn.
   let flushing = s.flushing === true;
   // Handed over early (patch EARLY_HANDOVER): the previous run left ended jobs to count and cuts to make, so turn now.
@@ -187,7 +192,9 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
 
   for (;;) {
     const recordIn = recording ? undefined : recordingDueInMs(s.chunks, Date.now());
-    const wait = many ? waitManyMs(s.chunks, s.jobs, Date.now(), o.silentCheckAfterMs, many) : waitMs(s.chunks, s.jobs, Date.now(), o.silentCheckAfterMs);
+    const wait = many
+      ? waitManyMs(s.chunks, s.jobs, Date.now(), o.silentCheckAfterMs, many, s.jobs.length < o.maxJobsInFlight || flushing)
+      : waitMs(s.chunks, s.jobs, Date.now(), o.silentCheckAfterMs);
     // Only marked chunks (patch DEFERRED_RECORDS) shorten the wait: histories before it wait as they did.
     await condition(() => dirty, recordIn === undefined ? wait : Math.max(1, Math.min(wait, recordIn)));
     dirty = false;
