@@ -9,9 +9,10 @@
  *   npm run bench:intake -- --total 1000000 --rate 500            # a long run
  *   npm run bench:intake -- --intake-queue on                      # the intake's worker in the jobs' worker process
  *   npm run bench:intake -- --intake-queue off                     # the intake on the jobs' queue
+ *   npm run bench:intake -- --histories runs.json                  # keep the intake's histories for bench:replay
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -48,6 +49,8 @@ const { values: args } = parseArgs({
     create: { type: 'string', default: 'before' },
     /** How many of the slowest calls are shown, each with what it coincided with. */
     slowest: { type: 'string', default: '5' },
+    /** Write the intake's run histories (JSON) here, for `npm run bench:replay -- --histories FILE`. */
+    histories: { type: 'string' },
   },
 });
 const TOTAL = Number(args.total);
@@ -316,6 +319,7 @@ async function main() {
   if (runs.length <= MAX_RUNS_FOR_SLOWEST) {
     const histories = [];
     for (const run of runs) histories.push(await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory());
+    if (args.histories) await writeFile(args.histories, JSON.stringify(histories));
     printTable(['slowest call', 'sent', 'where its time went (ms)', 'coincided with'], slowestRows(calls, histories, stalls, started, SLOWEST));
   } else {
     console.log(`(the slowest calls are not drawn over ${runs.length} runs of the intake: at most ${MAX_RUNS_FOR_SLOWEST})`);

@@ -143,6 +143,37 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
   }
 }
 
+/**
+ * Three senders of ten bulk requests each, a flush every hundred, into a small intake until it continues as new;
+ * returns the handle of its first run. Recording the handover under steady enqueues.
+ */
+async function sendUntilContinuedAsNew(c: Ctx, name: string, idPrefix: string) {
+  const target = smallIntake(c, name);
+  await createIntake(target);
+  const handle = c.client.workflow.getHandle(intakeWorkflowId(name));
+  const firstRunId = (await handle.describe()).runId;
+  const request = (i: number): IntakeRequest => ({
+    custom_id: `${idPrefix}-${i}`,
+    tier: 'bulk',
+    params: { model: DEFAULTS.model, max_tokens: 16, messages: [{ role: 'user', content: prompt(i) }] },
+  });
+  let i = 0;
+  let continued = false;
+  const sender = async () => {
+    while (!continued) {
+      const base = i;
+      i += 10;
+      await enqueue(target, Array.from({ length: 10 }, (_, k) => request(base + k)));
+      if (base % 100 === 0) await flushIntake(c.client, name);
+    }
+  };
+  const senders = [sender(), sender(), sender()];
+  await until('the intake to continue as new', async () => (await handle.describe()).runId !== firstRunId, 180_000);
+  continued = true;
+  await Promise.all(senders);
+  return c.client.workflow.getHandle(intakeWorkflowId(name), firstRunId);
+}
+
 const scenarios: Record<
   string,
   { emulator: EmulatorOptions; worker?: Parameters<TestStack['startWorker']>[0]; run: Scenario }
@@ -769,32 +800,28 @@ const scenarios: Record<
    */
   'intake-early-handover': {
     emulator: { timeScale: 0.001, latency: { batch: { kind: 'fixed', ms: 1_500_000 }, spread: 0 } },
+    run: async (c) => [{ name: 'intake-early-handover', handle: await sendUntilContinuedAsNew(c, 'recorded-early-handover', 'e') }],
+  },
+  /**
+   * The quiet handover (patched 'intake-quiet-handover', and 'job-end-by-update' in its jobs): senders of ten requests
+   * each and flushes, as in the early handover; the intake starts each job by startIntakeJob (no child events), each
+   * job reports its end by a subBatchDone update from its reportJobEnded activity, and the run waits for a recording
+   * in flight before it continues as new. Recorded: the intake's first run and one of its jobs.
+   */
+  'intake-quiet-handover': {
+    emulator: { timeScale: 0.001, latency: { batch: { kind: 'fixed', ms: 100_000 }, spread: 0 } },
     run: async (c) => {
-      const name = 'recorded-early-handover';
-      const target = smallIntake(c, name);
-      await createIntake(target);
-      const handle = c.client.workflow.getHandle(intakeWorkflowId(name));
-      const firstRunId = (await handle.describe()).runId;
-      const request = (i: number): IntakeRequest => ({
-        custom_id: `e-${i}`,
-        tier: 'bulk',
-        params: { model: DEFAULTS.model, max_tokens: 16, messages: [{ role: 'user', content: prompt(i) }] },
+      const first = await sendUntilContinuedAsNew(c, 'recorded-quiet-handover', 'q');
+      const ended = (await first.fetchHistory()).events!.flatMap((e) => {
+        const a = e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input;
+        return a?.name === 'subBatchDone' ? [(JSON.parse(Buffer.from(a.args!.payloads![0]!.data!).toString()) as { jobId: string }).jobId] : [];
       });
-      let i = 0;
-      let continued = false;
-      const sender = async () => {
-        while (!continued) {
-          const base = i;
-          i += 10;
-          await enqueue(target, Array.from({ length: 10 }, (_, k) => request(base + k)));
-          if (base % 100 === 0) await flushIntake(c.client, name);
-        }
-      };
-      const senders = [sender(), sender(), sender()];
-      await until('the intake to continue as new', async () => (await handle.describe()).runId !== firstRunId, 180_000);
-      continued = true;
-      await Promise.all(senders);
-      return [{ name: 'intake-early-handover', handle: c.client.workflow.getHandle(intakeWorkflowId(name), firstRunId) }];
+      // Batches end in 0.1 s, so jobs end while the first run still takes enqueues.
+      if (ended.length === 0) throw new Error('no job reported its end to the first run');
+      return [
+        { name: 'intake-quiet-handover', handle: first },
+        { name: 'intake-quiet-handover-job', handle: c.client.workflow.getHandle(ended[0]!) },
+      ];
     },
   },
   /**

@@ -160,7 +160,7 @@ test('deferred records: a request only in its chunk is a duplicate at once; its 
   assert.deepEqual(recreated.map((a) => a.status), ['duplicate', 'accepted']);
 });
 
-test('sub-batches report back by signal: with describe an hour away, the intake still counts them at once; a job ended from outside is found by the fallback', { timeout: 180_000 }, async () => {
+test('sub-batches report back (a subBatchDone update from each job): with describe an hour away, the intake still counts them at once; a job ended from outside is found by the fallback', { timeout: 180_000 }, async () => {
   const t = target('signals', { ...OPTIONS, silentCheckAfterMs: 3_600_000 });
   await enqueue(t, Array.from({ length: 5 }, (_, i) => request(`s-${i}`, 'standard')));
   const st = await until('the 5 counted', async () => {

@@ -97,6 +97,17 @@ describe('recorded histories', () => {
       histories.some((h) => decodedPayloads(h.json).some((p) => p.includes('intake-early-handover')) && h.json.events.at(-1)?.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW'),
       'an intake that handed over early and continued as new',
     );
+    // The quiet handover (patch intake-quiet-handover): jobs started by startIntakeJob, no child or signal events, ends
+    // reported by update, and a continue-as-new; its job recorded job-end-by-update and ran reportJobEnded.
+    const quiet = histories.find((h) => h.file.endsWith('intake-quiet-handover.json'));
+    assert.ok(quiet, 'a recorded quiet handover');
+    assert.ok(decodedPayloads(quiet.json).some((p) => p.includes('intake-quiet-handover')), 'its patch marker');
+    assert.ok(activities(quiet).includes('startIntakeJob'), 'jobs started by an activity');
+    assert.ok(!quiet.json.events.some((e) => /CHILD_WORKFLOW|SIGNALED/.test(String(e.eventType))), 'no child or signal events');
+    assert.ok(quiet.json.events.some((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED' && JSON.stringify(e).includes('"name":"subBatchDone"')), 'a job end reported by update');
+    assert.equal(quiet.json.events.at(-1)?.eventType, 'EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
+    const quietJob = histories.find((h) => h.file.endsWith('intake-quiet-handover-job.json'));
+    assert.ok(quietJob && activities(quietJob).includes('reportJobEnded') && decodedPayloads(quietJob.json).some((p) => p.includes('job-end-by-update')), 'a job that reported its end by update');
     // The submit lane (patch overlap-submit-collect): a batch collected while a create of the same run still ran.
     const completedTypes = (h: RecordedHistory) => {
       const typeOf = new Map<string, string | undefined>();

@@ -9,6 +9,7 @@ import type { ActivityDeps } from './deps';
 import { finalizeActivity } from './finalize';
 import { intakeActivities } from './intake';
 import { intakeBufferActivities } from './intake-buffer';
+import { intakeJobActivities } from './intake-jobs';
 import { intakeRetentionActivities } from './intake-retention';
 import { planActivity } from './plan';
 import { pollActivity } from './poll';
@@ -36,6 +37,7 @@ export function createActivities(deps: ActivityDeps): SluiceActivities {
     finalizeJob: finalizeActivity(deps),
     ...intakeActivities(deps),
     ...intakeBufferActivities(deps),
+    ...intakeJobActivities(),
     ...intakeRetentionActivities(deps),
     ...auditActivities(deps),
     ...stageActivities(deps),

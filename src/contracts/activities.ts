@@ -5,7 +5,7 @@
  */
 import type { CanaryReport } from '../domain/canary';
 import type { CostTally } from '../domain/cost';
-import type { OutcomeStatus, OutputCheckOptions, ShardRef } from '../domain/job';
+import type { JobSpec, OutcomeStatus, OutputCheckOptions, ShardRef } from '../domain/job';
 import type { ReconcileOptions } from '../domain/audit';
 import type { Room } from '../domain/queue';
 import type { JobDefaults } from '../domain/request';
@@ -653,6 +653,19 @@ export interface RetireChunksInput {
 /** Retired lists one sweep call takes at most; the rest wait for later calls (the intake's later turns). */
 export const SWEEP_LISTS_PER_CALL = 16;
 
+/** A job an intake cut, started by an activity rather than as a child (patch intake-quiet-handover). */
+export interface StartIntakeJobInput {
+  spec: JobSpec;
+  taskQueue: string;
+  staticSummary: string;
+}
+
+/** A job tells the intake that cut it that it ended (patch job-end-by-update). */
+export interface ReportJobEndedInput {
+  intakeWorkflowId: string;
+  jobId: string;
+}
+
 /**
  * Deletes what lists retired before `cutoffMs` name: the chunks, their requests' records and bodies. One call sweeps
  * at most `maxLists` lists (SWEEP_LISTS_PER_CALL when absent) and starts no new one after its time budget.
@@ -689,6 +702,8 @@ export interface SluiceActivities {
   finalizeJob: (input: FinalizeInput) => Promise<JobSummary>;
   cutIntakeShard(input: CutInput): Promise<{ inputKey: string; requestCount: number }>;
   checkIntakeJobs: (input: CheckIntakeJobsInput) => Promise<{ finished: FinishedJob[] }>;
+  startIntakeJob: (input: StartIntakeJobInput) => Promise<void>;
+  reportJobEnded: (input: ReportJobEndedInput) => Promise<void>;
   admitIntakeRequests: (input: AdmitInput) => Promise<AdmitResult>;
   admitIntakeGroups: (input: AdmitGroupsInput) => Promise<AdmitResult>;
   admitIntakeGroupsDeferred: (input: AdmitDeferredInput) => Promise<AdmitResult>;

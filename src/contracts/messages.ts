@@ -146,6 +146,13 @@ export const flushUpdate = defineUpdate<{ requests: number }, []>('flush');
 /** A sub-batch job of an intake tells it that it ended (its summary is written); polling is the fallback. */
 export const subBatchDoneSignal = defineSignal<[{ jobId: string }]>('subBatchDone');
 
+/**
+ * The same report as an update, sent by the job's reportJobEnded activity (jobs with patch job-end-by-update). A
+ * signal that arrives while the intake's continue-as-new task runs fails that task and costs a full replay; an update
+ * that arrives then is handed to the next run by the server.
+ */
+export const subBatchDoneUpdate = defineUpdate<void, [{ jobId: string }]>('subBatchDone');
+
 /** Sent to a workflow that asked to be told when its request is done. */
 export const requestDoneSignal =
   defineSignal<[{ intake: string; custom_id: string; status: string; jobId: string }]>('sluiceRequestDone');
@@ -188,7 +195,7 @@ export interface IntakeStatus {
   /** Requests one cut's job holds at most, and how long a tier holding a sub-batch gathers before its cut. */
   maxCutRequests?: number;
   cutGatherMs?: number;
-  /** Child jobs in flight and the most allowed: at the limit, cuts wait for room. */
+  /** Jobs in flight and the most allowed: at the limit, cuts wait for room. */
   maxJobsInFlight?: number;
 }
 

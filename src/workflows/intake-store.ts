@@ -1,8 +1,8 @@
 /**
  * The intake with its buffer and de-duplication records in the store. An `enqueue` update has its requests
  * admitted by an activity (one durable record per custom_id, so one is accepted once for the intake's whole life)
- * and keeps only the summary of the chunk written for them. Cuts take chunk lines into child jobs, which signal
- * back when they end; a job not heard from for `silentCheckAfterMs` is described instead. What the workflow keeps
+ * and keeps only the summary of the chunk written for them. Cuts take chunk lines into jobs, which report back when
+ * they end; a job not heard from for `silentCheckAfterMs` is described instead. What the workflow keeps
  * is a few summaries and the jobs in flight, whatever the buffer's depth, so it continues as new with a small input.
  */
 import {
@@ -28,6 +28,7 @@ import {
   requestStatusQuery,
   unrecordedChunksQuery,
   subBatchDoneSignal,
+  subBatchDoneUpdate,
   type EnqueueInput,
   type EnqueueResult,
 } from '../contracts/messages';
@@ -104,6 +105,16 @@ const EARLY_HANDOVER = 'intake-early-handover';
  */
 const CUT_MANY = 'intake-cut-many';
 
+/**
+ * patched() id: a quiet handover. The run starts its jobs by an activity, not as children, and waits for a recording
+ * in flight before it continues as new: no child's start or end and no activity's answer lands while its
+ * continue-as-new task runs (Temporal fails that task on any new event, and the worker replays the whole run: about
+ * 4 s of a loaded worker at 3,500 events, seen failing again and again under a burst of job ends, 11-13 s of refused
+ * enqueues). Its jobs report their end by update (job-end-by-update), which the server hands to the next run.
+ * Decided once per run, at its start.
+ */
+const QUIET_HANDOVER = 'intake-quiet-handover';
+
 /** Chunk summaries kept per tier before they are merged into one. */
 const MAX_CHUNKS_PER_TIER = 32;
 
@@ -125,6 +136,7 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
   const many: CutLimits | undefined = patched(CUT_MANY)
     ? { batchSize: o.batchSize, maxCutRequests: o.maxCutRequests ?? DEFAULT_MAX_CUT_REQUESTS, cutGatherMs: o.cutGatherMs ?? DEFAULT_CUT_GATHER_MS }
     : undefined;
+  const quiet = patched(QUIET_HANDOVER);
   // An intake upgraded mid-life: its earlier jobs held one sub-batch each, counted so (fill rate, status).
   if (many) {
     s.subBatches ??= s.cuts;
@@ -155,10 +167,13 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
     throw new Error(`intake ${name} keeps each request's record in the store, not in its workflow: ask with \`sluice intake request ${name} CUSTOM_ID\` (intakeRequest() from code)`);
   });
   setHandler(unrecordedChunksQuery, () => s.chunks.filter((c) => c.unrecorded).map((c) => c.key));
-  setHandler(subBatchDoneSignal, ({ jobId }) => {
+  const jobEnded = ({ jobId }: { jobId: string }) => {
     if (!s.ended.includes(jobId) && s.jobs.some((j) => j.jobId === jobId)) s.ended.push(jobId);
     dirty = true;
-  });
+  };
+  // Jobs started before job-end-by-update signal; later ones send an update (no command either way).
+  setHandler(subBatchDoneSignal, jobEnded);
+  setHandler(subBatchDoneUpdate, jobEnded);
   // Answers once everything that waited is cut (or, with every sub-batch slot taken, as soon as the slots allow).
   setHandler(flushUpdate, async () => {
     const requests = bufferedCount(s.chunks);
@@ -223,12 +238,14 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
       await condition(allHandlersFinished);
       // A sweep still running is awaited (it is bounded): left running, it would delete beside the next run's.
       if (sweeping) await sweeping;
+      // Its answer would be an event landing on the continue-as-new task (QUIET_HANDOVER); it takes a moment.
+      if (quiet && recording) await recording;
       // Updates accepted while the sweep ran are still admitting: continued as new now, their callers would get an
       // error for requests the intake may have taken (seen at 1M requests under load). Wait for them too; nothing runs
       // between this wait and the continue-as-new below, so no other update starts.
       if (patched(HANDLERS_BEFORE_CONTINUE)) await condition(allHandlersFinished);
-      // A recording in flight is not awaited (under load one always is): the marks go with the state, and the next
-      // run records those chunks again, each record created only if missing.
+      // Runs before QUIET_HANDOVER leave a recording in flight (under load one always is): the marks go with the state,
+      // and the next run records those chunks again, each record created only if missing.
       const carried = {
         ...s,
         run: s.run + 1,
@@ -493,18 +510,28 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
       submittedAtMs: Date.now(),
       reportTo: workflowInfo().workflowId,
     };
-    await startChild(sluiceJob, {
-      workflowId: jobId,
-      ...(jobTaskQueue ? { taskQueue: jobTaskQueue } : {}),
-      args: [{ spec }],
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      // Metadata only (no command): a job of several sub-batches says so.
-      staticSummary: many
-        ? `Job ${s.cuts} of intake "${name}": ${made.requestCount} ${cut.tier} requests in ${subBatchWords(Math.ceil(made.requestCount / o.batchSize))}`
-        : `Sub-batch ${s.cuts} of intake "${name}": ${made.requestCount} ${cut.tier} requests`,
-    });
-    const now = Date.now();
-    s.jobs.push({ jobId, tier: cut.tier, requests: made.requestCount, startedAtMs: now, lastHeardMs: now, ...(made.notifyKey ? { notifyKey: made.notifyKey } : {}) });
+    // Metadata only (no command): a job of several sub-batches says so.
+    const staticSummary = many
+      ? `Job ${s.cuts} of intake "${name}": ${made.requestCount} ${cut.tier} requests in ${subBatchWords(Math.ceil(made.requestCount / o.batchSize))}`
+      : `Sub-batch ${s.cuts} of intake "${name}": ${made.requestCount} ${cut.tier} requests`;
+    const inFlight = (now: number) => ({ jobId, tier: cut.tier, requests: made.requestCount, startedAtMs: now, lastHeardMs: now, ...(made.notifyKey ? { notifyKey: made.notifyKey } : {}) });
+    if (quiet) {
+      // Known before it starts: a job that ends before this await returns (its update can come in the same activation
+      // as the start's answer, or before it on a retried start) is counted, not left to the silent check.
+      s.jobs.push(inFlight(Date.now()));
+      await acts.startIntakeJob.executeWithOptions({ startToCloseTimeout: '30s', summary: `start job ${jobId}` }, [
+        { spec, taskQueue: jobTaskQueue ?? workflowInfo().taskQueue, staticSummary },
+      ]);
+    } else {
+      await startChild(sluiceJob, {
+        workflowId: jobId,
+        ...(jobTaskQueue ? { taskQueue: jobTaskQueue } : {}),
+        args: [{ spec }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        staticSummary,
+      });
+      s.jobs.push(inFlight(Date.now()));
+    }
     s.counters.cutRequests += made.requestCount;
     const subBatches = Math.ceil(made.requestCount / o.batchSize);
     if (many) s.subBatches = (s.subBatches ?? 0) + subBatches;
@@ -515,7 +542,7 @@ export async function storeIntake({ name, options: o, state, jobTaskQueue }: Sto
     }
   }
 
-  /** Jobs that signalled their end: their summaries are written, so they are read without a describe. */
+  /** Jobs that reported their end: their summaries are written, so they are read without a describe. */
   async function countEnded() {
     if (s.ended.length === 0) return;
     const ended = new Set(s.ended);
