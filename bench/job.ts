@@ -15,6 +15,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import Anthropic from '@anthropic-ai/sdk';
 import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { pollerAccountOf } from '../src/activities/account-poll';
 import { pollerWorkflowId } from '../src/contracts/workflow-ids';
 import { startJob, waitForJob } from '../src/client/jobs';
@@ -154,6 +155,7 @@ async function main() {
     if (pollerHistories) await writeFile(path.join(tmp, 'histories', 'poller.json'), JSON.stringify(pollerHistories));
   }
   const runs = histories.map((h) => h.events?.length ?? 0);
+  const failedTasks = failedWorkflowTasks(histories);
   const batches = Math.ceil(N / BATCH);
   const minimum = 2 * batches;
   const total = totalCalls(stats);
@@ -195,6 +197,8 @@ async function main() {
     ],
     ['history runs', String(runs.length), ''],
     ['history events per run', runs.join(', '), Math.max(...runs) < 10_000 ? 'target < 10,000: ok' : 'target < 10,000: MISSED'],
+    // A failed task (e.g. a continue-as-new refused because a signal came meanwhile) costs a replay of the whole run.
+    ['failed workflow tasks', String(failedTasks.total), failedTasks.causes || 'none'],
   ];
   printTable(['measure', 'value', 'note'], rows);
 
@@ -295,3 +299,18 @@ main().catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });
+
+/** Workflow tasks that failed, over every run, by cause (temporal.api.enums.v1.WorkflowTaskFailedCause's number). */
+function failedWorkflowTasks(histories: temporal.api.history.v1.IHistory[]): { total: number; causes: string } {
+  const byCause = new Map<string, number>();
+  for (const h of histories) {
+    for (const e of h.events ?? []) {
+      const f = e.workflowTaskFailedEventAttributes;
+      if (!f) continue;
+      const cause = temporal.api.enums.v1.WorkflowTaskFailedCause[f.cause ?? 0] ?? String(f.cause);
+      byCause.set(cause, (byCause.get(cause) ?? 0) + 1);
+    }
+  }
+  const total = [...byCause.values()].reduce((a, n) => a + n, 0);
+  return { total, causes: [...byCause].map(([c, n]) => `${n} ${c.replace('WORKFLOW_TASK_FAILED_CAUSE_', '')}`).join(', ') };
+}
