@@ -299,7 +299,7 @@ async function main() {
       ['retried bunches', `${retriedRequests} requests sent again: ${retriedDuplicates} answered duplicate`],
       ['outcomes', `${status.counters.succeeded} succeeded, ${status.counters.failed} failed, ${status.counters.other} other, after ${drainedS.toFixed(0)} s`],
       ['lost / two outcomes / sent twice', `${lost} / ${twice} / ${sentTwice}${strangers ? ` (and ${strangers} outcomes for ids never sent)` : ''}`],
-      ['child jobs', `${status.cuts} (${status.counters.coalescedCuts} standard/bulk)`],
+      ['jobs cut', `${status.cuts} (${status.counters.coalescedCuts} standard/bulk)`],
       ['sub-batches', `${status.subBatches ?? status.cuts} (filled ${(status.fillRate * 100).toFixed(0)} % of ${status.batchSize ?? 100} on average)`],
       [
         'continue-as-new input',
