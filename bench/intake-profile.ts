@@ -3,6 +3,7 @@
  * task took, how long tasks waited and ran, each activity kind's queue wait and run time, local activities (markers),
  * history events per update, and each continue-as-new input: its bytes and how many requests were buffered then.
  */
+import { temporal } from '@temporalio/proto';
 import { EventType, ms, type History } from './history-time';
 
 const E = EventType;
@@ -24,6 +25,11 @@ export interface IntakeProfile {
   localActivities: number;
   /** Per continue-as-new: input bytes and the requests buffered (chunk lines not yet cut) in the state it carried. */
   continuedAsNew: { bytes: number; buffered: number }[];
+  /** Workflow tasks that failed, by cause, and that timed out: each costs the worker a replay of the run. */
+  failedTasks: Record<string, number>;
+  timedOutTasks: number;
+  /** The longest workflow task from start to completion (a replay of the whole run shows here). */
+  longestTaskMs: number;
 }
 
 
@@ -63,6 +69,8 @@ export function intakeProfiler(): { add(h: History): void; result(): IntakeProfi
   let updates = 0;
   let tasksWithUpdates = 0;
   let localActivities = 0;
+  const failedTasks: Record<string, number> = {};
+  let timedOutTasks = 0;
   const add = (h: History) => {
     const list = h.events ?? [];
     events += list.length;
@@ -86,6 +94,15 @@ export function intakeProfiler(): { add(h: History): void; result(): IntakeProfi
           lastTaskCompleted = Number(e.eventId);
           break;
         }
+        case E.EVENT_TYPE_WORKFLOW_TASK_FAILED: {
+          const cause = temporal.api.enums.v1.WorkflowTaskFailedCause[e.workflowTaskFailedEventAttributes?.cause ?? 0] ?? '?';
+          const name = cause.replace('WORKFLOW_TASK_FAILED_CAUSE_', '');
+          failedTasks[name] = (failedTasks[name] ?? 0) + 1;
+          break;
+        }
+        case E.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
+          timedOutTasks++;
+          break;
         case E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
           updates++;
           if (countedTask !== lastTaskCompleted) {
@@ -132,6 +149,9 @@ export function intakeProfiler(): { add(h: History): void; result(): IntakeProfi
     activities: [...byKind].map(([kind, v]) => ({ kind, queued: spread(v.queued), run: spread(v.run) })),
     localActivities,
     continuedAsNew,
+    failedTasks,
+    timedOutTasks,
+    longestTaskMs: taskRun.reduce((m, x) => Math.max(m, x), 0),
   });
   return { add, result };
 
@@ -147,7 +167,11 @@ export function profileRows(p: IntakeProfile): string[][] {
   const s = (x: Spread) => `${x.p50Ms} / ${x.p99Ms} ms`;
   const rows: string[][] = [
     ['updates / workflow tasks that took them', `${p.updates} / ${p.tasksWithUpdates} (${(p.updates / Math.max(1, p.tasksWithUpdates)).toFixed(2)} per task), ${(p.events / Math.max(1, p.updates)).toFixed(1)} history events per update`],
-    ['workflow task wait / run p50 / p99', `${s(p.workflowTaskQueued)} wait, ${s(p.workflowTaskRun)} run (${p.workflowTaskRun.count} tasks)`],
+    ['workflow task wait / run p50 / p99', `${s(p.workflowTaskQueued)} wait, ${s(p.workflowTaskRun)} run (${p.workflowTaskRun.count} tasks), longest ${Math.round(p.longestTaskMs)} ms`],
+    [
+      'failed / timed-out workflow tasks',
+      `${Object.values(p.failedTasks).reduce((a, n) => a + n, 0)}${Object.keys(p.failedTasks).length ? ` (${Object.entries(p.failedTasks).map(([c, n]) => `${n} ${c}`).join(', ')})` : ''} / ${p.timedOutTasks} (each replays the run)`,
+    ],
   ];
   if (p.localActivities) rows.push(['local activities', `${p.localActivities} (run inside the workflow task)`]);
   for (const a of p.activities) rows.push([`activity ${a.kind} wait / run p50 / p99`, `${s(a.queued)} wait, ${s(a.run)} run (${a.run.count})`]);
