@@ -34,6 +34,8 @@ test('a job start sent again, while the job runs and after it ended, starts no s
     taskQueue: stack.taskQueue,
     file: await writeJobInput(3),
     defaults: { model: 'claude-haiku-4-5', max_tokens: 16 },
+    // Polled often, so the job ends within seconds of its batch.
+    options: { poll: { initialMs: 200, growth: 1.5, capMs: 1_000 } },
   });
   const started = (await stack.env.client.workflow.getHandle(workflowId).fetchHistory()).events![0]!.workflowExecutionStartedEventAttributes!;
   const { spec } = JSON.parse(Buffer.from(started.input!.payloads![0]!.data!).toString()) as { spec: JobSpec };
