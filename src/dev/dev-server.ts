@@ -37,11 +37,16 @@ export interface DevServerOptions {
 export const DEV_SERVER_SQLITE_PRAGMAS: Record<string, string> = { journal_mode: 'wal', synchronous: 'normal' };
 
 /**
- * Activities scheduled by a workflow task go straight to the worker that completed it when it has a free slot
- * (eager dispatch): no round trip through matching for each submit and collect. Off by default in the server.
+ * - Activities scheduled by a workflow task go straight to the worker that completed it when it has a free slot
+ *   (eager dispatch): no round trip through matching for each submit and collect. Off by default in the server.
+ * - The history service reads due timers up to `timerProcessorMaxTimeShift` late (1 s by default), so every timer
+ *   shorter than a second fired after about a second: a job polling every 250 ms in compressed time, or a test's
+ *   200 ms poll, waited four to five times as long. At 50 ms a 250 ms timer fires after 270-290 ms; an idle server's
+ *   CPU did not move. At real cadences (seconds to minutes) the default is harmless, so clusters keep it.
  */
 export const DEV_SERVER_DYNAMIC_CONFIG: Record<string, string | number | boolean> = {
   'system.enableActivityEagerExecution': true,
+  'history.timerProcessorMaxTimeShift': '50ms',
 };
 
 /** `--dynamic-config-value K=V` flags for the dev server. */

@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { extractReferenceHolders } from '@temporalio/worker/lib/connection';
+import { dynamicConfigFlags } from '../../src/dev/dev-server';
 import { findTemporalCli } from '../../src/dev/temporal-cli';
 import { sluiceSearchAttributes } from '../../src/workflows/search-attributes';
 
@@ -28,7 +29,8 @@ export function testEnv(): Promise<TestWorkflowEnvironment> {
     const executable =
       cli.kind === 'path' ? { type: 'existing-path' as const, path: cli.path } : { type: 'cached-download' as const };
     return TestWorkflowEnvironment.createLocal({
-      server: { executable, searchAttributes: sluiceSearchAttributes, log: { format: 'pretty', level: 'error' } },
+      // The dev server as `sluice dev` runs it (eager activity dispatch, timers that fire on time).
+      server: { executable, searchAttributes: sluiceSearchAttributes, extraArgs: dynamicConfigFlags(), log: { format: 'pretty', level: 'error' } },
     });
   })();
   return envPromise;
