@@ -162,7 +162,9 @@ describe('one poll per account', () => {
       const worker = await stack.startWorker();
       const client = stack.env.client;
       const file = await writeJobInput(200);
-      const { workflowId } = await startJob({ client, store: stack.store, taskQueue: stack.taskQueue, file, defaults: DEFAULTS, options: { poll: POLL } });
+      // A floor shorter than the default 30 s: the silence limit is then ten intervals at the cap (5 s).
+      const options = { poll: { ...POLL, capMs: 500, silenceFloorMs: 1_000 } };
+      const { workflowId } = await startJob({ client, store: stack.store, taskQueue: stack.taskQueue, file, defaults: DEFAULTS, options });
       const { summary, view } = await worker.runUntil(async () => {
         const summary = await waitForJob(client, workflowId);
         return { summary, view: await pollerView(client, pollerIdOf(stack.emulator)) };

@@ -73,13 +73,18 @@ describe('a bad API key (401)', () => {
       options: { ...FAST_POLL, maxBatchesInFlight: 1 },
     });
     const startedAt = Date.now();
-    const message = await worker.runUntil(failureOf(waitForJob(client, workflowId)));
+    // The progress query is asked while the worker runs: a closed job's query is answered by replaying it on a worker
+    // (asked after the worker stopped, it waited 30 s for one and timed out).
+    const { message, phase } = await worker.runUntil(async () => {
+      const message = await failureOf(waitForJob(client, workflowId));
+      return { message, phase: (await jobProgress(client, workflowId)).phase };
+    });
     assert.match(
       message,
       /^Job .* stopped: create batch for s000000 \(attempt 1\): authentication failed \(authentication_error\): check ANTHROPIC_API_KEY — invalid x-api-key$/,
     );
     assert.ok(Date.now() - startedAt < 20_000, 'stopped at once');
-    assert.equal((await jobProgress(client, workflowId).catch(() => undefined))?.phase ?? 'failed', 'failed');
+    assert.equal(phase, 'failed');
     const stats = stack.emulator.stats();
     assert.equal(stats.calls.create, 1, 'one refused create, not retried, nothing else sent');
     assert.equal(stats.batches, 0);

@@ -36,7 +36,8 @@ const manifest = JSON.parse(readFileSync(path.join(__dirname, 'fixtures', 'bad-i
 const SHAPE = ['--model', 'claude-haiku-4-5', '--max-tokens', '16'];
 const expand = (arg: string) => (arg === '{5000 n}' ? 'n'.repeat(5_000) : arg.replace('{dir}', dir).replace('{input}', input));
 
-describe('refused before anything connects (exit 2): test/fixtures/bad-input/cli-cases.json', () => {
+// Three at a time: each case is a CLI process of its own that reads the shared files and writes nothing.
+describe('refused before anything connects (exit 2): test/fixtures/bad-input/cli-cases.json', { concurrency: 3 }, () => {
   test('the manifest holds at least 15 kinds', () => assert.ok(Object.keys(manifest.cases).length >= 15));
   for (const [name, c] of Object.entries(manifest.cases)) {
     test(`${name}: ${c.kind}`, { timeout: 60_000 }, async () => {
@@ -66,11 +67,14 @@ describe('messages for people', () => {
   });
 
   test('an SLA shorter than window + margin is warned about before the job starts', { timeout: 60_000 }, async () => {
-    const r = await sluice(run('--sla', '1h'), env());
+    // At once: each waits for the closed port's refusals after its warning.
+    const [r, off, fine] = await Promise.all([
+      sluice(run('--sla', '1h'), env()),
+      sluice(run('--sla', '1h', '--no-sync-fallback'), env()),
+      sluice(run('--sla', '30h'), env()),
+    ]);
     assert.match(r.out, /^Warning: the deadline is 1h away, less than the batch window and margin \(24h \+ 2h\): no batch can be trusted to finish in time, so every request goes to the synchronous API/m);
-    const off = await sluice(run('--sla', '1h', '--no-sync-fallback'), env());
     assert.match(off.out, /every request is reported sla_missed/);
-    const fine = await sluice(run('--sla', '30h'), env());
     assert.doesNotMatch(fine.out, /Warning/);
   });
 

@@ -166,6 +166,17 @@ describe("the job's side: when it registers, what it takes, when it stops trusti
     assert.equal(silenceLimitWithFloorMs(DEFAULT_POLL_OPTIONS), 10 * DEFAULT_POLL_OPTIONS.capMs, 'default cadence: unchanged');
   });
 
+  it('takes the job its own floor when it names one (poll.silenceFloorMs)', () => {
+    const a = initialAccountPoll();
+    registered(a, 0, 1, 'p');
+    const short = { initialMs: 250, growth: 1.5, capMs: 1_000, silenceFloorMs: 3_000 };
+    assert.equal(silenceLimitWithFloorMs(short), 10 * short.capMs, 'never below ten intervals at the cap');
+    assert.equal(pollerSilent(a, 10 * short.capMs + 1, short, true), true);
+    const long = { ...short, silenceFloorMs: 60_000 };
+    assert.equal(pollerSilent(a, SILENCE_FLOOR_MS + 1, long, true), false, 'a longer floor waits longer');
+    assert.equal(pollerSilent(a, 60_001, long, true), true);
+  });
+
   it('is not misled by its own busy time: nothing sent, nothing to answer', () => {
     const a = initialAccountPoll();
     registered(a, 0, 1, 'p');

@@ -9,6 +9,11 @@ export const PollOptionsSchema = z
     growth: z.number().min(1, { error: 'must be ≥ 1 (intervals never shrink without progress)' }).default(1.5),
     /** Longest interval. Default 5 min. */
     capMs: z.number().int().min(1, { error: 'must be at least 1 ms' }).default(300_000),
+    /**
+     * The least time a job waits for the account's poller to answer before it polls its own batches (the silence
+     * limit is the longer of this and ten intervals at the cap). Default 30 s; shorter only where a test must see it.
+     */
+    silenceFloorMs: z.number().int().min(1, { error: 'must be at least 1 ms' }).optional(),
   })
   .refine((o) => o.capMs >= o.initialMs, { error: 'capMs must be ≥ initialMs', path: ['capMs'] });
 export type PollOptionsInput = z.input<typeof PollOptionsSchema>;

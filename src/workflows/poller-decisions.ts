@@ -48,11 +48,12 @@ export function silenceLimitMs(poll: PollOptions): number {
  * Never less than this, in time (jobs patched 'account-poll-silence-floor'): with fifty jobs on a loaded worker a
  * healthy poller's tasks and walks take seconds each, and a job answered 10 s after it registered was read as
  * deserted, polling alone what the poller was about to tell it. A terminated poller costs this much more delay.
+ * The job's `poll.silenceFloorMs` sets another floor.
  */
 export const SILENCE_FLOOR_MS = 30_000;
 
 export function silenceLimitWithFloorMs(poll: PollOptions): number {
-  return Math.max(silenceLimitMs(poll), SILENCE_FLOOR_MS);
+  return Math.max(silenceLimitMs(poll), poll.silenceFloorMs ?? SILENCE_FLOOR_MS);
 }
 
 /**

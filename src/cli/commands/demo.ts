@@ -9,7 +9,6 @@ import type { Command } from 'commander';
 import { downloadResults, startJob, waitForJob } from '../../client/jobs';
 import { dataConverterFromEnv } from '../../codec';
 import { loadConfig } from '../../config';
-import { startDevStackFromConfig } from '../../dev/stack';
 import { LocalDirectoryStore } from '../../store/local-store';
 import { uiLink } from '../context';
 import { int, number } from '../parse';
@@ -46,6 +45,8 @@ export function registerDemoCommand(program: Command) {
 async function demoCommand(opts: DemoOptions): Promise<void> {
   const cfg = loadConfig();
   const log = (line: string) => console.error(line);
+  // Loaded here, not at the top: the Temporal worker and the emulator are most of the CLI's start-up time.
+  const { startDevStackFromConfig } = await import('../../dev/stack.js');
   const stack = await startDevStackFromConfig(cfg, opts, log);
   if (stack.emulator) {
     log('\n  ************************************************************************');

@@ -1,7 +1,6 @@
 /** `sluice dev`: the embedded stack, up until Ctrl-C, so `sluice run` works from another terminal. */
 import type { Command } from 'commander';
 import { loadConfig } from '../../config';
-import { startDevStackFromConfig } from '../../dev/stack';
 import { int, number } from '../parse';
 import { untilInterrupted } from '../signals';
 
@@ -25,6 +24,8 @@ export function registerDevCommand(program: Command) {
 
 export async function devCommand(opts: DevOptions): Promise<void> {
   const cfg = loadConfig();
+  // Loaded here, not at the top: the Temporal worker and the emulator are most of the CLI's start-up time.
+  const { startDevStackFromConfig } = await import('../../dev/stack.js');
   const stack = await startDevStackFromConfig(cfg, opts, (line) => console.error(line));
   // `sluice run` from this directory finds the ports in .sluice/dev-stack.json; from elsewhere it needs them said.
   const addressNote = opts.port === 7233 ? '' : `  (from another directory: export TEMPORAL_ADDRESS=${stack.temporal.address} SLUICE_WEB_UI=${stack.temporal.uiUrl ?? ''})`;

@@ -26,7 +26,6 @@
  */
 import type { Command } from 'commander';
 import type { EmulatorHandle, EmulatorOptions } from '../../emulator';
-import { startEmulator } from '../../emulator';
 
 export interface EmulatorCommandOptions {
   port?: number;
@@ -127,6 +126,7 @@ function nextStopSignal(): Promise<NodeJS.Signals> {
 }
 
 export async function emulatorCommand(opts: EmulatorCommandOptions): Promise<void> {
+  const { startEmulator } = await import('../../emulator/index.js'); // loaded only for this command
   const handle = await startEmulator(toEmulatorOptions(opts));
   process.stdout.write(`${banner(handle)}\n`);
   const signal = await nextStopSignal();

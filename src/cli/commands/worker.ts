@@ -1,6 +1,5 @@
 /** `sluice worker`: a worker process configured from the environment (production, or beside `sluice dev`). */
 import type { Command } from 'commander';
-import { runWorkerFromEnv } from '../../worker';
 
 export function registerWorkerCommand(program: Command) {
   program
@@ -9,6 +8,8 @@ export function registerWorkerCommand(program: Command) {
     .option('--print-config', 'print the memory budget, heap limit and sizes the worker chose, as JSON, and exit without connecting')
     .action(async (o: { printConfig?: boolean }) => {
       // The worker may run as a second process with its own heap limit: its exit code is the command's.
+      // Loaded here, not at the top: every other command would pay for the Temporal worker's start-up.
+      const { runWorkerFromEnv } = await import('../../worker.js');
       process.exitCode = await runWorkerFromEnv(process.env, { printConfig: o.printConfig === true, setHeapLimit: true });
     });
 }
