@@ -2,7 +2,8 @@
  * Reads the account's Models API once (GET /v1/models, every page) into a plain ModelCatalog. Shared by the client
  * (before a job starts) and the plan activity (once per job, where the API key is).
  */
-import Anthropic from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
+import { anthropicSdk } from './sdk';
 import { catalogFromModelInfos, type ModelCatalog, type ModelInfoLike } from '../domain/models';
 
 export async function readModelCatalog(anthropic: Anthropic): Promise<ModelCatalog> {
@@ -17,7 +18,7 @@ export async function readModelCatalog(anthropic: Anthropic): Promise<ModelCatal
  * the call that needs it (the create), as before. Rate limits, 5xx and lost connections are worth a retry.
  */
 export function modelsApiUnavailable(err: unknown): boolean {
-  if (!(err instanceof Anthropic.APIError) || typeof err.status !== 'number') return false;
+  if (!(err instanceof anthropicSdk().APIError) || typeof err.status !== 'number') return false;
   return err.status >= 400 && err.status < 500 && ![408, 409, 429].includes(err.status);
 }
 
@@ -28,7 +29,8 @@ export function modelsApiUnavailable(err: unknown): boolean {
 export async function modelCatalogFromEnv(config: { ANTHROPIC_API_KEY?: string; ANTHROPIC_BASE_URL?: string }): Promise<ModelCatalog | undefined> {
   if (!config.ANTHROPIC_API_KEY) return undefined;
   try {
-    return await readModelCatalog(new Anthropic({ apiKey: config.ANTHROPIC_API_KEY, baseURL: config.ANTHROPIC_BASE_URL, maxRetries: 1, timeout: 10_000 }));
+    const Sdk = anthropicSdk();
+    return await readModelCatalog(new Sdk({ apiKey: config.ANTHROPIC_API_KEY, baseURL: config.ANTHROPIC_BASE_URL, maxRetries: 1, timeout: 10_000 }));
   } catch {
     return undefined;
   }

@@ -3,7 +3,8 @@
  * refuses a budget which could never send one sub-batch (exit 2, before anything is sent), and the hook `sluice run
  * --budget` gives startJob to count every request's tokens (free) before the job starts.
  */
-import Anthropic from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
+import { anthropicSdk } from '../anthropic/sdk';
 import type { SluiceConfig } from '../config';
 import { syncWorstOf } from '../domain/budget';
 import { ConfigError } from '../domain/errors';
@@ -17,7 +18,8 @@ import { UsageError } from './errors';
 /** A client for the token counting endpoint, when this process has an API key (the emulator's included). */
 export function anthropicFromConfig(config: Pick<SluiceConfig, 'ANTHROPIC_API_KEY' | 'ANTHROPIC_BASE_URL'>): Anthropic | undefined {
   if (!config.ANTHROPIC_API_KEY) return undefined;
-  return new Anthropic({ apiKey: config.ANTHROPIC_API_KEY, baseURL: config.ANTHROPIC_BASE_URL, maxRetries: 4, timeout: 30_000 });
+  const Sdk = anthropicSdk();
+  return new Sdk({ apiKey: config.ANTHROPIC_API_KEY, baseURL: config.ANTHROPIC_BASE_URL, maxRetries: 4, timeout: 30_000 });
 }
 
 /** The price table the workers use: the built-in one with SLUICE_PRICES over it. */

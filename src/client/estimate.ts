@@ -5,7 +5,8 @@
  * The counts are stored (`jobs/<id>/token-counts.jsonl`, one number per request, in input order) so the plan activity
  * can reserve a budget with the same figures.
  */
-import Anthropic from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
+import { anthropicSdk } from '../anthropic/sdk';
 import { createEstimator, type EstimatedRequest, type JobEstimate } from '../domain/estimate';
 import type { NormalizedRequest } from '../domain/job';
 import type { PriceTable } from '../domain/prices';
@@ -75,10 +76,11 @@ async function countOne(anthropic: Anthropic | undefined, r: NormalizedRequest):
 
 /** The API's own words (status, type, message) when it answered; the kind of failure otherwise. */
 function whyNotCounted(err: unknown): string {
-  if (err instanceof Anthropic.APIError && typeof err.status === 'number') {
+  const Sdk = anthropicSdk();
+  if (err instanceof Sdk.APIError && typeof err.status === 'number') {
     const body = err.error as { error?: { type?: string; message?: string } } | undefined;
     return `${err.status} ${body?.error?.type ?? 'error'}: ${body?.error?.message ?? err.message}`;
   }
-  if (err instanceof Anthropic.APIConnectionError) return 'the token counting endpoint could not be reached';
+  if (err instanceof Sdk.APIConnectionError) return 'the token counting endpoint could not be reached';
   return err instanceof Error ? err.message : String(err);
 }
