@@ -33,9 +33,12 @@ export function sharedWorkflowBundlePath(): Promise<string> {
   return bundled;
 }
 
-/** A digest of everything the bundle is made from: the sources under src/ and the locked dependency tree. */
+/**
+ * A digest of everything the bundle is made from: the checkout's place (the bundle names its source files, which
+ * stack traces show), the sources under src/ and the locked dependency tree.
+ */
 function sourcesHash(): string {
-  const hash = createHash('sha256');
+  const hash = createHash('sha256').update(ROOT).update('\0');
   const visit = (dir: string): void => {
     for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       const full = path.join(dir, entry.name);
