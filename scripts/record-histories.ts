@@ -37,6 +37,8 @@ import {
   type HistoryJson,
 } from '../test/helpers/histories';
 import { seedSweepBacklog } from '../test/helpers/intake-backlog';
+import { createIntakeWorker } from '../src/intake-worker';
+import { sluicePluginFor, type SluiceWorkerOptions } from '../src/worker';
 import { pollerIdOf } from '../test/helpers/poller';
 import { startStack, type TestStack } from '../test/helpers/stack';
 import { pollerQuery } from '../src/contracts/messages';
@@ -916,6 +918,41 @@ const scenarios: Record<
       await flushIntake(c.client, name);
       await until('2 counted', async () => (await intakeStatus(c.client, name)).counters.succeeded >= 2, 120_000);
       return [{ name: 'intake-bounded-sweep', handle: c.client.workflow.getHandle(intakeWorkflowId(name), firstRunId) }];
+    },
+  },
+  /**
+   * An intake on a queue of its own (patched 'intake-bulk-on-job-queue'), served by a second worker as
+   * SLUICE_INTAKE_TASK_QUEUE makes it: admissions and job starts on that queue, cuts on the jobs' queue. Three bulk
+   * requests flushed into one cut, then an urgent one cut at once; recorded once all four are counted.
+   */
+  'intake-bulk-on-job-queue': {
+    emulator: { timeScale: 0.001, latency: { batch: { kind: 'fixed', ms: 500_000 }, spread: 0 } },
+    run: async (c) => {
+      const name = 'recorded-bulk-on-job-queue';
+      const intakeTaskQueue = `${c.stack.taskQueue}-intake`;
+      const o: SluiceWorkerOptions = {
+        connection: c.stack.env.nativeConnection,
+        namespace: c.stack.env.namespace ?? 'default',
+        taskQueue: c.stack.taskQueue,
+        apiKey: c.stack.emulator.apiKey,
+        baseURL: c.stack.emulator.url,
+        store: c.stack.store,
+      };
+      const intakeWorker = await createIntakeWorker({ ...o, intakeTaskQueue }, sluicePluginFor(o));
+      const target = { ...smallIntake(c, name), intakeTaskQueue };
+      const request = (id: string, tier: IntakeRequest['tier']): IntakeRequest => ({
+        custom_id: id,
+        tier,
+        params: { model: DEFAULTS.model, max_tokens: 16, messages: [{ role: 'user', content: prompt(id.length) }] },
+      });
+      return intakeWorker.runUntil(async () => {
+        await createIntake(target);
+        await enqueue(target, ['b-1', 'b-2', 'b-3'].map((id) => request(id, 'bulk')));
+        await flushIntake(c.client, name);
+        await enqueue(target, [request('u-1', 'urgent')]);
+        await until('4 counted', async () => (await intakeStatus(c.client, name)).counters.succeeded >= 4, 120_000);
+        return [{ name: 'intake-bulk-on-job-queue', handle: c.client.workflow.getHandle(intakeWorkflowId(name)) }];
+      });
     },
   },
   /** One audit run from a schedule: snapshot (one bad line skipped), the child job, reconciliation. */

@@ -1,9 +1,9 @@
 /**
  * The intake's own worker: with SLUICE_INTAKE_TASK_QUEUE set, intakes run on that queue, served by a second Worker
- * in the worker process. Their workflow tasks get a workflow thread of their own and their admission and cut
- * activities slots of their own, so an enqueue no longer waits in line behind the sub-batch jobs' tasks (a Worker
- * runs every workflow task on one thread: with hundreds of jobs beside it, an intake's task waited for theirs).
- * The sub-batch jobs an intake cuts still run on the jobs' queue.
+ * in the worker process. Their workflow tasks get a workflow thread of their own and their activities slots of
+ * their own, so an enqueue no longer waits in line behind the sub-batch jobs' tasks (a Worker runs every workflow
+ * task on one thread: with hundreds of jobs beside it, an intake's task waited for theirs). The sub-batch jobs an
+ * intake cuts run on the jobs' queue, and so do its cuts and merges (patch intake-bulk-on-job-queue).
  */
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import type { SluicePlugin } from './plugin/sluice-plugin';
@@ -17,7 +17,7 @@ export interface IntakeWorkerOptions {
   intakeTaskQueue: string;
 }
 
-/** Few slots: one admission runs at a time per intake, cuts eight at a time. */
+/** Few slots: one admission runs at a time per intake (a local activity), with its recordings, sweeps and job starts. */
 const INTAKE_ACTIVITY_SLOTS = 16;
 const INTAKE_WORKFLOW_CACHE = 50;
 

@@ -9,7 +9,6 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import { intakeBufferActivities } from '../src/activities/intake-buffer';
-import type { ActivityDeps } from '../src/activities/deps';
 import type { AdmitInput } from '../src/contracts/activities';
 import { intakeKeys } from '../src/contracts/store-keys';
 import { IntakeOptionsSchema } from '../src/domain/intake';
@@ -47,7 +46,7 @@ for (const [kind, makeStore] of Object.entries(STORES))
   describe(kind, () => {
     async function setUp() {
       const store = await makeStore();
-      const acts = intakeBufferActivities({ store } as unknown as ActivityDeps);
+      const acts = intakeBufferActivities({ store });
       const body = (id: string) =>
         JSON.stringify({
           custom_id: id,
@@ -176,6 +175,9 @@ for (const [kind, makeStore] of Object.entries(STORES))
       const chunkA = first.chunks[0]!.key;
       const second = await acts.admitIntakeGroupsDeferred(await group('seg-b', ['b', 'd'], 2, [chunkA]));
       assert.deepEqual(second.notAccepted.map((n) => [n.at, n.custom_id, n.status, n.reason]), [[0, 'b', 'duplicate', 'already accepted 2026-12-01 10:00:00 UTC: buffered (bulk)']]);
+      // The worker that wrote the chunk kept it as written; another one reads it from the store and finds the same.
+      const elsewhere = await intakeBufferActivities({ store }).admitIntakeGroupsDeferred(await group('seg-b2', ['b'], 9, [chunkA]));
+      assert.deepEqual(elsewhere.notAccepted.map((n) => [n.custom_id, n.status]), [['b', 'duplicate']]);
 
       // 'a' is cut into a job before the records are written: its record names the job and keeps it.
       await acts.cutIntakeChunks({ intake: 'q', jobId: 'job-1', parts: [{ key: chunkA, from: 0, to: 1 }] });
@@ -202,7 +204,7 @@ for (const [kind, makeStore] of Object.entries(STORES))
       const first = await acts.admitIntakeRequests(await call('seg-a', ['a', 'b']));
       assert.equal(first.accepted, 2);
       const broken = failingReads(store, intakeKeys.requestRecord('q', 'b'));
-      const flaky = intakeBufferActivities({ store: broken } as unknown as ActivityDeps);
+      const flaky = intakeBufferActivities({ store: broken });
       // Deferred: the read of b's record fails (a pool error, EIO): no answer, least of all "accepted".
       const deferred = await call('seg-b', ['b', 'c'], 100, 2);
       await assert.rejects(flaky.admitIntakeGroupsDeferred({ ...deferred, unrecorded: [], groups: [{ segment: deferred.segment, items: deferred.items }] }), /read failed/);
@@ -227,7 +229,7 @@ for (const [kind, makeStore] of Object.entries(STORES))
       );
       const counted = countingStore(store);
       const again = await call('seg-b', ['a', 'b', 'c', 'd'], 100, 2);
-      const r = await intakeBufferActivities({ store: counted.store } as unknown as ActivityDeps).admitIntakeGroupsDeferred({
+      const r = await intakeBufferActivities({ store: counted.store }).admitIntakeGroupsDeferred({
         ...again,
         unrecorded: [],
         groups: [{ segment: again.segment, items: again.items }],
@@ -276,7 +278,7 @@ for (const [kind, makeStore] of Object.entries(STORES))
       const again = await deferred('seg-c', ['b1', 'a2', 'c1'], 4, [merged.key]);
       assert.deepEqual(again.notAccepted.map((n) => [n.custom_id, n.status]), [['b1', 'duplicate'], ['a2', 'duplicate']]);
       const counted = countingStore(store);
-      const r = await intakeBufferActivities({ store: counted.store } as unknown as ActivityDeps).recordIntakeChunks({ intake: 'q', parts: [{ key: merged.key, from: 0 }] });
+      const r = await intakeBufferActivities({ store: counted.store }).recordIntakeChunks({ intake: 'q', parts: [{ key: merged.key, from: 0 }] });
       assert.deepEqual(counted.creates, [intakeKeys.requestRecord('q', 'b1')], 'a1..a3 have records: not created again');
       assert.equal(r.written, 1);
     });

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import type { Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
+import { intakeBufferActivities } from '../src/activities/intake-buffer';
 import { createIntake, enqueue, flushIntake, intakeStatus, type IntakeRequest, type IntakeTarget } from '../src/client/intake';
 import { subBatchDoneSignal } from '../src/contracts/messages';
 import { intakeWorkflowId } from '../src/contracts/workflow-ids';
@@ -13,15 +14,23 @@ import type { IntakeOptionsInput } from '../src/domain/intake';
 import { FAST_EMULATOR, startStack, type TestStack } from './helpers/stack';
 
 let stack: TestStack;
-let worker: Worker;
-let running: Promise<void>;
+let workers: Worker[];
+let running: Promise<unknown>;
+/** The sub-batch jobs' queue: its activities are served (the intake's cuts run there), its workflows by no one. */
+const jobsQueue = `jobs-never-run-${randomUUID()}`;
 before(async () => {
   stack = await startStack(FAST_EMULATOR);
-  worker = await stack.startWorker();
-  running = worker.run();
+  const cuts = await Worker.create({
+    connection: stack.env.nativeConnection,
+    namespace: stack.env.namespace ?? 'default',
+    taskQueue: jobsQueue,
+    activities: intakeBufferActivities({ store: stack.store }),
+  });
+  workers = [await stack.startWorker(), cuts];
+  running = Promise.all(workers.map((w) => w.run()));
 });
 after(async () => {
-  worker.shutdown();
+  for (const w of workers) w.shutdown();
   await running;
   await stack.close();
 });
@@ -44,12 +53,12 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
 
 test('a flush still cutting when the intake continues as new is answered, and the next run makes its cuts', { timeout: 240_000 }, async () => {
   const name = 'handover';
-  // The intake runs on the worker's queue; its sub-batch jobs go to a queue no worker serves, so a job stays in
-  // flight (and its one slot taken) until it is terminated from outside.
+  // The intake runs on the worker's queue; its sub-batch jobs go to a queue whose workflows no worker serves, so a
+  // job stays in flight (and its one slot taken) until it is terminated from outside.
   const t: IntakeTarget = {
     client: stack.env.client,
     store: stack.store,
-    taskQueue: `nobody-serves-${randomUUID()}`,
+    taskQueue: jobsQueue,
     intakeTaskQueue: stack.taskQueue,
     intake: name,
     options: {

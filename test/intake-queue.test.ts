@@ -1,5 +1,5 @@
 // An intake on a queue of its own (SLUICE_INTAKE_TASK_QUEUE), served by a second worker in the worker's process:
-// its admissions and cuts run on that queue, its sub-batch jobs on the jobs' queue, and every request gets its
+// its admissions run on that queue, its cuts and sub-batch jobs on the jobs' queue, and every request gets its
 // outcome. Also: the requestStatus query of a store-backed intake says where to ask instead of answering "unknown".
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -62,7 +62,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
   }
 }
 
-test('an intake on its own queue admits and cuts there, its sub-batches run on the jobs queue, and each request has its outcome', { timeout: 180_000 }, async () => {
+test('an intake on its own queue admits there, its cuts and sub-batches run on the jobs queue, and each request has its outcome', { timeout: 180_000 }, async () => {
   const t: IntakeTarget = { client: stack.env.client, store: stack.store, taskQueue: stack.taskQueue, intakeTaskQueue: intakeQueue, intake: 'own', options: OPTIONS };
   // Bulk waits 50 s for company: nothing is cut before the flush.
   const answers = await enqueue(t, [request('q-1'), request('q-2'), request('q-3')]);
@@ -74,8 +74,19 @@ test('an intake on its own queue admits and cuts there, its sub-batches run on t
   const intake = await stack.env.client.workflow.getHandle(intakeWorkflowId('own')).describe();
   assert.equal(intake.taskQueue, intakeQueue);
   const history = await stack.env.client.workflow.getHandle(intakeWorkflowId('own')).fetchHistory();
-  const activityQueues = new Set(history.events!.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.taskQueue?.name] : [])));
-  assert.deepEqual([...activityQueues], [intakeQueue], 'admissions and cuts run on the intake queue');
+  // What an enqueue waits for runs on the intake's worker; the bulk work that moves bodies (cuts) on the jobs queue
+  // (patch intake-bulk-on-job-queue), so an admission never waits for a turn behind it.
+  const queueOf = new Map<string, Set<string>>();
+  for (const e of history.events!) {
+    const a = e.activityTaskScheduledEventAttributes;
+    if (a) queueOf.set(a.activityType!.name!, (queueOf.get(a.activityType!.name!) ?? new Set()).add(a.taskQueue!.name!));
+  }
+  // Admissions are local activities (patch intake-admit-local): run by the intake's worker inside its workflow task.
+  assert.equal([...queueOf.keys()].filter((type) => type.startsWith('admitIntake')).length, 0, 'no admission is an activity task');
+  const localActivities = history.events!.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length;
+  assert.ok(localActivities >= 2, `${localActivities} admissions by local activity`);
+  assert.deepEqual([...(queueOf.get('startIntakeJob') ?? [])], [intakeQueue], 'jobs are started from the intake queue');
+  assert.deepEqual([...(queueOf.get('cutIntakeChunks') ?? [])], [stack.taskQueue], 'cuts run on the jobs queue');
   // Its jobs are started by an activity, not as children, and report their end by update (patch intake-quiet-handover):
   // nothing of theirs lands in the intake's history between its tasks, where it could fail a continue-as-new.
   const childIds = history.events!.flatMap((e) => {

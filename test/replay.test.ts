@@ -108,6 +108,21 @@ describe('recorded histories', () => {
     assert.equal(quiet.json.events.at(-1)?.eventType, 'EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
     const quietJob = histories.find((h) => h.file.endsWith('intake-quiet-handover-job.json'));
     assert.ok(quietJob && activities(quietJob).includes('reportJobEnded') && decodedPayloads(quietJob.json).some((p) => p.includes('job-end-by-update')), 'a job that reported its end by update');
+    // An intake on its own queue (patches intake-bulk-on-job-queue, intake-admit-local): admissions by local activity,
+    // cuts on the jobs' queue ahead of its own tasks, job starts on the intake's queue.
+    const ownQueue = histories.find((h) => h.file.endsWith('intake-bulk-on-job-queue.json'));
+    assert.ok(ownQueue, 'a recorded intake on its own queue');
+    assert.ok(decodedPayloads(ownQueue.json).some((p) => p.includes('intake-admit-local')), 'the local admission patch marker');
+    const markers = ownQueue.json.events.map((e) => (e.markerRecordedEventAttributes as { markerName?: string } | undefined)?.markerName);
+    assert.ok(markers.includes('core_local_activity'), 'an admission by local activity');
+    assert.ok(!activities(ownQueue).some((a) => a.startsWith('admitIntake')), 'no admission scheduled as an activity task');
+    type Scheduled = { activityType?: { name?: string }; taskQueue?: { name?: string }; priority?: { priorityKey?: number } };
+    const scheduled = ownQueue.json.events.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes as Scheduled] : []));
+    const queueOf = (type: string) => new Set(scheduled.filter((a) => a.activityType?.name === type).map((a) => a.taskQueue?.name));
+    const [cutQueue] = [...queueOf('cutIntakeChunks')];
+    const [startQueue] = [...queueOf('startIntakeJob')];
+    assert.ok(cutQueue && startQueue && cutQueue !== startQueue, 'cuts on another queue than the job starts');
+    assert.ok(scheduled.filter((a) => a.activityType?.name === 'cutIntakeChunks').every((a) => a.priority?.priorityKey === 1), 'cuts at priority 1');
     // The submit lane (patch overlap-submit-collect): a batch collected while a create of the same run still ran.
     const completedTypes = (h: RecordedHistory) => {
       const typeOf = new Map<string, string | undefined>();

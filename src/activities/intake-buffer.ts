@@ -33,7 +33,7 @@ import { chunkIndex } from './intake-chunk-index';
  */
 const PARALLEL_CLAIMS = 256;
 
-export function intakeBufferActivities({ store }: ActivityDeps) {
+export function intakeBufferActivities({ store }: Pick<ActivityDeps, 'store'>) {
   const index = chunkIndex(store);
   return {
     admitIntakeRequests(input: AdmitInput): Promise<AdmitResult> {
@@ -179,7 +179,7 @@ async function admitDeferred(store: BlobStore, index: ReturnType<typeof chunkInd
   const reasons = await describeFirsts(store, firsts.map((f) => f.record));
   for (const [k, f] of firsts.entries()) notAccepted.push({ at: f.at, custom_id: f.record.custom_id, status: 'duplicate', reason: reasons[k]! });
   notAccepted.sort((a, b) => a.at - b.at);
-  const chunks = await writeChunks(store, input.chunkKey, accepted);
+  const chunks = await writeChunks(store, input.chunkKey, accepted, (key, lines) => index.remember(key, lines));
   return { notAccepted, accepted: accepted.length, chunks: chunks.map((c) => ({ ...c, unrecorded: true })) };
 }
 
@@ -187,14 +187,20 @@ function recordFrom(line: BufferLine | undefined): RequestRecord | undefined {
   return line && recordOf(line);
 }
 
-/** One chunk per tier, its lines sorted by cut time. */
-async function writeChunks(store: BlobStore, chunkKey: string, accepted: BufferLine[]): Promise<ChunkRef[]> {
+/** One chunk per tier, its lines sorted by cut time; `written` is told each chunk once it is in the store. */
+async function writeChunks(
+  store: BlobStore,
+  chunkKey: string,
+  accepted: BufferLine[],
+  written?: (key: string, lines: readonly BufferLine[]) => void,
+): Promise<ChunkRef[]> {
   const chunks: ChunkRef[] = [];
   for (const tier of ['urgent', 'standard', 'bulk'] as const) {
     const lines = accepted.filter((l) => l.tier === tier).sort((a, b) => a.cutByMs - b.cutByMs);
     if (lines.length === 0) continue;
     const key = chunkKey.replace(/\.jsonl$/, `-${tier}.jsonl`);
     await store.writeLines(key, lines.map((l) => JSON.stringify(l)));
+    written?.(key, lines);
     chunks.push(summarize(key, tier, lines));
   }
   return chunks;

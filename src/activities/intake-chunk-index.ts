@@ -31,6 +31,15 @@ export function chunkIndex(store: BlobStore) {
   }
 
   return {
+    /**
+     * A chunk this worker just wrote, kept as written: the next admission (run by the same worker, a local activity)
+     * need not read it back.
+     */
+    remember(key: string, lines: readonly BufferLine[]) {
+      kept.set(key, new Map(lines.filter((l) => !l.recorded).map((l) => [l.customId, l])));
+      if (kept.size > CHUNKS_KEPT) kept.delete(kept.keys().next().value!);
+    },
+
     /** The buffer line of each custom_id found in the chunks, by custom_id. */
     async lookUp(keys: readonly string[]): Promise<(customId: string) => BufferLine | undefined> {
       const chunks = await Promise.all(keys.map(idsOf));

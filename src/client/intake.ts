@@ -153,7 +153,7 @@ async function sendToIntake(t: IntakeTarget, input: EnqueueInput): Promise<Enque
       if (isHandingOver(err) && Date.now() - (handoverSinceMs ??= Date.now()) < HANDOVER_PATIENCE_MS) {
         handovers++;
         attempt--;
-        await new Promise((r) => setTimeout(r, Math.min(200, 10 * 2 ** Math.min(handovers, 5))));
+        await new Promise((r) => setTimeout(r, Math.min(HANDOVER_RESEND_MAX_MS, 10 * 2 ** Math.min(handovers, 5))));
         continue;
       }
       // Temporal takes at most 10 updates in flight per workflow, none while a workflow task it retries is failing
@@ -186,8 +186,13 @@ function startPlace(t: Omit<IntakeTarget, 'store' | 'defaults'>) {
 }
 
 const UPDATE_LIMIT_RETRIES = 20;
-/** Sent again at most 200 ms apart for up to this long: far more than a handover takes (the admissions in flight, one task), by time so a slow machine gets the same patience. */
+/** Sent again at most HANDOVER_RESEND_MAX_MS apart for up to this long: far more than a handover takes (the admissions in flight, one task), by time so a slow machine gets the same patience. */
 const HANDOVER_PATIENCE_MS = 120_000;
+/**
+ * A handover takes 100-300 ms: resent 200 ms apart, a call waited up to 200 ms past the new run's first task. A refusal
+ * costs the old run one workflow task and nothing in its history.
+ */
+const HANDOVER_RESEND_MAX_MS = 50;
 
 function isHandingOver(err: unknown): boolean {
   return err instanceof WorkflowUpdateFailedError && err.cause?.message === INTAKE_HANDING_OVER;

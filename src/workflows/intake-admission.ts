@@ -3,11 +3,14 @@
  * then all of them are admitted by one activity (one set of record claims and chunk writes, one activity's events in
  * history). The activities per update fall as the rate rises, and the history grows per group rather than per update.
  *
- * A local activity here (no task-queue round trip) was tried and dropped: under load, replaying its marker beside
- * the child workflows the loop starts failed with a nondeterminism error ("Child workflow machine does not handle
- * this event: WorkflowExecutionUpdateCompleted"), which stops the intake.
+ * Runs that start their jobs by an activity (no child workflows) admit by a local activity (`local`): it runs inside
+ * the workflow task that took the update, which answers it, with no activity task, no second workflow task and no
+ * trip through the server between (p50 / p99 of an enqueue call 156 / 327 ms -> 87 / 225 ms at 500 requests/s).
+ * Earlier runs admit by a normal activity: beside the child workflows they start, replaying a local activity's marker
+ * failed with a nondeterminism error ("Child workflow machine does not handle this event:
+ * WorkflowExecutionUpdateCompleted"), which stops the intake.
  */
-import { condition, proxyActivities } from '@temporalio/workflow';
+import { condition, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { AdmitDeferredInput, AdmitGroupsInput, AdmitResult, SluiceActivities } from '../contracts/activities';
 import type { EnqueueInput } from '../contracts/messages';
 import { NEVER_RETRIED_ERROR_TYPES } from './activity-options';
@@ -15,6 +18,12 @@ import { NEVER_RETRIED_ERROR_TYPES } from './activity-options';
 const acts = proxyActivities<SluiceActivities>({
   startToCloseTimeout: '30s',
   // As the intake's other activities: no attempt limit (an outage is waited out), a missing blob is never retried.
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: NEVER_RETRIED_ERROR_TYPES },
+});
+
+/** The same policy, run by the worker that runs the workflow task; past a minute of retries it waits on a timer. */
+const local = proxyLocalActivities<SluiceActivities>({
+  startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: NEVER_RETRIED_ERROR_TYPES },
 });
 
@@ -75,11 +84,14 @@ export function groupAdmitter(run: (groups: AdmitGroupsInput['groups']) => Promi
 
 /**
  * The activity that admits a group: with `unrecorded` (deferred records), admitIntakeGroupsDeferred, a type of its
- * own so that a worker of a release before it never runs it as a claiming admission.
+ * own so that a worker of a release before it never runs it as a claiming admission; with `asLocal`, as a local
+ * activity (deferred records only).
  */
-export function admitGroups(input: AdmitGroupsInput | AdmitDeferredInput): Promise<AdmitResult> {
+export function admitGroups(input: AdmitGroupsInput | AdmitDeferredInput, asLocal = false): Promise<AdmitResult> {
   const requests = input.groups.reduce((n, g) => n + g.items.length, 0);
-  const options = { startToCloseTimeout: '30s', summary: `admit ${requests} requests of ${input.groups.length} calls` } as const;
+  const summary = `admit ${requests} requests of ${input.groups.length} calls`;
+  const options = { startToCloseTimeout: '30s', summary } as const;
+  if ('unrecorded' in input && asLocal) return local.admitIntakeGroupsDeferred.executeWithOptions({ startToCloseTimeout: '30s', summary }, [input]);
   if ('unrecorded' in input) return acts.admitIntakeGroupsDeferred.executeWithOptions(options, [input]);
   return acts.admitIntakeGroups.executeWithOptions(options, [input]);
 }
