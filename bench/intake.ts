@@ -12,7 +12,7 @@
  *   npm run bench:intake -- --histories runs.json                  # keep the intake's histories for bench:replay
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -323,6 +323,8 @@ async function main() {
     printTable(['slowest call', 'sent', 'where its time went (ms)', 'coincided with'], slowestRows(calls, histories, stalls, started, SLOWEST));
   } else {
     console.log(`(the slowest calls are not drawn over ${runs.length} runs of the intake: at most ${MAX_RUNS_FOR_SLOWEST})`);
+    // Kept all the same when asked for (a long run's are what bench:replay should see), one run at a time.
+    if (args.histories) await writeHistories(client, args.histories, runs);
   }
   await stopChild(worker);
   if (intakeWorker) await stopChild(intakeWorker);
@@ -356,3 +358,18 @@ main().catch((err: unknown) => {
 process.on('exit', () => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
 });
+
+/** The runs' histories as one JSON array, written as each is fetched: only one run is held at a time. */
+async function writeHistories(client: Client, file: string, runs: readonly { workflowId: string; runId: string }[]) {
+  const out = await open(file, 'w');
+  try {
+    await out.write('[');
+    for (const [i, run] of runs.entries()) {
+      const history = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
+      await out.write(`${i ? ',' : ''}${JSON.stringify(history)}`);
+    }
+    await out.write(']');
+  } finally {
+    await out.close();
+  }
+}
